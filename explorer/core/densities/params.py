@@ -1,0 +1,108 @@
+"""The keys each density kind accepts in a preset's [density] table.
+
+One table per kind, so the preset loader, the window's parameter controls and the
+builders all agree on names, defaults and ranges. `None` defaults are derived by the
+builder (for example `bounds` from the shape's extent).
+"""
+
+from __future__ import annotations
+
+from ..schema import REQUIRED, Field
+
+POS = dict(min=0.0, exclusive_min=True)
+
+COMMON = {
+    "kind": Field("str", REQUIRED),
+    "bounds": Field("matrix", None, help="[[lo, hi], ...] per axis: the view box and uniform-init box"),
+}
+
+DENSITY_FIELDS: dict[str, dict[str, Field]] = {
+    # --- any dimension (1, 2 or 3) ---
+    "gaussian": {
+        "mean": Field("vector", [0.0, 0.0]),
+        "std": Field("float", 1.0, **POS),
+        "covariance": Field("matrix", None),
+    },
+    "mixture": {
+        "weights": Field("vector", [0.2, 0.8], **POS),
+        "means": Field("matrix", [[-5.0, -5.0], [5.0, 5.0]]),
+        "stds": Field("vector", None, **POS),
+        "covariances": Field("matrices", None),
+    },
+    # --- 2-D shapes ---
+    "ring": {
+        "radius": Field("float", 3.0, **POS),
+        "width": Field("float", 0.3, **POS),
+    },
+    "moons": {
+        "scale": Field("float", 2.0, **POS, help="radius of each moon"),
+        "noise": Field("float", 0.15, **POS, help="std of the Gaussian around the curve"),
+    },
+    "swiss_roll": {
+        "scale": Field("float", 0.4, **POS),
+        "turns": Field("float", 1.5, **POS),
+        "noise": Field("float", 0.2, **POS),
+    },
+    "spirals": {
+        "arms": Field("int", 2, min=1, max=12),
+        "scale": Field("float", 3.0, **POS),
+        "turns": Field("float", 1.0, **POS),
+        "noise": Field("float", 0.15, **POS),
+    },
+    "checkerboard": {
+        "cells": Field("int", 4, min=2, max=32, help="squares per side"),
+        "size": Field("float", 4.0, **POS, help="half-width of the board"),
+        "blur": Field("float", 0.05, **POS, help="std of the smoothing that gives an exact score"),
+    },
+    "pinwheel": {
+        "arms": Field("int", 5, min=1, max=16),
+        "radial_std": Field("float", 0.3, **POS),
+        "tangential_std": Field("float", 0.1, **POS),
+        "rate": Field("float", 0.25),
+        "radius": Field("float", 2.0, **POS),
+    },
+    "banana": {
+        "std_x": Field("float", 2.0, **POS),
+        "std_y": Field("float", 0.5, **POS),
+        "curvature": Field("float", 0.3),
+    },
+    "funnel": {
+        "scale": Field("float", 1.5, **POS, help="std of the log-scale coordinate"),
+    },
+    "image": {
+        "path": Field("str", REQUIRED, help="PNG relative to the preset file"),
+        "blur": Field("float", 0.1, **POS),
+        "invert": Field("bool", False, help="darker pixels = more mass"),
+    },
+    "points": {
+        "path": Field("str", REQUIRED, help="CSV or NPY (n x d) relative to the preset file"),
+        "bandwidth": Field("float", 0.1, **POS),
+    },
+    # --- 3-D shapes ---
+    "torus": {
+        "major_radius": Field("float", 2.5, **POS),
+        "minor_radius": Field("float", 1.0, **POS),
+        "width": Field("float", 0.15, **POS),
+    },
+    "helix": {
+        "radius": Field("float", 2.0, **POS),
+        "pitch": Field("float", 1.0, **POS),
+        "turns": Field("float", 3.0, **POS),
+        "noise": Field("float", 0.15, **POS),
+    },
+    "sphere_shell": {
+        "radius": Field("float", 3.0, **POS),
+        "width": Field("float", 0.2, **POS),
+    },
+}
+
+DIM_OF_KIND = {
+    "ring": 2, "moons": 2, "swiss_roll": 2, "spirals": 2, "checkerboard": 2, "pinwheel": 2,
+    "banana": 2, "funnel": 2, "image": 2, "torus": 3, "helix": 3, "sphere_shell": 3,
+}
+
+DENSITY_KINDS = tuple(DENSITY_FIELDS)
+
+
+def fields_for(kind: str) -> dict[str, Field]:
+    return {**COMMON, **DENSITY_FIELDS[kind]}

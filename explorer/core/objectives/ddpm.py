@@ -1,0 +1,42 @@
+"""DDPM (Ho et al. 2020): eps prediction, DSM across T noise levels."""
+
+from __future__ import annotations
+
+import torch
+
+from ..schedules import DDPMSchedule
+from . import Objective
+
+
+class DDPMObjective(Objective):
+    """loss = E_{x, t, eps} |eps_theta(x_t, t) - eps|^2, the squared norm SUMMED over the d
+    coordinates and averaged over the batch (a model that outputs zeros scores ~ d; Ho et al.'s
+    mean over coordinates is this divided by d)."""
+
+    name = "ddpm"
+    label = "DDPM  E|eps_theta(x_t, t) - eps|^2"
+
+    def __init__(self, timesteps: int = 1000, beta_min: float = 1e-4, beta_max: float = 0.02):
+        self.schedule = DDPMSchedule(int(timesteps), beta_min, beta_max)   # float64, CPU
+        self.T = self.schedule.T
+        ab = self.schedule.alpha_bars
+        # sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t) in float64, cast per device (mps has no float64)
+        self._coef = torch.stack([ab.sqrt(), (1 - ab).sqrt()])
+        self._cache: dict = {}
+
+    def coefficients(self, device, dtype=torch.float32) -> torch.Tensor:
+        """(2, T): rows sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t), on `device`."""
+        key = (torch.device(device), dtype)
+        t = self._cache.get(key)
+        if t is None:
+            t = self._cache[key] = self._coef.to(dtype).to(device)
+        return t
+
+    def losses(self, model, x: torch.Tensor) -> torch.Tensor:
+        coef = self.coefficients(x.device, x.dtype)
+        t = torch.randint(0, self.T, (x.shape[0],), device=x.device)       # t uniform in 0..T-1
+        a, b = coef[:, t].unsqueeze(-1)                                      # (n, 1) each
+        eps = torch.randn_like(x)
+        # x_t = sqrt(alpha_bar_t) x + sqrt(1 - alpha_bar_t) eps;  loss |eps_theta(x_t, t) - eps|^2
+        x_t = a * x + b * eps
+        return (model(x_t, t) - eps).pow(2).sum(dim=1)

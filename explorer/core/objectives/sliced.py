@@ -1,0 +1,60 @@
+"""Sliced score matching (Song et al. 2019): SSM and its variance-reduced form SSM-VR."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..models import jvp
+from . import Objective
+
+PROJECTIONS = ("gaussian", "rademacher", "sphere")
+
+
+def sample_projections(kind: str, like: torch.Tensor) -> torch.Tensor:
+    """Random v shaped and placed like `like` (m, d), with E[v v^T] = I:
+    gaussian N(0, I); rademacher +-1; sphere uniform on the sphere of radius sqrt(d)."""
+    if kind == "gaussian":
+        return torch.randn_like(like)
+    if kind == "rademacher":
+        return torch.empty_like(like).bernoulli_(0.5).mul_(2).sub_(1)
+    if kind == "sphere":
+        z = torch.randn_like(like)
+        return z * (math.sqrt(like.shape[1]) / z.norm(dim=1, keepdim=True))
+    raise ValueError(f"unknown projection {kind!r} (known: {', '.join(PROJECTIONS)})")
+
+
+class _Sliced(Objective):
+    variance_reduced = False
+
+    def __init__(self, projections: int = 1, projection: str = "rademacher"):
+        if projection not in PROJECTIONS:
+            raise ValueError(f"unknown projection {projection!r} (known: {', '.join(PROJECTIONS)})")
+        self.projections = int(projections)
+        self.projection = projection
+
+    def losses(self, model, x: torch.Tensor) -> torch.Tensor:
+        n, m = x.shape[0], self.projections
+        xr = x.repeat(m, 1) if m > 1 else x                  # (m n, d): M projections per sample
+        v = sample_projections(self.projection, xr)
+        s, jv = jvp(model, xr, v)                             # one forward-mode pass (score MLP)
+        vjv = (v * jv).sum(dim=1)                             # v^T (grad_x s) v
+        if self.variance_reduced:
+            # SSM-VR: E_p E_v [v^T (grad_x s) v + 1/2 |s|^2]
+            per = vjv + 0.5 * s.pow(2).sum(dim=1)
+        else:
+            # SSM: E_p E_v [v^T (grad_x s) v + 1/2 (v^T s)^2]
+            per = vjv + 0.5 * (v * s).sum(dim=1).pow(2)
+        return per.view(m, n).mean(dim=0) if m > 1 else per
+
+
+class SSM(_Sliced):
+    name = "ssm"
+    label = "SSM  E[v^T grad s v + 1/2 (v^T s)^2]"
+
+
+class SSMVR(_Sliced):
+    name = "ssm_vr"
+    label = "SSM-VR  E[v^T grad s v + 1/2 |s|^2]"
+    variance_reduced = True

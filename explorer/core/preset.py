@@ -1,0 +1,226 @@
+"""The preset: the one state object that describes a session.
+
+The window edits a `Preset`, the core runs one, the command line loads and writes one.
+Loading validates every key against the tables below (and the density's own table in
+`densities.params`) and builds the density once, so that impossible values (a covariance
+that is not positive definite, a missing image) are reported at load time with the file
+and key. `to_toml` writes the fully resolved preset: every default filled in, so that
+running it again reproduces the run.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .densities.params import DENSITY_KINDS, fields_for
+from .errors import SpecError
+from .schema import Field, resolve_section
+
+FORMAT = 1
+POS = dict(min=0.0, exclusive_min=True)
+
+OBJECTIVES = ("esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm")
+SAMPLERS = ("langevin", "annealed_langevin", "ddpm")
+
+SECTIONS: dict[str, dict[str, Field]] = {
+    "model": {
+        "kind": Field("str", "score", choices=("score", "energy")),
+        "hidden": Field("ints", [128, 128], min=1, max=4096),
+        "activation": Field("str", "softplus", choices=("softplus", "silu", "tanh", "elu")),
+    },
+    "objective": {
+        "kind": Field("str", "ssm_vr", choices=OBJECTIVES),
+        "projections": Field("int", 1, min=1, max=1024),
+        "projection": Field("str", "rademacher", choices=("gaussian", "rademacher", "sphere")),
+        "sigma": Field("float", 0.1, **POS),
+        "sigma_max": Field("float", None, **POS),
+        "sigma_min": Field("float", None, **POS),
+        "levels": Field("int", 10, min=1, max=1000),
+        "timesteps": Field("int", 1000, min=2, max=100_000),
+        "beta_min": Field("float", 1e-4, **POS, max=0.999),
+        "beta_max": Field("float", 0.02, **POS, max=0.999),
+    },
+    "training": {
+        "steps": Field("int", 5000, min=0, max=10_000_000),
+        "batch_size": Field("int", 512, min=1, max=1_000_000),
+        "lr": Field("float", 1e-3, **POS, max=10.0),
+        "seed": Field("int", 0, min=0, max=2**63 - 1),
+        "device": Field("str", "auto"),
+    },
+    "sampler": {
+        "kind": Field("str", None, choices=SAMPLERS),
+        "score": Field("str", "learned", choices=("learned", "true")),
+        "particles": Field("int", 1280, min=1, max=2_000_000),
+        "step_size": Field("float", None, **POS),
+        "steps": Field("int", None, min=0, max=10_000_000),
+        "init": Field("str", "uniform", choices=("uniform", "gaussian")),
+        "seed": Field("int", None, min=0, max=2**63 - 1),
+    },
+    "view": {
+        "grid": Field("int", 32, min=2, max=512),
+    },
+}
+
+TOP_LEVEL = {"format", "name", "description", "density", *SECTIONS}
+
+
+@dataclass
+class Preset:
+    """A resolved preset. Section dicts hold every key; `base_dir` resolves relative paths."""
+
+    name: str = "Untitled"
+    description: str = ""
+    density: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    objective: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)
+    view: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)
+    source: str | None = None  # file it came from, for messages
+
+    @property
+    def dim(self) -> int:
+        return len(self.density["bounds"])
+
+    def copy(self) -> "Preset":
+        return copy.deepcopy(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": FORMAT, "name": self.name, "description": self.description}
+        for sec in ("density", *SECTIONS):
+            out[sec] = {k: v for k, v in getattr(self, sec).items() if v is not None}
+        return out
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path) -> None:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(self.to_toml())
+        tmp.replace(path)
+
+    def build_density(self):
+        from .densities import build_density
+        return build_density(self.density, self.base_dir)
+
+
+def parse(data: dict[str, Any], base_dir: Path | str = ".", source: str | None = None) -> Preset:
+    """Validate a preset table (as read from TOML) and return it resolved."""
+    try:
+        return _parse(data, Path(base_dir), source)
+    except SpecError as e:
+        raise e.with_path(source) if source and not e.path else e
+
+
+def _parse(data, base_dir: Path, source) -> Preset:
+    if not isinstance(data, dict):
+        raise SpecError("", "a preset must be a TOML table")
+    unknown = sorted(set(data) - TOP_LEVEL)
+    if unknown:
+        raise SpecError(unknown[0], f"unknown key (known: {', '.join(sorted(TOP_LEVEL))})")
+    fmt = data.get("format", FORMAT)
+    if fmt != FORMAT:
+        raise SpecError("format", f"unsupported preset format {fmt!r} (this program reads {FORMAT})")
+    name = data.get("name", "Untitled")
+    desc = data.get("description", "")
+    if not isinstance(name, str):
+        raise SpecError("name", f"expected a string, got {name!r}")
+    if not isinstance(desc, str):
+        raise SpecError("description", f"expected a string, got {desc!r}")
+
+    dens_in = data.get("density", {"kind": "mixture"})
+    if not isinstance(dens_in, dict):
+        raise SpecError("density", "expected a table [density]")
+    kind = dens_in.get("kind", "mixture")
+    if kind not in DENSITY_KINDS:
+        raise SpecError("density.kind", f"unknown density kind {kind!r} (known: {', '.join(DENSITY_KINDS)})")
+    density = resolve_section("density", {**dens_in, "kind": kind}, fields_for(kind))
+
+    sections = {name_: resolve_section(name_, data.get(name_), fields)
+                for name_, fields in SECTIONS.items()}
+    preset = Preset(name=name, description=desc, density=density, base_dir=base_dir, source=source,
+                    **sections)
+    # Build the density once: checks shapes, positive-definiteness, files; fills bounds.
+    dens = preset.build_density()
+    preset.density["bounds"] = [[float(lo), float(hi)] for lo, hi in dens.bounds]
+    _derive(preset, dens)
+    _check_consistency(preset)
+    return preset
+
+
+def _derive(p: Preset, dens) -> None:
+    """Fill the defaults that depend on the density or on other keys."""
+    b = p.density["bounds"]
+    half_diag = 0.5 * sum((hi - lo) ** 2 for lo, hi in b) ** 0.5
+    o = p.objective
+    if o["sigma_max"] is None:
+        o["sigma_max"] = round(float(half_diag), 4)
+    if o["sigma_min"] is None:
+        o["sigma_min"] = round(min(0.1, o["sigma_max"] / 10), 6)
+    s = p.sampler
+    if s["kind"] is None:
+        s["kind"] = {"ncsn": "annealed_langevin", "ddpm": "ddpm"}.get(o["kind"], "langevin")
+    if s["step_size"] is None:
+        s["step_size"] = 0.1 if s["kind"] == "annealed_langevin" else 0.01
+    if s["steps"] is None:
+        s["steps"] = {"langevin": 1000, "annealed_langevin": 100, "ddpm": o["timesteps"]}[s["kind"]]
+    if s["seed"] is None:
+        s["seed"] = p.training["seed"]
+
+
+def _check_consistency(p: Preset) -> None:
+    o, s = p.objective, p.sampler
+    if o["sigma_min"] >= o["sigma_max"] and o["levels"] > 1:
+        raise SpecError("objective.sigma_min", f"must be below sigma_max ({o['sigma_max']:g})")
+    if o["beta_min"] > o["beta_max"]:
+        raise SpecError("objective.beta_min", f"must not exceed beta_max ({o['beta_max']:g})")
+    if s["kind"] == "ddpm" and s["score"] == "learned" and o["kind"] != "ddpm":
+        raise SpecError("sampler.kind", "the ddpm sampler needs objective.kind = \"ddpm\" "
+                        "(or sampler.score = \"true\")")
+    if s["kind"] != "ddpm" and s["score"] == "learned" and o["kind"] == "ddpm":
+        raise SpecError("sampler.kind", "a DDPM model is sampled with sampler.kind = \"ddpm\"")
+    dev = p.training["device"]
+    if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        raise SpecError("training.device", f"must be auto, cpu, cuda, cuda:N or mps; got {dev!r}")
+    if p.model["hidden"] == [] or len(p.model["hidden"]) > 16:
+        raise SpecError("model.hidden", "needs 1 to 16 layer widths")
+
+
+def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> Preset:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError("", f"not valid TOML: {e}", source) from None
+    if not data:
+        raise SpecError("", "the preset is empty (expected at least a [density] table)", source)
+    return parse(data, base_dir, source)
+
+
+def load(path) -> Preset:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("", "no such file", str(path)) from None
+    except IsADirectoryError:
+        raise SpecError("", "is a folder, not a preset file", str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError("", f"cannot read: {e}", str(path)) from None
+    return loads(text, path.resolve().parent, str(path))
+
+
+def default() -> Preset:
+    """The preset the window opens with: the lesson of DESIGN section 3."""
+    from importlib import resources
+    ref = resources.files("explorer") / "presets" / "two_modes_annealed.toml"
+    if ref.is_file():
+        return load(Path(str(ref)))
+    return parse({"name": "Two modes, unequal weights", "density": {"kind": "mixture"}})

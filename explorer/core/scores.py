@@ -1,0 +1,95 @@
+"""A score seen at three noise levels, for the learned model and for the truth alike.
+
+Samplers, metrics and views ask one of these for the score and never care where it comes
+from, which is what lets the user swap "learned" for "true" with one switch:
+
+- `field(x)`: the score at the finest level: grad log p itself, or for noise-conditional
+  models the score at sigma_min (NCSN) or t = 0 (DDPM), compared with the true score of
+  the same perturbed density when that is known in closed form.
+- `at_sigma(x, sigma)`: the score of p_sigma = p * N(0, sigma^2 I) (annealed Langevin).
+- `at_step(x, t)`: the score of the DDPM marginal at step t, -eps_theta / sqrt(1 - alpha_bar_t).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .preset import Preset
+from .schedules import DDPMSchedule
+
+
+def _finest(preset: Preset) -> tuple[str, float]:
+    o = preset.objective
+    if o["kind"] == "ncsn":
+        return "sigma", float(o["sigma_min"])
+    if o["kind"] == "ddpm":
+        return "step", 0
+    return "none", 0.0
+
+
+def _schedule(preset: Preset) -> DDPMSchedule:
+    o = preset.objective
+    return DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"])
+
+
+class TrueScore:
+    def __init__(self, density, preset: Preset):
+        self.density = density
+        self.preset = preset
+        self.schedule = _schedule(preset)
+        self.level, self.value = _finest(preset)
+
+    @property
+    def exact_finest(self) -> bool:
+        return self.level == "none" or self.density.exact_perturbed()
+
+    def field(self, x: torch.Tensor) -> torch.Tensor:
+        if self.level == "none" or not self.density.exact_perturbed():
+            return self.density.score(x)
+        if self.level == "sigma":
+            return self.density.perturbed_score(x, self.value)
+        return self.at_step(x, 0)
+
+    def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        return self.density.perturbed_score(x, float(sigma))
+
+    def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        ab = float(self.schedule.alpha_bars[t])
+        return self.density.perturbed_score(x, math.sqrt(1 - ab), math.sqrt(ab))
+
+
+class LearnedScore:
+    def __init__(self, model, preset: Preset):
+        self.model = model
+        self.preset = preset
+        self.schedule = _schedule(preset)
+        self.level, self.value = _finest(preset)
+
+    def _eval(self, x, c=None):
+        was = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return self.model(x, c).detach()
+        finally:
+            self.model.train(was)
+
+    def field(self, x: torch.Tensor) -> torch.Tensor:
+        if self.level == "sigma":
+            return self.at_sigma(x, self.value)
+        if self.level == "step":
+            return self.at_step(x, 0)
+        return self._eval(x)
+
+    def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        if self.model.conditioning != "sigma":
+            return self._eval(x)  # a plain score model has one level only
+        c = torch.full((x.shape[0],), float(sigma), device=x.device, dtype=x.dtype)
+        return self._eval(x, c)
+
+    def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        c = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
+        eps = self._eval(x, c)
+        return -eps * self.schedule.score_scale(int(t))

@@ -1,0 +1,138 @@
+"""Training a score model one step at a time.
+
+The window drives a `Trainer` from a worker thread, a few steps per call, and the command
+line drives it in a loop; both see the same numbers for the same seed. The hot loop is
+sample a batch, compute the loss, step Adam: everything else (Fisher divergence, copies
+for the views) happens between calls, never inside `step`.
+
+A non-finite loss or a non-finite weight is caught at the step it appears: the weights go
+back to the last state that gave a finite loss, Adam's moments are cleared, and
+`DivergedError` tells the caller what happened and what to change.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from .device import resolve_device
+from .errors import DivergedError
+from .models import build_model
+from .objectives import build_objective
+from .preset import Preset
+from .scores import LearnedScore, TrueScore
+from . import metrics
+
+EVAL_SAMPLES = 10_000
+
+
+class Trainer:
+    def __init__(self, preset: Preset, density=None, device: torch.device | None = None):
+        self.preset = preset
+        self.density = density if density is not None else preset.build_density()
+        if device is None:
+            device, self.device_note = resolve_device(preset.training["device"])
+        else:
+            self.device_note = None
+        self.device = torch.device(device)
+        self.reset()
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Fresh weights and optimizer from the preset's seed: the same seed, the same run."""
+        p = self.preset
+        seed = int(p.training["seed"])
+        torch.manual_seed(seed)
+        self.model = build_model(p).to(self.device)
+        self.objective = build_objective(p, self.density)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=p.training["lr"])
+        self.data_gen = torch.Generator(device=self.device).manual_seed(seed)
+        self.step_count = 0
+        self.losses: list[float] = []
+        self.fisher: list[tuple[int, float]] = []  # (step, relative Fisher divergence)
+        self.train_seconds = 0.0
+        self._params = [q for q in self.model.parameters()]
+        self._last_good = [q.detach().clone() for q in self._params]
+        self._eval_x = None
+        self._ism_constant = None
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate of the running optimizer, keeping weights and moments."""
+        for g in self.optimizer.param_groups:
+            g["lr"] = float(lr)
+        self.preset.training["lr"] = float(lr)
+
+    def set_density(self, density) -> None:
+        """Go on training the same network on a new density (the user edited the drawing)."""
+        self.density = density
+        self.objective = build_objective(self.preset, density)
+        self._eval_x = None
+        self._ism_constant = None
+
+    @property
+    def budget(self) -> int:
+        return int(self.preset.training["steps"])
+
+    @property
+    def finished(self) -> bool:
+        return self.step_count >= self.budget
+
+    # --- the hot loop ------------------------------------------------------------------
+    def step(self, n: int = 1) -> None:
+        """Run n optimisation steps (fewer if the budget ends first)."""
+        batch = int(self.preset.training["batch_size"])
+        t0 = time.perf_counter()
+        try:
+            for _ in range(n):
+                x = self.density.sample(batch, self.data_gen)
+                loss = self.objective.loss(self.model, x)
+                value = loss.item()  # one host sync per step: it is also the divergence check
+                if not np.isfinite(value):
+                    self._rollback(f"the loss became {value} at step {self.step_count + 1}")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch._foreach_copy_(self._last_good, [q.detach() for q in self._params])
+                self.optimizer.step()
+                self.step_count += 1
+                self.losses.append(value)
+        finally:
+            self.train_seconds += time.perf_counter() - t0
+
+    def _rollback(self, why: str) -> None:
+        with torch.no_grad():
+            torch._foreach_copy_(self._params, self._last_good)
+        self.optimizer.state.clear()
+        lr = self.optimizer.param_groups[0]["lr"]
+        raise DivergedError(
+            f"Training diverged: {why}. The weights were restored to the last finite state. "
+            f"Lower the learning rate (now {lr:g}), or use a smaller step budget per level "
+            f"or a larger sigma.")
+
+    # --- between steps ------------------------------------------------------------------
+    def learned_score(self) -> LearnedScore:
+        return LearnedScore(self.model, self.preset)
+
+    def true_score(self) -> TrueScore:
+        return TrueScore(self.density, self.preset)
+
+    def eval_samples(self) -> torch.Tensor:
+        if self._eval_x is None:
+            g = torch.Generator(device=self.device).manual_seed(int(self.preset.training["seed"]) + 1)
+            self._eval_x = self.density.sample(EVAL_SAMPLES, g)
+        return self._eval_x
+
+    def evaluate(self) -> dict:
+        """Fisher and relative Fisher divergence of the current model on 10,000 samples of p."""
+        f, rel = metrics.fisher_divergence(self.learned_score().field, self.true_score().field,
+                                           self.eval_samples())
+        self.fisher.append((self.step_count, rel))
+        return {"step": self.step_count, "fisher_divergence": f, "relative_fisher_divergence": rel}
+
+    def ism_constant(self) -> float:
+        """1/2 E_p |grad log p|^2: added to the ISM loss it estimates the Fisher divergence."""
+        if self._ism_constant is None:
+            s = self.density.score(self.eval_samples())
+            self._ism_constant = float(0.5 * s.pow(2).sum(1).mean())
+        return self._ism_constant

@@ -1,0 +1,84 @@
+"""Starting the window: the Qt application, its look, and the preset to open first."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from .style import BACKGROUND, FOREGROUND
+
+
+def make_app(argv=None) -> QApplication:
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setApplicationName("Score Explorer")
+    app.setOrganizationName("score-explorer")
+    app.setStyle("Fusion")
+    pal = QPalette()
+    bg, fg = QColor(*BACKGROUND), QColor(*FOREGROUND)
+    panel = QColor(38, 40, 46)
+    for role, col in ((QPalette.Window, panel), (QPalette.WindowText, fg), (QPalette.Base, bg),
+                      (QPalette.AlternateBase, panel), (QPalette.Text, fg),
+                      (QPalette.Button, QColor(52, 55, 62)), (QPalette.ButtonText, fg),
+                      (QPalette.ToolTipBase, panel), (QPalette.ToolTipText, fg),
+                      (QPalette.Highlight, QColor(0, 114, 178)),
+                      (QPalette.HighlightedText, QColor(255, 255, 255)),
+                      (QPalette.PlaceholderText, QColor(140, 140, 140))):
+        pal.setColor(role, col)
+    pal.setColor(QPalette.Disabled, QPalette.Text, QColor(120, 120, 120))
+    pal.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(120, 120, 120))
+    app.setPalette(pal)
+    f = app.font()
+    if f.pointSize() < 10:
+        f.setPointSize(10)
+        app.setFont(f)
+    import pyqtgraph as pg
+    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND)
+    return app
+
+
+def open_window(path: str | None = None):
+    """Build the main window with `path`, or the last preset, or the default."""
+    from ..core import preset as P
+    from ..core.errors import SpecError
+    from .main_window import MainWindow, _settings
+
+    error = None
+    preset = None
+    chosen = path
+    if chosen is None:
+        last = _settings().value("last_preset")
+        if last and Path(str(last)).is_file():
+            chosen = str(last)
+    if chosen is not None:
+        try:
+            preset = P.load(chosen)
+            preset.build_density()
+        except SpecError as e:
+            error = f"Could not open the preset. {e}. The default preset is shown instead."
+            preset, chosen = None, None
+    win = MainWindow(preset, chosen)
+    if error:
+        win.show_error(error)
+    return win
+
+
+def run_app(path: str | None = None) -> int:
+    app = make_app()
+    win = open_window(path)
+
+    def excepthook(kind, value, tb):  # no traceback reaches the user: it goes to the banner
+        traceback.print_exception(kind, value, tb)
+        try:
+            win.show_error(f"Unexpected error: {kind.__name__}: {value}")
+        except Exception:
+            pass
+
+    sys.excepthook = excepthook
+    win.show()
+    code = app.exec()
+    sys.excepthook = sys.__excepthook__
+    return int(code)

@@ -1,0 +1,1 @@
+"""Controls that edit the preset: generated forms and the panel that groups them."""

@@ -1,0 +1,147 @@
+"""The left-hand panel: one group per preset section, built from the preset's field tables.
+
+It only reports edits (`edited(section, key, value)`, `density_kind_changed(kind)`); the
+window decides whether the edited preset is valid and what has to restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from ...core.densities.params import DENSITY_KINDS, DIM_OF_KIND, fields_for
+from ...core.device import available_devices
+from ...core.preset import SECTIONS, Preset
+from ..texts import OBJECTIVES, SAMPLER_TOOLTIP
+from .form import SectionForm
+
+# Which objective keys matter for which objective (the others stay in the preset).
+OBJECTIVE_KEYS = {
+    "esm": (), "ism": (),
+    "ssm": ("projections", "projection"), "ssm_vr": ("projections", "projection"),
+    "dsm": ("sigma",),
+    "ncsn": ("sigma_max", "sigma_min", "levels"),
+    "ddpm": ("timesteps", "beta_min", "beta_max"),
+}
+
+
+def _kind_label(kind: str) -> str:
+    dim = DIM_OF_KIND.get(kind)
+    return f"{kind}  ({dim}-D)" if dim else f"{kind}  (1/2/3-D)" if kind in ("gaussian", "mixture") \
+        else f"{kind}  (from file)"
+
+
+class ControlPanel(QScrollArea):
+    edited = Signal(str, str, object)
+    density_kind_changed = Signal(str)
+    gallery_requested = Signal()
+
+    def __init__(self, preset: Preset, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(330)
+        inner = QWidget()
+        self.setWidget(inner)
+        self.layout_ = QVBoxLayout(inner)
+        self.forms: dict[str, SectionForm] = {}
+
+        # --- density --------------------------------------------------------------
+        self.density_box = QGroupBox("Density p(x)")
+        dl = QVBoxLayout(self.density_box)
+        self.gallery_button = QPushButton("Presets gallery…")
+        self.gallery_button.clicked.connect(self.gallery_requested)
+        dl.addWidget(self.gallery_button)
+        kind_row = QFormLayout()
+        self.kind_combo = QComboBox()
+        for k in DENSITY_KINDS:
+            self.kind_combo.addItem(_kind_label(k), k)
+        self.kind_combo.activated.connect(
+            lambda i: self.density_kind_changed.emit(self.kind_combo.itemData(i)))
+        kind_row.addRow("kind", self.kind_combo)
+        dl.addLayout(kind_row)
+        self.density_form_holder = QVBoxLayout()
+        dl.addLayout(self.density_form_holder)
+        self.score_note = QLabel()
+        self.score_note.setWordWrap(True)
+        self.score_note.setStyleSheet("color: #9ab;")
+        dl.addWidget(self.score_note)
+        self.layout_.addWidget(self.density_box)
+
+        # --- objective --------------------------------------------------------------
+        box = QGroupBox("Objective")
+        ol = QVBoxLayout(box)
+        self.formula = QLabel()
+        self.formula.setTextFormat(Qt.RichText)
+        self.formula.setWordWrap(True)
+        self.assumes = QLabel()
+        self.assumes.setWordWrap(True)
+        self.assumes.setStyleSheet("color: #bbb;")
+        self._add_form("objective", ol, preset)
+        ol.addWidget(self.formula)
+        ol.addWidget(self.assumes)
+        self.layout_.addWidget(box)
+
+        for section, title in (("model", "Model"), ("training", "Training"), ("sampler", "Sampler"),
+                               ("view", "View")):
+            box = QGroupBox(title)
+            lay = QVBoxLayout(box)
+            self._add_form(section, lay, preset)
+            self.layout_.addWidget(box)
+        self.forms["sampler"].editors["step_size"].setToolTip(SAMPLER_TOOLTIP)
+        self.layout_.addStretch(1)
+        self.set_preset(preset)
+
+    def _add_form(self, section: str, layout, preset: Preset) -> None:
+        fields = dict(SECTIONS[section])
+        if section == "training":
+            devs = ("auto", *available_devices())
+            fields["device"] = replace(fields["device"], choices=devs)
+        form = SectionForm(section, fields, getattr(preset, section))
+        form.edited.connect(self.edited)
+        self.forms[section] = form
+        layout.addWidget(form)
+
+    def _rebuild_density_form(self, preset: Preset) -> None:
+        old = self.forms.pop("density", None)
+        if old is not None:
+            old.setParent(None)
+            old.deleteLater()
+        kind = preset.density["kind"]
+        form = SectionForm("density", fields_for(kind), preset.density, skip=("kind",))
+        form.edited.connect(self.edited)
+        self.forms["density"] = form
+        self.density_form_holder.addWidget(form)
+
+    def set_preset(self, preset: Preset) -> None:
+        """Show `preset` in every control (no signals are emitted)."""
+        kind = preset.density["kind"]
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+        current = self.forms.get("density")
+        if current is None or set(current.editors) != set(fields_for(kind)) - {"kind"}:
+            self._rebuild_density_form(preset)
+        else:
+            current.set_values(preset.density)
+        for section in SECTIONS:
+            self.forms[section].set_values(getattr(preset, section))
+        self._show_objective(preset.objective["kind"])
+        self.show_error(None, "")
+
+    def set_score_note(self, text: str) -> None:
+        self.score_note.setText(text)
+
+    def _show_objective(self, kind: str) -> None:
+        title, formula, assumes = OBJECTIVES[kind]
+        self.formula.setText(f"<b>{title}</b><br>{formula}")
+        self.assumes.setText(assumes)
+        keep = set(OBJECTIVE_KEYS[kind]) | {"kind"}
+        form = self.forms["objective"]
+        lay: QFormLayout = form.layout()
+        for key, ed in form.editors.items():
+            lay.setRowVisible(ed, key in keep)
+
+    def show_error(self, key: str | None, message: str) -> None:
+        for form in self.forms.values():
+            form.show_error(key, message)

@@ -1,0 +1,287 @@
+"""The presets gallery: every shipped preset with a picture of its density and what to look at.
+
+Thumbnails come from the core (the density's log_prob on a grid, colour-mapped; a 1-D
+density as its curve, a 3-D one as a tilted projection of samples). They are drawn one per
+event-loop turn after the dialog shows, so it opens at once. Double-click or Open
+accepts; `selected_path` is the chosen file.
+
+    from explorer.gui.gallery import PresetGallery
+    path = PresetGallery.choose(parent)        # None if cancelled
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QSplitter, QTextBrowser, QVBoxLayout, QWidget)
+
+from .style import BACKGROUND, FOREGROUND, TRUE
+
+THUMB = 112
+
+# viridis at 9 stops (matplotlib's), interpolated linearly
+_VIRIDIS = np.array([
+    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
+
+
+def colormap(v: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] to RGB uint8 with viridis; 0 fades into the background."""
+    v = np.clip(np.nan_to_num(v), 0.0, 1.0)
+    x = v * (len(_VIRIDIS) - 1)
+    i = np.minimum(x.astype(int), len(_VIRIDIS) - 2)
+    f = (x - i)[..., None]
+    rgb = _VIRIDIS[i] * (1 - f) + _VIRIDIS[i + 1] * f
+    a = np.clip(v * 4, 0, 1)[..., None]  # low density blends into the dark background
+    rgb = rgb * a + np.asarray(BACKGROUND, np.float64) * (1 - a)
+    return rgb.astype(np.uint8)
+
+
+def _to_qimage(rgb: np.ndarray) -> QImage:
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
+    """A picture of a density: image for 2-D, curve for 1-D, tilted cloud for 3-D."""
+    import torch
+    from ..core.grid import grid_points
+    b = np.asarray(bounds, dtype=np.float64)
+    dim = len(b)
+    if dim == 2:
+        pts = torch.from_numpy(grid_points(b, size))
+        with torch.no_grad():
+            lp = torch.cat([density.log_prob(c) for c in torch.split(pts, 8192)]).double().numpy()
+        lp = np.where(np.isfinite(lp), lp, -np.inf)
+        p = np.exp(lp - lp.max()) if np.isfinite(lp).any() else np.zeros_like(lp)
+        img = p.reshape(size, size).T[::-1]          # rows = x2 from the top, columns = x1
+        return _to_qimage(colormap(np.sqrt(img)))
+    if dim == 3:
+        x = density.sample(6000, torch.Generator().manual_seed(0)).detach().cpu().numpy()
+        c = b.mean(1)
+        r = float(np.linalg.norm((b[:, 1] - b[:, 0]) / 2))
+        y = x - c
+        a, e = np.radians(30), np.radians(25)
+        u = np.cos(a) * y[:, 0] - np.sin(a) * y[:, 1]
+        depth = np.sin(a) * y[:, 0] + np.cos(a) * y[:, 1]
+        v = np.cos(e) * y[:, 2] + np.sin(e) * depth
+        h, _, _ = np.histogram2d(u, v, bins=size, range=[[-r, r], [-r, r]])
+        img = h.T[::-1]
+        return _to_qimage(colormap(np.sqrt(img / max(img.max(), 1.0))))
+    # 1-D: the density curve, filled
+    xs = np.linspace(b[0, 0], b[0, 1], size * 2)
+    with torch.no_grad():
+        lp = density.log_prob(torch.from_numpy(xs.astype(np.float32))[:, None]).double().numpy()
+    p = np.exp(lp - lp.max())
+    img = QImage(size, size, QImage.Format_RGB888)
+    img.fill(QColor(*BACKGROUND))
+    painter = QPainter(img)
+    painter.setRenderHint(QPainter.Antialiasing)
+    path = QPainterPath()
+    top, bottom = 8.0, size - 6.0
+    px = (xs - xs[0]) / (xs[-1] - xs[0]) * (size - 1)
+    py = bottom - p * (bottom - top)
+    path.moveTo(px[0], bottom)
+    for X, Y in zip(px, py):
+        path.lineTo(float(X), float(Y))
+    path.lineTo(px[-1], bottom)
+    path.closeSubpath()
+    fill = QColor(*_VIRIDIS[4].astype(int))
+    fill.setAlpha(150)
+    painter.fillPath(path, fill)
+    painter.setPen(QPen(QColor(*TRUE), 2))
+    painter.drawPath(path)
+    painter.end()
+    return img
+
+
+def shipped_presets() -> list[Path]:
+    """The preset files that come with the program, sorted by file name."""
+    from importlib import resources
+    folder = Path(str(resources.files("explorer") / "presets"))
+    return sorted(folder.glob("*.toml"))
+
+
+def _placeholder(text: str) -> QPixmap:
+    pm = QPixmap(THUMB, THUMB)
+    pm.fill(QColor(*BACKGROUND))
+    p = QPainter(pm)
+    p.setPen(QColor(*FOREGROUND))
+    p.drawText(pm.rect(), Qt.AlignCenter, text)
+    p.end()
+    return pm
+
+
+class PresetGallery(QDialog):
+    """A list of presets with thumbnails; the description of the selected one beside it."""
+
+    def __init__(self, parent=None, paths: list | None = None, current: str | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Presets gallery")
+        self.selected_path: str | None = None
+        self.paths = [Path(p) for p in (paths if paths is not None else shipped_presets())]
+        self.infos: dict[str, dict] = {}
+
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setSpacing(4)
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        self.text.setMinimumWidth(320)
+        self.big = QLabel()
+        self.big.setAlignment(Qt.AlignCenter)
+        self.big.setMinimumHeight(2 * THUMB)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.big)
+        rl.addWidget(self.text, 1)
+        split = QSplitter()
+        split.addWidget(self.list)
+        split.addWidget(right)
+        split.setSizes([420, 420])
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Cancel)
+        self.open_button = buttons.button(QDialogButtonBox.Open)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split, 1)
+        lay.addWidget(buttons)
+
+        placeholder = QIcon(_placeholder("…"))
+        for path in self.paths:
+            info = self._read(path)
+            self.infos[str(path)] = info
+            item = QListWidgetItem(placeholder, info["name"])
+            item.setData(Qt.UserRole, str(path))
+            item.setToolTip(info["description"] or str(path))
+            if info["error"]:
+                item.setForeground(QColor(220, 120, 120))
+            self.list.addItem(item)
+        self.list.currentItemChanged.connect(self._show)
+        self.list.itemDoubleClicked.connect(lambda item: self.accept())
+        row = 0
+        if current is not None:
+            for i, p in enumerate(self.paths):
+                if p.resolve() == Path(current).resolve():
+                    row = i
+        if self.paths:
+            self.list.setCurrentRow(row)
+        else:
+            self.open_button.setEnabled(False)
+            self.text.setPlainText("No presets found.")
+        self.resize(900, 600)
+        self._pending = list(range(len(self.paths)))
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._next_thumbnail)
+        self._timer.start()
+
+    @staticmethod
+    def _read(path: Path) -> dict:
+        """Name and description straight from the TOML (fast); full validation comes later."""
+        import tomllib
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            name, desc = data.get("name", path.stem), data.get("description", "")
+            return {"name": str(name), "description": str(desc), "preset": None, "error": None,
+                    "summary": "", "loaded": False}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            return {"name": path.stem, "description": "", "preset": None,
+                    "error": f"{path}: not a readable preset: {e}", "summary": "", "loaded": True}
+
+    def _load(self, path: str) -> dict:
+        from ..core import preset as P
+        from ..core.errors import SpecError
+        info = self.infos[path]
+        if not info["loaded"]:
+            info["loaded"] = True
+            try:
+                info["preset"] = P.load(path)
+                info["summary"] = _summary(info["preset"])
+            except SpecError as e:
+                info["error"] = str(e)
+        return info
+
+    def _next_thumbnail(self) -> None:
+        if not self._pending:
+            self._timer.stop()
+            return
+        i = self._pending.pop(0)
+        item = self.list.item(i)
+        info = self._load(str(self.paths[i]))
+        pr = info["preset"]
+        if pr is None:
+            item.setIcon(QIcon(_placeholder("error")))
+            item.setForeground(QColor(220, 120, 120))
+            if item is self.list.currentItem():
+                self._show(item)
+            return
+        try:
+            img = density_thumbnail(pr.build_density(), pr.density["bounds"])
+            info["thumb"] = img
+            item.setIcon(QIcon(QPixmap.fromImage(img)))
+        except Exception:  # a picture is a nicety: never fail the gallery for it
+            item.setIcon(QIcon(_placeholder("?")))
+        if item is self.list.currentItem():
+            self._show(item)
+
+    def thumbnails_done(self) -> bool:
+        return not self._pending
+
+    def _show(self, item, _prev=None) -> None:
+        if item is None:
+            return
+        path = item.data(Qt.UserRole)
+        info = self._load(path)
+        thumb = info.get("thumb")
+        if thumb is not None:
+            self.big.setPixmap(QPixmap.fromImage(thumb).scaled(
+                2 * THUMB, 2 * THUMB, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        else:
+            self.big.setPixmap(_placeholder("…").scaled(2 * THUMB, 2 * THUMB))
+        if info["error"]:
+            body = f"<p style='color:#e07878'>This preset cannot be opened:<br>{html.escape(info['error'])}</p>"
+        else:
+            body = (f"<p>{html.escape(info['description'])}</p>"
+                    f"<p style='color:#9a9a9a'>{html.escape(info['summary'])}</p>")
+        self.text.setHtml(f"<h3>{html.escape(info['name'])}</h3>{body}"
+                          f"<p style='color:#9a9a9a'><small>{html.escape(Path(path).name)}</small></p>")
+        self.open_button.setEnabled(info["error"] is None)
+
+    def accept(self) -> None:
+        item = self.list.currentItem()
+        if item is None or self._load(item.data(Qt.UserRole))["error"]:
+            return
+        self.selected_path = item.data(Qt.UserRole)
+        self._timer.stop()
+        super().accept()
+
+    def reject(self) -> None:
+        self._timer.stop()
+        super().reject()
+
+    @classmethod
+    def choose(cls, parent=None, current: str | None = None) -> str | None:
+        """Show the gallery modally; the chosen preset's path, or None."""
+        dlg = cls(parent, current=current)
+        ok = dlg.exec()
+        return dlg.selected_path if ok else None
+
+
+def _summary(pr) -> str:
+    d, o, s, t = pr.density, pr.objective, pr.sampler, pr.training
+    parts = [f"{d['kind']} ({pr.dim}-D)", f"objective {o['kind']}", f"model {pr.model['kind']}",
+             f"{t['steps']} training steps",
+             f"{s['kind'].replace('_', ' ')} on the {s['score']} score, {s['particles']} particles"]
+    return " · ".join(parts)

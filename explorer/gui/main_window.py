@@ -1,0 +1,764 @@
+"""The main window: edit a preset, train in the background, watch learned against true.
+
+The window owns one resolved `Preset`. Every edit is validated by re-parsing the whole
+preset with the same code the command line uses; an invalid edit is shown and nothing
+else changes. A valid edit restarts only what it invalidates (a learning-rate change
+restarts nothing, a new objective restarts training). Training and sampling each run in
+a worker thread (see `workers`); the window draws the newest snapshot when it arrives.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
+                               QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
+                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+
+from ..core import metrics as M
+from ..core import preset as P
+from ..core.errors import SpecError
+from ..core.grid import grid_points
+from ..core.preset import Preset
+from ..core.sampling import Sampler
+from ..core.schedules import ncsn_sigmas
+from ..core.scores import TrueScore
+from ..core.training import Trainer
+from . import session
+from .controls.panel import ControlPanel
+from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampler_score
+
+# Edits that need fresh weights; everything else is applied live or at the next sampling.
+RESTART_TRAINING = {"model", "objective", "density"}
+RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
+MODE_WEIGHTS_INTERVAL = 0.2  # seconds between mode-fraction readouts
+
+
+def _settings() -> QSettings:
+    path = os.environ.get("SCORE_EXPLORER_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.IniFormat)
+    return QSettings("score-explorer", "Score Explorer")
+
+
+class Banner(QFrame):
+    """A message strip above the plots: errors and notes stay visible until dismissed."""
+
+    def __init__(self):
+        super().__init__()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.hide)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        color = "#5c1f12" if error else "#1d3b52"
+        self.setStyleSheet(f"Banner {{ background: {color}; border-radius: 4px; }}"
+                           "QLabel { color: white; }")
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, preset: Preset | None = None, path: str | None = None):
+        super().__init__()
+        self.settings = _settings()
+        self.preset: Preset = preset if preset is not None else P.default()
+        self.preset_path: str | None = path
+        self.train: ThreadHandle | None = None
+        self.sample: ThreadHandle | None = None
+        self.trainer: Trainer | None = None
+        self.density = self.preset.build_density()
+        self._loss_cache = np.zeros(0)
+        self._fisher_seen = 0
+        self._last_modes = 0.0
+        self._view_sigma: float | None = None
+        self._true_cache: dict = {}
+        self.last_error: str | None = None
+
+        self._build_actions()
+        self._build_ui()
+        self._restore_geometry()
+        self._apply_preset(self.preset)
+
+    # ================================================================ layout
+    def _build_actions(self) -> None:
+        def act(text, slot, shortcut=None, checkable=False):
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setCheckable(checkable)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.act_open = act("&Open preset…", self.open_dialog, QKeySequence.Open)
+        self.act_save = act("&Save preset", self.save, QKeySequence.Save)
+        self.act_save_as = act("Save preset &as…", self.save_as, "Ctrl+Shift+S")
+        self.act_quit = act("&Quit", self.close, "Ctrl+Q")
+        self.act_play = act("Play", self.toggle_play, "Space")
+        self.act_reset = act("Reset training", self.reset_training, "Ctrl+R")
+        self.act_restart_on_edit = act("Restart training when the density changes", lambda: None,
+                                       checkable=True)
+        self.act_restart_on_edit.setChecked(True)
+
+        menu = self.menuBar().addMenu("&File")
+        for a in (self.act_open, self.act_save, self.act_save_as):
+            menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(self.act_quit)
+        tmenu = self.menuBar().addMenu("&Train")
+        for a in (self.act_play, self.act_reset, self.act_restart_on_edit):
+            tmenu.addAction(a)
+
+    def _build_ui(self) -> None:
+        tb = QToolBar("Controls")
+        tb.setObjectName("controls")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setToolTip("Train in the background (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.step_button = QPushButton("Step")
+        self.step_count = QSpinBox()
+        self.step_count.setRange(1, 100_000)
+        self.step_count.setValue(100)
+        self.step_count.setToolTip("Steps to train when Step is pressed")
+        self.step_button.clicked.connect(self.step_training)
+        reset = QPushButton("Reset")
+        reset.setToolTip("Fresh weights from the seed (Ctrl+R)")
+        reset.clicked.connect(self.reset_training)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(180)
+        self.progress.setFormat("%v / %m steps")
+        self.rate_label = QLabel("0 steps/s")
+        self.rate_label.setMinimumWidth(90)
+        for w in (self.play_button, self.step_button, self.step_count, reset, self.progress,
+                  self.rate_label):
+            tb.addWidget(w)
+        tb.addSeparator()
+        self.sample_button = QPushButton("● Sample")
+        self.sample_button.setToolTip("Animate the sampler's particle cloud")
+        self.sample_button.clicked.connect(self.toggle_sampling)
+        self.sample_reset = QPushButton("Reset particles")
+        self.sample_reset.clicked.connect(self.reset_sampling)
+        self.speed = QSpinBox()
+        self.speed.setRange(1, 200)
+        self.speed.setValue(5)
+        self.speed.setPrefix("× ")
+        self.speed.setToolTip("Sampler steps per animation frame")
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.trails = QCheckBox("Trails")
+        self.trails.toggled.connect(lambda on: self._particles_view().set_trails(on))
+        for w in (self.sample_button, self.sample_reset, self.speed, self.trails):
+            tb.addWidget(w)
+        tb.addSeparator()
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Side by side", "side")
+        self.mode_combo.addItem("Overlay", "overlay")
+        self.mode_combo.addItem("Error map", "error")
+        self.mode_combo.setToolTip("How to compare the learned and the true score")
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
+        self.weighted = QCheckBox("Weight error by p")
+        self.weighted.toggled.connect(self._weighted_changed)
+        tb.addWidget(self.mode_combo)
+        tb.addWidget(self.weighted)
+
+        self.panel = ControlPanel(self.preset)
+        self.panel.edited.connect(self.on_edit)
+        self.panel.density_kind_changed.connect(self.on_density_kind)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(4, 4, 4, 4)
+        self.banner = Banner()
+        rl.addWidget(self.banner)
+        sig_row = QHBoxLayout()
+        self.sigma_label = QLabel("σ")
+        self.sigma_slider = QSlider(Qt.Horizontal)
+        self.sigma_slider.setToolTip("Noise level at which the learned and true fields are drawn")
+        self.sigma_slider.valueChanged.connect(self._sigma_changed)
+        sig_row.addWidget(QLabel("Noise level"))
+        sig_row.addWidget(self.sigma_slider, 1)
+        sig_row.addWidget(self.sigma_label)
+        self.sigma_row = QWidget()
+        self.sigma_row.setLayout(sig_row)
+        rl.addWidget(self.sigma_row)
+        self.views_holder = QVBoxLayout()
+        rl.addLayout(self.views_holder, 1)
+
+        split = QSplitter()
+        split.addWidget(self.panel)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 1240])
+        self.setCentralWidget(split)
+        self.views_widget: QWidget | None = None
+        self.statusBar().showMessage("Ready")
+
+    def _build_views(self, dim: int) -> None:
+        """One arrangement of views per dimension; rebuilt only when the dimension changes."""
+        if self.views_widget is not None and self._views_dim == dim:
+            return
+        if self.views_widget is not None:
+            self.views_widget.setParent(None)
+            self.views_widget.deleteLater()
+        from .views.loss_view import LossView
+        self.loss_view = LossView()
+        self.field_view = self.particles_view = self.curve_view = None
+        if dim == 1:
+            from .views.curve1d_view import Curve1DView
+            self.curve_view = Curve1DView()
+            top = self.curve_view
+            bottom = self.loss_view
+            w = QSplitter(Qt.Vertical)
+            w.addWidget(top)
+            w.addWidget(bottom)
+            w.setSizes([600, 300])
+        else:
+            from .views.field_view import FieldView
+            from .views.particles_view import ParticlesView
+            self.field_view = FieldView()
+            self.particles_view = ParticlesView()
+            w = QSplitter(Qt.Vertical)
+            w.addWidget(self.field_view)
+            bottom = QSplitter(Qt.Horizontal)
+            bottom.addWidget(self.loss_view)
+            bottom.addWidget(self.particles_view)
+            bottom.setSizes([500, 500])
+            w.addWidget(bottom)
+            w.setSizes([520, 420])
+        self.views_widget = w
+        self._views_dim = dim
+        self.views_holder.addWidget(w)
+        if self.field_view is not None:
+            self.field_view.set_mode(self.mode_combo.currentData())
+            self.field_view.set_error_weighted(self.weighted.isChecked())
+        self._particles_view().set_trails(self.trails.isChecked())
+
+    def _particles_view(self):
+        return self.curve_view if self.curve_view is not None else self.particles_view
+
+    # ================================================================ preset
+    def _apply_preset(self, preset: Preset) -> None:
+        """Make `preset` the window's state: views for its dimension, new trainer, no particles."""
+        self.preset = preset
+        self.panel.set_preset(preset)
+        self._build_views(preset.dim)
+        self._update_title()
+        self.panel.set_score_note(f"True score: {self.density.score_source}.")
+        self._setup_sigma_slider()
+        self._draw_density()
+        self.restart_training()
+        self.reset_sampling()
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"Score Explorer — {self.preset.name}")
+
+    def load_path(self, path: str) -> bool:
+        """Open a preset file; on error the current state stays and the message is shown."""
+        try:
+            preset = P.load(path)
+            density = preset.build_density()
+        except SpecError as e:
+            self.show_error(f"Could not open the preset. {e}")
+            return False
+        self._stop_threads()
+        self.density = density
+        self.preset_path = str(path)
+        self._apply_preset(preset)
+        self.settings.setValue("last_preset", str(Path(path).resolve()))
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    @Slot(str, str, object)
+    def on_edit(self, section: str, key: str, value) -> None:
+        d = self.preset.to_dict()
+        if value is None:
+            d[section].pop(key, None)
+        else:
+            d[section][key] = value
+        if section == "objective" and key == "kind":
+            # the sampler follows the objective unless the user chose otherwise
+            d["sampler"].pop("kind", None)
+            d["sampler"].pop("steps", None)
+            d["sampler"].pop("step_size", None)
+        self._try_apply(d, changed={(section, key)})
+
+    @Slot(str)
+    def on_density_kind(self, kind: str) -> None:
+        d = self.preset.to_dict()
+        if kind == d["density"]["kind"]:
+            return
+        d["density"] = {"kind": kind}
+        if kind == "mixture":
+            d["density"].update(weights=[0.5, 0.5], means=[[-2.0, 0.0], [2.0, 0.0]], stds=[0.5, 0.5])
+        elif kind in ("image", "points"):
+            return self._choose_data_file(kind, d)
+        d["objective"].pop("sigma_max", None)
+        d["objective"].pop("sigma_min", None)
+        self._try_apply(d, changed={("density", "kind")})
+
+    def _choose_data_file(self, kind: str, d: dict) -> None:
+        filt = "Images (*.png *.jpg *.bmp)" if kind == "image" else "Points (*.csv *.npy *.txt)"
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose the {kind} file", "", filt)
+        if not path:
+            self.panel.set_preset(self.preset)
+            return
+        d["density"]["path"] = path
+        self._try_apply(d, changed={("density", "kind")})
+
+    def _try_apply(self, d: dict, changed: set) -> bool:
+        try:
+            new = P.parse(d, self.preset.base_dir, None)
+            density = new.build_density() if any(s == "density" for s, _ in changed) else self.density
+        except SpecError as e:
+            self.panel.show_error(e.key, e.message)
+            self.show_error(f"{e.key}: {e.message}. Nothing was changed." if e.key else str(e))
+            return False
+        self.banner.hide()
+        self.panel.show_error(None, "")
+        sections = {s for s, _ in changed}
+        old = self.preset
+        self.preset = new
+        self._update_title()
+        if "density" in sections:
+            self.density = density
+            self.panel.set_score_note(f"True score: {density.score_source}.")
+            self._true_cache.clear()
+            if new.dim != old.dim:
+                self._stop_threads()
+                self._apply_preset(new)
+                return True
+            self.panel.set_preset(new)
+            self._setup_sigma_slider()
+            self._draw_density()
+            if self.act_restart_on_edit.isChecked() or self.trainer is None:
+                self.restart_training()
+            else:
+                self._keep_training_on_new_density()
+            self.reset_sampling()
+        elif sections & RESTART_TRAINING or changed & RESTART_TRAINING_KEYS:
+            self.panel.set_preset(new)
+            self._setup_sigma_slider()
+            self._true_cache.clear()
+            self.restart_training()
+            self.reset_sampling()
+        elif ("training", "lr") in changed:
+            self.trainer.preset.training["lr"] = new.training["lr"]
+            self.train.worker.set_lr(new.training["lr"])
+        elif ("training", "steps") in changed:
+            self.trainer.preset.training["steps"] = new.training["steps"]
+            self.progress.setMaximum(new.training["steps"])
+        elif "sampler" in sections:
+            self.panel.set_preset(new)
+            self.reset_sampling()
+        elif "view" in sections:
+            self.restart_training(keep_weights=True)
+        return True
+
+    # ================================================================ training
+    def restart_training(self, keep_weights: bool = False) -> None:
+        """A new trainer (fresh weights from the seed) and a paused worker thread."""
+        was_playing = self.train is not None and self.train.worker.playing
+        old_model = self.trainer.model if (keep_weights and self.trainer) else None
+        old_state = (self.trainer.step_count, self.trainer.losses, self.trainer.fisher) \
+            if old_model is not None else None
+        self._join(self.train)
+        self.train = None
+        try:
+            self.trainer = Trainer(self.preset.copy(), self.density)
+        except SpecError as e:
+            self.show_error(str(e))
+            return
+        if old_model is not None:
+            self.trainer.model.load_state_dict(old_model.state_dict())
+            self.trainer.step_count, self.trainer.losses, self.trainer.fisher = old_state
+        if self.trainer.device_note:
+            self.show_error(self.trainer.device_note, error=False)
+        self._grid = grid_points(self.preset.density["bounds"], self._grid_n())
+        worker = TrainingWorker(self.trainer, self._grid)
+        worker.set_view_sigma(self._view_sigma)
+        worker.ready.connect(self.on_train_snapshot)
+        worker.failed.connect(self.on_train_failed)
+        worker.budget_reached.connect(self.on_budget_reached)
+        self.train = ThreadHandle(worker)
+        self.train.start()
+        self._loss_cache = np.zeros(0)
+        self._fisher_seen = 0
+        self._fisher_steps: list[int] = []
+        self._fisher_vals: list[float] = []
+        self.progress.setMaximum(max(self.trainer.budget, 1))
+        self.progress.setValue(self.trainer.step_count)
+        self._draw_true_field()
+        if was_playing:
+            self.play()
+        else:
+            self._set_play_text(False)
+
+    def _keep_training_on_new_density(self) -> None:
+        """Go on with the same weights on the edited density (the user's choice)."""
+        was_playing = self.train.worker.playing
+        self._join(self.train)
+        self.trainer.set_density(self.density)
+        self.trainer.preset = self.preset.copy()
+        worker = TrainingWorker(self.trainer, self._grid)
+        worker.ready.connect(self.on_train_snapshot)
+        worker.failed.connect(self.on_train_failed)
+        worker.budget_reached.connect(self.on_budget_reached)
+        self.train = ThreadHandle(worker)
+        self.train.start()
+        self._draw_true_field()
+        if was_playing:
+            self.play()
+
+    def _grid_n(self) -> int:
+        n = int(self.preset.view["grid"])
+        return min(n, 16) if self.preset.dim == 3 else n
+
+    def toggle_play(self) -> None:
+        if self.train is None:
+            return
+        if self.train.worker.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.train is None:
+            self.restart_training()
+        if self.trainer.finished:
+            self.statusBar().showMessage(
+                "The step budget is reached: raise training.steps or Reset.", 5000)
+            return
+        self.train.worker.play()
+        self._set_play_text(True)
+
+    def pause(self) -> None:
+        if self.train is not None:
+            self.train.worker.pause()
+        self._set_play_text(False)
+
+    def _set_play_text(self, playing: bool) -> None:
+        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self.act_play.setText("Pause" if playing else "Play")
+
+    def step_training(self) -> None:
+        if self.train is not None:
+            self.pause()
+            self.train.worker.step_n(self.step_count.value())
+
+    def reset_training(self) -> None:
+        self.pause()
+        self.restart_training()
+
+    @Slot()
+    def on_train_snapshot(self) -> None:
+        if self.train is None:
+            return
+        snap = self.train.worker.take_snapshot()
+        if snap is None:
+            return
+        t = self.trainer
+        self.progress.setMaximum(max(snap["budget"], 1))
+        self.progress.setValue(snap["step"])
+        self.rate_label.setText(f"{snap['steps_per_s']:.0f} steps/s")
+        # losses: read what is new from the trainer's list (appends are atomic)
+        n = snap["step"]
+        if n < len(self._loss_cache):
+            self._loss_cache = np.zeros(0)
+        if n > len(self._loss_cache):
+            new = np.asarray(t.losses[len(self._loss_cache):n], dtype=np.float64)
+            self._loss_cache = np.concatenate([self._loss_cache, new])
+        fis = t.fisher[self._fisher_seen:]
+        self._fisher_seen += len(fis)
+        self._fisher_steps += [s for s, _ in fis]
+        self._fisher_vals += [f for _, f in fis]
+        self._draw_learned(snap["learned"], snap["view_sigma"])
+        self._draw_loss()
+
+    def _draw_loss(self) -> None:
+        steps = np.arange(1, len(self._loss_cache) + 1)
+        obj = self.preset.objective["kind"]
+        ism_c = self.trainer.ism_constant() if obj == "ism" else None
+        # the Fisher curve is drawn as F itself (not relative) so it shares the loss axis
+        ref = self.trainer.ism_constant() if self._fisher_vals else 1.0
+        fisher = np.asarray(self._fisher_vals) * ref
+        self.loss_view.set_curves(steps, self._loss_cache, np.asarray(self._fisher_steps), fisher,
+                                  ism_c, obj)
+
+    @Slot(str)
+    def on_train_failed(self, message: str) -> None:
+        self._set_play_text(False)
+        self.show_error(message)
+
+    @Slot()
+    def on_budget_reached(self) -> None:
+        self._set_play_text(False)
+        rel = self.trainer.fisher[-1][1] if self.trainer.fisher else float("nan")
+        self.statusBar().showMessage(
+            f"Training finished: {self.trainer.step_count} steps, relative Fisher divergence "
+            f"{rel:.4f}. Press Sample to draw particles.", 10000)
+
+    # ================================================================ drawing
+    def _draw_density(self) -> None:
+        b = np.asarray(self.preset.density["bounds"])
+        if self.preset.dim == 1:
+            xs, p = session.density_curve(self.density, b)
+            self.curve_view.set_bounds(b)
+            self.curve_view.set_density(xs, p)
+            return
+        if self.preset.dim == 2:
+            img = session.density_image(self.density, b)
+            for v in (self.field_view, self.particles_view):
+                v.set_bounds(b)
+                v.set_density(img)
+        else:
+            self._draw_density_3d(b)
+
+    def _draw_density_3d(self, b) -> None:
+        # projected fallback: the (x1, x2) marginal from samples
+        import torch
+        x = self.density.sample(20000, torch.Generator().manual_seed(0)).numpy()
+        h, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=120, range=b[:2])
+        for v in (self.field_view, self.particles_view):
+            v.set_bounds(b[:2])
+            v.set_density(h / max(h.max(), 1))
+
+    def _true_on_grid(self, sigma: float | None) -> np.ndarray:
+        key = (sigma, len(self._grid))
+        if key not in self._true_cache:
+            self._true_cache[key] = session.true_field(self.density, self.preset, self._grid, sigma)
+        return self._true_cache[key]
+
+    def _draw_true_field(self) -> None:
+        self._draw_learned(None, self._view_sigma)
+
+    def _draw_learned(self, learned: np.ndarray | None, sigma: float | None) -> None:
+        true = self._true_on_grid(sigma)
+        if self.preset.dim == 1:
+            xs = self._grid[:, 0]
+            self.curve_view.set_scores(xs, None if learned is None else learned[:, 0], true[:, 0])
+            return
+        pts, tr, le = self._grid, true, learned
+        if self.preset.dim == 3:
+            pts, tr, le = self._slice_3d(pts, tr, le)
+        if "p" not in self._true_cache:
+            self._true_cache["p"] = session.density_at(self.density, self._grid)
+        p = self._true_cache["p"]
+        if self.preset.dim == 3:
+            p = self._slice_3d(self._grid, p[:, None], None)[1][:, 0]
+        self.field_view.set_fields(pts[:, :2], None if le is None else le[:, :2], tr[:, :2], p)
+        self.field_view.set_caption(self._field_caption(sigma))
+
+    def _slice_3d(self, pts, a, b):
+        """The middle x3-slice of a 3-D grid, for the projected fallback view."""
+        n = self._grid_n()
+        mid = n // 2
+        idx = np.arange(len(pts)).reshape(n, n, n)[:, :, mid].ravel()
+        return pts[idx], a[idx], (None if b is None else b[idx])
+
+    def _field_caption(self, sigma: float | None) -> str:
+        src = self.density.score_source
+        if sigma is not None:
+            return f"at noise level σ = {sigma:.3g} (true: score of p_σ, {src})"
+        if self.preset.objective["kind"] == "ncsn":
+            return f"learned at σ_min = {self.preset.objective['sigma_min']:.3g}; true score: {src}"
+        if self.preset.objective["kind"] == "ddpm":
+            return f"learned at t = 0; true score: {src}"
+        return f"true score: {src}"
+
+    def _setup_sigma_slider(self) -> None:
+        o = self.preset.objective
+        show = o["kind"] == "ncsn"
+        self.sigma_row.setVisible(show)
+        self._view_sigma = None
+        if not show:
+            return
+        self._sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
+        self.sigma_slider.blockSignals(True)
+        self.sigma_slider.setRange(0, len(self._sigmas) - 1)
+        self.sigma_slider.setValue(len(self._sigmas) - 1)
+        self.sigma_slider.blockSignals(False)
+        self.sigma_label.setText(f"σ = {self._sigmas[-1]:.3g}")
+
+    def _sigma_changed(self, i: int) -> None:
+        sigma = self._sigmas[i]
+        self.sigma_label.setText(f"σ = {sigma:.3g}")
+        self._view_sigma = None if i == len(self._sigmas) - 1 else sigma
+        if self.train is not None:
+            self.train.worker.set_view_sigma(self._view_sigma)
+        self._draw_true_field()
+
+    def _mode_changed(self) -> None:
+        if self.field_view is not None:
+            self.field_view.set_mode(self.mode_combo.currentData())
+
+    def _weighted_changed(self, on: bool) -> None:
+        if self.field_view is not None:
+            self.field_view.set_error_weighted(on)
+
+    # ================================================================ sampling
+    def toggle_sampling(self) -> None:
+        if self.sample is not None and self.sample.worker.playing:
+            self.sample.worker.pause()
+            self.sample_button.setText("● Sample")
+            return
+        if self.sample is None or self.sample.worker.sampler.done:
+            if not self._new_sampler():
+                return
+        self.sample.worker.play()
+        self.sample_button.setText("⏸ Pause sampling")
+
+    def _new_sampler(self) -> bool:
+        self._join(self.sample)
+        self.sample = None
+        p = self.preset
+        try:
+            if p.sampler["score"] == "true":
+                score = TrueScore(self.density, p)
+            else:
+                score = learned_sampler_score(self.train.worker)
+            sampler = Sampler(p, score, self.trainer.device)
+        except SpecError as e:
+            self.show_error(str(e))
+            return False
+        worker = SamplingWorker(sampler, steps_per_frame=self.speed.value())
+        worker.ready.connect(self.on_sample_snapshot)
+        worker.failed.connect(self.on_train_failed)
+        worker.finished_sampling.connect(self.on_sampling_done)
+        self.sample = ThreadHandle(worker)
+        self.sample.start()
+        self._last_modes = 0.0
+        return True
+
+    def reset_sampling(self) -> None:
+        self._join(self.sample)
+        self.sample = None
+        self.sample_button.setText("● Sample")
+        view = self._particles_view()
+        if view is not None:
+            dim = self.preset.dim
+            view.set_particles(np.zeros((0, 1 if dim == 1 else 2), np.float32))
+            view.set_status(self._sampler_summary())
+            view.set_mode_weights(None, None, None)
+
+    def _sampler_summary(self) -> str:
+        s = self.preset.sampler
+        return (f"{s['kind'].replace('_', ' ')} on the {s['score']} score, {s['particles']} particles, "
+                f"ε = {s['step_size']:g} — press Sample")
+
+    def _speed_changed(self, v: int) -> None:
+        if self.sample is not None:
+            self.sample.worker.steps_per_frame = v
+
+    @Slot()
+    def on_sample_snapshot(self) -> None:
+        if self.sample is None:
+            return
+        snap = self.sample.worker.take_snapshot()
+        if snap is None:
+            return
+        x = snap["x"]
+        view = self._particles_view()
+        if self.preset.dim == 3:
+            x = x[:, :2]
+        view.set_particles(x)
+        label = snap["kind"].replace("_", " ")
+        status = f"{label}, step {snap['step']}/{snap['total']}"
+        if snap["sigma"] is not None:
+            status += f", σ = {snap['sigma']:.3g}"
+        view.set_status(status)
+        comps = self.density.components()
+        if comps is not None and (time.perf_counter() - self._last_modes > MODE_WEIGHTS_INTERVAL
+                                  or snap["step"] >= snap["total"]):
+            self._last_modes = time.perf_counter()
+            fr = M.mode_weights(snap["x"], comps)
+            labels = [self._mode_label(m) for m in comps[1]]
+            view.set_mode_weights(fr, [float(w) for w in comps[0]], labels)
+
+    @staticmethod
+    def _mode_label(mean) -> str:
+        return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
+
+    @Slot()
+    def on_sampling_done(self) -> None:
+        self.sample_button.setText("● Sample")
+        self.statusBar().showMessage("Sampling finished.", 5000)
+
+    # ================================================================ files
+    def open_dialog(self) -> None:
+        start = str(Path(self.preset_path).parent) if self.preset_path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open preset", start, "Presets (*.toml)")
+        if path:
+            self.load_path(path)
+
+    def save(self) -> None:
+        if self.preset_path and not self._is_shipped(self.preset_path):
+            self.save_to(self.preset_path)
+        else:
+            self.save_as()
+
+    @staticmethod
+    def _is_shipped(path: str) -> bool:
+        return Path(path).resolve().parent == (Path(__file__).parents[1] / "presets").resolve()
+
+    def save_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save preset", "preset.toml", "Presets (*.toml)")
+        if path:
+            if not path.endswith(".toml"):
+                path += ".toml"
+            self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        from ..core.run import portable_preset
+        try:
+            out = Path(path)
+            portable_preset(self.preset, out.parent).save(out)
+        except OSError as e:
+            self.show_error(f"Could not save {path}: {e.strerror or e}")
+            return False
+        self.preset_path = path
+        self.settings.setValue("last_preset", str(Path(path).resolve()))
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    # ================================================================ messages & lifecycle
+    def show_error(self, text: str, error: bool = True) -> None:
+        self.last_error = text if error else self.last_error
+        self.banner.show_message(text, error)
+        self.statusBar().showMessage(text.split(". ")[0], 8000)
+
+    def _join(self, handle: ThreadHandle | None) -> None:
+        if handle is not None:
+            handle.join()
+
+    def _stop_threads(self) -> None:
+        self._join(self.sample)
+        self._join(self.train)
+        self.sample = None
+        self.train = None
+
+    def _restore_geometry(self) -> None:
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1600, 980)
+
+    def closeEvent(self, event) -> None:
+        self._stop_threads()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)

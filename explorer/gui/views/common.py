@@ -1,0 +1,431 @@
+"""Shared pieces of the plot views: the dark density image, contours, corner texts,
+axis labels and the one place that turns a `ViewStyle` into fonts and pens.
+
+Conventions used by every view:
+- bounds are ``[[xlo, xhi], [ylo, yhi]]``;
+- a density on an ``n x n`` grid has its first index along x and is sampled at cell
+  centres (``explorer.core.grid``), so the image covers exactly the bounds;
+- grid fields of ``G = n*n`` points come in the order of ``core.grid.grid_points``
+  (first axis slowest); other orders are detected (see `grid_image`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui
+
+from ..style import BACKGROUND, DENSITY_CMAP, FOREGROUND, SCREEN, ViewStyle
+
+# Extra Okabe-Ito colours used only by the views.
+ISM_SHIFTED = (204, 121, 167)   # reddish purple
+CONTOUR = (235, 235, 235)
+HINT = (170, 170, 178)
+PANEL_FILL = (20, 20, 24, 190)  # translucent background behind corner texts
+
+X1 = "x\u2081"
+X2 = "x\u2082"
+LEARNED_NAME = "learned s\u03b8(x)"
+TRUE_NAME = "true \u2207log p(x)"
+DENSITY_NAME = "density p(x)"
+BLOCK = "\u2588"
+
+
+# ---------------------------------------------------------------- array hygiene
+def as_points(x, d: int = 2) -> np.ndarray:
+    """(n, d) float array from anything array-like; (n,) becomes (n, 1); empty is (0, d)."""
+    if x is None:
+        return np.zeros((0, d))
+    a = np.asarray(x, dtype=np.float64)
+    if a.size == 0:
+        return np.zeros((0, d))
+    if a.ndim == 1:
+        a = a[:, None] if d == 1 else a.reshape(-1, d) if a.size % d == 0 else np.zeros((0, d))
+    if a.shape[1] < d:
+        a = np.concatenate([a, np.zeros((a.shape[0], d - a.shape[1]))], axis=1)
+    return a[:, :d]
+
+
+def bounds_array(bounds, d: int = 2) -> np.ndarray:
+    """(d, 2) bounds with lo < hi and finite; a broken box becomes [-1, 1]."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)[:d]
+    out = np.tile([[-1.0, 1.0]], (d, 1))
+    for i in range(min(d, len(b))):
+        lo, hi = b[i]
+        if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+            out[i] = lo, hi
+    return out
+
+
+def robust_max(values, q: float = 99.0) -> float:
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 1.0
+    m = float(np.percentile(v, q))
+    if not m > 0:
+        m = float(v.max())
+    return m if m > 0 else 1.0
+
+
+# ---------------------------------------------------------------- colours
+def dark_lut(name: str = DENSITY_CMAP, strength: float = 0.72, n: int = 256) -> np.ndarray:
+    """A colour map blended toward the background, so zero density is the background
+    and the densest region is a muted version of the map (arrows and points stay visible)."""
+    cm = pg.colormap.get(name)
+    lut = cm.getLookupTable(0.0, 1.0, n, alpha=False).astype(np.float64)
+    bg = np.asarray(BACKGROUND, dtype=np.float64)
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    rgb = bg + (lut - bg) * strength * np.minimum(1.0, t / 0.35)   # exactly bg at 0, no step
+    return np.clip(rgb, 0, 255).astype(np.ubyte)
+
+
+def density_swatch_color() -> tuple[int, int, int]:
+    lut = dark_lut()
+    return tuple(int(c) for c in lut[int(0.8 * (len(lut) - 1))])
+
+
+def alpha_lut(color, max_alpha: int = 255, gamma: float = 0.6, n: int = 256) -> np.ndarray:
+    """RGBA lookup table: one colour, transparent at 0, opaque at the top."""
+    lut = np.zeros((n, 4), dtype=np.ubyte)
+    lut[:, :3] = color[:3]
+    lut[:, 3] = (max_alpha * np.linspace(0.0, 1.0, n) ** gamma).astype(np.ubyte)
+    return lut
+
+
+# ---------------------------------------------------------------- images
+def image_rect(bounds) -> QtCore.QRectF:
+    b = bounds_array(bounds)
+    return QtCore.QRectF(b[0, 0], b[1, 0], b[0, 1] - b[0, 0], b[1, 1] - b[1, 0])
+
+
+class DensityImage(pg.ImageItem):
+    """The density p(x) as a dark background image over the bounds.
+
+    Shown with a square-root stretch so the tails (where the score is hard to learn)
+    stay visible. `density` keeps the values as given (NaN and negatives set to 0).
+    """
+
+    def __init__(self, lut: np.ndarray | None = None, gamma: float = 0.5):
+        super().__init__(axisOrder="col-major")
+        self.gamma = gamma
+        self.density = np.zeros((0, 0))
+        self.bounds = bounds_array([[-1, 1], [-1, 1]])
+        self.setLookupTable(dark_lut() if lut is None else lut)
+        self.setZValue(-100)
+
+    def set_density(self, density, bounds=None) -> None:
+        if bounds is not None:
+            self.bounds = bounds_array(bounds)
+        d = np.asarray(density, dtype=np.float64) if density is not None else np.zeros((0, 0))
+        if d.ndim != 2 or d.size == 0:
+            self.density = np.zeros((0, 0))
+            self.clear()
+            self.setVisible(False)
+            return
+        d = np.where(np.isfinite(d) & (d > 0), d, 0.0)
+        self.density = d
+        top = d.max()
+        shown = (d / top) ** self.gamma if top > 0 else d
+        self.setImage(shown.astype(np.float32), levels=(0.0, 1.0), autoLevels=False)
+        self.setRect(image_rect(self.bounds))
+        self.setVisible(True)
+
+
+def grid_image(points, values) -> tuple[np.ndarray, QtCore.QRectF] | None:
+    """Arrange values at G grid points as an (nx, ny) image (first index x) and the
+    rectangle it covers (cell-centred points: each value fills its cell).
+
+    Accepts the core's order (x slowest), the transposed order (y slowest) and, for any
+    other layout, bins the points on a sqrt(G) x sqrt(G) grid (mean per bin).
+    """
+    p = as_points(points, 2)
+    v = np.asarray(values, dtype=np.float64).ravel()
+    g = len(p)
+    if g == 0 or len(v) != g:
+        return None
+    xs = np.unique(p[:, 0])
+    ys = np.unique(p[:, 1])
+    nx, ny = len(xs), len(ys)
+    if nx * ny == g and nx > 1 and ny > 1:
+        dx = (xs[-1] - xs[0]) / (nx - 1)
+        dy = (ys[-1] - ys[0]) / (ny - 1)
+        rect = QtCore.QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * nx, dy * ny)
+        ix = np.clip(np.rint((p[:, 0] - xs[0]) / dx).astype(int), 0, nx - 1)
+        iy = np.clip(np.rint((p[:, 1] - ys[0]) / dy).astype(int), 0, ny - 1)
+        img = np.full((nx, ny), np.nan)
+        img[ix, iy] = v
+        return img, rect
+    # Scattered points: bin them.
+    ok = np.isfinite(p).all(axis=1)
+    if not ok.any():
+        return None
+    n = max(2, int(round(math.sqrt(g))))
+    lo = p[ok].min(axis=0)
+    hi = p[ok].max(axis=0)
+    hi = np.where(hi > lo, hi, lo + 1.0)
+    s = np.zeros((n, n))
+    c = np.zeros((n, n))
+    ij = np.clip(((p[ok] - lo) / (hi - lo) * n).astype(int), 0, n - 1)
+    vv = np.where(np.isfinite(v[ok]), v[ok], 0.0)
+    np.add.at(s, (ij[:, 0], ij[:, 1]), vv)
+    np.add.at(c, (ij[:, 0], ij[:, 1]), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        img = np.where(c > 0, s / c, np.nan)
+    return img, QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+
+
+def grid_cell(points) -> float | None:
+    """Spacing of a regular grid of points (the smaller of the x and y steps)."""
+    p = as_points(points, 2)
+    p = p[np.isfinite(p).all(axis=1)]
+    steps = []
+    for k in range(2):
+        u = np.unique(p[:, k])
+        if len(u) > 1:
+            steps.append(float(np.min(np.diff(u))))
+    return min(steps) if steps else None
+
+
+class ContourItem(pg.PlotCurveItem):
+    """Iso-lines of a gridded density as one curve (NaN-separated), in data units."""
+
+    def __init__(self, color=CONTOUR, alpha: int = 150, width: float = 1.0):
+        super().__init__(connect="finite", antialias=True)
+        self._color = color
+        self._alpha = alpha
+        self.set_width(width)
+        self.levels: list[float] = []
+
+    def set_width(self, width: float) -> None:
+        self.setPen(pg.mkPen((*self._color[:3], self._alpha), width=width))
+
+    def set_contours(self, density, bounds, fractions=(0.02, 0.1, 0.3, 0.6)) -> None:
+        d = np.asarray(density, dtype=np.float64) if density is not None else np.zeros((0, 0))
+        if d.ndim != 2 or min(d.shape, default=0) < 2:
+            self.setData([], [])
+            self.levels = []
+            return
+        d = np.where(np.isfinite(d), d, 0.0)
+        b = bounds_array(bounds)
+        top = d.max()
+        if not top > 0:
+            self.setData([], [])
+            self.levels = []
+            return
+        nx, ny = d.shape
+        dx = (b[0, 1] - b[0, 0]) / nx
+        dy = (b[1, 1] - b[1, 0]) / ny
+        xs, ys = [], []
+        self.levels = [f * top for f in fractions]
+        for level in self.levels:
+            for line in pg.functions.isocurve(d, level, connected=True, extendToEdge=True):
+                a = np.asarray(line, dtype=np.float64)
+                if len(a) < 2:
+                    continue
+                xs.append(b[0, 0] + (a[:, 0] + 0.5) * dx)
+                ys.append(b[1, 0] + (a[:, 1] + 0.5) * dy)
+                xs.append([np.nan])
+                ys.append([np.nan])
+        if xs:
+            self.setData(np.concatenate(xs), np.concatenate(ys))
+        else:
+            self.setData([], [])
+
+
+# ---------------------------------------------------------------- widgets and text
+def make_layout_widget() -> pg.GraphicsLayoutWidget:
+    w = pg.GraphicsLayoutWidget()
+    w.setBackground(BACKGROUND)
+    w.ci.setContentsMargins(6, 6, 6, 6)
+    return w
+
+
+def set_title(plot: pg.PlotItem, text: str, style: ViewStyle = SCREEN) -> None:
+    """Title in the foreground colour; the plain text is kept on the plot (`title_text`)."""
+    plot.title_text = text
+    plot.setTitle(text, size=f"{style.font_pt + 2}pt", color=FOREGROUND)
+
+
+def label_axes(plot: pg.PlotItem, x: str = X1, y: str = X2, style: ViewStyle = SCREEN) -> None:
+    plot.axis_labels = (x, y)
+    for name, text in (("bottom", x), ("left", y)):
+        plot.getAxis(name).setLabel(text, **{"color": pg.mkColor(FOREGROUND).name(),
+                                             "font-size": f"{style.font_pt + 1}pt"})
+
+
+def make_plot(title: str, x: str = X1, y: str = X2, style: ViewStyle = SCREEN,
+              grid: bool = False) -> pg.PlotItem:
+    plot = pg.PlotItem()
+    plot.setMenuEnabled(True)
+    plot.hideButtons()
+    set_title(plot, title, style)
+    label_axes(plot, x, y, style)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=0.15)
+    apply_style(plot, style)
+    return plot
+
+
+def apply_style(plot: pg.PlotItem, style: ViewStyle = SCREEN) -> None:
+    """Fonts (ticks, axis labels, title) and axis pens of one plot."""
+    font = QtGui.QFont()
+    font.setPointSizeF(float(style.font_pt))
+    pen = pg.mkPen(FOREGROUND, width=max(1.0, style.line_width * 0.67))
+    for name in ("bottom", "left", "top", "right"):
+        ax = plot.getAxis(name)
+        ax.setPen(pen)
+        ax.setTextPen(pg.mkPen(FOREGROUND))
+        ax.setStyle(tickFont=font, tickTextOffset=4)
+    x, y = getattr(plot, "axis_labels", (None, None))
+    if x is not None:
+        label_axes(plot, x, y, style)
+    if getattr(plot, "title_text", None) is not None:
+        set_title(plot, plot.title_text, style)
+    # Room for the tick labels at larger fonts so nothing is clipped.
+    fm = QtGui.QFontMetrics(font)
+    plot.getAxis("left").setWidth(fm.horizontalAdvance("-00.00") + fm.height() + 14)
+    plot.getAxis("bottom").setHeight(2 * fm.height() + 16)
+
+
+def make_legend(style: ViewStyle = SCREEN, columns: int = 1, framed: bool = True) -> pg.LegendItem:
+    legend = pg.LegendItem(
+        labelTextColor=FOREGROUND, labelTextSize=f"{style.font_pt}pt", colCount=columns,
+        pen=pg.mkPen(90, 90, 100) if framed else None,
+        brush=pg.mkBrush(*PANEL_FILL) if framed else None, horSpacing=18)
+    return legend
+
+
+def style_legend(legend: pg.LegendItem, style: ViewStyle) -> None:
+    legend.setLabelTextSize(f"{style.font_pt}pt")
+    for _sample, label in legend.items:
+        label.setText(label.text, size=f"{style.font_pt}pt", color=FOREGROUND)
+    legend.updateSize()
+
+
+def legend_names(legend: pg.LegendItem) -> list[str]:
+    return [label.text for _sample, label in legend.items]
+
+
+def swatch(color, symbol: str = "s", size: float = 12) -> pg.BarGraphItem:
+    """A stand-in item that only provides a legend sample: a filled square of `color`
+    (an empty BarGraphItem: the legend draws its brush; nothing is drawn in the plot)."""
+    return pg.BarGraphItem(x=[], height=[], width=1, brush=pg.mkBrush(*color[:3]), pen=None)
+
+
+def line_swatch(color, width: float = 2.0, alpha: int = 255, style=None) -> pg.PlotDataItem:
+    pen = pg.mkPen((*color[:3], alpha), width=width)
+    if style is not None:
+        pen.setStyle(style)
+    return pg.PlotDataItem([], [], pen=pen)
+
+
+class CornerText(pg.TextItem):
+    """Text pinned to a corner of a plot's view box (pixel coordinates, not data),
+    on a translucent panel so it stays readable over the density and the particles."""
+
+    ANCHORS = {"tl": (0, 0), "tr": (1, 0), "bl": (0, 1), "br": (1, 1)}
+
+    def __init__(self, plot: pg.PlotItem, corner: str = "tl", margin: float = 6):
+        super().__init__(anchor=self.ANCHORS[corner], fill=pg.mkBrush(*PANEL_FILL),
+                         border=pg.mkPen(90, 90, 100), color=FOREGROUND)
+        self.corner = corner
+        self.margin = margin
+        self.vb = plot.getViewBox()
+        self.setParentItem(self.vb)
+        self.setZValue(1000)
+        self.plain_text = ""
+        self.rich_text = ""
+        self.vb.sigResized.connect(self._place)
+        self._place()
+
+    def _place(self, *_):
+        r = self.vb.boundingRect()
+        x = r.left() + self.margin if self.corner[1] == "l" else r.right() - self.margin
+        y = r.top() + self.margin if self.corner[0] == "t" else r.bottom() - self.margin
+        self.setPos(x, y)
+
+    def restyle(self, style: ViewStyle) -> None:
+        self.set_content(self.plain_text, self.rich_text, style)
+
+    def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
+        self.plain_text = plain or ""
+        if not self.plain_text:
+            self.setVisible(False)
+            return
+        font = QtGui.QFont()
+        font.setPointSizeF(float(style.font_pt))
+        self.setFont(font)
+        if rich is None:
+            rich = html.escape(self.plain_text).replace("\n", "<br>")
+        self.rich_text = rich
+        self.setHtml(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
+        self.setVisible(True)
+        self._place()
+
+
+def mode_weights_table(fractions, true=None, labels=None) -> tuple[str, str] | None:
+    """(plain text, HTML table) of particle fraction per mode vs the truth, or None."""
+    if fractions is None:
+        return None
+    f = [float(v) for v in np.asarray(fractions, dtype=np.float64).ravel()]
+    if not f:
+        return None
+    t = None if true is None else [float(v) for v in np.asarray(true, dtype=np.float64).ravel()]
+    labels = list(labels) if labels is not None else []
+    rows_plain = ["mode  particles" + ("  true" if t is not None else "")]
+    head = "<tr><th align='left'>mode&nbsp;&nbsp;</th><th align='right'>particles</th>"
+    if t is not None:
+        head += "<th align='right'>&nbsp;&nbsp;true</th>"
+    head += "<th></th></tr>"
+    rows = [head]
+
+    def fmt(v):
+        return "  -  " if not np.isfinite(v) else f"{v:.3f}"
+
+    for i, v in enumerate(f):
+        name = str(labels[i]) if i < len(labels) else str(i + 1)
+        tv = t[i] if (t is not None and i < len(t)) else None
+        rows_plain.append(f"{name}  {fmt(v)}" + (f"  {fmt(tv)}" if tv is not None else ""))
+        bar = int(round(10 * min(1.0, max(0.0, v)))) if np.isfinite(v) else 0
+        colour = ""
+        if tv is not None and np.isfinite(v) and np.isfinite(tv):
+            colour = "#7fd3a8" if abs(v - tv) <= 0.03 else "#f0a0a0"
+        row = (f"<tr><td>{html.escape(name)}&nbsp;&nbsp;</td>"
+               f"<td align='right' style='color:{colour or '#e1e1e1'}'>{fmt(v)}</td>")
+        if t is not None:
+            row += f"<td align='right'>&nbsp;&nbsp;{fmt(tv) if tv is not None else ''}</td>"
+        row += "<td>&nbsp;<span style='color:#56b4e9'>" + BLOCK * bar + "</span></td></tr>"
+        rows.append(row)
+    rich = ("<b>particle fraction per mode</b><table cellspacing='0' cellpadding='1'>"
+            + "".join(rows) + "</table>")
+    return "particle fraction per mode\n" + "\n".join(rows_plain), rich
+
+
+def image_is_uniform(widget) -> bool:
+    """True when a grab of the widget has a single colour (used by tests and checks)."""
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    if w == 0 or h == 0:
+        return True
+    ptr = img.constBits()
+    a = np.frombuffer(ptr, dtype=np.uint32, count=img.bytesPerLine() * h // 4)
+    return bool(np.all(a == a[0]))
+
+
+def apply_style_colorbar(bar: pg.ColorBarItem, style: ViewStyle = SCREEN) -> None:
+    font = QtGui.QFont()
+    font.setPointSizeF(float(style.font_pt))
+    ax = bar.axis
+    ax.enableAutoSIPrefix(False)
+    ax.setPen(pg.mkPen(FOREGROUND))
+    ax.setTextPen(pg.mkPen(FOREGROUND))
+    ax.setStyle(tickFont=font)
+    if ax.labelText:
+        ax.setLabel(ax.labelText, **{"color": pg.mkColor(FOREGROUND).name(),
+                                     "font-size": f"{style.font_pt + 1}pt"})
+    fm = QtGui.QFontMetrics(font)
+    ax.setWidth(fm.horizontalAdvance("0.0000") + fm.height() + 12)

@@ -1,0 +1,189 @@
+"""1-D densities: p(x) with a histogram of the particles (top), learned vs true score (bottom).
+
+The density curve is normalised to integrate to 1 over the shown range (trapezoid rule);
+the histogram is a density too: counts / (n * bin width) with n all finite particles, so
+the bars integrate to the fraction of particles inside the range. Both plots share x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from ..style import LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from . import common as C
+from .loss_view import _finite_xy
+
+DENSITY_COLOR = (0, 158, 115)  # bluish green (Okabe-Ito), the density curve
+
+
+class Curve1DView(QtWidgets.QWidget):
+    def __init__(self, parent=None, style: ViewStyle = SCREEN, bins: int = 80):
+        super().__init__(parent)
+        self.style = style
+        self.bins = int(bins)
+        self.bounds = np.array([[-1.0, 1.0]])
+        self.xs = np.zeros(0)
+        self.p = np.zeros(0)            # normalised density as drawn
+        self.hist_counts = np.zeros(0, dtype=np.int64)
+        self.hist_edges = np.zeros(0)
+        self.hist_density = np.zeros(0)
+        self.n_particles = 0
+        self.status = ""
+
+        self.graphics = C.make_layout_widget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.graphics)
+        self.top = C.make_plot("Density p(x) and particles", "x", "density", style=style, grid=True)
+        self.bottom = C.make_plot("Score: learned vs true", "x", "score d/dx log p",
+                                  style=style, grid=True)
+        self.graphics.addItem(self.top, 0, 0)
+        self.graphics.addItem(self.bottom, 1, 0)
+        self.bottom.setXLink(self.top)
+        for plot in (self.top, self.bottom):
+            plot.getViewBox().disableAutoRange()
+            plot.getAxis("left").enableAutoSIPrefix(False)
+
+        self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0.0)
+        self.density_item = pg.PlotDataItem()
+        self.top.addItem(self.hist_item)
+        self.top.addItem(self.density_item)
+        self.true_item = pg.PlotDataItem()
+        self.learned_item = pg.PlotDataItem()
+        self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(120, 120, 130, width=1))
+        self.bottom.addItem(self.zero_line)
+        self.bottom.addItem(self.true_item)
+        self.bottom.addItem(self.learned_item)
+
+        self.top_legend = C.make_legend(style)
+        self.top_legend.setParentItem(self.top.getViewBox())
+        self.top_legend.anchor((1, 0), (1, 0), offset=(-10, 10))
+        self.top_legend.addItem(self.density_item, C.DENSITY_NAME)
+        self.top_legend.addItem(self.hist_item, "particles (histogram)")
+        self.bottom_legend = C.make_legend(style)
+        self.bottom_legend.setParentItem(self.bottom.getViewBox())
+        self.bottom_legend.anchor((1, 0), (1, 0), offset=(-10, 10))
+        self.bottom_legend.addItem(self.learned_item, C.LEARNED_NAME)
+        self.bottom_legend.addItem(self.true_item, C.TRUE_NAME)
+
+        self.status_text = C.CornerText(self.top, "tl")
+        self.status_text.setVisible(False)
+        self.weights_text = C.CornerText(self.bottom, "bl")
+        self.weights_text.setVisible(False)
+        self.hint = pg.TextItem("Press Play to train", color=C.HINT, anchor=(0.5, 0.5),
+                                fill=pg.mkBrush(*C.PANEL_FILL))
+        self.hint.setParentItem(self.bottom.getViewBox())
+        self.bottom.getViewBox().sigResized.connect(self._place_hint)
+        self.apply_style(style)
+        self.set_bounds(self.bounds)
+
+    # ------------------------------------------------------------ public API
+    def set_bounds(self, bounds) -> None:
+        self.bounds = C.bounds_array(bounds, d=1)
+        lo, hi = self.bounds[0]
+        self.top.getViewBox().setXRange(lo, hi, padding=0.01)
+        if len(self.p):
+            self._range_top()
+
+    def set_density(self, xs, p) -> None:
+        x, y = _finite_xy(xs, p)
+        if len(x) > 1:
+            order = np.argsort(x, kind="stable")
+            x, y = x[order], np.maximum(y[order], 0.0)
+            area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
+            y = y / area if area > 0 else y
+        else:
+            x, y = np.zeros(0), np.zeros(0)
+        self.xs, self.p = x, y
+        self.density_item.setData(x, y)
+        self._range_top()
+
+    def set_particles(self, x) -> None:
+        a = np.asarray(x if x is not None else [], dtype=np.float64)
+        a = a[:, 0] if a.ndim == 2 and a.shape[1] >= 1 else a.ravel()
+        a = a[np.isfinite(a)]
+        self.n_particles = len(a)
+        lo, hi = self.bounds[0]
+        edges = np.linspace(lo, hi, self.bins + 1)
+        counts = np.histogram(a, bins=edges)[0] if len(a) else np.zeros(self.bins, np.int64)
+        width = (hi - lo) / self.bins
+        self.hist_edges = edges
+        self.hist_counts = counts
+        self.hist_density = counts / (max(1, len(a)) * width)
+        if len(a):
+            self.hist_item.setData(edges, self.hist_density)
+        else:
+            self.hist_item.setData([], [])
+        self.top_legend.items[-1][1].setText(
+            f"particles (n = {self.n_particles:,}), histogram", size=f"{self.style.font_pt}pt")
+        self._range_top()
+
+    def set_scores(self, xs, learned=None, true=None) -> None:
+        x = np.asarray(xs if xs is not None else [], dtype=np.float64).ravel()
+
+        def curve(v):
+            if v is None:
+                return np.zeros(0), np.zeros(0)
+            v = np.asarray(v, dtype=np.float64).ravel()
+            if len(v) != len(x):
+                return np.zeros(0), np.zeros(0)
+            ok = np.isfinite(x) & np.isfinite(v)
+            return x[ok], v[ok]
+
+        lx, ly = curve(learned)
+        tx, ty = curve(true)
+        self.learned_item.setData(lx, ly)
+        self.true_item.setData(tx, ty)
+        self.hint.setVisible(len(lx) == 0)
+        vals = np.concatenate([ly, ty])
+        if len(vals):
+            lo, hi = np.percentile(vals, [1, 99])
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+            pad = 0.08 * (hi - lo) if hi > lo else 1.0
+            self.bottom.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
+
+    def set_status(self, text: str) -> None:
+        self.status = text or ""
+        self.status_text.set_content(self.status, style=self.style)
+
+    def set_mode_weights(self, fractions, true=None, labels=None) -> None:
+        table = C.mode_weights_table(fractions, true, labels)
+        if table is None:
+            self.weights_text.set_content("")
+        else:
+            self.weights_text.set_content(table[0], table[1], style=self.style)
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        lw = style.line_width
+        for plot in (self.top, self.bottom):
+            C.apply_style(plot, style)
+        self.density_item.setPen(pg.mkPen(DENSITY_COLOR, width=lw * 1.5))
+        self.hist_item.setPen(pg.mkPen((*PARTICLES, 150), width=1))
+        self.hist_item.setBrush(pg.mkBrush(*PARTICLES, 60))
+        self.true_item.setPen(pg.mkPen(TRUE, width=lw * 1.5))
+        learned_pen = pg.mkPen(LEARNED, width=lw * 1.5)
+        self.learned_item.setPen(learned_pen)
+        for legend in (self.top_legend, self.bottom_legend):
+            C.style_legend(legend, style)
+        self.status_text.restyle(style)
+        self.weights_text.restyle(style)
+        f = self.hint.textItem.font()
+        f.setPointSizeF(style.font_pt + 2)
+        self.hint.setFont(f)
+
+    # ------------------------------------------------------------ internals
+    def _range_top(self) -> None:
+        top = 0.0
+        if len(self.p):
+            top = float(self.p.max())
+        if len(self.hist_density):
+            top = max(top, float(self.hist_density.max()))
+        if not top > 0:
+            top = 1.0
+        self.top.getViewBox().setYRange(0.0, top * 1.3, padding=0)
+
+    def _place_hint(self, *_):
+        self.hint.setPos(self.bottom.getViewBox().boundingRect().center())

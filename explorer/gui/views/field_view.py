@@ -1,0 +1,317 @@
+"""Learned score vs true score on a 2-D grid: side by side, overlaid, or as an error map.
+
+Modes (`set_mode`):
+- "side":    two linked plots, "Learned score s_theta(x)" and "True score grad log p(x)",
+             each over the density, with one shared arrow scale;
+- "overlay": one plot, both quivers (learned orange, true sky blue), a legend;
+- "error":   heat map of |s_theta - grad log p| on the grid (colour bar with numbers)
+             under contours of p, so the error is seen to be large where p is small;
+             `set_error_weighted(True)` shows p(x) |s_theta - grad log p| instead.
+Before any field arrives the density is shown with the hint "Press Play to train".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from ..style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
+from . import common as C
+from .quiver import QuiverItem, reference_scale
+
+MODES = ("side", "overlay", "error")
+LEARNED_TITLE = "Learned score s\u03b8(x)"
+TRUE_TITLE = "True score \u2207\u2093log p(x)"
+ERROR_TITLE = "Score error |s\u03b8(x) \u2212 \u2207log p(x)|"
+WEIGHTED_TITLE = "Density-weighted score error p(x)\u00b7|s\u03b8(x) \u2212 \u2207log p(x)|"
+HINT_TEXT = "Press Play to train"
+
+
+class _Hint(pg.TextItem):
+    """A centred grey hint in data coordinates (the middle of the bounds)."""
+
+    def __init__(self, text: str):
+        super().__init__(text=text, color=C.HINT, anchor=(0.5, 0.5),
+                         fill=pg.mkBrush(*C.PANEL_FILL))
+        self.setZValue(900)
+
+    def place(self, bounds) -> None:
+        b = C.bounds_array(bounds)
+        self.setPos(b[0].mean(), b[1].mean())
+
+    def set_style(self, style: ViewStyle) -> None:
+        f = self.textItem.font()
+        f.setPointSizeF(style.font_pt + 3)
+        self.setFont(f)
+
+
+def _field_plot(title: str, style: ViewStyle) -> pg.PlotItem:
+    plot = C.make_plot(title, style=style)
+    plot.setAspectLocked(True)
+    plot.getViewBox().disableAutoRange()
+    return plot
+
+
+class FieldView(QtWidgets.QWidget):
+    def __init__(self, parent=None, style: ViewStyle = SCREEN):
+        super().__init__(parent)
+        self.style = style
+        self.mode = "side"
+        self.error_weighted = False
+        self.bounds = C.bounds_array([[-1, 1], [-1, 1]])
+        self.density = None
+        self.points = np.zeros((0, 2))
+        self.learned = None
+        self.true = None
+        self.density_at_points = None
+        self.error_values = np.zeros(0)   # what the error image shows, per grid point
+        self.error_image = np.zeros((0, 0))
+        self.shared_scale = 1.0
+        self.caption = ""
+
+        self.stack = QtWidgets.QStackedWidget()
+        self.caption_label = QtWidgets.QLabel()
+        self.caption_label.setWordWrap(True)
+        self.caption_label.setContentsMargins(10, 2, 10, 4)
+        self.caption_label.setVisible(False)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.stack, 1)
+        lay.addWidget(self.caption_label, 0)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
+        pal.setColor(self.foregroundRole(), pg.mkColor(FOREGROUND))
+        self.setPalette(pal)
+
+        self._build_side()
+        self._build_overlay()
+        self._build_error()
+        self.pages = {"side": self.side_widget, "overlay": self.overlay_widget,
+                      "error": self.error_widget}
+        for m in MODES:
+            self.stack.addWidget(self.pages[m])
+        self.apply_style(style)
+        self.set_bounds(self.bounds)
+        self._refresh()
+
+    # ------------------------------------------------------------ construction
+    def _build_side(self) -> None:
+        w = C.make_layout_widget()
+        self.side_widget = w
+        self.learned_plot = _field_plot(LEARNED_TITLE, self.style)
+        self.true_plot = _field_plot(TRUE_TITLE, self.style)
+        w.addItem(self.learned_plot, 0, 0)
+        w.addItem(self.true_plot, 0, 1)
+        self.true_plot.setXLink(self.learned_plot)
+        self.true_plot.setYLink(self.learned_plot)
+        self.side_density = [C.DensityImage(), C.DensityImage()]
+        self.learned_plot.addItem(self.side_density[0])
+        self.true_plot.addItem(self.side_density[1])
+        self.side_learned = QuiverItem(LEARNED, self.style.arrow_width, name=C.LEARNED_NAME)
+        self.side_true = QuiverItem(TRUE, self.style.arrow_width, name=C.TRUE_NAME)
+        self.learned_plot.addItem(self.side_learned)
+        self.true_plot.addItem(self.side_true)
+        self.side_hint = _Hint(HINT_TEXT)
+        self.side_true_hint = _Hint("true score not available")
+        self.learned_plot.addItem(self.side_hint)
+        self.true_plot.addItem(self.side_true_hint)
+        self.side_legend = C.make_legend(self.style, columns=3)
+        w.addItem(self.side_legend, 1, 0, 1, 2)
+        self.side_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
+        self.side_legend.addItem(self.side_learned, C.LEARNED_NAME)
+        self.side_legend.addItem(self.side_true, C.TRUE_NAME)
+
+    def _build_overlay(self) -> None:
+        w = C.make_layout_widget()
+        self.overlay_widget = w
+        self.overlay_plot = _field_plot("Learned and true score", self.style)
+        w.addItem(self.overlay_plot, 0, 0)
+        self.overlay_density = C.DensityImage()
+        self.overlay_plot.addItem(self.overlay_density)
+        self.overlay_true = QuiverItem(TRUE, self.style.arrow_width, name=C.TRUE_NAME)
+        self.overlay_learned = QuiverItem(LEARNED, self.style.arrow_width, name=C.LEARNED_NAME)
+        self.overlay_plot.addItem(self.overlay_true)
+        self.overlay_plot.addItem(self.overlay_learned)
+        self.overlay_hint = _Hint(HINT_TEXT)
+        self.overlay_plot.addItem(self.overlay_hint)
+        self.overlay_legend = C.make_legend(self.style, columns=3)
+        w.addItem(self.overlay_legend, 1, 0)
+        self.overlay_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
+        self.overlay_legend.addItem(self.overlay_learned, C.LEARNED_NAME)
+        self.overlay_legend.addItem(self.overlay_true, C.TRUE_NAME)
+
+    def _build_error(self) -> None:
+        w = C.make_layout_widget()
+        self.error_widget = w
+        self.error_plot = _field_plot(ERROR_TITLE, self.style)
+        w.addItem(self.error_plot, 0, 0)
+        self.error_item = pg.ImageItem(axisOrder="col-major")
+        self.error_item.setZValue(-50)
+        self.error_plot.addItem(self.error_item)
+        self.error_contours = C.ContourItem(width=self.style.line_width * 0.8)
+        self.error_plot.addItem(self.error_contours)
+        self.error_hint = _Hint(HINT_TEXT)
+        self.error_plot.addItem(self.error_hint)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(ERROR_CMAP),
+                                        interactive=False, width=18, rounding=1e-6,
+                                        colorMapMenu=False)
+        # Inserted in the plot's own layout: the bar spans exactly the view box height.
+        self.colorbar.setImageItem(self.error_item, insert_in=self.error_plot)
+        self.error_legend = C.make_legend(self.style, columns=2)
+        w.addItem(self.error_legend, 1, 0)
+        self.error_legend.addItem(
+            C.line_swatch(C.CONTOUR, width=1.5, alpha=170), "contours of p(x): 2, 10, 30, 60% of max")
+
+    # ------------------------------------------------------------ public API
+    def set_bounds(self, bounds) -> None:
+        self.bounds = C.bounds_array(bounds)
+        b = self.bounds
+        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot):
+            plot.getViewBox().setRange(xRange=tuple(b[0]), yRange=tuple(b[1]), padding=0.02)
+        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
+            hint.place(b)
+        if self.density is not None:
+            self.set_density(self.density)
+
+    def set_density(self, density) -> None:
+        d = None if density is None else np.asarray(density, dtype=np.float64)
+        self.density = d if d is not None and d.ndim == 2 and d.size else None
+        for img in (*self.side_density, self.overlay_density):
+            img.set_density(self.density, self.bounds)
+        self.error_contours.set_contours(self.density, self.bounds)
+
+    def set_fields(self, points, learned=None, true=None, density_at_points=None) -> None:
+        p = C.as_points(points, 2)
+        g = len(p)
+
+        def fit(a, d):
+            if a is None:
+                return None
+            a = np.asarray(a, dtype=np.float64)
+            if a.size == 0 or g == 0:
+                return None
+            a = a.reshape(len(a), -1)[:, :d] if a.ndim > 1 else a.reshape(-1, 1)[:, :d]
+            return a if len(a) == g else None
+
+        self.points = p
+        self.learned = fit(learned, 2)
+        self.true = fit(true, 2)
+        dp = fit(density_at_points, 1)
+        self.density_at_points = None if dp is None else dp[:, 0]
+        self._refresh()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self.stack.setCurrentWidget(self.pages[mode])
+        self._refresh()
+
+    def set_error_weighted(self, weighted: bool) -> None:
+        self.error_weighted = bool(weighted)
+        self._refresh()
+
+    def set_caption(self, text: str) -> None:
+        self.caption = text or ""
+        self.caption_label.setText(self.caption)
+        self.caption_label.setVisible(bool(self.caption))
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot):
+            C.apply_style(plot, style)
+        for q in (self.side_learned, self.side_true, self.overlay_learned, self.overlay_true):
+            q.set_pen(width=style.arrow_width)
+        self.error_contours.set_width(max(1.0, style.line_width * 0.8))
+        for legend in (self.side_legend, self.overlay_legend, self.error_legend):
+            C.style_legend(legend, style)
+        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
+            hint.set_style(style)
+        C.apply_style_colorbar(self.colorbar, style)
+        # The colour bar's axis label sits at the very right edge: leave it room.
+        self.error_widget.ci.setContentsMargins(6, 6, 6 + int(1.5 * style.font_pt), 6)
+        font = self.caption_label.font()
+        font.setPointSizeF(float(style.font_pt))
+        self.caption_label.setFont(font)
+        self.caption_label.setStyleSheet(
+            f"color: {pg.mkColor(FOREGROUND).name()}; background: {pg.mkColor(BACKGROUND).name()};")
+
+    # ------------------------------------------------------------ drawing
+    def current_plots(self) -> list[pg.PlotItem]:
+        return {"side": [self.learned_plot, self.true_plot], "overlay": [self.overlay_plot],
+                "error": [self.error_plot]}[self.mode]
+
+    def _refresh(self) -> None:
+        """Redraw the visible page only (switching mode redraws the new one)."""
+        p, lrn, tru = self.points, self.learned, self.true
+        has_any = len(p) > 0 and (lrn is not None or tru is not None)
+        cell = C.grid_cell(p) if len(p) else None
+        self.shared_scale = reference_scale(lrn, tru)
+        w = self.style.arrow_width
+        if self.mode == "side":
+            for q, v in ((self.side_learned, lrn), (self.side_true, tru)):
+                if v is None:
+                    q.clear_arrows()
+                else:
+                    q.set_data(p, v, scale=self.shared_scale, width=w, cell=cell)
+            self.side_hint.setVisible(lrn is None)
+            self.side_hint.setText(HINT_TEXT)
+            self.side_true_hint.setVisible(tru is None and has_any)
+        elif self.mode == "overlay":
+            for q, v in ((self.overlay_learned, lrn), (self.overlay_true, tru)):
+                if v is None:
+                    q.clear_arrows()
+                else:
+                    q.set_data(p, v, scale=self.shared_scale, width=w, cell=cell)
+            self.overlay_hint.setVisible(not has_any)
+        else:
+            self._refresh_error()
+
+    def _refresh_error(self) -> None:
+        weighted = self.error_weighted
+        C.set_title(self.error_plot, WEIGHTED_TITLE if weighted else ERROR_TITLE, self.style)
+        self.colorbar.axis.setLabel(
+            "p(x)\u00b7|s\u03b8 \u2212 \u2207log p|" if weighted else "|s\u03b8 \u2212 \u2207log p|",
+            **{"color": pg.mkColor(FOREGROUND).name(), "font-size": f"{self.style.font_pt + 1}pt"})
+        if self.learned is None or self.true is None or len(self.points) == 0:
+            self.error_values = np.zeros(0)
+            self.error_image = np.zeros((0, 0))
+            self.error_item.clear()
+            self.error_hint.setText(HINT_TEXT if self.learned is None else
+                                    "error needs the true score")
+            self.error_hint.setVisible(True)
+            return
+        err = np.linalg.norm(self.learned - self.true, axis=1)
+        if weighted:
+            w = self.density_at_points
+            if w is None:
+                w = self._density_at(self.points)
+            err = err * w if w is not None else err
+        self.error_values = err
+        arranged = C.grid_image(self.points, err)
+        if arranged is None:
+            self.error_item.clear()
+            self.error_hint.setVisible(True)
+            return
+        img, rect = arranged
+        self.error_image = img
+        top = C.robust_max(img, 99.5)
+        shown = np.where(np.isfinite(img), img, 0.0).astype(np.float32)
+        self.error_item.setImage(shown, autoLevels=False)
+        self.error_item.setRect(rect)
+        self.colorbar.setLevels((0.0, top))
+        self.error_hint.setVisible(False)
+
+    def _density_at(self, pts) -> np.ndarray | None:
+        """p at points by nearest grid cell of the density image (when not given)."""
+        if self.density is None:
+            return None
+        d = self.density
+        b = self.bounds
+        nx, ny = d.shape
+        ix = np.clip(((pts[:, 0] - b[0, 0]) / (b[0, 1] - b[0, 0]) * nx).astype(int), 0, nx - 1)
+        iy = np.clip(((pts[:, 1] - b[1, 0]) / (b[1, 1] - b[1, 0]) * ny).astype(int), 0, ny - 1)
+        return np.where(np.isfinite(d[ix, iy]), d[ix, iy], 0.0)

@@ -1,0 +1,276 @@
+"""Training loss and Fisher divergence against the training step.
+
+- raw loss: thin translucent line; smoothed loss: exponential moving average (debiased,
+  weight `smoothing` per recorded point, default 0.98, about a 50-point window) on top;
+- Fisher divergence F = 1/2 E|s_theta - grad log p|^2 where given (green, with markers);
+- with `ism_constant` C = 1/2 E_p|grad log p|^2 given: the smoothed loss + C, labelled
+  "ISM loss + 1/2 E|grad log p|^2 (aligns with Fisher)": ISM (and SSM, SSM-VR, equal to
+  ISM in expectation) differs from F only by this constant, so the two curves coincide.
+
+Y axis. ISM/SSM losses are negative, so no log axis. The y axis is linear and its range is
+robust: for the raw loss, the shifted loss and the Fisher divergence it ignores the first 2%
+(at least 3) of the points, where the loss is huge, and spans their 1st-99th percentiles,
+padded by 8% (the start of the smoothed curve may run off the top). Zooming by hand stops the automatic y range; the "A" button
+at the bottom left brings it back. Long runs (100k points) are decimated for display
+(pyqtgraph auto-downsampling with peak mode, clip to view).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from ..style import FISHER, LOSS, SCREEN, ViewStyle
+from . import common as C
+
+OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",
+                   "ncsn": "NCSN", "ddpm": "DDPM"}
+FISHER_NAME = "Fisher divergence \u00bd E|s\u03b8 \u2212 \u2207log p|\u00b2"
+
+
+def objective_name(objective: str | None) -> str:
+    if not objective:
+        return ""
+    return OBJECTIVE_NAMES.get(str(objective).lower(), str(objective).upper())
+
+
+def ema_raw(x, weight: float, prev: float = 0.0) -> np.ndarray:
+    """m_t = w m_{t-1} + (1 - w) x_t from m_-1 = prev, vectorised in blocks
+    (within a block: m_j = w^(j+1) prev + (1-w) w^j cumsum(w^-i x_i))."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    n = len(x)
+    if n == 0 or not (0.0 < weight < 1.0):
+        return x.copy()
+    block = max(1, min(n, int(20.0 / -math.log(weight))))
+    k = np.arange(block, dtype=np.float64)
+    pw = weight ** k
+    inv = 1.0 / pw
+    pw1 = pw * weight
+    out = np.empty(n)
+    for s in range(0, n, block):
+        xb = x[s:s + block]
+        m = len(xb)
+        cur = np.cumsum(xb * inv[:m])
+        cur *= (1.0 - weight) * pw[:m]
+        cur += pw1[:m] * prev
+        out[s:s + m] = cur
+        prev = cur[-1]
+    return out
+
+
+def debias(m: np.ndarray, weight: float) -> np.ndarray:
+    if not (0.0 < weight < 1.0) or len(m) == 0:
+        return m.copy()
+    t = np.arange(1, len(m) + 1, dtype=np.float64)
+    with np.errstate(under="ignore"):
+        return m / -np.expm1(t * math.log(weight))
+
+
+def ema(x, weight: float = 0.98) -> np.ndarray:
+    """Debiased exponential moving average (TensorBoard-style smoothing):
+    m_t = w m_{t-1} + (1 - w) x_t, m_-1 = 0, out_t = m_t / (1 - w^(t+1)).
+    The weights of each output sum to one, so ema(x + c) = ema(x) + c."""
+    return debias(ema_raw(x, weight, 0.0), weight)
+
+
+def _finite_xy(x, y):
+    x = np.asarray(x if x is not None else [], dtype=np.float64).ravel()
+    y = np.asarray(y if y is not None else [], dtype=np.float64).ravel()
+    n = min(len(x), len(y))
+    x, y = x[:n], y[:n]
+    ok = np.isfinite(x) & np.isfinite(y)
+    return x[ok], y[ok]
+
+
+class LossView(QtWidgets.QWidget):
+    def __init__(self, parent=None, style: ViewStyle = SCREEN, smoothing: float = 0.98):
+        super().__init__(parent)
+        self.style = style
+        self.smoothing = float(smoothing)
+        self.objective = ""
+        self.ism_constant = None
+        self.auto_y = True
+        self.y_range = (0.0, 1.0)
+        self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+        self.graphics = C.make_layout_widget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.graphics)
+        self.plot = C.make_plot("Training loss", "training step", "loss / Fisher divergence",
+                                style=style, grid=True)
+        self.graphics.addItem(self.plot, 0, 0)
+        self.plot.showButtons()   # the "A" (auto range) button, on hover
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        vb = self.plot.getViewBox()
+        vb.enableAutoRange(x=True, y=False)
+        vb.setMouseEnabled(x=True, y=True)
+
+        self.raw_item = pg.PlotDataItem()
+        self.ema_item = pg.PlotDataItem()
+        self.fisher_item = pg.PlotDataItem()
+        self.shifted_item = pg.PlotDataItem()
+        # PlotItem.addItem imposes the plot's own downsampling settings on its items.
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        for item in (self.raw_item, self.ema_item, self.shifted_item, self.fisher_item):
+            self.plot.addItem(item)
+            item.opts["autoDownsampleFactor"] = 1.5   # samples per pixel (default 5)
+        self.legend = C.make_legend(style)
+        self.legend.setParentItem(vb)
+        self.legend.anchor((1, 0), (1, 0), offset=(-10, 10))
+        self._legend_key = None
+        self.hint = pg.TextItem("no training yet", color=C.HINT, anchor=(0.5, 0.5))
+        self.hint.setParentItem(vb)
+        vb.sigResized.connect(self._place_hint)
+        vb.sigRangeChangedManually.connect(self._user_zoomed)
+        self.plot.autoBtn.clicked.connect(self._auto_clicked)
+        self.apply_style(style)
+        self.set_curves([], [], [], [], None, "")
+
+    # ------------------------------------------------------------ public API
+    def set_curves(self, steps, loss, fisher_steps=None, fisher=None,
+                   ism_constant: float | None = None, objective: str = "") -> None:
+        self.objective = objective or ""
+        name = objective_name(objective) or "training"
+        C.set_title(self.plot, f"Training loss ({name})" if objective else "Training loss",
+                    self.style)
+        s, y = _finite_xy(steps, loss)
+        order = np.argsort(s, kind="stable") if len(s) and np.any(np.diff(s) < 0) else None
+        if order is not None:
+            s, y = s[order], y[order]
+        sm = self._smoothed(s, y)
+        fs, fy = _finite_xy(fisher_steps, fisher)
+        c = None
+        if ism_constant is not None and np.isfinite(ism_constant):
+            c = float(ism_constant)
+        self.ism_constant = c
+        self.data = {"loss": (s, y), "smoothed": (s, sm), "fisher": (fs, fy)}
+        self.raw_item.setData(s, y)
+        self.ema_item.setData(s, sm)
+        self.fisher_item.setData(fs, fy)
+        if len(fs) > 300:
+            self.fisher_item.setSymbol(None)
+        if c is not None:
+            self.data["shifted"] = (s, sm + c)
+            self.shifted_item.setData(s, sm + c)
+        else:
+            self.shifted_item.setData([], [])
+        self.shifted_item.setVisible(c is not None)
+        self.fisher_item.setVisible(len(fs) > 0)
+        self._update_legend(name, has_fisher=len(fs) > 0, has_shift=c is not None,
+                            has_loss=len(s) > 0)
+        self.hint.setVisible(len(s) == 0 and len(fs) == 0)
+        if self.auto_y:
+            self._apply_y_range()
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = float(weight)
+        self._ema_cache = None
+
+    def _smoothed(self, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """EMA of y; when the new series extends the previous one (the usual live case)
+        only the new tail is computed."""
+        cache = getattr(self, "_ema_cache", None)
+        n = len(y)
+        if cache is not None:
+            cs, cy, cm, w = cache
+            k = len(cy)
+            if (w == self.smoothing and 0 < k <= n and s[k - 1] == cs[-1] and y[k - 1] == cy[-1]
+                    and y[0] == cy[0] and s[0] == cs[0]):
+                tail = ema_raw(y[k:], w, cm[-1])
+                m = np.concatenate([cm, tail])
+                self._ema_cache = (s, y, m, w)
+                return debias(m, w)
+        m = ema_raw(y, self.smoothing, 0.0)
+        self._ema_cache = (s, y, m, self.smoothing)
+        return debias(m, self.smoothing)
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        C.apply_style(self.plot, style)
+        lw = style.line_width
+        self.raw_item.setPen(pg.mkPen((*LOSS, 70), width=max(1.0, lw * 0.6)))
+        self.ema_item.setPen(pg.mkPen(LOSS, width=lw * 1.4))
+        self.fisher_item.setPen(pg.mkPen(FISHER, width=lw * 1.4))
+        self.fisher_item.setSymbol("o")
+        self.fisher_item.setSymbolSize(3 + 2 * style.point_size)
+        self.fisher_item.setSymbolBrush(pg.mkBrush(FISHER))
+        self.fisher_item.setSymbolPen(None)
+        shift_pen = pg.mkPen(C.ISM_SHIFTED, width=lw * 1.4)
+        shift_pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+        self.shifted_item.setPen(shift_pen)
+        C.style_legend(self.legend, style)
+        f = self.hint.textItem.font()
+        f.setPointSizeF(style.font_pt + 2)
+        self.hint.setFont(f)
+
+    # ------------------------------------------------------------ internals
+    def legend_labels(self) -> list[str]:
+        return C.legend_names(self.legend)
+
+    def _update_legend(self, name, has_fisher, has_shift, has_loss) -> None:
+        key = (name, has_fisher, has_shift, has_loss)
+        if key == self._legend_key:
+            return
+        self._legend_key = key
+        self.legend.clear()
+        if has_loss:
+            self.legend.addItem(self.raw_item, f"{name} loss (raw)")
+            self.legend.addItem(self.ema_item, f"{name} loss (smoothed)")
+        if has_shift:
+            self.legend.addItem(self.shifted_item,
+                                f"{name} loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)")
+        if has_fisher:
+            self.legend.addItem(self.fisher_item, FISHER_NAME)
+        C.style_legend(self.legend, self.style)
+        self.legend.setVisible(bool(self.legend.items))
+
+    def robust_y_range(self) -> tuple[float, float]:
+        """1st-99th percentiles of each curve after its first 2% (at least 3) points;
+        the smoothed curve is not used (its start carries the early huge losses)."""
+        lows, highs = [], []
+        s, y = self.data.get("loss", (np.zeros(0), np.zeros(0)))
+        series = [y]
+        if "shifted" in self.data and self.ism_constant is not None:
+            series.append(y + self.ism_constant)
+        series.append(self.data.get("fisher", (None, np.zeros(0)))[1])
+        for v in series:
+            if len(v) == 0:
+                continue
+            skip = max(3, int(0.02 * len(v))) if len(v) > 10 else (1 if len(v) > 3 else 0)
+            tail = v[skip:]
+            if len(tail) > 20000:
+                tail = tail[:: len(tail) // 20000 + 1]
+            lo, hi = np.percentile(tail, [1, 99])
+            lows.append(lo)
+            highs.append(hi)
+        if not lows:
+            return (0.0, 1.0)
+        lo, hi = float(min(lows)), float(max(highs))
+        if not hi > lo:
+            pad = max(abs(lo) * 0.1, 1e-3)
+            return lo - pad, hi + pad
+        pad = 0.08 * (hi - lo)
+        return lo - pad, hi + pad
+
+    def _apply_y_range(self) -> None:
+        self.y_range = self.robust_y_range()
+        vb = self.plot.getViewBox()
+        vb.enableAutoRange(x=True, y=False)
+        vb.setYRange(*self.y_range, padding=0)
+
+    def _user_zoomed(self, *_):
+        self.auto_y = False
+
+    def _auto_clicked(self, *_):
+        self.auto_y = True
+        self._apply_y_range()
+
+    def _place_hint(self, *_):
+        r = self.plot.getViewBox().boundingRect()
+        self.hint.setPos(r.center())

@@ -1,0 +1,159 @@
+"""`score-explorer run` as DESIGN section 5 specifies it: files, metrics, exit codes, reproducibility."""
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from explorer.core import preset as P
+
+SMALL = """
+name = "small"
+[density]
+kind = "mixture"
+weights = [0.3, 0.7]
+means = [[-2.0, 0.0], [2.0, 1.0]]
+stds = [0.5, 0.7]
+[model]
+hidden = [32, 32]
+[objective]
+kind = "ssm_vr"
+[training]
+steps = 150
+batch_size = 128
+[sampler]
+particles = 300
+steps = 50
+[view]
+grid = 12
+"""
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "explorer", "run", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    preset = d / "small.toml"
+    preset.write_text(textwrap.dedent(SMALL))
+    out = d / "out"
+    r = run(preset, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return preset, out
+
+
+def test_run_writes_every_file(small_run):
+    _, out = small_run
+    for name in ("preset.toml", "metrics.json", "loss.csv", "samples.npy", "field.npz",
+                 "model.safetensors"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("steps", "train_seconds", "steps_per_second", "final_loss", "fisher_divergence",
+                "relative_fisher_divergence", "device", "mode_weights", "true_weights"):
+        assert key in m, key
+    assert m["steps"] == 150 and m["device"] == "cpu"
+    assert m["true_weights"] == [0.3, 0.7]
+    assert abs(sum(m["mode_weights"]) - 1) < 1e-6
+    samples = np.load(out / "samples.npy")
+    assert samples.dtype == np.float32 and samples.shape == (300, 2)
+    f = np.load(out / "field.npz")
+    assert f["points"].shape == (144, 2) and f["learned"].shape == (144, 2)
+    assert f["true"].shape == (144, 2)
+    # the true field there is the analytic score, far from zero away from the modes
+    assert np.abs(f["true"]).max() > 1
+    rows = list(csv.DictReader(open(out / "loss.csv")))
+    assert len(rows) == 150 and rows[0].keys() == {"step", "loss", "fisher"}
+    assert float(rows[-1]["fisher"]) == pytest.approx(m["fisher_divergence"], rel=1e-5)
+
+
+def test_written_preset_is_resolved_and_reproduces_the_run(small_run, tmp_path):
+    _, out = small_run
+    resolved = P.load(out / "preset.toml")
+    assert resolved.sampler["step_size"] > 0 and resolved.objective["sigma_max"] > 0
+    r = run(out / "preset.toml", "--out", tmp_path / "again")
+    assert r.returncode == 0, r.stderr
+    a = np.load(out / "samples.npy")
+    b = np.load(tmp_path / "again" / "samples.npy")
+    assert np.array_equal(a, b)
+    la = (out / "loss.csv").read_text()
+    lb = (tmp_path / "again" / "loss.csv").read_text()
+    assert [r.split(",")[1] for r in la.splitlines()] == [r.split(",")[1] for r in lb.splitlines()]
+
+
+def test_model_loads_without_pickle_into_a_fresh_model(small_run):
+    import torch
+    from explorer.core.models import build_model
+    _, out = small_run
+    state = load_file(str(out / "model.safetensors"))
+    model = build_model(P.load(out / "preset.toml"))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    f = np.load(out / "field.npz")
+    with torch.no_grad():
+        s = model(torch.from_numpy(f["points"])).numpy()
+    assert np.allclose(s, f["learned"], atol=1e-5)
+
+
+def test_steps_zero_with_the_true_score_is_a_pure_sampling_run(tmp_path):
+    preset = tmp_path / "p.toml"
+    text = textwrap.dedent(SMALL).replace("steps = 50", 'steps = 1000\nstep_size = 0.02\nscore = "true"')
+    preset.write_text(text)
+    r = run(preset, "--out", tmp_path / "o", "--steps", "0", "--particles", "500", "--seed", "5")
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["steps"] == 0 and m["final_loss"] is None
+    x = np.load(tmp_path / "o" / "samples.npy")
+    assert x.shape == (500, 2)
+    # the exact score drew the particles onto the two modes
+    near = np.minimum(np.linalg.norm(x - [-2, 0], axis=1), np.linalg.norm(x - [2, 1], axis=1))
+    assert (near < 2.5).mean() > 0.95
+
+
+@pytest.mark.parametrize("text,key", [
+    ("", "empty"),
+    ("[density\n", "TOML"),
+    ('[density]\nkind = "blob"', "density.kind"),
+    ('[density]\nkind = "mixture"\nstds = [-1.0, 1.0]', "density.stds[0]"),
+    ('[density]\nkind = "mixture"\nweights = [-1.0, 1.0]', "density.weights[0]"),
+    ('[density]\nkind = "gaussian"\nmean = [0.0, 0.0]\ncovariance = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]',
+     "density.covariance"),
+    ('[density]\nkind = "points"\npath = "missing.csv"', "density.path"),
+    ('[sampler]\nparticles = 999999999', "sampler.particles"),
+    ('[model]\nwidth = 3', "model.width"),
+])
+def test_bad_presets_exit_2_with_one_error_line(tmp_path, text, key):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    r = run(f, "--out", tmp_path / "o")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert key in lines[0] and "bad.toml" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_command_line_values_exit_2(small_run, tmp_path):
+    preset, _ = small_run
+    for args, key in ((["--steps", "-5"], "--steps"), (["--particles", "0"], "--particles"),
+                      (["--device", "tpu"], "--device"), (["--bogus"], "bogus")):
+        r = run(preset, "--out", tmp_path / "o", *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.startswith("error:") and key in r.stderr
+
+
+def test_absent_gpu_falls_back_to_cpu_with_a_note(small_run, tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the fallback is not exercised")
+    preset, _ = small_run
+    r = run(preset, "--out", tmp_path / "o", "--device", "cuda", "--steps", "5")
+    assert r.returncode == 0, r.stderr
+    assert "using CPU" in r.stderr
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["device"] == "cpu"
