@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.densities import (BUILDERS, Density, GaussianMixture, KernelDensity,
-                                     build_density)
+from explorer.core.densities import BUILDERS, Density, KernelDensity, build_density
 from explorer.core.densities.params import DENSITY_KINDS, DIM_OF_KIND
 from explorer.core.errors import SpecError
 

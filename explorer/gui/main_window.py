@@ -18,7 +18,7 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
-                               QSplitter, QToolBar, QVBoxLayout, QWidget)
+                               QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
 
 from ..core import metrics as M
 from ..core import preset as P
@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         tb.setObjectName("controls")
         tb.setMovable(False)
         self.addToolBar(tb)
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
         self.play_button.setToolTip("Train in the background (Space)")
         self.play_button.clicked.connect(self.toggle_play)
         self.step_button = QPushButton("Step")
@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
                   self.rate_label):
             tb.addWidget(w)
         tb.addSeparator()
-        self.sample_button = QPushButton("● Sample")
+        self.sample_button = QPushButton("Sample")
         self.sample_button.setToolTip("Animate the sampler's particle cloud")
         self.sample_button.clicked.connect(self.toggle_sampling)
         self.sample_reset = QPushButton("Reset particles")
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         self.speed.setToolTip("Sampler steps per animation frame")
         self.speed.valueChanged.connect(self._speed_changed)
         self.trails = QCheckBox("Trails")
-        self.trails.toggled.connect(lambda on: self._particles_view().set_trails(on))
+        self.trails.toggled.connect(self._trails_changed)
         for w in (self.sample_button, self.sample_reset, self.speed, self.trails):
             tb.addWidget(w)
         tb.addSeparator()
@@ -245,7 +245,12 @@ class MainWindow(QMainWindow):
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
-        self._particles_view().set_trails(self.trails.isChecked())
+        self._trails_changed(self.trails.isChecked())
+
+    def _trails_changed(self, on: bool) -> None:
+        self.trails.setEnabled(self.particles_view is not None)
+        if self.particles_view is not None:
+            self.particles_view.set_trails(on)
 
     def _particles_view(self):
         return self.curve_view if self.curve_view is not None else self.particles_view
@@ -450,8 +455,12 @@ class MainWindow(QMainWindow):
             self.train.worker.pause()
         self._set_play_text(False)
 
+    def _icon(self, name: str):
+        return self.style().standardIcon(getattr(QStyle.StandardPixmap, name))
+
     def _set_play_text(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self.play_button.setText("Pause" if playing else "Play")
+        self.play_button.setIcon(self._icon("SP_MediaPause" if playing else "SP_MediaPlay"))
         self.act_play.setText("Pause" if playing else "Play")
 
     def step_training(self) -> None:
@@ -613,13 +622,13 @@ class MainWindow(QMainWindow):
     def toggle_sampling(self) -> None:
         if self.sample is not None and self.sample.worker.playing:
             self.sample.worker.pause()
-            self.sample_button.setText("● Sample")
+            self._set_sample_text(False)
             return
         if self.sample is None or self.sample.worker.sampler.done:
             if not self._new_sampler():
                 return
         self.sample.worker.play()
-        self.sample_button.setText("⏸ Pause sampling")
+        self._set_sample_text(True)
 
     def _new_sampler(self) -> bool:
         self._join(self.sample)
@@ -646,13 +655,17 @@ class MainWindow(QMainWindow):
     def reset_sampling(self) -> None:
         self._join(self.sample)
         self.sample = None
-        self.sample_button.setText("● Sample")
+        self._set_sample_text(False)
         view = self._particles_view()
         if view is not None:
             dim = self.preset.dim
             view.set_particles(np.zeros((0, 1 if dim == 1 else 2), np.float32))
             view.set_status(self._sampler_summary())
             view.set_mode_weights(None, None, None)
+
+    def _set_sample_text(self, running: bool) -> None:
+        self.sample_button.setText("Pause sampling" if running else "Sample")
+        self.sample_button.setIcon(self._icon("SP_MediaPause" if running else "SP_MediaSeekForward"))
 
     def _sampler_summary(self) -> str:
         s = self.preset.sampler
@@ -694,7 +707,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_sampling_done(self) -> None:
-        self.sample_button.setText("● Sample")
+        self._set_sample_text(False)
         self.statusBar().showMessage("Sampling finished.", 5000)
 
     # ================================================================ files

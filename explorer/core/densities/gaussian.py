@@ -1,11 +1,13 @@
 """Gaussians and Gaussian mixtures in 1, 2 or 3 dimensions.
 
-p(x) = sum_k w_k N(x; mu_k, C_k). Every covariance is kept in its eigenbasis,
-C_k = U_k diag(lam_k) U_k^T, because then the perturbed density of DESIGN section 3
-(scale * y + sigma * z) is the same formula with mu_k -> scale mu_k and
-lam_k -> scale^2 lam_k + sigma^2: log density, score and perturbed score share one code
-path, with no matrix factorisation per call and nothing re-uploaded to the device.
-Isotropic components (stds) skip the rotations altogether.
+p(x) = sum_k w_k N(x; mu_k, C_k). The perturbed density of DESIGN section 3
+(scale * y + sigma * z, y ~ p) is again a mixture, with mu_k -> scale mu_k and
+C_k -> scale^2 C_k + sigma^2 I; every covariance is kept in its eigenbasis
+C_k = U_k diag(lam_k) U_k^T, so that perturbed precision is U_k diag(1/(scale^2 lam_k +
+sigma^2)) U_k^T: log density, score and perturbed score share one code path, with no
+factorisation per call. Precisions for the unperturbed density are precomputed, and all
+parameter tensors are cached per device and dtype. Isotropic components (stds) skip the
+matrices altogether.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import math
 import numpy as np
 import torch
 
-from .base import (DeviceCache, Density, generator_device, rejection_sample, symmetric_bounds)
+from .base import (DeviceCache, Density, generator_device, nice_bounds, rejection_sample,
+                   symmetric_bounds)
 from .kernel import KernelDensity, MCPerturbedMixin
 
 _EPS2 = 1e-12  # smoothing of |x| at the origin: sqrt(|x|^2 + eps) in log_prob and score alike
@@ -84,7 +85,6 @@ class Banana(MCPerturbedMixin, Density):
             tip = abs(c) * (2.5 * sx) ** 2 - abs(c) * sx ** 2 + 3 * sy  # far end of the arms
             base = abs(c) * sx ** 2 + 3 * sy  # the bend
             lo, hi = (-base, tip) if c >= 0 else (-tip, base)
-            from .base import nice_bounds
             bounds = nice_bounds([-xh, lo], [xh, hi])
         super().__init__(bounds)
 
@@ -129,7 +129,6 @@ class Funnel(MCPerturbedMixin, Density):
     def __init__(self, scale: float, bounds=None):
         self.s = float(scale)
         if bounds is None:
-            from .base import nice_bounds
             bounds = nice_bounds([-4 * self.s, -10 / 3 * self.s], [4 * self.s, 10 / 3 * self.s])
         super().__init__(bounds)
 

@@ -1,0 +1,223 @@
+"""The window driven as a user drives it, offscreen: load, train, sample, edit while training, close."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from explorer.core import preset as P  # noqa: E402
+
+SMALL = """
+name = "Small mixture"
+[density]
+kind = "mixture"
+weights = [0.3, 0.7]
+means = [[-2.0, 0.0], [2.0, 1.0]]
+stds = [0.5, 0.7]
+[model]
+hidden = [32, 32]
+[objective]
+kind = "ssm_vr"
+[training]
+steps = 400
+batch_size = 128
+[sampler]
+particles = 500
+steps = 200
+step_size = 0.02
+[view]
+grid = 16
+"""
+
+
+@pytest.fixture(autouse=True)
+def _settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture
+def small(tmp_path):
+    f = tmp_path / "small.toml"
+    f.write_text(textwrap.dedent(SMALL))
+    return f
+
+
+@pytest.fixture
+def window(qtbot, small):
+    from explorer.gui.app import make_app, open_window
+    make_app()
+    w = open_window(str(small))
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    w.close()
+
+
+def test_opens_with_the_preset_and_its_title(window):
+    assert window.windowTitle() == "Score Explorer — Small mixture"
+    assert window.preset.density["weights"] == [0.3, 0.7]
+    assert window.field_view is not None and window.particles_view is not None
+
+
+def test_default_preset_opens_without_arguments(qtbot):
+    from explorer.gui.app import make_app, open_window
+    make_app()
+    w = open_window(None)
+    qtbot.addWidget(w)
+    assert w.windowTitle().startswith("Score Explorer — ")
+    assert w.preset.name == P.default().name
+    w.close()
+
+
+def test_play_trains_in_the_background_and_the_views_follow(window, qtbot):
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 100, timeout=30000)
+    qtbot.waitUntil(lambda: window.loss_view is not None and len(window._loss_cache) >= 50,
+                    timeout=10000)
+    assert window.progress.value() > 0
+    assert window.trainer.fisher, "the Fisher divergence is evaluated while training"
+    window.pause()
+    qtbot.waitUntil(lambda: not window.train.worker.playing, timeout=2000)
+    n = window.trainer.step_count
+    qtbot.wait(300)
+    assert window.trainer.step_count - n <= 200  # at most one chunk after pause
+
+
+def test_training_stops_at_the_budget(window, qtbot):
+    window.on_edit("training", "steps", 60)
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.finished and not window.train.worker.playing,
+                    timeout=30000)
+    assert window.trainer.step_count == 60
+    assert window.progress.value() == 60
+
+
+def test_learning_rate_change_applies_without_reset(window, qtbot):
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 30, timeout=30000)
+    trainer = window.trainer
+    window.on_edit("training", "lr", 0.0005)
+    qtbot.waitUntil(lambda: trainer.optimizer.param_groups[0]["lr"] == 0.0005, timeout=5000)
+    assert window.trainer is trainer and trainer.step_count >= 30
+
+
+def test_step_button_trains_exactly_n_steps(window, qtbot):
+    window.step_count.setValue(25)
+    window.step_training()
+    qtbot.waitUntil(lambda: window.trainer.step_count == 25, timeout=30000)
+    qtbot.wait(200)
+    assert window.trainer.step_count == 25
+
+
+def test_sampling_animates_particles_and_reads_out_mode_weights(window, qtbot):
+    window.on_edit("sampler", "score", "true")
+    window.toggle_sampling()
+    qtbot.waitUntil(lambda: window.particles_view.n_particles == 500, timeout=10000)
+    qtbot.waitUntil(lambda: window.sample.worker.sampler.done, timeout=30000)
+    x = window.sample.worker.sampler.numpy()
+    assert np.isfinite(x).all()
+    assert "step" in window.particles_view.status
+    fractions = window.sample.worker.sampler.numpy()
+    assert len(fractions) == 500
+
+
+def test_switching_density_and_objective_while_training(window, qtbot):
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
+    window.on_density_kind("ring")
+    assert window.preset.density["kind"] == "ring"
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
+    window.on_edit("objective", "kind", "dsm")
+    assert window.preset.objective["kind"] == "dsm"
+    assert window.trainer.objective.name == "dsm"
+    window.toggle_sampling()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
+    window.on_density_kind("moons")
+    qtbot.wait(300)
+    assert window.last_error is None
+
+
+def test_bad_edit_is_reported_and_changes_nothing(window, qtbot):
+    before = window.preset.to_dict()
+    trainer = window.trainer
+    window.on_edit("density", "stds", [-1.0, 1.0])
+    assert window.banner.isVisible()
+    assert "density.stds[0]" in window.banner.label.text()
+    assert window.preset.to_dict() == before
+    assert window.trainer is trainer
+
+
+def test_bad_preset_file_keeps_the_current_state(window, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[density]\nkind = "mixture"\nweights = [0.0, 1.0]\n')
+    before = window.preset.to_dict()
+    assert not window.load_path(str(bad))
+    assert "density.weights[0]" in window.banner.label.text()
+    assert window.preset.to_dict() == before
+
+
+def test_divergence_is_caught_and_weights_stay_finite(window, qtbot):
+    window.on_edit("training", "lr", 10.0)
+    window.on_edit("model", "activation", "silu")
+    window.on_edit("objective", "kind", "ism")
+    window.play()
+    qtbot.waitUntil(lambda: window.last_error is not None or window.trainer.finished, timeout=60000)
+    if window.last_error is not None:
+        assert "diverged" in window.last_error.lower()
+        import torch
+        assert all(torch.isfinite(q).all() for q in window.trainer.model.parameters())
+
+
+def test_save_and_reopen_gives_the_same_preset(window, tmp_path):
+    window.on_edit("training", "seed", 7)
+    out = tmp_path / "saved.toml"
+    assert window.save_to(str(out))
+    again = P.load(out)
+    assert again.training["seed"] == 7
+    assert again.to_dict() == window.preset.to_dict()
+
+
+def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, capfd):
+    from explorer.gui.app import make_app, open_window
+    make_app()
+    w = open_window(str(small))
+    qtbot.addWidget(w)
+    w.show()
+    w.play()
+    w.toggle_sampling()
+    qtbot.waitUntil(lambda: w.trainer.step_count > 5, timeout=30000)
+    threads = [w.train.thread, w.sample.thread]
+    w.close()
+    assert not any(t.isRunning() for t in threads)
+    assert "Destroyed while thread" not in capfd.readouterr().err
+
+
+def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
+    from explorer.gui.app import make_app, open_window
+    f = tmp_path / "one.toml"
+    f.write_text(textwrap.dedent("""
+        [density]
+        kind = "mixture"
+        weights = [0.6, 0.4]
+        means = [[2.0], [-2.0]]
+        stds = [0.5, 0.2]
+        bounds = [[-3.0, 3.0]]
+        [model]
+        hidden = [32, 32]
+        [training]
+        steps = 50
+        [sampler]
+        score = "true"
+        particles = 400
+        steps = 100
+    """))
+    make_app()
+    w = open_window(str(f))
+    qtbot.addWidget(w)
+    assert w.curve_view is not None and w.field_view is None
+    w.toggle_sampling()
+    qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=30000)
+    w.close()
