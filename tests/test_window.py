@@ -92,7 +92,7 @@ def test_training_stops_at_the_budget(window, qtbot):
     qtbot.waitUntil(lambda: window.trainer.finished and not window.train.worker.playing,
                     timeout=30000)
     assert window.trainer.step_count == 60
-    assert window.progress.value() == 60
+    qtbot.waitUntil(lambda: window.progress.value() == 60, timeout=5000)
 
 
 def test_learning_rate_change_applies_without_reset(window, qtbot):

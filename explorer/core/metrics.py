@@ -33,8 +33,8 @@ def responsibilities(x: np.ndarray, weights: np.ndarray, means: np.ndarray, covs
     logs = []
     for w, m, c in zip(weights, means, covs):
         L = np.linalg.cholesky(c)
-        z = np.linalg.solve(L, (x - m).T)  # (d, n)
-        logs.append(np.log(w) - 0.5 * (z ** 2).sum(0) - np.log(np.diag(L)).sum())
+        z = (x - m) @ np.linalg.inv(L).T  # whitened offsets, (n, d)
+        logs.append(np.log(w) - 0.5 * (z ** 2).sum(1) - np.log(np.diag(L)).sum())
     logs = np.stack(logs, 1)
     logs -= logs.max(1, keepdims=True)
     r = np.exp(logs)

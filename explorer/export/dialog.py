@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThread, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog,
                                QPushButton, QVBoxLayout, QWidget)
@@ -65,35 +65,49 @@ class GuiCaller(QObject):
 
     @Slot(object)
     def _run(self, job) -> None:
+        from .frames import Scene
         if job["abandoned"]:
             return
         try:
-            job["result"] = job["fn"](*job["args"])
+            result = job["fn"](*job["args"])
         except BaseException as e:  # handed to the worker, which raises it
-            job["error"] = e
-        job["done"].set()
+            result, job["error"] = None, e
+        with job["lock"]:
+            if job["abandoned"] and isinstance(result, Scene):
+                result.close()  # the worker gave up waiting: nobody else will close it
+            else:
+                job["result"] = result
+            job["done"].set()
 
     def __call__(self, fn, *args):
+        from .frames import Scene
         if QThread.currentThread() is self.thread():
             return fn(*args)
-        job = {"fn": fn, "args": args, "done": threading.Event(), "result": None, "error": None,
-               "abandoned": False}
+        job = self._job(fn, args)
         self._request.emit(job)
         while not job["done"].wait(0.05):
             if self.cancel.is_set():
-                job["abandoned"] = True
+                with job["lock"]:
+                    job["abandoned"] = True
+                    late = job["result"] if job["done"].is_set() else None
+                if isinstance(late, Scene):
+                    self.post(late.close)
                 raise ExportCancelled("export cancelled")
         if job["error"] is not None:
             raise job["error"]
         return job["result"]
+
+    @staticmethod
+    def _job(fn, args) -> dict:
+        return {"fn": fn, "args": args, "done": threading.Event(), "lock": threading.Lock(),
+                "result": None, "error": None, "abandoned": False}
 
     def post(self, fn, *args) -> None:
         """Queue fn(*args) for the GUI thread without waiting (clean-up after a cancel)."""
         if QThread.currentThread() is self.thread():
             fn(*args)
             return
-        self._request.emit({"fn": fn, "args": args, "done": threading.Event(), "result": None,
-                            "error": None, "abandoned": False})
+        self._request.emit(self._job(fn, args))
 
 
 class ExportWorker(QObject):
@@ -127,7 +141,12 @@ class ExportWorker(QObject):
             else:
                 self.succeeded.emit(str(path))
         finally:
-            self.thread().quit()
+            # Hand the worker back to the GUI thread before the thread ends, so that it is
+            # never destroyed with its thread gone (Qt's binding storage crashes on that).
+            gui = QCoreApplication.instance().thread()
+            thread = self.thread()
+            self.moveToThread(gui)
+            thread.quit()
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         self.progressed.emit(int(done), int(max(total, 1)))
@@ -139,7 +158,7 @@ class ExportRunner(QObject):
     done = Signal(str, str)   # (outcome: ok | failed | cancelled, path or message)
 
     def __init__(self, parent: QWidget | None, job: Callable, label: str):
-        super().__init__(parent)
+        super().__init__()   # no Qt parent: the dialog holds it and drops it after the join
         self.parent_widget = parent
         self.cancel = threading.Event()
         self.caller = GuiCaller(self.cancel)
@@ -508,9 +527,7 @@ class ExportDialog(QDialog):
     @Slot(str, str)
     def _done(self, outcome: str, text: str) -> None:
         self.last_outcome = (outcome, text)
-        if self.runner is not None:
-            self.runner.deleteLater()
-            self.runner = None
+        self.runner = None   # dropped here, in the GUI thread; its thread is already joined
         self.export_button.setEnabled(True)
         if outcome == "ok":
             parent = self.parent()

@@ -321,8 +321,19 @@ class Scene:
     moving_hold = False
 
     def close(self) -> None:
-        self.widget.close()
-        self.widget.deleteLater()
+        """Delete the widgets now, in the GUI thread (call it there).
+
+        A worker thread may hold the last Python reference to a scene; deleting the C++
+        widgets here means dropping that reference later never deletes a widget off the
+        GUI thread.
+        """
+        w, self.widget = self.widget, None
+        if w is None:
+            return
+        import shiboken6
+        if shiboken6.isValid(w):
+            w.close()
+            shiboken6.delete(w)
 
 
 class ParticleScene(Scene):

@@ -10,7 +10,6 @@ a worker thread (see `workers`); the window draws the newest snapshot when it ar
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
                                QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
 
-from ..core import metrics as M
 from ..core import preset as P
 from ..core.errors import SpecError
 from ..core.grid import grid_points
@@ -36,7 +34,6 @@ from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampl
 # Edits that need fresh weights; everything else is applied live or at the next sampling.
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
-MODE_WEIGHTS_INTERVAL = 0.2  # seconds between mode-fraction readouts
 
 
 def _settings() -> QSettings:
@@ -82,7 +79,6 @@ class MainWindow(QMainWindow):
         self.density = self.preset.build_density()
         self._loss_cache = np.zeros(0)
         self._fisher_seen = 0
-        self._last_modes = 0.0
         self._view_sigma: float | None = None
         self._true_cache: dict = {}
         self.last_error: str | None = None
@@ -643,13 +639,13 @@ class MainWindow(QMainWindow):
         except SpecError as e:
             self.show_error(str(e))
             return False
-        worker = SamplingWorker(sampler, steps_per_frame=self.speed.value())
+        worker = SamplingWorker(sampler, steps_per_frame=self.speed.value(),
+                                components=self.density.components())
         worker.ready.connect(self.on_sample_snapshot)
         worker.failed.connect(self.on_train_failed)
         worker.finished_sampling.connect(self.on_sampling_done)
         self.sample = ThreadHandle(worker)
         self.sample.start()
-        self._last_modes = 0.0
         return True
 
     def reset_sampling(self) -> None:
@@ -694,12 +690,9 @@ class MainWindow(QMainWindow):
             status += f", σ = {snap['sigma']:.3g}"
         view.set_status(status)
         comps = self.density.components()
-        if comps is not None and (time.perf_counter() - self._last_modes > MODE_WEIGHTS_INTERVAL
-                                  or snap["step"] >= snap["total"]):
-            self._last_modes = time.perf_counter()
-            fr = M.mode_weights(snap["x"], comps)
+        if comps is not None and snap["mode_weights"] is not None:
             labels = [self._mode_label(m) for m in comps[1]]
-            view.set_mode_weights(fr, [float(w) for w in comps[0]], labels)
+            view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
 
     @staticmethod
     def _mode_label(mean) -> str:

@@ -20,11 +20,14 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.errors import DivergedError
+from ..core.metrics import mode_weights
 from ..core.sampling import Sampler
 from ..core.scores import LearnedScore
 from ..core.training import Trainer
 
-EMIT_INTERVAL = 1 / 30      # seconds between snapshots
+EMIT_INTERVAL = 1 / 30      # seconds between particle snapshots
+TRAIN_EMIT_INTERVAL = 1 / 12  # seconds between training snapshots (field + loss redraws)
+MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
 CHUNK_SECONDS = 0.015       # training time between looks at the events
 FISHER_INTERVAL = 1.0       # seconds between Fisher-divergence evaluations
 
@@ -33,6 +36,8 @@ class _Worker(QObject):
     ready = Signal()          # a new snapshot is waiting in take_snapshot()
     failed = Signal(str)      # a message for the user; the worker pauses
     stopped = Signal()
+
+    emit_interval = EMIT_INTERVAL
 
     def __init__(self):
         super().__init__()
@@ -68,7 +73,7 @@ class _Worker(QObject):
     # --- in the worker thread ---------------------------------------------------------
     def _publish(self, snap: dict, force: bool = False) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_emit < EMIT_INTERVAL:
+        if not force and now - self._last_emit < self.emit_interval:
             return
         self._last_emit = now
         with self._lock:
@@ -105,6 +110,7 @@ class TrainingWorker(_Worker):
     """Trains `trainer` in chunks; snapshots carry the learned field on the view grid."""
 
     budget_reached = Signal()
+    emit_interval = TRAIN_EMIT_INTERVAL
 
     def __init__(self, trainer: Trainer, grid: np.ndarray):
         super().__init__()
@@ -166,7 +172,7 @@ class TrainingWorker(_Worker):
             # aim for chunks of ~CHUNK_SECONDS so that events are seen quickly
             chunk = max(1, min(int(k * CHUNK_SECONDS / max(dt, 1e-6)), 1000, 2 * k))
             now = time.perf_counter()
-            if now - self._last_emit >= EMIT_INTERVAL:
+            if now - self._last_emit >= self.emit_interval:
                 fisher = now - self._last_fisher >= FISHER_INTERVAL
                 self._publish(self._snapshot(fisher=fisher))
             if self._pending_lr is not None:
@@ -213,11 +219,14 @@ class SamplingWorker(_Worker):
 
     finished_sampling = Signal()
 
-    def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = 30.0):
+    def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = 30.0,
+                 components=None):
         super().__init__()
         self.sampler = sampler
         self.steps_per_frame = steps_per_frame
         self.frame_interval = 1.0 / frame_hz
+        self.components = components    # mixture (weights, means, covs) for the mode readout
+        self._last_modes = -1.0
 
     def _loop(self) -> None:
         self._publish(self._snapshot(), force=True)
@@ -241,8 +250,14 @@ class SamplingWorker(_Worker):
 
     def _snapshot(self) -> dict:
         s = self.sampler
-        return {"x": s.numpy(), "step": s.done_steps, "total": s.total, "sigma": s.sigma,
-                "level": s.level, "kind": s.kind}
+        x = s.numpy()
+        snap = {"x": x, "step": s.done_steps, "total": s.total, "sigma": s.sigma,
+                "level": s.level, "kind": s.kind, "mode_weights": None}
+        now = time.perf_counter()
+        if self.components is not None and (now - self._last_modes >= MODES_INTERVAL or s.done):
+            self._last_modes = now
+            snap["mode_weights"] = mode_weights(x, self.components)
+        return snap
 
 
 class ThreadHandle:

@@ -1,0 +1,136 @@
+"""The window under load: responsiveness, training throughput and animation frame rate.
+
+Runs the real main window (offscreen unless a display is set) and measures, with
+training and the Langevin particle animation running together:
+
+- event-loop latency: a 5 ms QTimer records how late each tick fires (p95 and max);
+- training steps/s in the window against a headless Trainer on the same preset, same run;
+- animation frames/s (frames actually drawn by the particles view) at 20,000 and 100,000
+  particles, Langevin steps live on the exact score.
+
+    python bench/bench_window.py [--seconds 10]
+    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb python bench/bench_window.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SCORE_EXPLORER_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+
+from explorer.core import preset as P  # noqa: E402
+from explorer.core.training import Trainer  # noqa: E402
+from explorer.gui.app import make_app  # noqa: E402
+from explorer.gui.main_window import MainWindow  # noqa: E402
+
+PRESET = {
+    "name": "bench",
+    "density": {"kind": "mixture", "weights": [0.2, 0.8], "means": [[-5.0, -5.0], [5.0, 5.0]],
+                "stds": [1.0, 1.0], "bounds": [[-8.0, 8.0], [-8.0, 8.0]]},
+    "objective": {"kind": "ssm_vr"},
+    "training": {"steps": 1_000_000, "device": "cpu"},
+    "sampler": {"kind": "langevin", "score": "true", "step_size": 0.05, "steps": 1_000_000},
+}
+
+
+def headless_rate(seconds: float) -> float:
+    t = Trainer(P.parse(PRESET))
+    t.step(5)
+    t0 = time.perf_counter()
+    n = 0
+    while time.perf_counter() - t0 < seconds:
+        t.step(20)
+        n += 20
+    return n / (time.perf_counter() - t0)
+
+
+class LatencyProbe:
+    def __init__(self, interval_ms: int = 5):
+        self.interval = interval_ms
+        self.late: list[float] = []
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self):
+        self.late.clear()
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self):
+        elapsed = self.clock.nsecsElapsed() / 1e6
+        self.late.append(max(0.0, elapsed - self.interval))
+        self.clock.restart()
+
+    def stop(self):
+        self.timer.stop()
+        a = np.asarray(self.late)
+        return float(np.percentile(a, 95)), float(a.max())
+
+
+def spin(app, seconds: float) -> None:
+    t = time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def measure(app, particles: int, seconds: float) -> dict:
+    d = dict(PRESET)
+    d["sampler"] = {**PRESET["sampler"], "particles": particles}
+    win = MainWindow(P.parse(d))
+    win.resize(1600, 1000)
+    win.show()
+    spin(app, 1.0)
+    view = win.particles_view
+    frames = [0]
+    orig = view.set_particles
+
+    def counting(x):
+        frames[0] += 1
+        orig(x)
+    view.set_particles = counting
+    win.speed.setValue(1)
+    win.play()
+    win.toggle_sampling()
+    spin(app, 1.0)
+    probe = LatencyProbe()
+    s0, f0 = win.trainer.step_count, frames[0]
+    t0 = time.perf_counter()
+    probe.start()
+    spin(app, seconds)
+    p95, worst = probe.stop()
+    dt = time.perf_counter() - t0
+    rate = (win.trainer.step_count - s0) / dt
+    fps = (frames[0] - f0) / dt
+    win.close()
+    return {"p95": p95, "max": worst, "steps_per_s": rate, "fps": fps}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    app = make_app()
+    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    head = statistics.median(headless_rate(args.seconds / 3) for _ in range(3))
+    print(f"headless training: {head:.0f} steps/s (SSM-VR, batch 512, 128x128)")
+    for n in (20_000, 100_000):
+        r = measure(app, n, args.seconds)
+        print(f"window, training + Langevin on {n:,} particles: latency p95 {r['p95']:.1f} ms, "
+              f"max {r['max']:.1f} ms; training {r['steps_per_s']:.0f} steps/s "
+              f"({100 * r['steps_per_s'] / head:.0f}% of headless); animation {r['fps']:.1f} frames/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1647 @@
+"""The 3-D view: particle cloud, density, learned and true score arrows, a slice plane.
+
+Two widgets with one API, and a panel around either:
+
+- `View3D` draws with pyqtgraph.opengl (a `GLViewWidget`): drag to orbit, wheel to zoom,
+  right- or middle-drag (or ctrl-drag) to pan, double-click to reset; `set_auto_rotate`.
+  Text (axis names, ticks, legend, status) is painted by a transparent child widget over
+  the GL picture, so `QWidget.grab()`/`render()` (the exporter) capture it with the scene.
+- `Projected3DView` draws the same scene with 2-D pyqtgraph plots: an orthographic
+  projection turning about x3 at a fixed elevation, with a visible note that OpenGL is
+  not available. It is used when `gl_probe.gl_available()` says no (offscreen tests,
+  remote sessions, old drivers), so there is never a blank widget.
+- `View3DPanel` holds one of them, the controls (auto-rotate, density, arrows, slice
+  axis and position) and a `FieldView` of learned vs true on the slice plane; it emits
+  `slice_changed(axis, value)` and `arrow_points_changed("grid" | "particles")` so the
+  window (which owns the model) recomputes fields there.
+
+`make_view3d()` builds the panel with the right view; `render_rgb(widget, w, h)` returns
+an RGB frame of any of them for export.
+
+Shared API of both views (all arrays numpy, any float dtype; NaN rows are dropped):
+    set_bounds((3, 2)), set_density_points((m, 3), weights=(m,) | None),
+    set_density_grid((n, n, n) | None), set_density_mode("cloud" | "surface" | "off"),
+    set_particles((n, 3)), set_fields((G, 3), learned (G, 3) | None, true (G, 3) | None),
+    set_arrow_mode("both" | "learned" | "true" | "off"), set_auto_rotate(bool),
+    set_slice(axis, value), set_slice_visible(bool), set_status(str), apply_style(style),
+    reset_camera(), camera() -> {"azimuth", "elevation", "distance"}.
+
+Arrows: a vector v at p becomes a shaft from p to p + u, u = v / scale * 0.9 * cell with
+|u| clipped to 1.2 cell (as `quiver.QuiverItem`), scale = `quiver.reference_scale` of
+learned and true together, cell = the grid spacing (or (volume / G)^(1/3) for scattered
+points); a head of four barbs. Learned arrows are coloured by their error
+|s_theta - grad log p| / scale: orange (accurate) to magenta (off by a typical score or more).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtCore import Signal
+
+from ..style import BACKGROUND, FOREGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from . import common as C
+from .quiver import CLIP_CELLS, HEAD_FRACTION, HEAD_MAX_CELLS, TYPICAL_FRACTION
+
+AXIS_NAMES = ("x\u2081", "x\u2082", "x\u2083")
+DENSITY_MODES = ("cloud", "surface", "off")
+ARROW_MODES = ("both", "learned", "true", "off")
+NO_GL_NOTE = "OpenGL not available: projected 2-D view"
+HEAD_ANGLE = math.radians(24.0)
+ERROR_STOPS = np.array([[0.0, *LEARNED], [0.5, 240.0, 86.0, 60.0], [1.0, 255.0, 64.0, 200.0]])
+ERROR_HIGH = tuple(int(c) for c in ERROR_STOPS[-1, 1:])
+ERROR_MID = tuple(int(c) for c in ERROR_STOPS[1, 1:])
+DENSITY_COLOR = (72, 190, 160)     # the cloud / surfaces when no weights are given
+SLICE_COLOR = (235, 235, 235)
+BOX_COLOR = (150, 150, 160)
+ROTATE_DEG_PER_S = 24.0
+SURFACE_LEVELS = ((0.08, 0.09), (0.5, 0.2))   # (fraction of max p, alpha) per isosurface
+ELEVATION = 22.0                   # default camera elevation, degrees
+AZIMUTH = -60.0
+
+
+# ====================================================================== numbers (no Qt)
+def bounds3(bounds) -> np.ndarray:
+    return C.bounds_array(bounds, 3)
+
+
+def clean3(x) -> np.ndarray:
+    """(n, 3) float32, finite rows only (2-D input is padded with zeros)."""
+    a = C.as_points(x, 3)
+    if len(a) and not np.isfinite(a).all():
+        a = a[np.isfinite(a).all(axis=1)]
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def fit_rows(a, g: int) -> np.ndarray | None:
+    """(g, 3) float64 or None when missing or of the wrong length."""
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0 or g == 0:
+        return None
+    a = C.as_points(a, 3)
+    return a if len(a) == g else None
+
+
+def reference_scale3(*vector_sets, q: float = 95.0) -> float:
+    """`quiver.reference_scale` for 3-D vectors: the q-th percentile of all finite norms."""
+    norms = [np.linalg.norm(C.as_points(v, 3), axis=1) for v in vector_sets if v is not None]
+    allv = np.concatenate(norms) if norms else np.zeros(0)
+    allv = allv[np.isfinite(allv) & (allv > 0)]
+    if allv.size == 0:
+        return 1.0
+    s = float(np.percentile(allv, q))
+    return s if s > 0 else float(allv.max())
+
+
+def grid_spacing3(points) -> float:
+    """The spacing of a regular grid of points, or (volume / G)^(1/3) * 0.6 for scattered ones."""
+    p = np.asarray(points, dtype=np.float64)
+    p = p[np.isfinite(p).all(axis=1)] if len(p) else p
+    if len(p) < 2:
+        return 1.0
+    steps = []
+    sizes = []
+    for k in range(3):
+        u = np.unique(p[:, k])
+        sizes.append(len(u))
+        if len(u) > 1:
+            steps.append(float(np.min(np.diff(u))))
+    if int(np.prod(sizes)) == len(p) and steps:   # a full grid (or a plane of one)
+        return min(steps)
+    ext = np.ptp(p, axis=0)
+    ext = ext[ext > 0]
+    if not len(ext):
+        return 1.0
+    vol = float(np.prod(ext)) if len(ext) == 3 else float(np.prod(ext)) * float(ext.mean())
+    return 0.6 * (vol / len(p)) ** (1.0 / 3.0)
+
+
+def arrow_segments(points, vectors, scale: float, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Line-segment vertices (k * 10, 3) float32 for the drawable arrows and the (G,) mask of
+    which rows were drawn: per arrow the shaft, then four barbs of the head."""
+    p = np.asarray(points, dtype=np.float64)
+    v = np.asarray(vectors, dtype=np.float64)
+    norm = np.linalg.norm(v, axis=1)
+    ok = np.isfinite(norm) & (norm > 0) & np.isfinite(p).all(axis=1)
+    if not ok.any():
+        return np.zeros((0, 3), np.float32), ok
+    p0, n0 = p[ok], norm[ok]
+    d = v[ok] / n0[:, None]
+    length = np.minimum(n0 / scale * TYPICAL_FRACTION * cell, CLIP_CELLS * cell)
+    tip = p0 + d * length[:, None]
+    head = np.minimum(HEAD_FRACTION * length, HEAD_MAX_CELLS * cell)[:, None]
+    # two unit vectors perpendicular to d
+    e = np.zeros_like(d)
+    e[np.arange(len(d)), np.argmin(np.abs(d), axis=1)] = 1.0
+    a = np.cross(d, e)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b = np.cross(d, a)
+    c, s = math.cos(HEAD_ANGLE), math.sin(HEAD_ANGLE)
+    seg = np.empty((len(p0), 10, 3))
+    seg[:, 0] = p0
+    seg[:, 1] = tip
+    for i, side in enumerate((a, -a, b, -b)):
+        seg[:, 2 + 2 * i] = tip
+        seg[:, 3 + 2 * i] = tip + head * (-c * d + s * side)
+    return np.ascontiguousarray(seg.reshape(-1, 3), dtype=np.float32), ok
+
+
+def error_colors(frac) -> np.ndarray:
+    """(k, 3) float in 0..1: orange at 0, red at 0.5, magenta at >= 1."""
+    t = np.clip(np.nan_to_num(np.asarray(frac, dtype=np.float64), nan=1.0), 0.0, 1.0)
+    out = np.empty((len(t), 3))
+    for k in range(3):
+        out[:, k] = np.interp(t, ERROR_STOPS[:, 0], ERROR_STOPS[:, k + 1])
+    return out / 255.0
+
+
+def slice_grid(bounds, axis: int, value: float, n: int = 24) -> np.ndarray:
+    """(n*n, 3) float32 cell-centred points on the plane x_axis = value; the two other
+    axes in increasing order, the first slowest (the order of `core.grid.grid_points`)."""
+    b = bounds3(bounds)
+    others = [k for k in range(3) if k != axis]
+    axes = [b[k, 0] + (b[k, 1] - b[k, 0]) / n * (np.arange(n) + 0.5) for k in others]
+    U, V = np.meshgrid(*axes, indexing="ij")
+    pts = np.empty((n * n, 3))
+    pts[:, axis] = value
+    pts[:, others[0]] = U.ravel()
+    pts[:, others[1]] = V.ravel()
+    return pts.astype(np.float32)
+
+
+def coarse_grid(bounds, n: int = 9) -> np.ndarray:
+    """(n**3, 3) float32 cell-centred grid, x1 slowest: a good place for 3-D arrows."""
+    from ...core.grid import grid_points
+    return grid_points(bounds3(bounds), n)
+
+
+def nice_ticks(lo: float, hi: float, target: int = 4) -> list[float]:
+    span = hi - lo
+    if not span > 0:
+        return [lo]
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = []
+    t = first
+    while t <= hi + 1e-9 * span:
+        ticks.append(0.0 if abs(t) < 1e-12 * span else t)
+        t += step
+    return ticks
+
+
+def tick_text(v: float) -> str:
+    return f"{v:.3g}".replace("-", "\u2212")
+
+
+def view_basis(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen right, screen up and toward-camera unit vectors for a camera at (azimuth,
+    elevation) degrees looking at the centre (the conventions of GLViewWidget)."""
+    a, e = math.radians(azimuth), math.radians(elevation)
+    toward = np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+    right = np.array([-math.sin(a), math.cos(a), 0.0])
+    up = np.cross(toward, right)
+    return right, up, toward
+
+
+def project(points, centre, azimuth: float, elevation: float) -> np.ndarray:
+    """Orthographic (u, v) of 3-D points seen from (azimuth, elevation), v up."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3) - centre
+    r, u, _ = view_basis(azimuth, elevation)
+    return np.stack([p @ r, p @ u], axis=1)
+
+
+def box_corners(b: np.ndarray) -> np.ndarray:
+    idx = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    return np.stack([b[0, idx[:, 0]], b[1, idx[:, 1]], b[2, idx[:, 2]]], axis=1)
+
+
+def box_edges(b: np.ndarray) -> np.ndarray:
+    """(24, 3) vertices: the 12 edges of the box as segment pairs."""
+    c = box_corners(b)
+    segs = []
+    for i in range(8):
+        for j in range(i + 1, 8):
+            if bin(i ^ j).count("1") == 1:
+                segs += [c[i], c[j]]
+    return np.asarray(segs)
+
+
+def axis_labels_layout(b: np.ndarray, to_screen, font_px: float):
+    """Where to write the axis names and ticks, in screen coordinates (y down).
+
+    `to_screen((n, 3)) -> (n, 2)`. x1 and x2 go on their lowest edge on screen, x3 on its
+    leftmost vertical edge, each pushed outward from the box centre. Returns a list of
+    ("name" | "tick", text, (x, y), (dx, dy) tick-mark direction).
+    """
+    out = []
+    placed: list[np.ndarray] = []
+
+    def free(at) -> bool:
+        at = np.asarray(at)
+        if any(np.all(np.abs(at - q) < (font_px * 1.3, font_px * 1.0)) for q in placed):
+            return False
+        placed.append(at)
+        return True
+
+    centre_s = to_screen(b.mean(axis=1)[None])[0]
+    for ax in range(3):
+        others = [k for k in range(3) if k != ax]
+        best = None
+        for i in (0, 1):
+            for j in (0, 1):
+                p0 = np.empty(3)
+                p0[others[0]] = b[others[0], i]
+                p0[others[1]] = b[others[1], j]
+                p1 = p0.copy()
+                p0[ax], p1[ax] = b[ax, 0], b[ax, 1]
+                s = to_screen(np.stack([p0, p1]))
+                if not np.isfinite(s).all():
+                    continue
+                mid = s.mean(axis=0)
+                key = -mid[0] if ax == 2 else mid[1]
+                if best is None or key > best[0]:
+                    best = (key, p0, p1, mid)
+        if best is None:
+            continue
+        _, p0, p1, mid = best
+        out_dir = mid - centre_s
+        n = np.linalg.norm(out_dir)
+        out_dir = out_dir / n if n > 0 else np.array([0.0, 1.0])
+        ticks = nice_ticks(b[ax, 0], b[ax, 1])
+        # the name beyond the tick labels: half a label's extent along out_dir, plus room
+        half = max(len(tick_text(t)) for t in ticks) * 0.3 * font_px
+        reach = abs(out_dir[0]) * half + abs(out_dir[1]) * 0.5 * font_px
+        name_at = mid + out_dir * (font_px * 2.2 + reach)
+        placed.append(name_at)
+        out.append(("name", AXIS_NAMES[ax], tuple(name_at), tuple(out_dir)))
+        for t in ticks:
+            q = p0.copy()
+            q[ax] = t
+            s = to_screen(q[None])[0]
+            if np.isfinite(s).all() and free(s + out_dir * font_px):
+                out.append(("tick", tick_text(t), tuple(s), tuple(out_dir)))
+    return out
+
+
+# ====================================================================== shared state
+class _Scene:
+    """What both views draw, kept as plain arrays (so a view can be rebuilt from it)."""
+
+    def __init__(self):
+        self.bounds = bounds3([[-1, 1]] * 3)
+        self.density_points = np.zeros((0, 3), np.float32)
+        self.density_weights: np.ndarray | None = None
+        self.density_grid: np.ndarray | None = None
+        self.density_mode = "surface"    # falls back to the cloud when no grid is given
+        self.particles = np.zeros((0, 3), np.float32)
+        self.n_particles = 0
+        self.field_points = np.zeros((0, 3))
+        self.learned: np.ndarray | None = None
+        self.true: np.ndarray | None = None
+        self.scale = 1.0
+        self.cell = 1.0
+        self.arrow_mode = "both"
+        self.slice_axis = 2
+        self.slice_value = 0.0
+        self.slice_visible = True
+        self.status = ""
+
+    def set_fields(self, points, learned, true) -> None:
+        p = C.as_points(points, 3)
+        g = len(p)
+        self.field_points = p
+        self.learned = fit_rows(learned, g)
+        self.true = fit_rows(true, g)
+        self.scale = reference_scale3(self.learned, self.true)
+        self.cell = grid_spacing3(p) if g else 1.0
+
+    def learned_error(self) -> np.ndarray | None:
+        if self.learned is None or self.true is None:
+            return None
+        return np.linalg.norm(self.learned - self.true, axis=1) / self.scale
+
+    def slice_quad(self) -> np.ndarray:
+        """(4, 3) corners of the slice plane, in order around it."""
+        b, ax, v = self.bounds, self.slice_axis, self.slice_value
+        o = [k for k in range(3) if k != ax]
+        quad = np.zeros((4, 3))
+        for i, (u, w) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+            quad[i, ax] = v
+            quad[i, o[0]] = b[o[0], u]
+            quad[i, o[1]] = b[o[1], w]
+        return quad
+
+    def legend_rows(self, projected: bool = False) -> list[tuple]:
+        rows = []
+        if self.n_particles:
+            rows.append(("dot", PARTICLES, f"particles (n = {self.n_particles:,})"))
+        if self.density_mode != "off" and (len(self.density_points) or self.density_grid is not None):
+            what = ("projected" if projected else
+                    "isosurfaces" if self.density_mode == "surface" and self.density_grid is not None
+                    else "samples")
+            rows.append(("dot", DENSITY_COLOR, f"{C.DENSITY_NAME}: {what}"))
+        show_l = self.arrow_mode in ("both", "learned") and self.learned is not None
+        show_t = self.arrow_mode in ("both", "true") and self.true is not None
+        if show_t:
+            rows.append(("line", TRUE, C.TRUE_NAME))
+        if show_l:
+            if self.true is not None:
+                rows.append(("ramp", None, f"{C.LEARNED_NAME}, colour = error |s\u03b8 \u2212 \u2207log p|: "
+                                           f"0 \u2026 \u2265 {self.scale:.3g}"))
+            else:
+                rows.append(("line", LEARNED, C.LEARNED_NAME))
+        if self.slice_visible:
+            rows.append(("line", SLICE_COLOR,
+                         f"slice {AXIS_NAMES[self.slice_axis]} = {tick_text(self.slice_value)}"))
+        return rows
+
+
+def _paint_panel(p: QtGui.QPainter, rect: QtCore.QRectF) -> None:
+    p.setPen(QtGui.QPen(QtGui.QColor(90, 90, 100)))
+    p.setBrush(QtGui.QColor(*C.PANEL_FILL))
+    p.drawRoundedRect(rect, 4, 4)
+
+
+def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
+                 from_top: bool = False) -> float:
+    """The legend box with its bottom-left (or top-left) corner at (x, y); returns its height."""
+    if not rows:
+        return 0.0
+    fm = QtGui.QFontMetricsF(font)
+    lh = fm.height() * 1.25
+    sw = fm.height() * 2.0
+    width = max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22
+    height = lh * len(rows) + 10
+    top = y if from_top else y - height
+    _paint_panel(p, QtCore.QRectF(x, top, width, height))
+    p.setFont(font)
+    for i, (kind, color, text) in enumerate(rows):
+        cy = top + 5 + lh * (i + 0.5)
+        sx = x + 8
+        if kind == "dot":
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(QtGui.QColor(*color))
+            r = fm.height() * 0.22
+            p.drawEllipse(QtCore.QPointF(sx + sw / 2, cy), r, r)
+        elif kind == "line":
+            p.setPen(QtGui.QPen(QtGui.QColor(*color), 2.5))
+            p.drawLine(QtCore.QPointF(sx, cy), QtCore.QPointF(sx + sw, cy))
+        else:
+            grad = QtGui.QLinearGradient(sx, cy, sx + sw, cy)
+            for t, *rgb in ERROR_STOPS:
+                grad.setColorAt(float(t), QtGui.QColor(*(int(c) for c in rgb)))
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(QtGui.QBrush(grad))
+            p.drawRect(QtCore.QRectF(sx, cy - fm.height() * 0.18, sw, fm.height() * 0.36))
+        p.setPen(QtGui.QColor(*FOREGROUND))
+        p.drawText(QtCore.QPointF(sx + sw + 8, cy + fm.ascent() / 2 - fm.descent() / 2), text)
+    return height
+
+
+def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner: str,
+                   font: QtGui.QFont, color=FOREGROUND) -> float:
+    """Multi-line text on a panel, with `corner` ("tl", "tr", "bl", "br") at `anchor`;
+    returns its height."""
+    if not text:
+        return 0.0
+    fm = QtGui.QFontMetricsF(font)
+    lines = text.split("\n")
+    w = max(fm.horizontalAdvance(s) for s in lines) + 16
+    h = fm.height() * len(lines) + 10
+    x = anchor.x() - (w if corner[1] == "r" else 0)
+    y = anchor.y() - (h if corner[0] == "b" else 0)
+    _paint_panel(p, QtCore.QRectF(x, y, w, h))
+    p.setFont(font)
+    p.setPen(QtGui.QColor(*color))
+    for i, s in enumerate(lines):
+        p.drawText(QtCore.QPointF(x + 8, y + 5 + fm.ascent() + i * fm.height()), s)
+    return h
+
+
+def paint_axis_labels(p: QtGui.QPainter, layout, font: QtGui.QFont, bold: QtGui.QFont) -> None:
+    fm = QtGui.QFontMetricsF(font)
+    fmb = QtGui.QFontMetricsF(bold)
+    for kind, text, (x, y), (dx, dy) in layout:
+        if kind == "tick":
+            p.setPen(QtGui.QPen(QtGui.QColor(*BOX_COLOR), 1.2))
+            p.drawLine(QtCore.QPointF(x, y), QtCore.QPointF(x + 5 * dx, y + 5 * dy))
+            cx, cy = x + dx * fm.height() * 1.0, y + dy * fm.height() * 1.0
+            w = fm.horizontalAdvance(text)
+            p.setFont(font)
+            p.setPen(QtGui.QColor(*FOREGROUND))
+            p.drawText(QtCore.QPointF(cx - w / 2, cy + fm.ascent() / 2 - fm.descent() / 2), text)
+        else:
+            w = fmb.horizontalAdvance(text)
+            p.setFont(bold)
+            p.setPen(QtGui.QColor(*FOREGROUND))
+            p.drawText(QtCore.QPointF(x - w / 2, y + fmb.ascent() / 2 - fmb.descent() / 2), text)
+
+
+def _fonts(style: ViewStyle) -> tuple[QtGui.QFont, QtGui.QFont]:
+    f = QtGui.QFont()
+    f.setPointSizeF(float(style.font_pt))
+    b = QtGui.QFont(f)
+    b.setPointSizeF(float(style.font_pt) + 3)
+    b.setBold(True)
+    return f, b
+
+
+def _particle_alpha(n: int) -> float:
+    return float(np.clip(math.sqrt(2000.0 / max(n, 1)), 0.3, 1.0))
+
+
+# ====================================================================== OpenGL view
+class _ProgramCache:
+    """pyqtgraph.opengl keeps compiled shader programs in class attributes, valid in one
+    OpenGL share group only: a second GL view in another top-level window (an export, a
+    test, a rebuilt window) would draw with the first one's program ids ("invalid value"
+    from glUseProgram, nothing drawn). Before each paint the ids of the current context's
+    share group are swapped in; a destroyed context's ids are dropped."""
+
+    def __init__(self):
+        self.current = None
+        self.saved: dict = {}
+
+    @staticmethod
+    def _holders():
+        import pyqtgraph.opengl as gl
+        from pyqtgraph.opengl import shaders
+        out = [(cls, "_shaderProgram") for cls in (gl.GLScatterPlotItem, gl.GLLinePlotItem,
+                                                     gl.GLImageItem)]
+        for prog in getattr(shaders, "Shaders", []):
+            out.append((prog, "prog"))
+            for sh in getattr(prog, "shaders", []):
+                out.append((sh, "compiled"))
+        return out
+
+    @staticmethod
+    def _key(ctx) -> int:
+        from shiboken6 import getCppPointer
+        return int(getCppPointer(ctx.shareGroup())[0])
+
+    def activate(self, ctx) -> None:
+        if ctx is None:
+            return
+        key = self._key(ctx)
+        if key == self.current:
+            return
+        holders = self._holders()
+        if self.current is not None:
+            self.saved[self.current] = [getattr(o, a, None) for o, a in holders]
+        values = self.saved.get(key)
+        for i, (o, a) in enumerate(holders):
+            setattr(o, a, values[i] if values is not None and i < len(values) else None)
+        self.current = key
+        ctx.aboutToBeDestroyed.connect(lambda k=key: self.forget(k))
+
+    def forget(self, key: int) -> None:
+        self.saved.pop(key, None)
+        if self.current == key:
+            for o, a in self._holders():
+                setattr(o, a, None)
+            self.current = None
+
+
+_PROGRAMS = _ProgramCache()
+
+
+def _gl_classes():
+    """pyqtgraph.opengl imported on first use (it needs PyOpenGL, and the fallback does not)."""
+    import pyqtgraph.opengl as gl
+
+    class _GLView(gl.GLViewWidget):
+        """GLViewWidget with right-drag pan, double-click reset and a repaint hook."""
+
+        def __init__(self, owner):
+            super().__init__()
+            self.owner = owner
+            self.paint_count = 0
+            self.last_paint_s = 0.0
+
+        def initializeGL(self):
+            _PROGRAMS.activate(self.context())
+            super().initializeGL()
+
+        def paint(self, *, region, viewport, useItemNames=False):
+            _PROGRAMS.activate(self.context())
+            super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+
+        def paintGL(self):
+            t = time.perf_counter()
+            super().paintGL()
+            self.paint_count += 1
+            self.last_paint_s = time.perf_counter() - t
+            self.owner._camera_moved()
+
+        def mouseMoveEvent(self, ev):
+            if ev.buttons() == QtCore.Qt.MouseButton.RightButton:
+                lpos = ev.position()
+                if not hasattr(self, "mousePos"):
+                    self.mousePos = lpos
+                diff = lpos - self.mousePos
+                self.mousePos = lpos
+                self.pan(diff.x(), diff.y(), 0, relative="view-upright")
+                return
+            super().mouseMoveEvent(ev)
+
+        def mouseDoubleClickEvent(self, ev):
+            self.owner.reset_camera()
+
+    return gl, _GLView
+
+
+class _Overlay(QtWidgets.QWidget):
+    """Transparent, mouse-transparent text layer over the GL picture."""
+
+    def __init__(self, view: "View3D"):
+        super().__init__(view.gl)
+        self.view = view
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_NoSystemBackground, True)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TranslucentBackground, True)
+
+    def paintEvent(self, ev):
+        v = self.view
+        p = QtGui.QPainter(self)
+        try:
+            p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+            p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+            font, bold = _fonts(v.style)
+            fm = QtGui.QFontMetricsF(font)
+            w, h = self.width(), self.height()
+            paint_axis_labels(p, axis_labels_layout(v.scene.bounds, v.to_screen, fm.height()),
+                              font, bold)
+            tf = QtGui.QFont(font)
+            tf.setPointSizeF(v.style.font_pt + 2)
+            th = paint_text_box(p, v.title, QtCore.QPointF(8, 8), "tl", tf)
+            paint_text_box(p, v.scene.status, QtCore.QPointF(w - 8, 8), "tr", font)
+            paint_legend(p, v.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True)
+            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
+            p.setFont(font)
+            p.setPen(QtGui.QColor(*C.HINT))
+            p.drawText(QtCore.QPointF(w - fm.horizontalAdvance(hint) - 10, h - 10), hint)
+        finally:
+            p.end()
+
+
+class View3D(QtWidgets.QWidget):
+    """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true."""
+
+    is_gl = True
+
+    def __init__(self, parent=None, style: ViewStyle = SCREEN,
+                 title: str = "Particles and scores in 3-D"):
+        super().__init__(parent)
+        gl, GLView = _gl_classes()
+        self._gl_mod = gl
+        self.style = style
+        self.title = title
+        self.scene = _Scene()
+        self._surfaces: list = []
+        self._surface_key = None
+        self._last_cam = None
+
+        self.gl = GLView(self)
+        self.gl.setBackgroundColor(BACKGROUND)
+        self.gl.opts["fov"] = 45
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.gl)
+        self.overlay = _Overlay(self)
+
+        self.box_item = gl.GLLinePlotItem(mode="lines", color=(*np.array(BOX_COLOR) / 255, 0.8),
+                                          width=1.5, antialias=True, glOptions="translucent")
+        self.floor_item = gl.GLLinePlotItem(mode="lines", color=(1, 1, 1, 0.10), width=1.0,
+                                            antialias=False, glOptions="translucent")
+        self.density_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.0, pxMode=True,
+                                                 glOptions="additive")
+        # antialiased wide lines cost ~4x in Mesa's llvmpipe: arrows are drawn without
+        self.true_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
+                                           color=(*np.array(TRUE) / 255, 0.9), glOptions="translucent")
+        self.learned_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
+                                              glOptions="translucent")
+        self.particles_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=style.point_size,
+                                                   pxMode=True, glOptions="translucent",
+                                                   color=(*np.array(PARTICLES) / 255, 1.0))
+        self.slice_item = gl.GLMeshItem(vertexes=np.zeros((4, 3)), faces=np.array([[0, 1, 2], [0, 2, 3]]),
+                                        color=(*np.array(SLICE_COLOR) / 255, 0.07), smooth=False,
+                                        computeNormals=False, glOptions="additive")
+        self.slice_outline = gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True,
+                                               color=(*np.array(SLICE_COLOR) / 255, 0.75),
+                                               glOptions="translucent")
+        for item, depth in ((self.floor_item, -20), (self.box_item, -19), (self.density_item, -10),
+                            (self.true_item, 0), (self.learned_item, 1), (self.particles_item, 2),
+                            (self.slice_item, 10), (self.slice_outline, 11)):
+            item.setDepthValue(depth)
+            self.gl.addItem(item)
+        for it in (self.true_item, self.learned_item, self.particles_item, self.density_item):
+            it.setVisible(False)
+
+        self.rotate_timer = QtCore.QTimer(self)
+        self.rotate_timer.setInterval(33)
+        self.rotate_timer.timeout.connect(self._rotate_step)
+        self.rotate_speed = ROTATE_DEG_PER_S
+        self._rotate_t = None
+        self.gl.setCameraPosition(elevation=ELEVATION, azimuth=AZIMUTH)
+        self.set_bounds(self.scene.bounds)
+        self.apply_style(style)
+
+    # ------------------------------------------------------------ camera and layout
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self.overlay.setGeometry(self.gl.rect())
+        self._fit_distance()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self.overlay.setGeometry(self.gl.rect())
+        self.overlay.raise_()
+
+    def _fit_distance(self) -> None:
+        b = self.scene.bounds
+        radius = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
+        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+        half_h = math.atan(math.tan(math.radians(self.gl.opts["fov"] / 2)) * h / w)
+        half = min(half_h, math.radians(self.gl.opts["fov"] / 2))
+        self.gl.opts["distance"] = 1.06 * radius / math.sin(half)
+        self.gl.update()
+
+    def reset_camera(self) -> None:
+        b = self.scene.bounds
+        self.gl.opts["center"] = QtGui.QVector3D(*b.mean(axis=1))
+        self.gl.setCameraPosition(elevation=ELEVATION, azimuth=AZIMUTH)
+        self.gl.opts["fov"] = 45
+        self._fit_distance()
+
+    def camera(self) -> dict:
+        o = self.gl.opts
+        return {"azimuth": float(o["azimuth"]), "elevation": float(o["elevation"]),
+                "distance": float(o["distance"])}
+
+    def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
+        self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
+
+    def to_screen(self, pts) -> np.ndarray:
+        """Widget pixel coordinates (y down) of 3-D points; NaN behind the camera."""
+        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+        m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        M = np.array(m.data(), dtype=np.float64).reshape(4, 4).T
+        p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+        c = np.concatenate([p, np.ones((len(p), 1))], axis=1) @ M.T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = (c[:, 0] / c[:, 3] + 1) * 0.5 * w
+            y = (1 - c[:, 1] / c[:, 3]) * 0.5 * h
+        bad = c[:, 3] <= 1e-9
+        x[bad] = np.nan
+        y[bad] = np.nan
+        return np.stack([x, y], axis=1)
+
+    def _camera_moved(self) -> None:
+        o = self.gl.opts
+        key = (o["azimuth"], o["elevation"], o["distance"], o["fov"], tuple(o["center"].toTuple()),
+               self.gl.width(), self.gl.height())
+        if key != self._last_cam:
+            self._last_cam = key
+            self.overlay.update()
+
+    def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
+        if deg_per_s is not None:
+            self.rotate_speed = float(deg_per_s)
+        if on and not self.rotate_timer.isActive():
+            self._rotate_t = time.perf_counter()
+            self.rotate_timer.start()
+        elif not on:
+            self.rotate_timer.stop()
+
+    def auto_rotating(self) -> bool:
+        return self.rotate_timer.isActive()
+
+    def rotate_by(self, degrees: float) -> None:
+        """Turn the camera about x3 (the export uses this for a rotating animation)."""
+        self.gl.opts["azimuth"] = (self.gl.opts["azimuth"] + degrees) % 360.0
+        self.gl.update()
+
+    def _rotate_step(self) -> None:
+        now = time.perf_counter()
+        dt = min(0.2, now - (self._rotate_t or now))
+        self._rotate_t = now
+        self.rotate_by(self.rotate_speed * dt)
+
+    # ------------------------------------------------------------ data
+    def set_bounds(self, bounds) -> None:
+        s = self.scene
+        s.bounds = bounds3(bounds)
+        b = s.bounds
+        self.box_item.setData(pos=box_edges(b).astype(np.float32))
+        segs = []
+        z = b[2, 0]
+        for t in nice_ticks(b[0, 0], b[0, 1]):
+            segs += [(t, b[1, 0], z), (t, b[1, 1], z)]
+        for t in nice_ticks(b[1, 0], b[1, 1]):
+            segs += [(b[0, 0], t, z), (b[0, 1], t, z)]
+        self.floor_item.setData(pos=np.asarray(segs, dtype=np.float32).reshape(-1, 3))
+        if s.slice_value < b[s.slice_axis, 0] or s.slice_value > b[s.slice_axis, 1]:
+            s.slice_value = float(b[s.slice_axis].mean())
+        self._draw_slice()
+        self.gl.opts["center"] = QtGui.QVector3D(*b.mean(axis=1))
+        self._surface_key = None
+        self._draw_density()
+        self._fit_distance()
+        self.overlay.update()
+
+    def set_density_points(self, points, weights=None) -> None:
+        s = self.scene
+        p = C.as_points(points, 3)
+        w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        ok = np.isfinite(p).all(axis=1)
+        if w is not None and len(w) == len(p):
+            ok &= np.isfinite(w)
+            w = w[ok]
+        else:
+            w = None
+        s.density_points = np.ascontiguousarray(p[ok], dtype=np.float32)
+        s.density_weights = w
+        self._draw_density()
+
+    def set_density_grid(self, p) -> None:
+        a = None if p is None else np.asarray(p, dtype=np.float64)
+        self.scene.density_grid = a if a is not None and a.ndim == 3 and min(a.shape) >= 2 else None
+        self._surface_key = None
+        self._draw_density()
+
+    def set_density_mode(self, mode: str) -> None:
+        if mode not in DENSITY_MODES:
+            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
+        self.scene.density_mode = mode
+        self._draw_density()
+
+    def set_particles(self, x) -> None:
+        a = clean3(x)
+        s = self.scene
+        before = s.n_particles
+        s.particles = a
+        s.n_particles = len(a)
+        if not len(a):
+            self.particles_item.setVisible(False)
+        else:
+            if before != len(a):
+                alpha = _particle_alpha(len(a))
+                self.particles_item.setData(pos=a, color=(*np.array(PARTICLES) / 255, alpha))
+            else:
+                self.particles_item.setData(pos=a)
+            self.particles_item.setVisible(True)
+        if before != s.n_particles:
+            self.overlay.update()
+
+    def set_fields(self, points, learned=None, true=None) -> None:
+        self.scene.set_fields(points, learned, true)
+        self._draw_arrows()
+
+    def set_arrow_mode(self, mode: str) -> None:
+        if mode not in ARROW_MODES:
+            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
+        self.scene.arrow_mode = mode
+        self._draw_arrows()
+
+    def set_slice(self, axis: int, value: float) -> None:
+        s = self.scene
+        s.slice_axis = int(axis) % 3
+        v = float(value)
+        s.slice_value = v if np.isfinite(v) else float(s.bounds[s.slice_axis].mean())
+        self._draw_slice()
+        self.overlay.update()
+
+    def set_slice_visible(self, on: bool) -> None:
+        self.scene.slice_visible = bool(on)
+        self._draw_slice()
+        self.overlay.update()
+
+    def set_status(self, text: str) -> None:
+        self.scene.status = text or ""
+        self.overlay.update()
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        self.particles_item.setData(size=float(style.point_size))
+        self.density_item.setData(size=max(1.5, style.point_size * 0.7))
+        for it in (self.true_item, self.learned_item):
+            it.setData(width=float(style.arrow_width))
+        self.box_item.setData(width=max(1.0, style.line_width))
+        self.slice_outline.setData(width=max(1.5, style.line_width * 1.2))
+        self.overlay.update()
+
+    # ------------------------------------------------------------ drawing
+    def _draw_slice(self) -> None:
+        s = self.scene
+        quad = s.slice_quad().astype(np.float32)
+        self.slice_item.setMeshData(vertexes=quad, faces=np.array([[0, 1, 2], [0, 2, 3]]),
+                                    color=(*np.array(SLICE_COLOR) / 255, 0.07), smooth=False)
+        loop = quad[[0, 1, 1, 2, 2, 3, 3, 0]]
+        self.slice_outline.setData(pos=loop)
+        for it in (self.slice_item, self.slice_outline):
+            it.setVisible(s.slice_visible)
+
+    def _draw_arrows(self) -> None:
+        s = self.scene
+        show_l = s.arrow_mode in ("both", "learned") and s.learned is not None
+        show_t = s.arrow_mode in ("both", "true") and s.true is not None
+        if show_t:
+            seg, _ = arrow_segments(s.field_points, s.true, s.scale, s.cell)
+            self.true_item.setData(pos=seg if len(seg) else np.zeros((2, 3), np.float32))
+        self.true_item.setVisible(show_t)
+        if show_l:
+            seg, ok = arrow_segments(s.field_points, s.learned, s.scale, s.cell)
+            err = s.learned_error()
+            if err is None:
+                rgb = np.tile(np.array(LEARNED) / 255.0, (int(ok.sum()), 1))
+            else:
+                rgb = error_colors(err[ok])
+            col = np.ones((len(rgb), 4), np.float32)
+            col[:, :3] = rgb
+            col = np.repeat(col, 10, axis=0)
+            if len(seg):
+                self.learned_item.setData(pos=seg, color=col)
+            else:
+                self.learned_item.setData(pos=np.zeros((2, 3), np.float32),
+                                          color=np.zeros((2, 4), np.float32))
+        self.learned_item.setVisible(show_l)
+        self.overlay.update()
+
+    def _draw_density(self) -> None:
+        s = self.scene
+        mode = s.density_mode
+        if mode == "surface" and s.density_grid is None and len(s.density_points):
+            mode = "cloud"
+        if mode == "cloud" and not len(s.density_points) and s.density_grid is not None:
+            mode = "surface"
+        pts = s.density_points
+        if mode == "cloud" and len(pts):
+            col = np.empty((len(pts), 4), np.float32)
+            if s.density_weights is not None:
+                w = np.clip(s.density_weights / max(float(np.max(s.density_weights)), 1e-300), 0, 1)
+                lut = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False) / 255.0
+                idx = (np.sqrt(w) * 255).astype(int)
+                col[:, :3] = lut[idx]
+                col[:, 3] = (0.04 + 0.12 * np.sqrt(w)) * float(np.clip(math.sqrt(20000.0 / len(pts)), 0.3, 2.5))
+            else:
+                col[:, :3] = np.array(DENSITY_COLOR) / 255.0
+                col[:, 3] = float(np.clip(0.11 * math.sqrt(20000.0 / len(pts)), 0.04, 0.3))
+            self.density_item.setData(pos=pts, color=col)
+            self.density_item.setVisible(True)
+        else:
+            self.density_item.setVisible(False)
+        self._draw_surfaces(mode == "surface")
+        self.overlay.update()
+
+    def _draw_surfaces(self, show: bool) -> None:
+        s = self.scene
+        key = (id(s.density_grid), s.bounds.tobytes())
+        if show and s.density_grid is not None and key != self._surface_key:
+            for m in self._surfaces:
+                self.gl.removeItem(m)
+            self._surfaces = []
+            self._surface_key = key
+            gl = self._gl_mod
+            d = np.where(np.isfinite(s.density_grid), s.density_grid, 0.0)
+            top = float(d.max())
+            if top > 0:
+                n = np.array(d.shape, dtype=np.float64)
+                b = s.bounds
+                step = (b[:, 1] - b[:, 0]) / n
+                lut = pg.colormap.get("viridis")
+                for frac, alpha in SURFACE_LEVELS:
+                    verts, faces = pg.isosurface(d / top, frac)
+                    if not len(faces):
+                        continue
+                    verts = b[:, 0] + (np.asarray(verts) + 0.5) * step
+                    c = lut.map(0.3 + 0.7 * frac, mode="float")
+                    md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
+                    item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
+                                         shader="shaded", smooth=True, glOptions="additive")
+                    item.setDepthValue(-9)
+                    self.gl.addItem(item)
+                    self._surfaces.append(item)
+        for m in self._surfaces:
+            m.setVisible(show)
+
+    # ------------------------------------------------------------ export
+    def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
+        return render_rgb(self, w or self.width(), h or self.height())
+
+
+# ====================================================================== projected fallback
+class _OrbitViewBox(pg.ViewBox):
+    """Left-drag turns the projection (azimuth, elevation); the wheel zooms."""
+
+    def __init__(self, owner):
+        super().__init__(lockAspect=True, enableMenu=False)
+        self.owner = owner
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        d = ev.screenPos() - ev.lastScreenPos()
+        self.owner.orbit(-d.x() * 0.5, d.y() * 0.5)
+
+    def mouseDoubleClickEvent(self, ev):
+        self.owner.reset_camera()
+
+
+class Projected3DView(QtWidgets.QWidget):
+    """The 3-D scene as an orthographic 2-D projection (no OpenGL needed)."""
+
+    is_gl = False
+
+    def __init__(self, parent=None, style: ViewStyle = SCREEN, reason: str = "",
+                 title: str = "Particles and scores in 3-D (projected)"):
+        super().__init__(parent)
+        from .particles_view import PointCloudItem
+        self.style = style
+        self.scene = _Scene()
+        self.reason = reason
+        self.azimuth = AZIMUTH
+        self.elevation = ELEVATION
+        self.rotate_speed = ROTATE_DEG_PER_S
+        self._rotate_t = None
+        self.n_learned_bins = 6
+
+        self.graphics = C.make_layout_widget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.graphics)
+        self.vb = _OrbitViewBox(self)
+        self.plot = pg.PlotItem(viewBox=self.vb)
+        self.plot.hideButtons()
+        for ax in ("left", "bottom"):
+            self.plot.hideAxis(ax)
+        C.set_title(self.plot, title, style)
+        self.graphics.addItem(self.plot, 0, 0)
+        self.vb.disableAutoRange()
+
+        self.density_img = C.DensityImage()
+        self.plot.addItem(self.density_img)
+        self.box_curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((*BOX_COLOR, 200), width=1.5))
+        self.plot.addItem(self.box_curve)
+        self.slice_poly = QtWidgets.QGraphicsPolygonItem()
+        self.slice_poly.setBrush(pg.mkBrush(*SLICE_COLOR, 22))
+        self.slice_poly.setPen(pg.mkPen((*SLICE_COLOR, 190), width=1.5, cosmetic=True))
+        self.slice_poly.setZValue(30)
+        self.plot.addItem(self.slice_poly)
+        self.true_curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((*TRUE, 220), width=style.arrow_width))
+        self.true_curve.setZValue(10)
+        self.plot.addItem(self.true_curve)
+        self.learned_curves = []
+        for i in range(self.n_learned_bins):
+            t = (i + 0.5) / self.n_learned_bins
+            rgb = tuple(int(c) for c in error_colors([t])[0] * 255)
+            c = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(rgb, width=style.arrow_width))
+            c.setZValue(11)
+            self.plot.addItem(c)
+            self.learned_curves.append(c)
+        self.points_item = PointCloudItem(size=style.point_size)
+        self.points_item.setZValue(20)
+        self.plot.addItem(self.points_item)
+        self.label_items: list[pg.TextItem] = []
+
+        self.note = C.CornerText(self.plot, "tl")
+        self.status_text = C.CornerText(self.plot, "tr")
+        self.status_text.setVisible(False)
+        self.legend_label = pg.LabelItem(justify="left")
+        self.graphics.addItem(self.legend_label, 1, 0)
+        self.legend_plain = ""
+
+        self.rotate_timer = QtCore.QTimer(self)
+        self.rotate_timer.setInterval(40)
+        self.rotate_timer.timeout.connect(self._rotate_step)
+        self.apply_style(style)
+        self.set_bounds(self.scene.bounds)
+
+    # ------------------------------------------------------------ camera
+    def camera(self) -> dict:
+        return {"azimuth": float(self.azimuth), "elevation": float(self.elevation), "distance": 0.0}
+
+    def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
+        if azimuth is not None:
+            self.azimuth = float(azimuth) % 360.0
+        if elevation is not None:
+            self.elevation = float(np.clip(elevation, -90, 90))
+        self._redraw()
+
+    def orbit(self, dazim: float, delev: float) -> None:
+        self.set_camera(self.azimuth + dazim, self.elevation + delev)
+
+    def reset_camera(self) -> None:
+        self.azimuth, self.elevation = AZIMUTH, ELEVATION
+        self._fit_range()
+        self._redraw()
+
+    def rotate_by(self, degrees: float) -> None:
+        self.set_camera(azimuth=self.azimuth + degrees)
+
+    def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
+        if deg_per_s is not None:
+            self.rotate_speed = float(deg_per_s)
+        if on and not self.rotate_timer.isActive():
+            self._rotate_t = time.perf_counter()
+            self.rotate_timer.start()
+        elif not on:
+            self.rotate_timer.stop()
+
+    def auto_rotating(self) -> bool:
+        return self.rotate_timer.isActive()
+
+    def _rotate_step(self) -> None:
+        now = time.perf_counter()
+        dt = min(0.2, now - (self._rotate_t or now))
+        self._rotate_t = now
+        self.rotate_by(self.rotate_speed * dt)
+
+    def _centre(self) -> np.ndarray:
+        return self.scene.bounds.mean(axis=1)
+
+    def _proj(self, pts) -> np.ndarray:
+        return project(pts, self._centre(), self.azimuth, self.elevation)
+
+    def _fit_range(self) -> None:
+        b = self.scene.bounds
+        r = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
+        self.radius = r
+        self.vb.setRange(xRange=(-1.05 * r, 1.05 * r), yRange=(-1.12 * r, 1.05 * r), padding=0)
+
+    # ------------------------------------------------------------ data (same API as View3D)
+    def set_bounds(self, bounds) -> None:
+        s = self.scene
+        s.bounds = bounds3(bounds)
+        if s.slice_value < s.bounds[s.slice_axis, 0] or s.slice_value > s.bounds[s.slice_axis, 1]:
+            s.slice_value = float(s.bounds[s.slice_axis].mean())
+        self._fit_range()
+        self._redraw()
+
+    def set_density_points(self, points, weights=None) -> None:
+        s = self.scene
+        p = C.as_points(points, 3)
+        w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        ok = np.isfinite(p).all(axis=1)
+        if w is not None and len(w) == len(p):
+            ok &= np.isfinite(w)
+            w = w[ok]
+        else:
+            w = None
+        s.density_points = p[ok].astype(np.float32)
+        s.density_weights = w
+        self._redraw_density()
+
+    def set_density_grid(self, p) -> None:
+        a = None if p is None else np.asarray(p, dtype=np.float64)
+        self.scene.density_grid = a if a is not None and a.ndim == 3 and min(a.shape) >= 2 else None
+        self._redraw_density()
+
+    def set_density_mode(self, mode: str) -> None:
+        if mode not in DENSITY_MODES:
+            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
+        self.scene.density_mode = mode
+        self._redraw_density()
+        self._draw_legend()
+
+    def set_particles(self, x) -> None:
+        a = clean3(x)
+        s = self.scene
+        changed = len(a) != s.n_particles
+        s.particles = a
+        s.n_particles = len(a)
+        self._redraw_particles()
+        if changed:
+            self._draw_legend()
+
+    def set_fields(self, points, learned=None, true=None) -> None:
+        self.scene.set_fields(points, learned, true)
+        self._redraw_arrows()
+        self._draw_legend()
+
+    def set_arrow_mode(self, mode: str) -> None:
+        if mode not in ARROW_MODES:
+            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
+        self.scene.arrow_mode = mode
+        self._redraw_arrows()
+        self._draw_legend()
+
+    def set_slice(self, axis: int, value: float) -> None:
+        s = self.scene
+        s.slice_axis = int(axis) % 3
+        v = float(value)
+        s.slice_value = v if np.isfinite(v) else float(s.bounds[s.slice_axis].mean())
+        self._redraw_slice()
+        self._draw_legend()
+
+    def set_slice_visible(self, on: bool) -> None:
+        self.scene.slice_visible = bool(on)
+        self._redraw_slice()
+        self._draw_legend()
+
+    def set_status(self, text: str) -> None:
+        self.scene.status = text or ""
+        self.status_text.set_content(self.scene.status, style=self.style)
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        C.set_title(self.plot, self.plot.title_text, style)
+        self.points_item.set_look(size=style.point_size)
+        self.true_curve.setPen(pg.mkPen((*TRUE, 220), width=style.arrow_width))
+        for i, c in enumerate(self.learned_curves):
+            rgb = tuple(int(v) for v in error_colors([(i + 0.5) / self.n_learned_bins])[0] * 255)
+            c.setPen(pg.mkPen(rgb, width=style.arrow_width))
+        note = NO_GL_NOTE + (f"\n({self.reason})" if self.reason else "")
+        self.note.set_content(note, f"<b>{NO_GL_NOTE}</b>"
+                              + (f"<br><span style='color:#aaaab2'>{self.reason}</span>"
+                                 if self.reason else ""), style=style)
+        self.status_text.set_content(self.scene.status, style=style)
+        self._draw_labels()
+        self._draw_legend()
+
+    def note_text(self) -> str:
+        return self.note.plain_text
+
+    # ------------------------------------------------------------ drawing
+    def _redraw(self) -> None:
+        self._redraw_density()
+        self._redraw_particles()
+        self._redraw_arrows()
+        self._redraw_slice()
+        self.box_curve.setData(*self._proj(box_edges(self.scene.bounds)).T, connect="pairs")
+        self._draw_labels()
+
+    def _redraw_density(self) -> None:
+        s = self.scene
+        pts, w = s.density_points, s.density_weights
+        if not len(pts) and s.density_grid is not None:
+            g = s.density_grid
+            n = g.shape
+            b = s.bounds
+            axes = [b[k, 0] + (b[k, 1] - b[k, 0]) / n[k] * (np.arange(n[k]) + 0.5) for k in range(3)]
+            mesh = np.meshgrid(*axes, indexing="ij")
+            pts = np.stack([m.ravel() for m in mesh], axis=1)
+            w = np.where(np.isfinite(g.ravel()), g.ravel(), 0.0)
+        if s.density_mode == "off" or not len(pts):
+            self.density_img.set_density(None)
+            return
+        r = getattr(self, "radius", 1.0) * 1.05
+        uv = self._proj(pts)
+        bins = 160
+        h, _, _ = np.histogram2d(uv[:, 0], uv[:, 1], bins=bins, range=[[-r, r], [-r, r]], weights=w)
+        h = _blur(h)
+        self.density_img.set_density(h / max(h.max(), 1e-300), [[-r, r], [-r, r]])
+
+    def _redraw_particles(self) -> None:
+        s = self.scene
+        if not len(s.particles):
+            self.points_item.set_points(np.zeros((0, 2)))
+            return
+        self.points_item.set_look(alpha=int(255 * _particle_alpha(len(s.particles)) ** 1.5))
+        self.points_item.set_points(self._proj(s.particles))
+
+    def _redraw_arrows(self) -> None:
+        s = self.scene
+        show_l = s.arrow_mode in ("both", "learned") and s.learned is not None
+        show_t = s.arrow_mode in ("both", "true") and s.true is not None
+        if show_t:
+            seg, _ = arrow_segments(s.field_points, s.true, s.scale, s.cell)
+            uv = self._proj(seg)
+            self.true_curve.setData(uv[:, 0], uv[:, 1], connect="pairs")
+        else:
+            self.true_curve.setData([], [])
+        for c in self.learned_curves:
+            c.setData([], [])
+        if show_l:
+            seg, ok = arrow_segments(s.field_points, s.learned, s.scale, s.cell)
+            uv = self._proj(seg).reshape(-1, 10, 2)
+            err = s.learned_error()
+            if err is None:
+                bins = np.zeros(len(uv), int)
+                self.learned_curves[0].setPen(pg.mkPen(LEARNED, width=self.style.arrow_width))
+            else:
+                bins = np.clip((np.nan_to_num(err[ok], nan=1.0) * self.n_learned_bins).astype(int),
+                               0, self.n_learned_bins - 1)
+                rgb = tuple(int(v) for v in error_colors([0.5 / self.n_learned_bins])[0] * 255)
+                self.learned_curves[0].setPen(pg.mkPen(rgb, width=self.style.arrow_width))
+            for i, c in enumerate(self.learned_curves):
+                part = uv[bins == i].reshape(-1, 2)
+                if len(part):
+                    c.setData(part[:, 0], part[:, 1], connect="pairs")
+
+    def _redraw_slice(self) -> None:
+        s = self.scene
+        self.slice_poly.setVisible(s.slice_visible)
+        if not s.slice_visible:
+            return
+        uv = self._proj(s.slice_quad())
+        self.slice_poly.setPolygon(QtGui.QPolygonF([QtCore.QPointF(float(u), float(v)) for u, v in uv]))
+
+    def _draw_labels(self) -> None:
+        for it in self.label_items:
+            self.plot.removeItem(it)
+        self.label_items = []
+        font, bold = _fonts(self.style)
+        # layout in a y-down pixel-like frame: v flipped; 1 unit = 1 data unit scaled to px
+        px = self._pixels_per_unit()
+        to_screen = lambda p: self._proj(p) * np.array([px, -px])  # noqa: E731
+        for kind, text, (x, y), (dx, dy) in axis_labels_layout(self.scene.bounds, to_screen,
+                                                               QtGui.QFontMetricsF(font).height()):
+            if kind == "tick":
+                fm = QtGui.QFontMetricsF(font).height()
+                x, y = x + dx * fm, y + dy * fm
+            item = pg.TextItem(text, color=FOREGROUND, anchor=(0.5, 0.5))
+            item.setFont(bold if kind == "name" else font)
+            item.setPos(x / px, -y / px)
+            item.setZValue(40)
+            self.plot.addItem(item)
+            self.label_items.append(item)
+
+    def _pixels_per_unit(self) -> float:
+        w = self.vb.width()
+        xr = self.vb.viewRange()[0]
+        span = xr[1] - xr[0]
+        return float(w / span) if w > 0 and span > 0 else 40.0
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        QtCore.QTimer.singleShot(0, self._draw_labels)
+
+    def _draw_legend(self) -> None:
+        rows = self.scene.legend_rows(projected=True)
+        if not rows:
+            self.legend_plain = ""
+            self.legend_label.setText("")
+            return
+        plain = "\n".join(r[2] for r in rows)
+        html_rows = []
+        for kind, color, text in rows:
+            if kind == "ramp":
+                sw = ("<span style='color:#e69f00'>\u2501</span><span style='color:#f0563c'>\u2501"
+                      "</span><span style='color:#ff40c8'>\u2501</span>")
+            else:
+                hexc = pg.mkColor(*color).name()
+                mark = "\u25cf" if kind == "dot" else "\u2501\u2501"
+                sw = f"<span style='color:{hexc}'>{mark}</span>"
+            html_rows.append(f"{sw}&nbsp;{text}")
+        self.legend_plain = plain
+        half = (len(html_rows) + 1) // 2
+        cell = "<td style='padding-right:18px'>{}</td>"
+        table = "".join("<tr>" + cell.format(html_rows[i])
+                        + (cell.format(html_rows[i + half]) if i + half < len(html_rows) else "")
+                        + "</tr>" for i in range(half))
+        self.legend_label.setText(f"<table>{table}</table>", size=f"{self.style.font_pt}pt",
+                                  color=pg.mkColor(FOREGROUND).name())
+
+    def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
+        return render_rgb(self, w or self.width(), h or self.height())
+
+
+def upsample(img: np.ndarray, k: int) -> np.ndarray:
+    """A cell-centred (n, m) image at k times the resolution, bilinear (for display)."""
+    a = np.where(np.isfinite(img), img, 0.0)
+    if k <= 1:
+        return a
+    for axis in (0, 1):
+        n = a.shape[axis]
+        src = np.arange(n) + 0.5
+        dst = (np.arange(n * k) + 0.5) / k
+        a = np.apply_along_axis(lambda v: np.interp(dst, src, v), axis, a)
+    return a
+
+
+def _blur(h: np.ndarray) -> np.ndarray:
+    k = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+    for axis in (0, 1):
+        h = np.apply_along_axis(lambda m: np.convolve(m, k, mode="same"), axis, h)
+    return h
+
+
+# ====================================================================== panel
+class View3DPanel(QtWidgets.QWidget):
+    """The 3-D view (GL or projected), its controls and the slice's learned-vs-true FieldView.
+
+    Signals (user actions only; `set_slice` from code does not emit):
+      slice_changed(axis: int, value: float)  recompute the slice fields: `slice_points(n)`
+                                              gives the plane's grid, `set_slice_fields` draws it;
+      arrow_points_changed(str)               "grid" or "particles": where the window should
+                                              evaluate the 3-D arrows passed to `set_fields`.
+    """
+
+    slice_changed = Signal(int, float)
+    arrow_points_changed = Signal(str)
+
+    SLIDER_STEPS = 200
+
+    def __init__(self, parent=None, view=None, style: ViewStyle = SCREEN):
+        super().__init__(parent)
+        from .field_view import FieldView
+        if view is None:
+            view = Projected3DView(style=style)
+        self.view = view
+        self.is_gl = bool(getattr(view, "is_gl", False))
+        self.style = style
+        self.slice_n = 0
+
+        self.rotate_button = QtWidgets.QPushButton("\u27f3 Auto-rotate")
+        self.rotate_button.setCheckable(True)
+        self.rotate_button.setToolTip("Turn the camera slowly about the x\u2083 axis")
+        self.rotate_button.toggled.connect(self.view.set_auto_rotate)
+        self.density_combo = QtWidgets.QComboBox()
+        for text, mode in (("density: isosurfaces", "surface"), ("density: samples", "cloud"),
+                           ("density: hidden", "off")):
+            self.density_combo.addItem(text, mode)
+        self.density_combo.setToolTip("How p(x) is drawn: a translucent cloud of samples, or "
+                                      "surfaces where p is 8% and 50% of its maximum")
+        self.density_combo.currentIndexChanged.connect(
+            lambda _i: self.view.set_density_mode(self.density_combo.currentData()))
+        self.arrows_combo = QtWidgets.QComboBox()
+        for text, mode in (("arrows: learned + true", "both"), ("arrows: learned", "learned"),
+                           ("arrows: true", "true"), ("arrows: hidden", "off")):
+            self.arrows_combo.addItem(text, mode)
+        self.arrows_combo.currentIndexChanged.connect(
+            lambda _i: self.view.set_arrow_mode(self.arrows_combo.currentData()))
+        self.where_combo = QtWidgets.QComboBox()
+        self.where_combo.addItem("on a grid", "grid")
+        self.where_combo.addItem("on particles", "particles")
+        self.where_combo.setToolTip("Where the 3-D arrows are drawn")
+        self.where_combo.currentIndexChanged.connect(
+            lambda _i: self.arrow_points_changed.emit(self.where_combo.currentData()))
+        self.slice_check = QtWidgets.QCheckBox("slice")
+        self.slice_check.setChecked(True)
+        self.slice_check.setToolTip("Show the slice plane in 3-D (its fields are on the right)")
+        self.slice_check.toggled.connect(self.view.set_slice_visible)
+        self.axis_combo = QtWidgets.QComboBox()
+        for k, name in enumerate(AXIS_NAMES):
+            self.axis_combo.addItem(f"{name} =", k)
+        self.axis_combo.setCurrentIndex(2)
+        self.axis_combo.currentIndexChanged.connect(self._axis_changed)
+        self.slice_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slice_slider.setRange(0, self.SLIDER_STEPS)
+        self.slice_slider.setValue(self.SLIDER_STEPS // 2)
+        self.slice_slider.setMinimumWidth(120)
+        self.slice_slider.valueChanged.connect(self._slider_moved)
+        self.slice_label = QtWidgets.QLabel("0")
+        self.slice_label.setMinimumWidth(48)
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 2)
+        for w in (self.rotate_button, self.density_combo, self.arrows_combo, self.where_combo):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        for w in (self.slice_check, self.axis_combo):
+            bar.addWidget(w)
+        bar.addWidget(self.slice_slider, 1)
+        bar.addWidget(self.slice_label)
+
+        self.field_view = FieldView(style=style)
+        self.field_view.set_mode("overlay")
+        self.split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.split.addWidget(self.view)
+        self.split.addWidget(self.field_view)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.split.setSizes([600, 400])
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.split, 1)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
+        self.setPalette(pal)
+        self._label_slice_plots()
+        self._sync_slice_label()
+
+    # ------------------------------------------------------------ forwarding
+    def set_bounds(self, bounds) -> None:
+        self.view.set_bounds(bounds)
+        self._sync_slider()
+        self._label_slice_plots()
+
+    def set_density_points(self, points, weights=None) -> None:
+        self.view.set_density_points(points, weights)
+
+    def set_density_grid(self, p) -> None:
+        self.view.set_density_grid(p)
+
+    def set_density_mode(self, mode: str) -> None:
+        i = self.density_combo.findData(mode)
+        if i < 0:
+            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
+        self.density_combo.setCurrentIndex(i)
+        self.view.set_density_mode(mode)
+
+    def set_particles(self, x) -> None:
+        self.view.set_particles(x)
+
+    def set_fields(self, points, learned=None, true=None) -> None:
+        self.view.set_fields(points, learned, true)
+
+    def set_arrow_mode(self, mode: str) -> None:
+        i = self.arrows_combo.findData(mode)
+        if i < 0:
+            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
+        self.arrows_combo.setCurrentIndex(i)
+        self.view.set_arrow_mode(mode)
+
+    def arrow_points(self) -> str:
+        return self.where_combo.currentData()
+
+    def set_auto_rotate(self, on: bool) -> None:
+        self.rotate_button.setChecked(bool(on))   # toggles the view too
+        self.view.set_auto_rotate(bool(on))
+
+    def set_status(self, text: str) -> None:
+        self.view.set_status(text)
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        self.view.apply_style(style)
+        self.field_view.apply_style(style)
+        self._label_slice_plots()
+
+    def camera(self) -> dict:
+        return self.view.camera()
+
+    # ------------------------------------------------------------ slice
+    def slice(self) -> tuple[int, float]:
+        s = self.view.scene
+        return s.slice_axis, s.slice_value
+
+    def set_slice(self, axis: int, value: float) -> None:
+        """Move the plane from code (no signal)."""
+        self.view.set_slice(axis, value)
+        for w in (self.axis_combo, self.slice_slider):
+            w.blockSignals(True)
+        self.axis_combo.setCurrentIndex(self.view.scene.slice_axis)
+        self._sync_slider()
+        for w in (self.axis_combo, self.slice_slider):
+            w.blockSignals(False)
+        self._label_slice_plots()
+
+    def set_slice_visible(self, on: bool) -> None:
+        self.slice_check.setChecked(bool(on))
+
+    def slice_points(self, n: int = 24) -> np.ndarray:
+        """(n*n, 3) grid on the current plane, in the order `set_slice_fields` expects."""
+        axis, value = self.slice()
+        return slice_grid(self.view.scene.bounds, axis, value, n)
+
+    def set_slice_fields(self, points, learned=None, true=None, density_at_points=None) -> None:
+        """Learned vs true on the plane: 3-D points and vectors; the FieldView shows the
+        in-plane components over p on the plane (when `density_at_points` is given)."""
+        axis, value = self.slice()
+        keep = [k for k in range(3) if k != axis]
+        p = C.as_points(points, 3)
+        g = len(p)
+        lrn = fit_rows(learned, g)
+        tru = fit_rows(true, g)
+        b = self.view.scene.bounds
+        self.field_view.set_bounds(b[keep])
+        dens = None
+        if density_at_points is not None:
+            dens = np.asarray(density_at_points, dtype=np.float64).ravel()
+            if len(dens) != g:
+                dens = None
+        n = int(round(math.sqrt(g))) if g else 0
+        if dens is not None and n * n == g and n > 1:
+            self.field_view.set_density(upsample(dens.reshape(n, n), max(1, 160 // n)))
+        else:
+            self.field_view.set_density(None)
+        self.field_view.set_fields(p[:, keep], None if lrn is None else lrn[:, keep],
+                                   None if tru is None else tru[:, keep], dens)
+        self.slice_n = n
+        C.set_title(self.field_view.overlay_plot,
+                    f"Learned and true score on the slice {AXIS_NAMES[axis]} = {tick_text(value)}",
+                    self.style)
+        self.field_view.set_caption(
+            f"Slice {AXIS_NAMES[axis]} = {tick_text(value)}: in-plane components "
+            f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}) of the scores")
+
+    def _value_of(self, pos: int) -> float:
+        lo, hi = self.view.scene.bounds[self.view.scene.slice_axis]
+        return float(lo + (hi - lo) * pos / self.SLIDER_STEPS)
+
+    def _sync_slider(self) -> None:
+        s = self.view.scene
+        lo, hi = s.bounds[s.slice_axis]
+        pos = int(round((s.slice_value - lo) / (hi - lo) * self.SLIDER_STEPS))
+        self.slice_slider.blockSignals(True)
+        self.slice_slider.setValue(int(np.clip(pos, 0, self.SLIDER_STEPS)))
+        self.slice_slider.blockSignals(False)
+        self._sync_slice_label()
+
+    def _sync_slice_label(self) -> None:
+        self.slice_label.setText(tick_text(round(self.view.scene.slice_value, 3)))
+
+    def _slider_moved(self, pos: int) -> None:
+        axis = self.view.scene.slice_axis
+        value = self._value_of(pos)
+        self.view.set_slice(axis, value)
+        self._sync_slice_label()
+        self.slice_changed.emit(axis, value)
+
+    def _axis_changed(self, i: int) -> None:
+        axis = int(self.axis_combo.itemData(i))
+        value = float(self.view.scene.bounds[axis].mean())
+        self.view.set_slice(axis, value)
+        self._sync_slider()
+        self._label_slice_plots()
+        self.slice_changed.emit(axis, value)
+
+    def _label_slice_plots(self) -> None:
+        axis = self.view.scene.slice_axis
+        keep = [k for k in range(3) if k != axis]
+        fv = self.field_view
+        for plot in (fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot):
+            C.label_axes(plot, AXIS_NAMES[keep[0]], AXIS_NAMES[keep[1]], self.style)
+
+
+# ====================================================================== factory and export
+def make_view3d(parent=None, style: ViewStyle = SCREEN) -> View3DPanel:
+    """The panel with a `View3D` when OpenGL >= 2.1 is there, else a `Projected3DView`."""
+    from ..gl_probe import gl_available
+    ok, reason = gl_available()
+    view = None
+    if ok:
+        try:
+            view = View3D(style=style)
+        except Exception as e:  # pyqtgraph.opengl refused after all: fall back, say why
+            ok, reason = False, f"3-D view failed: {type(e).__name__}: {e}"
+    if view is None:
+        view = Projected3DView(style=style, reason=reason)
+    return View3DPanel(parent, view=view, style=style)
+
+
+def _qimage_rgb(img: QtGui.QImage) -> np.ndarray:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def bgra_to_rgb(a: np.ndarray) -> np.ndarray:
+    """pyqtgraph's `renderToArray` returns BGRA; this is the RGB of it."""
+    return np.ascontiguousarray(np.asarray(a)[..., [2, 1, 0]])
+
+
+def render_rgb(widget, w: int, h: int) -> np.ndarray:
+    """(h, w, 3) uint8 of `widget` (a View3D, Projected3DView, View3DPanel or any widget).
+
+    The widget is laid out at w x h (for the duration of the call, unless it is in a
+    layout that fixes its size: then its picture is scaled). `QWidget.grab()` captures the
+    GL picture and the text overlay alike; should the GL part come back empty (a driver
+    that cannot read back a widget), the scene is drawn again with `renderToArray` (BGRA,
+    converted) and the overlay painted over it.
+    """
+    app = QtWidgets.QApplication.instance()
+    w, h = int(w), int(h)
+    old = widget.size()
+    resized = False
+    if (widget.width(), widget.height()) != (w, h) and widget.parentWidget() is None:
+        widget.resize(w, h)
+        resized = True
+    if app is not None:
+        app.processEvents()
+    img = widget.grab().toImage()
+    dpr = img.devicePixelRatio()
+    out = _qimage_rgb(img)
+    views = [widget] if isinstance(widget, View3D) else widget.findChildren(View3D)
+    for v in views:
+        if not v.isVisible():
+            continue
+        top_left = v.gl.mapTo(widget, QtCore.QPoint(0, 0)) if v is not widget else v.gl.pos()
+        x0, y0 = int(top_left.x() * dpr), int(top_left.y() * dpr)
+        gw, gh = int(v.gl.width() * dpr), int(v.gl.height() * dpr)
+        region = out[y0:y0 + gh, x0:x0 + gw]
+        if region.size and np.all(region == region[0, 0]):
+            region[:] = _render_gl_fallback(v, region.shape[1], region.shape[0])
+    if resized:
+        widget.resize(old)
+    if out.shape[:2] != (h, w):
+        qi = QtGui.QImage(out.data, out.shape[1], out.shape[0], 3 * out.shape[1],
+                          QtGui.QImage.Format.Format_RGB888)
+        out = _qimage_rgb(qi.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                    QtCore.Qt.TransformationMode.SmoothTransformation))
+    return out
+
+
+def _render_gl_fallback(v: View3D, w: int, h: int) -> np.ndarray:
+    rgb = bgra_to_rgb(v.gl.renderToArray((w, h)))
+    img = QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
+    p = QtGui.QPainter(img)
+    try:
+        v.overlay.render(p, QtCore.QPoint(0, 0), renderFlags=QtWidgets.QWidget.RenderFlag.DrawChildren)
+    finally:
+        p.end()
+    return _qimage_rgb(img)
