@@ -187,7 +187,7 @@ def main() -> None:
     ap.add_argument("--size", default="1280x800")
     a = ap.parse_args()
     size = tuple(int(v) for v in a.size.lower().split("x"))
-    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    torch.set_num_threads(1)   # the window samples in a worker thread; do not starve llvmpipe
     app = make_app(["bench"])
     ok, why = gl_available()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "

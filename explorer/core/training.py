@@ -47,7 +47,7 @@ class Trainer:
         torch.manual_seed(seed)
         self.model = build_model(p).to(self.device)
         self.objective = build_objective(p, self.density)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=p.training["lr"])
+        self._optimizer = None
         self.data_gen = torch.Generator(device=self.device).manual_seed(seed)
         self.step_count = 0
         self.losses: list[float] = []
@@ -58,11 +58,20 @@ class Trainer:
         self._eval_x = None
         self._ism_constant = None
 
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Adam, built at the first step: torch.optim's first use imports torch._dynamo, which
+        takes seconds, and it should happen in the thread that trains, not in the window's."""
+        if self._optimizer is None:
+            self._optimizer = torch.optim.Adam(self.model.parameters(), lr=self.preset.training["lr"])
+        return self._optimizer
+
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of the running optimizer, keeping weights and moments."""
-        for g in self.optimizer.param_groups:
-            g["lr"] = float(lr)
         self.preset.training["lr"] = float(lr)
+        if self._optimizer is not None:
+            for g in self._optimizer.param_groups:
+                g["lr"] = float(lr)
 
     def set_density(self, density) -> None:
         """Go on training the same network on a new density (the user edited the drawing)."""

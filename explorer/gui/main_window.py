@@ -665,8 +665,7 @@ class MainWindow(QMainWindow):
 
     def _sampler_summary(self) -> str:
         s = self.preset.sampler
-        return (f"{s['kind'].replace('_', ' ')} on the {s['score']} score, {s['particles']} particles, "
-                f"ε = {s['step_size']:g} — press Sample")
+        return f"{s['kind'].replace('_', ' ')}, {s['score']} score, ε = {s['step_size']:g}"
 
     def _speed_changed(self, v: int) -> None:
         if self.sample is not None:

@@ -181,6 +181,8 @@ class TrainingWorker(_Worker):
 
     def _loop(self) -> None:
         self._publish(self._snapshot(fisher=True), force=True)
+        with self.model_lock:
+            self.trainer.optimizer  # built here, off the GUI thread (its first use is slow)
         while not self._stop.is_set():
             if self._wait_while_paused():
                 break
@@ -274,10 +276,17 @@ class ThreadHandle:
         self.thread.start()
 
     def join(self, timeout_ms: int = 3000) -> bool:
+        """Stop the worker and wait for its thread; True if it ended within the timeout.
+
+        A worker only overruns while torch does something it cannot interrupt (a first
+        import); the wait then goes on, because a QThread must never be destroyed running.
+        """
         self.worker.stop()
         self.thread.quit()
-        ok = self.thread.wait(timeout_ms)
-        return bool(ok)
+        if self.thread.wait(timeout_ms):
+            return True
+        self.thread.wait()
+        return False
 
 
 def learned_sampler_score(worker: TrainingWorker) -> LearnedScore:

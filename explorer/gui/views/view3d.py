@@ -60,6 +60,7 @@ SLICE_COLOR = (235, 235, 235)
 BOX_COLOR = (150, 150, 160)
 ROTATE_DEG_PER_S = 24.0
 SURFACE_LEVELS = ((0.08, 0.09), (0.5, 0.2))   # (fraction of max p, alpha) per isosurface
+SURFACE_GRID_MAX = 32                         # density grids are subsampled to this per axis
 ELEVATION = 22.0                   # default camera elevation, degrees
 AZIMUTH = -60.0
 
@@ -371,7 +372,7 @@ def _paint_panel(p: QtGui.QPainter, rect: QtCore.QRectF) -> None:
 
 
 def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
-                 from_top: bool = False) -> float:
+                 from_top: bool = False, region: QtGui.QRegion | None = None) -> float:
     """The legend box with its bottom-left (or top-left) corner at (x, y); returns its height."""
     if not rows:
         return 0.0
@@ -381,7 +382,10 @@ def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
     width = max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22
     height = lh * len(rows) + 10
     top = y if from_top else y - height
-    _paint_panel(p, QtCore.QRectF(x, top, width, height))
+    rect = QtCore.QRectF(x, top, width, height)
+    if region is not None and not region.intersects(rect.toAlignedRect()):
+        return height
+    _paint_panel(p, rect)
     p.setFont(font)
     for i, (kind, color, text) in enumerate(rows):
         cy = top + 5 + lh * (i + 0.5)
@@ -407,7 +411,7 @@ def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
 
 
 def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner: str,
-                   font: QtGui.QFont, color=FOREGROUND) -> float:
+                   font: QtGui.QFont, color=FOREGROUND, region: QtGui.QRegion | None = None) -> float:
     """Multi-line text on a panel, with `corner` ("tl", "tr", "bl", "br") at `anchor`;
     returns its height."""
     if not text:
@@ -418,7 +422,10 @@ def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner:
     h = fm.height() * len(lines) + 10
     x = anchor.x() - (w if corner[1] == "r" else 0)
     y = anchor.y() - (h if corner[0] == "b" else 0)
-    _paint_panel(p, QtCore.QRectF(x, y, w, h))
+    rect = QtCore.QRectF(x, y, w, h)
+    if region is not None and not region.intersects(rect.toAlignedRect()):
+        return h
+    _paint_panel(p, rect)
     p.setFont(font)
     p.setPen(QtGui.QColor(*color))
     for i, s in enumerate(lines):
@@ -559,17 +566,48 @@ def _gl_classes():
 
 
 class _Overlay(QtWidgets.QWidget):
-    """Transparent, mouse-transparent text layer over the GL picture."""
+    """Transparent, mouse-transparent text layer over the GL picture.
+
+    When only the camera moves, only the axis labels are re-laid out and only their old
+    and new rectangles are repainted (a full-size repaint costs a whole-window texture
+    upload per frame in software GL)."""
 
     def __init__(self, view: "View3D"):
         super().__init__(view.gl)
         self.view = view
+        self.labels: list = []
+        self.label_region = QtGui.QRegion()
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_NoSystemBackground, True)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TranslucentBackground, True)
 
+    def relayout(self, full: bool = False) -> None:
+        v = self.view
+        font, bold = _fonts(v.style)
+        fm, fmb = QtGui.QFontMetricsF(font), QtGui.QFontMetricsF(bold)
+        proj = v.screen_projector()
+        self.labels = axis_labels_layout(v.scene.bounds, proj, fm.height())
+        region = QtGui.QRegion()
+        for kind, text, (x, y), (dx, dy) in self.labels:
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            m = fmb if kind == "name" else fm
+            tw, th = m.horizontalAdvance(text) + 6, m.height() + 4
+            if kind == "tick":
+                x, y = x + dx * fm.height(), y + dy * fm.height()
+                tw, th = tw + 2 * fm.height(), th + 2 * fm.height()   # and the tick mark
+            region = region.united(QtCore.QRect(int(x - tw / 2) - 2, int(y - th / 2) - 2,
+                                                int(tw) + 4, int(th) + 4))
+        old = self.label_region
+        self.label_region = region
+        if full:
+            self.update()
+        else:
+            self.update(old.united(region))
+
     def paintEvent(self, ev):
         v = self.view
+        region = ev.region()
         p = QtGui.QPainter(self)
         try:
             p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
@@ -577,17 +615,19 @@ class _Overlay(QtWidgets.QWidget):
             font, bold = _fonts(v.style)
             fm = QtGui.QFontMetricsF(font)
             w, h = self.width(), self.height()
-            paint_axis_labels(p, axis_labels_layout(v.scene.bounds, v.to_screen, fm.height()),
-                              font, bold)
+            paint_axis_labels(p, self.labels, font, bold)
             tf = QtGui.QFont(font)
             tf.setPointSizeF(v.style.font_pt + 2)
-            th = paint_text_box(p, v.title, QtCore.QPointF(8, 8), "tl", tf)
-            paint_text_box(p, v.scene.status, QtCore.QPointF(w - 8, 8), "tr", font)
-            paint_legend(p, v.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True)
+            th = paint_text_box(p, v.title, QtCore.QPointF(8, 8), "tl", tf, region=region)
+            paint_text_box(p, v.scene.status, QtCore.QPointF(w - 8, 8), "tr", font, region=region)
+            paint_legend(p, v.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True,
+                         region=region)
             hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
-            p.setFont(font)
-            p.setPen(QtGui.QColor(*C.HINT))
-            p.drawText(QtCore.QPointF(w - fm.horizontalAdvance(hint) - 10, h - 10), hint)
+            hx = w - fm.horizontalAdvance(hint) - 10
+            if region.intersects(QtCore.QRect(int(hx), int(h - 10 - fm.height()), w, int(fm.height()) + 10)):
+                p.setFont(font)
+                p.setPen(QtGui.QColor(*C.HINT))
+                p.drawText(QtCore.QPointF(hx, h - 10), hint)
         finally:
             p.end()
 
@@ -689,20 +729,29 @@ class View3D(QtWidgets.QWidget):
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
         self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
 
-    def to_screen(self, pts) -> np.ndarray:
-        """Widget pixel coordinates (y down) of 3-D points; NaN behind the camera."""
+    def screen_projector(self):
+        """A function (n, 3) -> (n, 2) widget pixel coordinates (y down) for the current
+        camera; NaN for points behind it."""
         w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
         m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
-        M = np.array(m.data(), dtype=np.float64).reshape(4, 4).T
-        p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
-        c = np.concatenate([p, np.ones((len(p), 1))], axis=1) @ M.T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = (c[:, 0] / c[:, 3] + 1) * 0.5 * w
-            y = (1 - c[:, 1] / c[:, 3]) * 0.5 * h
-        bad = c[:, 3] <= 1e-9
-        x[bad] = np.nan
-        y[bad] = np.nan
-        return np.stack([x, y], axis=1)
+        M = np.array(m.data(), dtype=np.float64).reshape(4, 4)   # column-major: this is M^T
+
+        def proj(pts) -> np.ndarray:
+            p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+            c = p @ M[:3] + M[3]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = (c[:, 0] / c[:, 3] + 1) * 0.5 * w
+                y = (1 - c[:, 1] / c[:, 3]) * 0.5 * h
+            bad = c[:, 3] <= 1e-9
+            x[bad] = np.nan
+            y[bad] = np.nan
+            return np.stack([x, y], axis=1)
+
+        return proj
+
+    def to_screen(self, pts) -> np.ndarray:
+        """Widget pixel coordinates (y down) of 3-D points; NaN behind the camera."""
+        return self.screen_projector()(pts)
 
     def _camera_moved(self) -> None:
         o = self.gl.opts
@@ -710,7 +759,7 @@ class View3D(QtWidgets.QWidget):
                self.gl.width(), self.gl.height())
         if key != self._last_cam:
             self._last_cam = key
-            self.overlay.update()
+            self.overlay.relayout()
 
     def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
         if deg_per_s is not None:
@@ -836,7 +885,7 @@ class View3D(QtWidgets.QWidget):
             it.setData(width=float(style.arrow_width))
         self.box_item.setData(width=max(1.0, style.line_width))
         self.slice_outline.setData(width=max(1.5, style.line_width * 1.2))
-        self.overlay.update()
+        self.overlay.relayout(full=True)
 
     # ------------------------------------------------------------ drawing
     def _draw_slice(self) -> None:
@@ -911,9 +960,11 @@ class View3D(QtWidgets.QWidget):
             self._surface_key = key
             gl = self._gl_mod
             d = np.where(np.isfinite(s.density_grid), s.density_grid, 0.0)
+            n = np.array(d.shape, dtype=np.float64)
+            f = max(1, int(math.ceil(max(d.shape) / SURFACE_GRID_MAX)))
+            d = d[::f, ::f, ::f]          # triangles cost frames in software GL
             top = float(d.max())
             if top > 0:
-                n = np.array(d.shape, dtype=np.float64)
                 b = s.bounds
                 step = (b[:, 1] - b[:, 0]) / n
                 lut = pg.colormap.get("viridis")
@@ -921,7 +972,7 @@ class View3D(QtWidgets.QWidget):
                     verts, faces = pg.isosurface(d / top, frac)
                     if not len(faces):
                         continue
-                    verts = b[:, 0] + (np.asarray(verts) + 0.5) * step
+                    verts = b[:, 0] + (np.asarray(verts) * f + 0.5) * step
                     c = lut.map(0.3 + 0.7 * frac, mode="float")
                     md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
                     item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
