@@ -13,7 +13,12 @@ from .style import BACKGROUND, FOREGROUND
 
 
 def make_app(argv=None) -> QApplication:
-    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app = QApplication.instance()
+    if app is None:
+        # Qt names a hidden X11 clipboard window after the application at construction; a
+        # neutral name keeps `xdotool search --name Score` finding the main window first.
+        QApplication.setApplicationName("explorer")
+        app = QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("Score Explorer")
     app.setOrganizationName("score-explorer")
     app.setStyle("Fusion")

@@ -206,7 +206,8 @@ class DrawPanel(QtWidgets.QWidget):
         return self._session_dir
 
     def error_text(self) -> str:
-        return self.message.text() if self.message.isVisible() and self._is_error else ""
+        """The error shown in the panel, or "" when there is none."""
+        return self.message.text() if self._is_error else ""
 
     def show_error(self, text: str) -> None:
         self._is_error = True
@@ -401,8 +402,12 @@ class DrawPanel(QtWidgets.QWidget):
 
 
 def _message(e: SpecError, name: str | None = None) -> str:
-    """A SpecError in the panel's words: the message, with the file name where it helps."""
+    """A SpecError in the panel's words: "data.csv has 4 columns; ...", "data.csv: row 2 ..."."""
     text = e.message if e.message else str(e)
-    if name and name not in text:
-        text = f"{name}: {text}"
+    if name:
+        text = text.removesuffix(f" ({name})")
+        if text.startswith(("has ", "is ", "holds ")):
+            return f"{name} {text}"
+        if name not in text:
+            return f"{name}: {text}"
     return text[:1].upper() + text[1:]
