@@ -523,30 +523,46 @@ _PROGRAMS = _ProgramCache()
 def _gl_classes():
     """pyqtgraph.opengl imported on first use (it needs PyOpenGL, and the fallback does not)."""
     import pyqtgraph.opengl as gl
+    from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+    from PySide6 import QtOpenGL
 
-    class _GLView(gl.GLViewWidget):
-        """GLViewWidget with right-drag pan, double-click reset and a repaint hook."""
+    class _GLWindow(GLViewMixin, QtOpenGL.QOpenGLWindow):
+        """pyqtgraph's GL view as a QOpenGLWindow (drawn straight into its native window:
+        no per-frame composition of the whole top-level, ~2x the frame rate of a
+        QOpenGLWidget under Mesa), with right-drag pan, double-click reset, and the text
+        overlay painted with QPainter after the scene."""
 
-        def __init__(self, owner):
-            super().__init__()
+        def __init__(self, owner, share):
+            super().__init__(share)
             self.owner = owner
             self.paint_count = 0
             self.last_paint_s = 0.0
+
+        def devicePixelRatioF(self):          # GLViewMixin asks the QWidget spelling
+            return self.devicePixelRatio()
 
         def initializeGL(self):
             _PROGRAMS.activate(self.context())
             super().initializeGL()
 
         def paint(self, *, region, viewport, useItemNames=False):
-            _PROGRAMS.activate(self.context())
+            _PROGRAMS.activate(QtGui.QOpenGLContext.currentContext())
             super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
 
         def paintGL(self):
             t = time.perf_counter()
-            super().paintGL()
+            w, h = self.width(), self.height()
+            self.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            p = QtGui.QPainter(self)
+            try:
+                self.owner.paint_overlay(p, w, h, interactive=True)
+            finally:
+                p.end()
             self.paint_count += 1
             self.last_paint_s = time.perf_counter() - t
-            self.owner._camera_moved()
+
+        def resizeGL(self, w, h):
+            self.owner._fit_distance()
 
         def mouseMoveEvent(self, ev):
             if ev.buttons() == QtCore.Qt.MouseButton.RightButton:
@@ -562,100 +578,85 @@ def _gl_classes():
         def mouseDoubleClickEvent(self, ev):
             self.owner.reset_camera()
 
-    return gl, _GLView
+    return gl, _GLWindow
 
 
-class _Overlay(QtWidgets.QWidget):
-    """Transparent, mouse-transparent text layer over the GL picture.
+def _composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore.QPoint()) -> None:
+    """Draw the GL pictures of `root` (a View3D or a widget holding some) where their
+    windows sit: QWidget.grab()/render() cannot read a native GL window."""
+    views = [root] if isinstance(root, View3D) else []
+    views += root.findChildren(View3D)
+    for v in views:
+        if v is not root and not v.isVisibleTo(root):
+            continue
+        c = v.container
+        w, h = c.width(), c.height()
+        if w < 2 or h < 2:
+            continue
+        pos = c.mapTo(root, QtCore.QPoint(0, 0)) + offset
+        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h))
 
-    When only the camera moves, only the axis labels are re-laid out and only their old
-    and new rectangles are repainted (a full-size repaint costs a whole-window texture
-    upload per frame in software GL)."""
 
-    def __init__(self, view: "View3D"):
-        super().__init__(view.gl)
-        self.view = view
-        self.labels: list = []
-        self.label_region = QtGui.QRegion()
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_NoSystemBackground, True)
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TranslucentBackground, True)
-
-    def relayout(self, full: bool = False) -> None:
-        v = self.view
-        font, bold = _fonts(v.style)
-        fm, fmb = QtGui.QFontMetricsF(font), QtGui.QFontMetricsF(bold)
-        proj = v.screen_projector()
-        self.labels = axis_labels_layout(v.scene.bounds, proj, fm.height())
-        region = QtGui.QRegion()
-        for kind, text, (x, y), (dx, dy) in self.labels:
-            if not (np.isfinite(x) and np.isfinite(y)):
-                continue
-            m = fmb if kind == "name" else fm
-            tw, th = m.horizontalAdvance(text) + 6, m.height() + 4
-            if kind == "tick":
-                x, y = x + dx * fm.height(), y + dy * fm.height()
-                tw, th = tw + 2 * fm.height(), th + 2 * fm.height()   # and the tick mark
-            region = region.united(QtCore.QRect(int(x - tw / 2) - 2, int(y - th / 2) - 2,
-                                                int(tw) + 4, int(th) + 4))
-        old = self.label_region
-        self.label_region = region
-        if full:
-            self.update()
-        else:
-            self.update(old.united(region))
-
-    def paintEvent(self, ev):
-        v = self.view
-        region = ev.region()
-        p = QtGui.QPainter(self)
+def _render_with_gl(widget, target, args, kwargs) -> None:
+    """After QWidget.render(target, offset, ...): the GL pictures on top (see `_composite_gl`)."""
+    offset = args[0] if args else kwargs.get("targetOffset", QtCore.QPoint())
+    offset = QtCore.QPoint(int(offset.x()), int(offset.y()))
+    if isinstance(target, QtGui.QPainter):
+        _composite_gl(widget, target, offset)
+    else:
+        p = QtGui.QPainter(target)
         try:
-            p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-            p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
-            font, bold = _fonts(v.style)
-            fm = QtGui.QFontMetricsF(font)
-            w, h = self.width(), self.height()
-            paint_axis_labels(p, self.labels, font, bold)
-            tf = QtGui.QFont(font)
-            tf.setPointSizeF(v.style.font_pt + 2)
-            th = paint_text_box(p, v.title, QtCore.QPointF(8, 8), "tl", tf, region=region)
-            paint_text_box(p, v.scene.status, QtCore.QPointF(w - 8, 8), "tr", font, region=region)
-            paint_legend(p, v.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True,
-                         region=region)
-            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
-            hx = w - fm.horizontalAdvance(hint) - 10
-            if region.intersects(QtCore.QRect(int(hx), int(h - 10 - fm.height()), w, int(fm.height()) + 10)):
-                p.setFont(font)
-                p.setPen(QtGui.QColor(*C.HINT))
-                p.drawText(QtCore.QPointF(hx, h - 10), hint)
+            _composite_gl(widget, p, offset)
         finally:
             p.end()
 
 
 class View3D(QtWidgets.QWidget):
-    """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true."""
+    """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true.
+
+    `self.gl` is the GL view (pyqtgraph's GLViewMixin on a QOpenGLWindow, inside
+    `self.container`); `render_image(w, h)` draws the scene and its text at any size into
+    an offscreen framebuffer, on screen or not (export, tests). `grab()` and `render()`
+    are overridden to include the GL picture."""
 
     is_gl = True
 
     def __init__(self, parent=None, style: ViewStyle = SCREEN,
                  title: str = "Particles and scores in 3-D"):
         super().__init__(parent)
-        gl, GLView = _gl_classes()
+        from PySide6 import QtOpenGL
+        gl, GLWindow = _gl_classes()
         self._gl_mod = gl
+        self._QtOpenGL = QtOpenGL
         self.style = style
         self.title = title
         self.scene = _Scene()
         self._surfaces: list = []
         self._surface_key = None
-        self._last_cam = None
+        self._fbo = None
 
-        self.gl = GLView(self)
+        # One context that every picture of this view shares (window and offscreen export).
+        self._ctx = QtGui.QOpenGLContext()
+        self._ctx.setFormat(QtGui.QSurfaceFormat.defaultFormat())
+        if not self._ctx.create():
+            raise RuntimeError("no OpenGL context could be created")
+        self._surface = QtGui.QOffscreenSurface()
+        self._surface.setFormat(self._ctx.format())
+        self._surface.create()
+
+        self.gl = GLWindow(self, self._ctx)
         self.gl.setBackgroundColor(BACKGROUND)
         self.gl.opts["fov"] = 45
+        self.container = QtWidgets.QWidget.createWindowContainer(self.gl, self)
+        self.container.setMinimumSize(160, 120)
+        self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.gl)
-        self.overlay = _Overlay(self)
+        lay.addWidget(self.container)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
+        self.setPalette(pal)
 
         self.box_item = gl.GLLinePlotItem(mode="lines", color=(*np.array(BOX_COLOR) / 255, 0.8),
                                           width=1.5, antialias=True, glOptions="translucent")
@@ -694,21 +695,12 @@ class View3D(QtWidgets.QWidget):
         self.set_bounds(self.scene.bounds)
         self.apply_style(style)
 
-    # ------------------------------------------------------------ camera and layout
-    def resizeEvent(self, ev):
-        super().resizeEvent(ev)
-        self.overlay.setGeometry(self.gl.rect())
-        self._fit_distance()
-
-    def showEvent(self, ev):
-        super().showEvent(ev)
-        self.overlay.setGeometry(self.gl.rect())
-        self.overlay.raise_()
-
-    def _fit_distance(self) -> None:
+    # ------------------------------------------------------------ camera
+    def _fit_distance(self, w: int | None = None, h: int | None = None) -> None:
         b = self.scene.bounds
         radius = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
-        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+        w = max(w or self.gl.width() or self.width(), 1)
+        h = max(h or self.gl.height() or self.height(), 1)
         half_h = math.atan(math.tan(math.radians(self.gl.opts["fov"] / 2)) * h / w)
         half = min(half_h, math.radians(self.gl.opts["fov"] / 2))
         self.gl.opts["distance"] = 1.06 * radius / math.sin(half)
@@ -729,10 +721,11 @@ class View3D(QtWidgets.QWidget):
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
         self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
 
-    def screen_projector(self):
-        """A function (n, 3) -> (n, 2) widget pixel coordinates (y down) for the current
-        camera; NaN for points behind it."""
-        w, h = max(self.gl.width(), 1), max(self.gl.height(), 1)
+    def screen_projector(self, w: int | None = None, h: int | None = None):
+        """A function (n, 3) -> (n, 2) pixel coordinates (y down) in a w x h picture of the
+        current camera (default: the on-screen size); NaN for points behind it."""
+        w = max(w or self.gl.width() or self.width(), 1)
+        h = max(h or self.gl.height() or self.height(), 1)
         m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
         M = np.array(m.data(), dtype=np.float64).reshape(4, 4)   # column-major: this is M^T
 
@@ -750,16 +743,8 @@ class View3D(QtWidgets.QWidget):
         return proj
 
     def to_screen(self, pts) -> np.ndarray:
-        """Widget pixel coordinates (y down) of 3-D points; NaN behind the camera."""
+        """Pixel coordinates (y down) of 3-D points in the on-screen picture."""
         return self.screen_projector()(pts)
-
-    def _camera_moved(self) -> None:
-        o = self.gl.opts
-        key = (o["azimuth"], o["elevation"], o["distance"], o["fov"], tuple(o["center"].toTuple()),
-               self.gl.width(), self.gl.height())
-        if key != self._last_cam:
-            self._last_cam = key
-            self.overlay.relayout()
 
     def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
         if deg_per_s is not None:
@@ -804,7 +789,6 @@ class View3D(QtWidgets.QWidget):
         self._surface_key = None
         self._draw_density()
         self._fit_distance()
-        self.overlay.update()
 
     def set_density_points(self, points, weights=None) -> None:
         s = self.scene
@@ -847,8 +831,7 @@ class View3D(QtWidgets.QWidget):
             else:
                 self.particles_item.setData(pos=a)
             self.particles_item.setVisible(True)
-        if before != s.n_particles:
-            self.overlay.update()
+        self.gl.update()
 
     def set_fields(self, points, learned=None, true=None) -> None:
         self.scene.set_fields(points, learned, true)
@@ -866,16 +849,14 @@ class View3D(QtWidgets.QWidget):
         v = float(value)
         s.slice_value = v if np.isfinite(v) else float(s.bounds[s.slice_axis].mean())
         self._draw_slice()
-        self.overlay.update()
 
     def set_slice_visible(self, on: bool) -> None:
         self.scene.slice_visible = bool(on)
         self._draw_slice()
-        self.overlay.update()
 
     def set_status(self, text: str) -> None:
         self.scene.status = text or ""
-        self.overlay.update()
+        self.gl.update()
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
@@ -885,9 +866,28 @@ class View3D(QtWidgets.QWidget):
             it.setData(width=float(style.arrow_width))
         self.box_item.setData(width=max(1.0, style.line_width))
         self.slice_outline.setData(width=max(1.5, style.line_width * 1.2))
-        self.overlay.relayout(full=True)
+        self.gl.update()
 
     # ------------------------------------------------------------ drawing
+    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False) -> None:
+        """Axis names and ticks, title, legend, status (and on screen the mouse hint)."""
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        font, bold = _fonts(self.style)
+        fm = QtGui.QFontMetricsF(font)
+        layout = axis_labels_layout(self.scene.bounds, self.screen_projector(w, h), fm.height())
+        paint_axis_labels(p, layout, font, bold)
+        tf = QtGui.QFont(font)
+        tf.setPointSizeF(self.style.font_pt + 2)
+        th = paint_text_box(p, self.title, QtCore.QPointF(8, 8), "tl", tf)
+        paint_text_box(p, self.scene.status, QtCore.QPointF(w - 8, 8), "tr", font)
+        paint_legend(p, self.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True)
+        if interactive:
+            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
+            p.setFont(font)
+            p.setPen(QtGui.QColor(*C.HINT))
+            p.drawText(QtCore.QPointF(w - fm.horizontalAdvance(hint) - 10, h - 10), hint)
+
     def _draw_slice(self) -> None:
         s = self.scene
         quad = s.slice_quad().astype(np.float32)
@@ -897,6 +897,7 @@ class View3D(QtWidgets.QWidget):
         self.slice_outline.setData(pos=loop)
         for it in (self.slice_item, self.slice_outline):
             it.setVisible(s.slice_visible)
+        self.gl.update()
 
     def _draw_arrows(self) -> None:
         s = self.scene
@@ -922,7 +923,7 @@ class View3D(QtWidgets.QWidget):
                 self.learned_item.setData(pos=np.zeros((2, 3), np.float32),
                                           color=np.zeros((2, 4), np.float32))
         self.learned_item.setVisible(show_l)
-        self.overlay.update()
+        self.gl.update()
 
     def _draw_density(self) -> None:
         s = self.scene
@@ -939,7 +940,8 @@ class View3D(QtWidgets.QWidget):
                 lut = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False) / 255.0
                 idx = (np.sqrt(w) * 255).astype(int)
                 col[:, :3] = lut[idx]
-                col[:, 3] = (0.04 + 0.12 * np.sqrt(w)) * float(np.clip(math.sqrt(20000.0 / len(pts)), 0.3, 2.5))
+                col[:, 3] = ((0.04 + 0.12 * np.sqrt(w))
+                             * float(np.clip(math.sqrt(20000.0 / len(pts)), 0.3, 2.5)))
             else:
                 col[:, :3] = np.array(DENSITY_COLOR) / 255.0
                 col[:, 3] = float(np.clip(0.11 * math.sqrt(20000.0 / len(pts)), 0.04, 0.3))
@@ -948,7 +950,7 @@ class View3D(QtWidgets.QWidget):
         else:
             self.density_item.setVisible(False)
         self._draw_surfaces(mode == "surface")
-        self.overlay.update()
+        self.gl.update()
 
     def _draw_surfaces(self, show: bool) -> None:
         s = self.scene
@@ -983,9 +985,62 @@ class View3D(QtWidgets.QWidget):
         for m in self._surfaces:
             m.setVisible(show)
 
-    # ------------------------------------------------------------ export
+    # ------------------------------------------------------------ pictures
+    def render_image(self, w: int | None = None, h: int | None = None) -> QtGui.QImage:
+        """The scene and its text drawn offscreen at w x h (default: the on-screen size),
+        whether or not the view is on screen. RGB32."""
+        QtOpenGL = self._QtOpenGL
+        from OpenGL import GL
+        w = int(max(2, w or self.container.width() or self.width()))
+        h = int(max(2, h or self.container.height() or self.height()))
+        if not self._ctx.makeCurrent(self._surface):
+            raise RuntimeError("could not make the OpenGL context current")
+        try:
+            _PROGRAMS.activate(self._ctx)
+            if self._fbo is None or (self._fbo.width(), self._fbo.height()) != (w, h):
+                fmt = QtOpenGL.QOpenGLFramebufferObjectFormat()
+                fmt.setAttachment(QtOpenGL.QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+                self._fbo = QtOpenGL.QOpenGLFramebufferObject(w, h, fmt)
+            fbo = self._fbo
+            fbo.bind()
+            for item in self.gl.items:
+                if not item.isInitialized():
+                    item.initialize()
+            GL.glViewport(0, 0, w, h)
+            GL.glDisable(GL.GL_SCISSOR_TEST)
+            self.gl.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            dev = QtOpenGL.QOpenGLPaintDevice(w, h)
+            p = QtGui.QPainter(dev)
+            try:
+                self.paint_overlay(p, w, h, interactive=False)
+            finally:
+                p.end()
+            img = fbo.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+            fbo.release()
+        finally:
+            self._ctx.doneCurrent()
+        return img
+
     def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
-        return render_rgb(self, w or self.width(), h or self.height())
+        """(h, w, 3) uint8 of the scene at any size (export frames)."""
+        return _qimage_rgb(self.render_image(w, h))
+
+    def grab(self, rect=QtCore.QRect(0, 0, -1, -1)) -> QtGui.QPixmap:
+        pix = super().grab(rect)
+        p = QtGui.QPainter(pix)
+        try:
+            _composite_gl(self, p, -QtCore.QRect(rect).topLeft())
+        finally:
+            p.end()
+        return pix
+
+    def render(self, target, *args, **kwargs):
+        super().render(target, *args, **kwargs)
+        _render_with_gl(self, target, args, kwargs)
+
+    def closeEvent(self, ev):
+        self.set_auto_rotate(False)
+        super().closeEvent(ev)
 
 
 # ====================================================================== projected fallback
@@ -1473,6 +1528,25 @@ class View3DPanel(QtWidgets.QWidget):
         self._label_slice_plots()
         self._sync_slice_label()
 
+    # ------------------------------------------------------------ pictures (GL included)
+    def grab(self, rect=QtCore.QRect(0, 0, -1, -1)) -> QtGui.QPixmap:
+        pix = super().grab(rect)
+        if self.is_gl:
+            p = QtGui.QPainter(pix)
+            try:
+                _composite_gl(self, p, -QtCore.QRect(rect).topLeft())
+            finally:
+                p.end()
+        return pix
+
+    def render(self, target, *args, **kwargs):
+        super().render(target, *args, **kwargs)
+        if self.is_gl:
+            _render_with_gl(self, target, args, kwargs)
+
+    def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
+        return render_rgb(self, w or self.width(), h or self.height())
+
     # ------------------------------------------------------------ forwarding
     def set_bounds(self, bounds) -> None:
         self.view.set_bounds(bounds)
@@ -1647,16 +1721,20 @@ def bgra_to_rgb(a: np.ndarray) -> np.ndarray:
 
 
 def render_rgb(widget, w: int, h: int) -> np.ndarray:
-    """(h, w, 3) uint8 of `widget` (a View3D, Projected3DView, View3DPanel or any widget).
+    """(h, w, 3) uint8 picture of `widget` for export: a View3D, Projected3DView,
+    View3DPanel or any widget holding them.
 
-    The widget is laid out at w x h (for the duration of the call, unless it is in a
-    layout that fixes its size: then its picture is scaled). `QWidget.grab()` captures the
-    GL picture and the text overlay alike; should the GL part come back empty (a driver
-    that cannot read back a widget), the scene is drawn again with `renderToArray` (BGRA,
-    converted) and the overlay painted over it.
+    A `View3D` is drawn straight at w x h into an offscreen framebuffer (any size, on
+    screen or not). Other widgets are laid out at w x h when they are top-level (else
+    their picture is scaled), grabbed, and the GL pictures of the View3Ds inside are drawn
+    where their windows sit (QWidget.grab cannot read a native GL window).
+    (pyqtgraph's `GLViewWidget.renderToArray` would do too, but returns BGRA: see
+    `bgra_to_rgb`; it tiles through a 1024^2 texture and is ~4x slower.)
     """
-    app = QtWidgets.QApplication.instance()
     w, h = int(w), int(h)
+    if isinstance(widget, View3D):
+        return widget.render_rgb(w, h)
+    app = QtWidgets.QApplication.instance()
     old = widget.size()
     resized = False
     if (widget.width(), widget.height()) != (w, h) and widget.parentWidget() is None:
@@ -1664,19 +1742,17 @@ def render_rgb(widget, w: int, h: int) -> np.ndarray:
         resized = True
     if app is not None:
         app.processEvents()
-    img = widget.grab().toImage()
-    dpr = img.devicePixelRatio()
-    out = _qimage_rgb(img)
-    views = [widget] if isinstance(widget, View3D) else widget.findChildren(View3D)
-    for v in views:
-        if not v.isVisible():
-            continue
-        top_left = v.gl.mapTo(widget, QtCore.QPoint(0, 0)) if v is not widget else v.gl.pos()
-        x0, y0 = int(top_left.x() * dpr), int(top_left.y() * dpr)
-        gw, gh = int(v.gl.width() * dpr), int(v.gl.height() * dpr)
-        region = out[y0:y0 + gh, x0:x0 + gw]
-        if region.size and np.all(region == region[0, 0]):
-            region[:] = _render_gl_fallback(v, region.shape[1], region.shape[0])
+    pix = QtWidgets.QWidget.grab(widget)
+    pix.setDevicePixelRatio(1.0)
+    p = QtGui.QPainter(pix)
+    try:
+        dpr = widget.devicePixelRatioF()
+        if dpr != 1.0:
+            p.scale(dpr, dpr)
+        _composite_gl(widget, p)
+    finally:
+        p.end()
+    out = _qimage_rgb(pix.toImage())
     if resized:
         widget.resize(old)
     if out.shape[:2] != (h, w):
@@ -1685,14 +1761,3 @@ def render_rgb(widget, w: int, h: int) -> np.ndarray:
         out = _qimage_rgb(qi.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
                                     QtCore.Qt.TransformationMode.SmoothTransformation))
     return out
-
-
-def _render_gl_fallback(v: View3D, w: int, h: int) -> np.ndarray:
-    rgb = bgra_to_rgb(v.gl.renderToArray((w, h)))
-    img = QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-    p = QtGui.QPainter(img)
-    try:
-        v.overlay.render(p, QtCore.QPoint(0, 0), renderFlags=QtWidgets.QWidget.RenderFlag.DrawChildren)
-    finally:
-        p.end()
-    return _qimage_rgb(img)
