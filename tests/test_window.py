@@ -221,3 +221,27 @@ def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
     w.toggle_sampling()
     qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=30000)
     w.close()
+
+
+def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
+    from explorer.gui.style import PRESENTER
+    window.set_presenter(True)
+    assert not window.panel.isVisible() and window.isFullScreen()
+    assert window.loss_view.style == PRESENTER
+    window.set_presenter(False)
+    assert window.panel.isVisible() and not window.isFullScreen()
+
+
+def test_recent_files_and_dropping_a_preset(window, tmp_path, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+    other = tmp_path / "other.toml"
+    other.write_text('name = "Ring"\n[density]\nkind = "ring"\n[training]\nsteps = 10\n')
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert window.windowTitle() == "Score Explorer — Ring"
+    window._fill_recent()
+    names = [a.text() for a in window.recent_menu.actions()]
+    assert str(other.resolve()) in names

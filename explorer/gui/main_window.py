@@ -29,11 +29,13 @@ from ..core.scores import TrueScore
 from ..core.training import Trainer
 from . import session
 from .controls.panel import ControlPanel
+from .style import PRESENTER, SCREEN
 from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampler_score
 
 # Edits that need fresh weights; everything else is applied live or at the next sampling.
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
+RECENT_MAX = 10
 
 
 def _settings() -> QSettings:
@@ -82,6 +84,8 @@ class MainWindow(QMainWindow):
         self._view_sigma: float | None = None
         self._true_cache: dict = {}
         self.last_error: str | None = None
+        self.presenting = False
+        self._was_maximized = False
 
         self._build_actions()
         self._build_ui()
@@ -109,14 +113,23 @@ class MainWindow(QMainWindow):
                                        checkable=True)
         self.act_restart_on_edit.setChecked(True)
 
+        self.act_presenter = act("&Presenter mode", self.toggle_presenter, "F11", checkable=True)
+        self.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to leave)")
+        self.act_leave_presenter = act("Leave presenter mode", lambda: self.set_presenter(False), "Esc")
+
         menu = self.menuBar().addMenu("&File")
         for a in (self.act_open, self.act_save, self.act_save_as):
             menu.addAction(a)
+        self.recent_menu = menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         menu.addSeparator()
         menu.addAction(self.act_quit)
         tmenu = self.menuBar().addMenu("&Train")
         for a in (self.act_play, self.act_reset, self.act_restart_on_edit):
             tmenu.addAction(a)
+        vmenu = self.menuBar().addMenu("&View")
+        vmenu.addAction(self.act_presenter)
+        self.setAcceptDrops(True)
 
     def _build_ui(self) -> None:
         tb = QToolBar("Controls")
@@ -242,6 +255,8 @@ class MainWindow(QMainWindow):
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
         self._trails_changed(self.trails.isChecked())
+        if self.presenting:
+            self._apply_view_style()
 
     def _trails_changed(self, on: bool) -> None:
         self.trails.setEnabled(self.particles_view is not None)
@@ -279,7 +294,7 @@ class MainWindow(QMainWindow):
         self.density = density
         self.preset_path = str(path)
         self._apply_preset(preset)
-        self.settings.setValue("last_preset", str(Path(path).resolve()))
+        self._remember(path)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
@@ -735,9 +750,66 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not save {path}: {e.strerror or e}")
             return False
         self.preset_path = path
-        self.settings.setValue("last_preset", str(Path(path).resolve()))
+        self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
+
+    def _remember(self, path: str) -> None:
+        """Last preset (reopened at start) and the recent-files list."""
+        full = str(Path(path).resolve())
+        self.settings.setValue("last_preset", full)
+        recent = [r for r in (self.settings.value("recent") or []) if r != full]
+        self.settings.setValue("recent", [full, *recent][:RECENT_MAX])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.value("recent") or []
+        if isinstance(recent, str):
+            recent = [recent]
+        for path in recent:
+            a = self.recent_menu.addAction(path)
+            a.triggered.connect(lambda _=False, p=path: self.load_path(p))
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(u.toLocalFile().endswith(".toml") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for u in event.mimeData().urls():
+            if u.toLocalFile().endswith(".toml"):
+                self.load_path(u.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # ================================================================ presenter mode
+    def toggle_presenter(self) -> None:
+        self.set_presenter(self.act_presenter.isChecked())
+
+    def set_presenter(self, on: bool) -> None:
+        """Controls hidden, large fonts, full screen: for the lecture hall."""
+        if on == self.presenting:
+            return
+        self.presenting = on
+        self.act_presenter.setChecked(on)
+        self.panel.setVisible(not on)
+        self.menuBar().setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self._apply_view_style()
+        if on:
+            self._was_maximized = self.isMaximized()
+            self.showFullScreen()
+        elif self._was_maximized:
+            self.showMaximized()
+        else:
+            self.showNormal()
+
+    def _apply_view_style(self) -> None:
+        style = PRESENTER if self.presenting else SCREEN
+        for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view):
+            if v is not None:
+                v.apply_style(style)
 
     # ================================================================ messages & lifecycle
     def show_error(self, text: str, error: bool = True) -> None:
