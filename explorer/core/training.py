@@ -51,7 +51,7 @@ class Trainer:
         self.data_gen = torch.Generator(device=self.device).manual_seed(seed)
         self.step_count = 0
         self.losses: list[float] = []
-        self.fisher: list[tuple[int, float]] = []  # (step, relative Fisher divergence)
+        self.fisher: list[tuple[int, float, float]] = []  # (step, F, relative F)
         self.train_seconds = 0.0
         self._params = [q for q in self.model.parameters()]
         self._last_good = [q.detach().clone() for q in self._params]
@@ -136,7 +136,7 @@ class Trainer:
         """Fisher and relative Fisher divergence of the current model on 10,000 samples of p."""
         f, rel = metrics.fisher_divergence(self.learned_score().field, self.true_score().field,
                                            self.eval_samples())
-        self.fisher.append((self.step_count, rel))
+        self.fisher.append((self.step_count, f, rel))
         return {"step": self.step_count, "fisher_divergence": f, "relative_fisher_divergence": rel}
 
     def ism_constant(self) -> float:

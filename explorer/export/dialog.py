@@ -51,6 +51,15 @@ SIZE_ITEMS = [("window", "Window size"), ("720", "Slide 1280 × 720"), ("1080", 
 JOIN_MS = 5000
 
 
+def _settings() -> QSettings:
+    """The window's settings store (SCORE_EXPLORER_SETTINGS points tests at a file)."""
+    import os
+    path = os.environ.get("SCORE_EXPLORER_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.IniFormat)
+    return QSettings("score-explorer", "Score Explorer")
+
+
 # ===================================================================== threads
 
 class GuiCaller(QObject):
@@ -271,14 +280,8 @@ class ExportJobs:
 
     # --- state snapshots ------------------------------------------------------------------
     def fisher_abs(self) -> list[tuple[int, float]]:
-        if not self.fisher_rel:
-            return []
-        from .frames import _eval_field
-        t = self.true()
-        x = _eval_samples(self.density, self.preset)
-        s = _eval_field(t.field, x, "cpu").astype(np.float64)
-        ref = float(0.5 * (s ** 2).sum(1).mean())
-        return [(int(st), float(r) * ref) for st, r in self.fisher_rel]
+        """(step, F) pairs: the trainer records (step, F, relative F)."""
+        return [(int(st), float(f)) for st, f, _ in self.fisher_rel]
 
     def field_state(self) -> dict:
         from .frames import _eval_field, field_grid
@@ -379,7 +382,7 @@ class ExportDialog(QDialog):
         self.views = {k.lower(): v for k, v in (views or {}).items() if v is not None}
         self.runner: ExportRunner | None = None
         self.last_outcome: tuple[str, str] | None = None
-        self.directory = directory or str(QSettings().value("export_dir", str(Path.home())))
+        self.directory = directory or str(_settings().value("export_dir", str(Path.home())))
 
         self.what = QComboBox()
         for key, text in WHAT_ITEMS:
@@ -518,7 +521,7 @@ class ExportDialog(QDialog):
         except SpecError as e:
             QMessageBox.warning(self, "Cannot export", e.message if e.key == "file" else str(e))
             return
-        QSettings().setValue("export_dir", str(Path(self.file.text()).parent))
+        _settings().setValue("export_dir", str(Path(self.file.text()).parent))
         self.export_button.setEnabled(False)
         self.runner = ExportRunner(self, job, label)
         self.runner.done.connect(self._done)

@@ -144,24 +144,15 @@ def _eval_field(fn, pts: np.ndarray, device) -> np.ndarray:
 
 
 def density_image(density, bounds, n: int = DENSITY_RES) -> np.ndarray:
-    """p on an n x n grid over 2-D bounds (first index x), scaled to max 1."""
-    pts = torch.from_numpy(grid_points(bounds, n))
-    with torch.no_grad():
-        lp = torch.cat([density.log_prob(b) for b in torch.split(pts, 8192)]).double().numpy()
-    lp = np.where(np.isfinite(lp), lp, -np.inf)
-    if not np.isfinite(lp).any():
-        return np.zeros((n, n))
-    return np.exp(lp - lp.max()).reshape(n, n)
+    """p on an n x n grid over 2-D bounds (first index x), scaled to max 1 (the window's own)."""
+    from ..gui.session import density_image as image
+    return image(density, bounds, n)
 
 
 def density_curve(density, bounds, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """(xs, p) for a 1-D density, p normalised to integrate to 1 over the range."""
-    from ..core.grid import grid_axes
-    xs = grid_axes(bounds, n)[0]
-    with torch.no_grad():
-        lp = density.log_prob(torch.from_numpy(xs.astype(np.float32))[:, None]).double().numpy()
-    p = np.exp(lp - lp.max())
-    return xs, p / (p.sum() * (xs[1] - xs[0]))
+    """(xs, p) for a 1-D density, normalised over the range (the window's own)."""
+    from ..gui.session import density_curve as curve
+    return curve(density, bounds, n)
 
 
 def field_grid(preset: Preset) -> tuple[np.ndarray, int]:
@@ -244,9 +235,8 @@ def training_state(trainer: Trainer, preset: Preset, pts: np.ndarray, true_on_gr
     """The picture of a trainer now: learned field on the grid, loss and Fisher curves."""
     learned = LearnedScore(model if model is not None else trainer.model, preset)
     step = trainer.step_count
-    if fisher_abs is None:  # from the trainer's own relative values
-        ref = _true_reference(trainer) if ref is None else ref
-        fisher_abs = [(s, r * ref) for s, r in list(trainer.fisher)]
+    if fisher_abs is None:  # the trainer records (step, F, relative F)
+        fisher_abs = [(s, f) for s, f, _ in list(trainer.fisher)]
     obj = preset.objective["kind"]
     return {
         "step": step,

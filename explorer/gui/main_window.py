@@ -503,8 +503,8 @@ class MainWindow(QMainWindow):
             self._loss_cache = np.concatenate([self._loss_cache, new])
         fis = t.fisher[self._fisher_seen:]
         self._fisher_seen += len(fis)
-        self._fisher_steps += [s for s, _ in fis]
-        self._fisher_vals += [f for _, f in fis]
+        self._fisher_steps += [s for s, _, _ in fis]
+        self._fisher_vals += [f for _, f, _ in fis]
         self._draw_learned(snap["learned"], snap["view_sigma"])
         self._draw_loss()
 
@@ -512,11 +512,9 @@ class MainWindow(QMainWindow):
         steps = np.arange(1, len(self._loss_cache) + 1)
         obj = self.preset.objective["kind"]
         ism_c = self.trainer.ism_constant() if obj == "ism" else None
-        # the Fisher curve is drawn as F itself (not relative) so it shares the loss axis
-        ref = self.trainer.ism_constant() if self._fisher_vals else 1.0
-        fisher = np.asarray(self._fisher_vals) * ref
-        self.loss_view.set_curves(steps, self._loss_cache, np.asarray(self._fisher_steps), fisher,
-                                  ism_c, obj)
+        # F itself, not the relative F, so that it shares the loss axis
+        self.loss_view.set_curves(steps, self._loss_cache, np.asarray(self._fisher_steps),
+                                  np.asarray(self._fisher_vals), ism_c, obj)
 
     @Slot(str)
     def on_train_failed(self, message: str) -> None:
@@ -526,7 +524,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def on_budget_reached(self) -> None:
         self._set_play_text(False)
-        rel = self.trainer.fisher[-1][1] if self.trainer.fisher else float("nan")
+        rel = self.trainer.fisher[-1][2] if self.trainer.fisher else float("nan")
         self.statusBar().showMessage(
             f"Training finished: {self.trainer.step_count} steps, relative Fisher divergence "
             f"{rel:.4f}. Press Sample to draw particles.", 10000)
