@@ -456,3 +456,19 @@ def test_restart_on_edit_defaults_to_checked(panel):
     panel.restart_on_edit_toggled.connect(seen.append)
     panel.restart_box.setChecked(False)
     assert panel.restart_on_edit() is False and seen == [False]
+
+
+def test_keys_undo_a_stroke_and_delete_a_component(panel, qtbot):
+    drag(panel.canvas, [(-1.0, 0.0), (1.0, 0.0)])
+    assert panel.canvas.view.hasFocus()
+    QTest.keyClick(panel.canvas.view, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert panel.canvas.is_empty()
+    panel.set_mode("components")
+    click(panel.editor, 0.0, 0.0)
+    click(panel.editor, 2.0, 2.0)
+    panel.editor.weight_box.setFocus()
+    QTest.keyClick(panel.editor.weight_box, QtCore.Qt.Key_Backspace)    # edits the box only
+    assert panel.editor.count() == 2
+    click(panel.editor, 2.0, 2.0)                                        # select, focus the plot
+    QTest.keyClick(panel.editor.view, QtCore.Qt.Key_Delete)
+    assert panel.editor.count() == 1

@@ -29,9 +29,9 @@ ON_SHAPE = 0.90
 
 # NCSN settings that reach the figure in a few seconds of training on one CPU core.
 TRAINING = {
-    "model": {"kind": "score", "hidden": [64, 64], "activation": "softplus"},
+    "model": {"kind": "score", "hidden": [64, 64], "activation": "silu"},
     "objective": {"kind": "ncsn", "sigma_min": 0.05, "levels": 10},   # sigma_max: half the box diagonal
-    "training": {"steps": 2500, "batch_size": 256, "lr": 2e-3, "seed": 0, "device": "cpu"},
+    "training": {"steps": 2500, "batch_size": 256, "lr": 5e-3, "seed": 0, "device": "cpu"},
     "sampler": {"kind": "annealed_langevin", "score": "learned", "particles": 2000,
                 "step_size": 0.002, "steps": 100, "init": "uniform"},
     "view": {"grid": 8},

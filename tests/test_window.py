@@ -245,3 +245,24 @@ def test_recent_files_and_dropping_a_preset(window, tmp_path, qtbot):
     window._fill_recent()
     names = [a.text() for a in window.recent_menu.actions()]
     assert str(other.resolve()) in names
+
+
+def test_painting_in_the_draw_tab_becomes_the_density(window, qtbot, tmp_path):
+    window.play()
+    canvas = window.draw_panel.canvas
+    window.draw_panel.set_mode("paint")
+    canvas.set_brush(radius=0.6, strength=1.0, erase=False)
+    canvas.stroke([(-2.0, -2.0), (2.0, 2.0)])
+    assert window.preset.density["kind"] == "image"
+    d = window.density
+    import torch
+    x = d.sample(2000, torch.Generator().manual_seed(0)).numpy()
+    # the mass lies along the painted diagonal
+    assert np.median(np.abs(x[:, 0] - x[:, 1])) < 1.0
+    qtbot.waitUntil(lambda: window.trainer.step_count > 0, timeout=30000)
+    # saved side by side, reopened unchanged
+    out = tmp_path / "drawn.toml"
+    assert window.save_to(str(out))
+    again = P.load(out)
+    assert (tmp_path / again.density["path"]).is_file()
+    assert again.build_density().n_centres == d.n_centres

@@ -17,7 +17,7 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
-                               QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
+                               QSplitter, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from ..core import preset as P
 from ..core.errors import SpecError
@@ -207,8 +207,18 @@ class MainWindow(QMainWindow):
         self.views_holder = QVBoxLayout()
         rl.addLayout(self.views_holder, 1)
 
+        from .drawing.draw_panel import DrawPanel
+        self.draw_panel = DrawPanel()
+        self.draw_panel.density_edited.connect(self.on_drawn_density)
+        self.draw_panel.restart_on_edit_toggled.connect(self.act_restart_on_edit.setChecked)
+        self.act_restart_on_edit.toggled.connect(self.draw_panel.set_restart_on_edit)
+        self.left = QTabWidget()
+        self.left.addTab(self.panel, "Settings")
+        self.left.addTab(self.draw_panel, "Draw")
+        self.left.setMinimumWidth(360)
+
         split = QSplitter()
-        split.addWidget(self.panel)
+        split.addWidget(self.left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([360, 1240])
@@ -276,8 +286,27 @@ class MainWindow(QMainWindow):
         self.panel.set_score_note(f"True score: {self.density.score_source}.")
         self._setup_sigma_slider()
         self._draw_density()
+        self._show_in_draw_panel()
         self.restart_training()
         self.reset_sampling()
+
+    def _show_in_draw_panel(self) -> None:
+        """The Draw tab shows the current density when it is one it can edit."""
+        if self.preset.dim == 2:
+            self.draw_panel.set_bounds(self.preset.density["bounds"])
+            self.draw_panel.show_density(self.preset.density, self.preset.base_dir)
+
+    @Slot(dict)
+    def on_drawn_density(self, spec: dict) -> None:
+        """A stroke, a moved component or a loaded file: apply it like any density edit."""
+        d = self.preset.to_dict()
+        old = d["density"]
+        d["density"] = dict(spec)
+        if spec["kind"] != old["kind"] or spec.get("bounds") != old.get("bounds"):
+            d["objective"].pop("sigma_max", None)
+            d["objective"].pop("sigma_min", None)
+        if not self._try_apply(d, changed={("density", "kind")}):
+            self.draw_panel.show_error(self.last_error or "")
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"Score Explorer — {self.preset.name}")
@@ -791,7 +820,7 @@ class MainWindow(QMainWindow):
             return
         self.presenting = on
         self.act_presenter.setChecked(on)
-        self.panel.setVisible(not on)
+        self.left.setVisible(not on)
         self.menuBar().setVisible(not on)
         self.statusBar().setVisible(not on)
         self._apply_view_style()

@@ -13,11 +13,14 @@ from ..core.grid import grid_axes, grid_points
 from ..core.preset import Preset
 from ..core.scores import TrueScore
 
-IMAGE_RES = 160  # pixels per side of the density background
+IMAGE_RES = 160        # pixels per side of the density background
+KERNEL_IMAGE_RES = 96  # for kernel densities (paintings, points): each pixel costs every centre
 
 
-def density_image(density, bounds, n: int = IMAGE_RES) -> np.ndarray:
+def density_image(density, bounds, n: int | None = None) -> np.ndarray:
     """p on an n x n grid over 2-D bounds (first index x), scaled to max 1."""
+    if n is None:
+        n = KERNEL_IMAGE_RES if getattr(density, "n_centres", 0) > 500 else IMAGE_RES
     pts = torch.from_numpy(grid_points(bounds, n))
     with torch.no_grad():
         lp = torch.cat([density.log_prob(b) for b in torch.split(pts, 8192)]).double().numpy()

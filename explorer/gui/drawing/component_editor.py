@@ -172,9 +172,10 @@ class ComponentEditor(QtWidgets.QWidget):
         vp = self.view.viewport()
         vp.setMouseTracking(True)
         vp.installEventFilter(self)
-        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         for key in (QtGui.QKeySequence.Delete, QtGui.QKeySequence(QtCore.Qt.Key_Backspace)):
-            sc = QtGui.QShortcut(key, self, context=QtCore.Qt.WidgetWithChildrenShortcut)
+            # on the plot only: Delete in a spin box edits its text
+            sc = QtGui.QShortcut(key, self.view, context=QtCore.Qt.WidgetShortcut)
             sc.activated.connect(self.delete_selected)
         self._layout_bounds()
         self._redraw()
@@ -478,7 +479,7 @@ class ComponentEditor(QtWidgets.QWidget):
         E = QtCore.QEvent.Type
         t = ev.type()
         if t == E.MouseButtonPress and ev.button() == QtCore.Qt.LeftButton:
-            self.setFocus(QtCore.Qt.MouseFocusReason)
+            self.view.setFocus(QtCore.Qt.MouseFocusReason)
             pos = ev.position()
             scene = self.view.mapToScene(pos.toPoint())
             p = self._to_data(pos)

@@ -61,6 +61,7 @@ class DrawPanel(QtWidgets.QWidget):
         self._points_path: str | None = None
         self._points: np.ndarray | None = None
         self.last_spec: dict | None = None
+        self._is_error = False
 
         self.tabs = QtWidgets.QTabWidget()
         self.canvas = PaintCanvas(bounds=bounds, style=style)
@@ -112,6 +113,7 @@ class DrawPanel(QtWidgets.QWidget):
         self.erase_button.setText("Erase")
         self.erase_button.setCheckable(True)
         self.erase_button.setToolTip("Erase instead of paint (E)")
+        self.erase_button.setStyleSheet("QToolButton:checked { background: #8c2f2f; color: white; }")
         self.erase_button.toggled.connect(lambda on: self.canvas.set_brush(erase=on))
         self.undo_button = QtWidgets.QToolButton()
         self.undo_button.setText("Undo")
@@ -143,9 +145,10 @@ class DrawPanel(QtWidgets.QWidget):
         row2.addStretch(1)
         v.addLayout(row2)
         v.addWidget(self.canvas, 1)
-        sc = QtGui.QShortcut(QtGui.QKeySequence.Undo, w, context=QtCore.Qt.WidgetWithChildrenShortcut)
+        # keys act on the canvas (focused by a click on it), not inside the spin boxes
+        sc = QtGui.QShortcut(QtGui.QKeySequence.Undo, self.canvas.view, context=QtCore.Qt.WidgetShortcut)
         sc.activated.connect(self.canvas.undo)
-        sc = QtGui.QShortcut(QtGui.QKeySequence("E"), w, context=QtCore.Qt.WidgetWithChildrenShortcut)
+        sc = QtGui.QShortcut(QtGui.QKeySequence("E"), self.canvas.view, context=QtCore.Qt.WidgetShortcut)
         sc.activated.connect(self.erase_button.toggle)
         return w
 
@@ -224,8 +227,6 @@ class DrawPanel(QtWidgets.QWidget):
     def clear_error(self) -> None:
         self.show_note("")
 
-    _is_error = False
-
     def current_spec(self) -> dict:
         """The [density] table of the current tab (writes a new PNG for a painting).
         Raises SpecError when there is nothing valid to apply."""
@@ -243,7 +244,10 @@ class DrawPanel(QtWidgets.QWidget):
         try:
             spec = self.current_spec()
         except SpecError as e:
-            self.show_error(_message(e))
+            text = _message(e)
+            if self.mode() == "paint" and self.canvas.is_empty() and self.canvas.can_undo():
+                text += " (Undo brings back the last painting)"
+            self.show_error(text)
             return False
         except OSError as e:
             self.show_error(f"Could not write the painting: {e.strerror or e}")

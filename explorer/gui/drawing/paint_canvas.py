@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
 from ...core.errors import SpecError
-from ..style import BACKGROUND, FOREGROUND, LEARNED, SCREEN, ViewStyle
+from ..style import BACKGROUND, LEARNED, SCREEN, ViewStyle
 from ..views import common as C
 
 DEFAULT_BOUNDS = [[-4.0, 4.0], [-4.0, 4.0]]
@@ -245,6 +245,7 @@ class PaintCanvas(QtWidgets.QWidget):
         self.view.viewport().setMouseTracking(True)
         self.view.viewport().installEventFilter(self)
         self.view.viewport().setCursor(QtCore.Qt.CrossCursor)
+        self.view.setFocusPolicy(QtCore.Qt.StrongFocus)
         self._layout_bounds()
         self._show()
 
@@ -318,11 +319,11 @@ class PaintCanvas(QtWidgets.QWidget):
         if not self._undo:
             return False
         prev = self._undo.pop()
-        if prev.shape != self._array.shape:
-            self._array = prev
+        reshaped = prev.shape != self._array.shape
+        self._array = prev
+        if reshaped:  # a picture from before the box changed its aspect
             self._grid = PixelGrid(self._bounds, prev.shape)
             self._layout_bounds()
-        self._array = prev
         self._show()
         self.painting_changed.emit()
         return True
@@ -435,6 +436,7 @@ class PaintCanvas(QtWidgets.QWidget):
         t = ev.type()
         E = QtCore.QEvent.Type
         if t == E.MouseButtonPress and ev.button() == QtCore.Qt.LeftButton:
+            self.view.setFocus(QtCore.Qt.MouseFocusReason)
             x, y = self._to_data(ev.position())
             self.begin_stroke(x, y)
             self._update_cursor(x, y)

@@ -2,10 +2,14 @@
 
 Two widgets with one API, and a panel around either:
 
-- `View3D` draws with pyqtgraph.opengl (a `GLViewWidget`): drag to orbit, wheel to zoom,
-  right- or middle-drag (or ctrl-drag) to pan, double-click to reset; `set_auto_rotate`.
-  Text (axis names, ticks, legend, status) is painted by a transparent child widget over
-  the GL picture, so `QWidget.grab()`/`render()` (the exporter) capture it with the scene.
+- `View3D` draws with pyqtgraph.opengl: pyqtgraph's GLViewMixin on a QOpenGLWindow in a
+  window container (it draws straight into its native window: about twice the frame
+  rate of a QOpenGLWidget under Mesa, which composes the whole top-level every frame).
+  Drag to orbit, wheel to zoom, right- or middle-drag (or ctrl-drag) to pan, double-click
+  to reset; `set_auto_rotate`. Axis names, ticks, legend and status are painted with
+  QPainter after the scene. `render_image(w, h)` draws the same into an offscreen
+  framebuffer at any size, on screen or not; `grab()` and `render()` are overridden to
+  use it, so the exporter's `widget.render(painter)` captures the GL picture too.
 - `Projected3DView` draws the same scene with 2-D pyqtgraph plots: an orthographic
   projection turning about x3 at a fixed elevation, with a visible note that OpenGL is
   not available. It is used when `gl_probe.gl_available()` says no (offscreen tests,
@@ -18,16 +22,19 @@ Two widgets with one API, and a panel around either:
 `make_view3d()` builds the panel with the right view; `render_rgb(widget, w, h)` returns
 an RGB frame of any of them for export.
 
-Shared API of both views (all arrays numpy, any float dtype; NaN rows are dropped):
+Shared API of both views and the panel (numpy arrays, any float dtype; NaN rows dropped):
     set_bounds((3, 2)), set_density_points((m, 3), weights=(m,) | None),
     set_density_grid((n, n, n) | None), set_density_mode("cloud" | "surface" | "off"),
     set_particles((n, 3)), set_fields((G, 3), learned (G, 3) | None, true (G, 3) | None),
     set_arrow_mode("both" | "learned" | "true" | "off"), set_auto_rotate(bool),
-    set_slice(axis, value), set_slice_visible(bool), set_status(str), apply_style(style),
-    reset_camera(), camera() -> {"azimuth", "elevation", "distance"}.
+    set_slice(axis, value), set_slice_visible(bool), set_status(str),
+    set_mode_weights(fractions, true, labels), set_trails(...) (ignored), apply_style(style),
+    reset_camera(), rotate_by(degrees), camera() -> {"azimuth", "elevation", "distance"}.
+Grid helpers for the window: `coarse_grid`, `grid_subset` (thin an n^3 field for arrows),
+`grid_slice` (the n x n plane of an n^3 field nearest a slice), `slice_grid`.
 
 Arrows: a vector v at p becomes a shaft from p to p + u, u = v / scale * 0.9 * cell with
-|u| clipped to 1.2 cell (as `quiver.QuiverItem`), scale = `quiver.reference_scale` of
+|u| clipped to 1.2 cell (as `quiver.QuiverItem`), scale = `reference_scale3` (95th percentile) of
 learned and true together, cell = the grid spacing (or (volume / G)^(1/3) for scattered
 points); a head of four barbs. Learned arrows are coloured by their error
 |s_theta - grad log p| / scale: orange (accurate) to magenta (off by a typical score or more).
@@ -35,6 +42,7 @@ points); a head of four barbs. Learned arrows are coloured by their error
 
 from __future__ import annotations
 
+import html
 import math
 import time
 
@@ -182,6 +190,27 @@ def coarse_grid(bounds, n: int = 9) -> np.ndarray:
     return grid_points(bounds3(bounds), n)
 
 
+def grid_subset(n: int, max_per_axis: int = 9) -> np.ndarray:
+    """Indices into an n**3 grid in `core.grid` order keeping every k-th point per axis
+    (k = ceil(n / max_per_axis)): 3-D arrows on a coarser grid than the field's."""
+    k = max(1, int(math.ceil(n / max_per_axis)))
+    keep = np.arange(n)[(k - 1) // 2::k] if k > 1 else np.arange(n)
+    i, j, m = np.meshgrid(keep, keep, keep, indexing="ij")
+    return ((i * n + j) * n + m).ravel()
+
+
+def grid_slice(bounds, n: int, axis: int, value: float) -> tuple[np.ndarray, float]:
+    """The plane of an n**3 cell-centred grid (`core.grid` order) nearest to x_axis = value:
+    (indices of its n*n points, in `slice_grid` order; the plane's x_axis)."""
+    b = bounds3(bounds)
+    lo, hi = b[axis]
+    step = (hi - lo) / n
+    k = int(np.clip(np.floor((value - lo) / step), 0, n - 1))
+    idx = np.arange(n ** 3).reshape(n, n, n)
+    plane = np.take(idx, k, axis=axis).ravel()
+    return plane, float(lo + (k + 0.5) * step)
+
+
 def nice_ticks(lo: float, hi: float, target: int = 4) -> list[float]:
     span = hi - lo
     if not span > 0:
@@ -238,57 +267,77 @@ def box_edges(b: np.ndarray) -> np.ndarray:
 def axis_labels_layout(b: np.ndarray, to_screen, font_px: float):
     """Where to write the axis names and ticks, in screen coordinates (y down).
 
-    `to_screen((n, 3)) -> (n, 2)`. x1 and x2 go on their lowest edge on screen, x3 on its
-    leftmost vertical edge, each pushed outward from the box centre. Returns a list of
-    ("name" | "tick", text, (x, y), (dx, dy) tick-mark direction).
+    `to_screen((n, 3)) -> (n, 2)` (called twice, batched). x1 and x2 go on their lowest
+    edge on screen, x3 on its leftmost vertical edge, each pushed outward from the box
+    centre; tick labels that would overlap one already placed are left out. Returns a
+    list of ("name" | "tick", text, (x, y), (dx, dy) outward direction).
     """
+    corners = box_corners(b)                        # index i*4 + j*2 + k for (x_i, y_j, z_k)
+    cs = to_screen(np.vstack([corners, b.mean(axis=1)[None]]))
+    centre_s = cs[8]
+    cs = cs[:8]
+    chosen = []
+    for ax in range(3):
+        best = None
+        for i in (0, 1):
+            for j in (0, 1):
+                bits = [0, 0, 0]
+                others = [k for k in range(3) if k != ax]
+                bits[others[0]], bits[others[1]] = i, j
+                lo = list(bits)
+                hi = list(bits)
+                lo[ax], hi[ax] = 0, 1
+                s0 = cs[lo[0] * 4 + lo[1] * 2 + lo[2]]
+                s1 = cs[hi[0] * 4 + hi[1] * 2 + hi[2]]
+                if not (np.isfinite(s0).all() and np.isfinite(s1).all()):
+                    continue
+                mid = (s0 + s1) / 2
+                key = -mid[0] if ax == 2 else mid[1]
+                if best is None or key > best[0]:
+                    p0 = corners[lo[0] * 4 + lo[1] * 2 + lo[2]]
+                    best = (key, p0, mid)
+        chosen.append(best)
+    tick_pts, tick_meta = [], []
+    for ax, best in enumerate(chosen):
+        if best is None:
+            continue
+        for t in nice_ticks(b[ax, 0], b[ax, 1]):
+            q = best[1].copy()
+            q[ax] = t
+            tick_pts.append(q)
+            tick_meta.append((ax, t))
+    ts = to_screen(np.asarray(tick_pts)) if tick_pts else np.zeros((0, 2))
+
     out = []
     placed: list[np.ndarray] = []
 
     def free(at) -> bool:
-        at = np.asarray(at)
         if any(np.all(np.abs(at - q) < (font_px * 1.3, font_px * 1.0)) for q in placed):
             return False
         placed.append(at)
         return True
 
-    centre_s = to_screen(b.mean(axis=1)[None])[0]
-    for ax in range(3):
-        others = [k for k in range(3) if k != ax]
-        best = None
-        for i in (0, 1):
-            for j in (0, 1):
-                p0 = np.empty(3)
-                p0[others[0]] = b[others[0], i]
-                p0[others[1]] = b[others[1], j]
-                p1 = p0.copy()
-                p0[ax], p1[ax] = b[ax, 0], b[ax, 1]
-                s = to_screen(np.stack([p0, p1]))
-                if not np.isfinite(s).all():
-                    continue
-                mid = s.mean(axis=0)
-                key = -mid[0] if ax == 2 else mid[1]
-                if best is None or key > best[0]:
-                    best = (key, p0, p1, mid)
+    dirs = {}
+    for ax, best in enumerate(chosen):
         if best is None:
             continue
-        _, p0, p1, mid = best
+        mid = best[2]
         out_dir = mid - centre_s
-        n = np.linalg.norm(out_dir)
-        out_dir = out_dir / n if n > 0 else np.array([0.0, 1.0])
-        ticks = nice_ticks(b[ax, 0], b[ax, 1])
+        n = float(np.hypot(*out_dir))
+        out_dir = out_dir / n if n > 0 and np.isfinite(n) else np.array([0.0, 1.0])
+        dirs[ax] = out_dir
+        ticks = [t for a, t in tick_meta if a == ax]
         # the name beyond the tick labels: half a label's extent along out_dir, plus room
-        half = max(len(tick_text(t)) for t in ticks) * 0.3 * font_px
+        half = max((len(tick_text(t)) for t in ticks), default=1) * 0.3 * font_px
         reach = abs(out_dir[0]) * half + abs(out_dir[1]) * 0.5 * font_px
         name_at = mid + out_dir * (font_px * 2.2 + reach)
         placed.append(name_at)
-        out.append(("name", AXIS_NAMES[ax], tuple(name_at), tuple(out_dir)))
-        for t in ticks:
-            q = p0.copy()
-            q[ax] = t
-            s = to_screen(q[None])[0]
-            if np.isfinite(s).all() and free(s + out_dir * font_px):
-                out.append(("tick", tick_text(t), tuple(s), tuple(out_dir)))
+        out.append(("name", AXIS_NAMES[ax], (float(name_at[0]), float(name_at[1])),
+                    (float(out_dir[0]), float(out_dir[1]))))
+    for (ax, t), sp in zip(tick_meta, ts):
+        d = dirs[ax]
+        if np.isfinite(sp).all() and free(sp + d * font_px):
+            out.append(("tick", tick_text(t), (float(sp[0]), float(sp[1])), (float(d[0]), float(d[1]))))
     return out
 
 
@@ -314,6 +363,8 @@ class _Scene:
         self.slice_value = 0.0
         self.slice_visible = True
         self.status = ""
+        self.mode_weights = ""            # plain-text table of particle fraction per mode
+        self.mode_weights_rich = ""
 
     def set_fields(self, points, learned, true) -> None:
         p = C.as_points(points, 3)
@@ -365,6 +416,38 @@ class _Scene:
         return rows
 
 
+def text_box_size(text: str, font: QtGui.QFont) -> QtCore.QSizeF:
+    fm = QtGui.QFontMetricsF(font)
+    lines = text.split("\n")
+    return QtCore.QSizeF(max(fm.horizontalAdvance(s) for s in lines) + 16, fm.height() * len(lines) + 10)
+
+
+def legend_size(rows, font: QtGui.QFont) -> QtCore.QSizeF:
+    fm = QtGui.QFontMetricsF(font)
+    sw = fm.height() * 2.0
+    return QtCore.QSizeF(max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22,
+                         fm.height() * 1.25 * len(rows) + 10)
+
+
+def mode_weights_text(fractions, true=None, labels=None) -> str:
+    """Particle fraction per mode (and the truth) as aligned plain text, or ""."""
+    if fractions is None:
+        return ""
+    f = [float(v) for v in np.asarray(fractions, dtype=np.float64).ravel()]
+    if not f:
+        return ""
+    t = None if true is None else [float(v) for v in np.asarray(true, dtype=np.float64).ravel()]
+    labels = [str(v) for v in labels] if labels is not None else []
+    rows = ["particle fraction per mode", "mode   particles" + ("   true" if t is not None else "")]
+    for i, v in enumerate(f):
+        name = labels[i] if i < len(labels) else str(i + 1)
+        row = f"{name:<6}{v:>10.3f}" if np.isfinite(v) else f"{name:<6}{'-':>10}"
+        if t is not None and i < len(t):
+            row += f"{t[i]:>7.3f}"
+        rows.append(row)
+    return "\n".join(rows)
+
+
 def _paint_panel(p: QtGui.QPainter, rect: QtCore.QRectF) -> None:
     p.setPen(QtGui.QPen(QtGui.QColor(90, 90, 100)))
     p.setBrush(QtGui.QColor(*C.PANEL_FILL))
@@ -372,7 +455,7 @@ def _paint_panel(p: QtGui.QPainter, rect: QtCore.QRectF) -> None:
 
 
 def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
-                 from_top: bool = False, region: QtGui.QRegion | None = None) -> float:
+                 from_top: bool = False) -> float:
     """The legend box with its bottom-left (or top-left) corner at (x, y); returns its height."""
     if not rows:
         return 0.0
@@ -382,10 +465,7 @@ def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
     width = max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22
     height = lh * len(rows) + 10
     top = y if from_top else y - height
-    rect = QtCore.QRectF(x, top, width, height)
-    if region is not None and not region.intersects(rect.toAlignedRect()):
-        return height
-    _paint_panel(p, rect)
+    _paint_panel(p, QtCore.QRectF(x, top, width, height))
     p.setFont(font)
     for i, (kind, color, text) in enumerate(rows):
         cy = top + 5 + lh * (i + 0.5)
@@ -411,7 +491,7 @@ def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
 
 
 def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner: str,
-                   font: QtGui.QFont, color=FOREGROUND, region: QtGui.QRegion | None = None) -> float:
+                   font: QtGui.QFont, color=FOREGROUND) -> float:
     """Multi-line text on a panel, with `corner` ("tl", "tr", "bl", "br") at `anchor`;
     returns its height."""
     if not text:
@@ -422,10 +502,7 @@ def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner:
     h = fm.height() * len(lines) + 10
     x = anchor.x() - (w if corner[1] == "r" else 0)
     y = anchor.y() - (h if corner[0] == "b" else 0)
-    rect = QtCore.QRectF(x, y, w, h)
-    if region is not None and not region.intersects(rect.toAlignedRect()):
-        return h
-    _paint_panel(p, rect)
+    _paint_panel(p, QtCore.QRectF(x, y, w, h))
     p.setFont(font)
     p.setPen(QtGui.QColor(*color))
     for i, s in enumerate(lines):
@@ -532,8 +609,8 @@ def _gl_classes():
         QOpenGLWidget under Mesa), with right-drag pan, double-click reset, and the text
         overlay painted with QPainter after the scene."""
 
-        def __init__(self, owner, share):
-            super().__init__(share)
+        def __init__(self, owner, share, parent):
+            super().__init__(share, QtOpenGL.QOpenGLWindow.UpdateBehavior.NoPartialUpdate, parent)
             self.owner = owner
             self.paint_count = 0
             self.last_paint_s = 0.0
@@ -636,15 +713,21 @@ class View3D(QtWidgets.QWidget):
         self._fbo = None
 
         # One context that every picture of this view shares (window and offscreen export).
+        fmt = QtGui.QSurfaceFormat.defaultFormat()
+        fmt.setDepthBufferSize(24)                # a QOpenGLWindow has none unless asked
         self._ctx = QtGui.QOpenGLContext()
-        self._ctx.setFormat(QtGui.QSurfaceFormat.defaultFormat())
+        self._ctx.setFormat(fmt)
         if not self._ctx.create():
             raise RuntimeError("no OpenGL context could be created")
         self._surface = QtGui.QOffscreenSurface()
         self._surface.setFormat(self._ctx.format())
         self._surface.create()
 
-        self.gl = GLWindow(self, self._ctx)
+        # Born with a parent so that Python does not own it: the container deletes it, and
+        # PySide's exit clean-up must not delete it first (a crash in QWindowContainer).
+        self._window_parent = QtGui.QWindow()
+        self.gl = GLWindow(self, self._ctx, self._window_parent)
+        self.gl.setFormat(fmt)
         self.gl.setBackgroundColor(BACKGROUND)
         self.gl.opts["fov"] = 45
         self.container = QtWidgets.QWidget.createWindowContainer(self.gl, self)
@@ -665,10 +748,13 @@ class View3D(QtWidgets.QWidget):
         self.density_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.0, pxMode=True,
                                                  glOptions="additive")
         # antialiased wide lines cost ~4x in Mesa's llvmpipe: arrows are drawn without
+        # depth test "less or equal": where learned and true coincide, learned (drawn after) shows
+        from OpenGL import GL
+        lines = {**gl.GLGraphicsItem.GLOptions["translucent"], "glDepthFunc": (GL.GL_LEQUAL,)}
         self.true_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
-                                           color=(*np.array(TRUE) / 255, 0.9), glOptions="translucent")
+                                           color=(*np.array(TRUE) / 255, 0.9), glOptions=lines)
         self.learned_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
-                                              glOptions="translucent")
+                                              glOptions=lines)
         self.particles_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=style.point_size,
                                                    pxMode=True, glOptions="translucent",
                                                    color=(*np.array(PARTICLES) / 255, 1.0))
@@ -858,6 +944,14 @@ class View3D(QtWidgets.QWidget):
         self.scene.status = text or ""
         self.gl.update()
 
+    def set_mode_weights(self, fractions, true=None, labels=None) -> None:
+        """The mixture readout (particle fraction per mode vs the truth), top right."""
+        self.scene.mode_weights = mode_weights_text(fractions, true, labels)
+        self.gl.update()
+
+    def set_trails(self, enabled: bool, length: int = 8) -> None:
+        """Accepted for the 2-D particle view's API; the 3-D view draws no trails."""
+
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
         self.particles_item.setData(size=float(style.point_size))
@@ -870,23 +964,83 @@ class View3D(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ drawing
     def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False) -> None:
-        """Axis names and ticks, title, legend, status (and on screen the mouse hint)."""
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        """Axis names and ticks, title, legend, status (and on screen the mouse hint).
+
+        The boxes are painted once into small images (cached until their text changes) and
+        drawn as images each frame: QPainter on a GL surface is slow at antialiased shapes."""
         font, bold = _fonts(self.style)
         fm = QtGui.QFontMetricsF(font)
         layout = axis_labels_layout(self.scene.bounds, self.screen_projector(w, h), fm.height())
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
         paint_axis_labels(p, layout, font, bold)
+        for img, pos in self._chrome(w, h, interactive):
+            p.drawImage(pos, img)
+
+    def _chrome(self, w: int, h: int, interactive: bool) -> list:
+        rows = self.scene.legend_rows()
+        key = (w, h, interactive, self.title, self.scene.status, self.scene.mode_weights,
+               tuple(rows), self.style)
+        if key == getattr(self, "_chrome_key", None):
+            return self._chrome_items
+        font, _ = _fonts(self.style)
         tf = QtGui.QFont(font)
         tf.setPointSizeF(self.style.font_pt + 2)
-        th = paint_text_box(p, self.title, QtCore.QPointF(8, 8), "tl", tf)
-        paint_text_box(p, self.scene.status, QtCore.QPointF(w - 8, 8), "tr", font)
-        paint_legend(p, self.scene.legend_rows(), 8, 8 + th + 6, font, from_top=True)
+        items = []
+
+        def picture(size: QtCore.QSizeF, draw) -> QtGui.QImage:
+            img = QtGui.QImage(max(1, int(math.ceil(size.width())) + 2),
+                               max(1, int(math.ceil(size.height())) + 2),
+                               QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            img.fill(0)
+            q = QtGui.QPainter(img)
+            try:
+                q.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+                q.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+                draw(q)
+            finally:
+                q.end()
+            return img
+
+        th = 0.0
+        if self.title:
+            size = text_box_size(self.title, tf)
+            items.append((picture(size, lambda q: paint_text_box(q, self.title, QtCore.QPointF(0, 0),
+                                                                 "tl", tf)),
+                          QtCore.QPointF(8, 8)))
+            th = size.height()
+        if rows:
+            size = legend_size(rows, font)
+            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True)),
+                          QtCore.QPointF(8, 8 + th + 6)))
+        if self.scene.status:
+            size = text_box_size(self.scene.status, font)
+            items.append((picture(size, lambda q: paint_text_box(q, self.scene.status, QtCore.QPointF(0, 0),
+                                                                 "tl", font)),
+                          QtCore.QPointF(w - 8 - size.width(), 8)))
+        if self.scene.mode_weights:
+            mono = QtGui.QFont("DejaVu Sans Mono")
+            mono.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+            mono.setPointSizeF(self.style.font_pt)
+            text = self.scene.mode_weights
+            top = 8 + (text_box_size(self.scene.status, font).height() + 6 if self.scene.status else 0)
+            size = text_box_size(text, mono)
+            items.append((picture(size, lambda q: paint_text_box(q, text, QtCore.QPointF(0, 0), "tl", mono)),
+                          QtCore.QPointF(w - 8 - size.width(), top)))
         if interactive:
             hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
-            p.setFont(font)
-            p.setPen(QtGui.QColor(*C.HINT))
-            p.drawText(QtCore.QPointF(w - fm.horizontalAdvance(hint) - 10, h - 10), hint)
+            fm = QtGui.QFontMetricsF(font)
+            size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
+
+            def draw_hint(q):
+                q.setFont(font)
+                q.setPen(QtGui.QColor(*C.HINT))
+                q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
+            items.append((picture(size, draw_hint),
+                          QtCore.QPointF(w - size.width() - 10, h - size.height() - 6)))
+        self._chrome_key = key
+        self._chrome_items = items
+        return items
 
     def _draw_slice(self) -> None:
         s = self.scene
@@ -1102,7 +1256,8 @@ class Projected3DView(QtWidgets.QWidget):
         self.slice_poly.setPen(pg.mkPen((*SLICE_COLOR, 190), width=1.5, cosmetic=True))
         self.slice_poly.setZValue(30)
         self.plot.addItem(self.slice_poly)
-        self.true_curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((*TRUE, 220), width=style.arrow_width))
+        self.true_curve = pg.PlotCurveItem(connect="pairs",
+                                           pen=pg.mkPen((*TRUE, 220), width=style.arrow_width))
         self.true_curve.setZValue(10)
         self.plot.addItem(self.true_curve)
         self.learned_curves = []
@@ -1255,7 +1410,22 @@ class Projected3DView(QtWidgets.QWidget):
 
     def set_status(self, text: str) -> None:
         self.scene.status = text or ""
-        self.status_text.set_content(self.scene.status, style=self.style)
+        self._draw_status()
+
+    def set_mode_weights(self, fractions, true=None, labels=None) -> None:
+        self.scene.mode_weights = mode_weights_text(fractions, true, labels)
+        table = C.mode_weights_table(fractions, true, labels)
+        self.scene.mode_weights_rich = "" if table is None else table[1]
+        self._draw_status()
+
+    def set_trails(self, enabled: bool, length: int = 8) -> None:
+        """Accepted for the 2-D particle view's API; the 3-D view draws no trails."""
+
+    def _draw_status(self) -> None:
+        s = self.scene
+        plain = "\n".join(t for t in (s.status, s.mode_weights) if t)
+        rich = "<br>".join(t for t in (html.escape(s.status).replace("\n", "<br>"), s.mode_weights_rich) if t)
+        self.status_text.set_content(plain, rich or None, style=self.style)
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
@@ -1269,7 +1439,7 @@ class Projected3DView(QtWidgets.QWidget):
         self.note.set_content(note, f"<b>{NO_GL_NOTE}</b>"
                               + (f"<br><span style='color:#aaaab2'>{self.reason}</span>"
                                  if self.reason else ""), style=style)
-        self.status_text.set_content(self.scene.status, style=style)
+        self._draw_status()
         self._draw_labels()
         self._draw_legend()
 
@@ -1589,6 +1759,12 @@ class View3DPanel(QtWidgets.QWidget):
     def set_status(self, text: str) -> None:
         self.view.set_status(text)
 
+    def set_mode_weights(self, fractions, true=None, labels=None) -> None:
+        self.view.set_mode_weights(fractions, true, labels)
+
+    def set_trails(self, enabled: bool, length: int = 8) -> None:
+        self.view.set_trails(enabled, length)
+
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
         self.view.apply_style(style)
@@ -1622,9 +1798,12 @@ class View3DPanel(QtWidgets.QWidget):
         axis, value = self.slice()
         return slice_grid(self.view.scene.bounds, axis, value, n)
 
-    def set_slice_fields(self, points, learned=None, true=None, density_at_points=None) -> None:
+    def set_slice_fields(self, points, learned=None, true=None, density_at_points=None,
+                         density_image=None) -> None:
         """Learned vs true on the plane: 3-D points and vectors; the FieldView shows the
-        in-plane components over p on the plane (when `density_at_points` is given)."""
+        in-plane components over p on the plane: `density_image` (k x k over the plane's
+        bounds, first index along the first in-plane axis, e.g. p on `slice_grid(bounds,
+        axis, value, 96)` reshaped) or else `density_at_points` upsampled."""
         axis, value = self.slice()
         keep = [k for k in range(3) if k != axis]
         p = C.as_points(points, 3)
@@ -1639,7 +1818,10 @@ class View3DPanel(QtWidgets.QWidget):
             if len(dens) != g:
                 dens = None
         n = int(round(math.sqrt(g))) if g else 0
-        if dens is not None and n * n == g and n > 1:
+        img = None if density_image is None else np.asarray(density_image, dtype=np.float64)
+        if img is not None and img.ndim == 2 and min(img.shape) > 1:
+            self.field_view.set_density(np.where(np.isfinite(img), img, 0.0))
+        elif dens is not None and n * n == g and n > 1:
             self.field_view.set_density(upsample(dens.reshape(n, n), max(1, 160 // n)))
         else:
             self.field_view.set_density(None)
@@ -1685,9 +1867,13 @@ class View3DPanel(QtWidgets.QWidget):
         self.slice_changed.emit(axis, value)
 
     def _label_slice_plots(self) -> None:
+        """Axis names of the slice's plots and their range: the two in-plane axes."""
         axis = self.view.scene.slice_axis
         keep = [k for k in range(3) if k != axis]
         fv = self.field_view
+        b = self.view.scene.bounds[keep]
+        if not np.allclose(fv.bounds, b):
+            fv.set_bounds(b)
         for plot in (fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot):
             C.label_axes(plot, AXIS_NAMES[keep[0]], AXIS_NAMES[keep[1]], self.style)
 
