@@ -266,3 +266,26 @@ def test_painting_in_the_draw_tab_becomes_the_density(window, qtbot, tmp_path):
     again = P.load(out)
     assert (tmp_path / again.density["path"]).is_file()
     assert again.build_density().n_centres == d.n_centres
+
+
+def test_particles_are_drawn_inside_the_window(window, qtbot):
+    """The particle splat must land where the view is, not at the window's origin."""
+    from PySide6.QtCore import QPoint
+    window.on_edit("sampler", "score", "true")
+    window.toggle_sampling()
+    qtbot.waitUntil(lambda: window.sample.worker.sampler.done_steps > 50, timeout=30000)
+    window.toggle_sampling()  # pause: the picture stays still
+    qtbot.wait(300)
+    view = window.particles_view
+    x = window.sample.worker.sampler.numpy()
+
+    def region(particles):
+        view.set_particles(particles)
+        img = window.grab().toImage()
+        o = view.mapTo(window, QPoint(0, 0))
+        return np.array([[img.pixelColor(o.x() + i, o.y() + j).lightness()
+                          for i in range(0, view.width(), 2)] for j in range(0, view.height(), 2)])
+
+    with_particles = region(x)
+    without = region(np.zeros((0, 2), np.float32))
+    assert (np.abs(with_particles - without) > 40).sum() > 500

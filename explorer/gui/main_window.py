@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.act_quit = act("&Quit", self.close, "Ctrl+Q")
         self.act_play = act("Play", self.toggle_play, "Space")
         self.act_reset = act("Reset training", self.reset_training, "Ctrl+R")
+        self.act_sample = act("Sample / pause sampling", self.toggle_sampling, "Ctrl+L")
         self.act_restart_on_edit = act("Restart training when the density changes", lambda: None,
                                        checkable=True)
         self.act_restart_on_edit.setChecked(True)
@@ -125,7 +126,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.act_quit)
         tmenu = self.menuBar().addMenu("&Train")
-        for a in (self.act_play, self.act_reset, self.act_restart_on_edit):
+        for a in (self.act_play, self.act_reset, self.act_sample, self.act_restart_on_edit):
             tmenu.addAction(a)
         vmenu = self.menuBar().addMenu("&View")
         vmenu.addAction(self.act_presenter)
@@ -215,13 +216,13 @@ class MainWindow(QMainWindow):
         self.left = QTabWidget()
         self.left.addTab(self.panel, "Settings")
         self.left.addTab(self.draw_panel, "Draw")
-        self.left.setMinimumWidth(360)
+        self.left.setMinimumWidth(400)
 
         split = QSplitter()
         split.addWidget(self.left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([360, 1240])
+        split.setSizes([420, 1180])
         self.setCentralWidget(split)
         self.views_widget: QWidget | None = None
         self.statusBar().showMessage("Ready")

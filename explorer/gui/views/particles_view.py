@@ -128,8 +128,14 @@ class PointCloudItem(pg.GraphicsObject):
     def _splat(self, p, tr) -> bool:
         dev = p.device()
         dpr = dev.devicePixelRatioF() if hasattr(dev, "devicePixelRatioF") else 1.0
+        # The widget may paint into a larger surface (a window's backing store, a grab of the
+        # whole window) at an offset: `base` maps logical widget pixels to device pixels.
+        p.save()
+        p.resetTransform()
+        base = p.deviceTransform()
+        p.restore()
         # Device-pixel area to fill: the clip (the view box), the points, the device.
-        area = QtCore.QRectF(0, 0, dev.width() * dpr, dev.height() * dpr)
+        area = base.mapRect(QtCore.QRectF(0, 0, dev.width(), dev.height()))
         if p.hasClipping():
             area = area.intersected(tr.mapRect(p.clipBoundingRect()))
         area = area.intersected(tr.mapRect(self._rect).adjusted(-8, -8, 8, 8))
@@ -159,9 +165,12 @@ class PointCloudItem(pg.GraphicsObject):
         np.minimum(counts, 255, out=counts)
         argb = np.ascontiguousarray(self._alpha_lut()[counts])
         img = QtGui.QImage(argb.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        inverse, ok = base.inverted()
+        if not ok:
+            return False
         p.save()
         p.resetTransform()
-        p.drawImage(QtCore.QRectF(x0 / dpr, y0 / dpr, w / dpr, h / dpr), img)
+        p.drawImage(inverse.mapRect(QtCore.QRectF(x0, y0, w, h)), img)
         p.restore()
         return True
 
