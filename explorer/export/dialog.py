@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog,
                                QPushButton, QVBoxLayout, QWidget)
 
 from ..core.errors import SpecError
+from ..gui.settings import app_settings
 from . import SIZES, check_writable
 from .encode import ExportCancelled, even_size, is_cancelled
 
@@ -49,15 +50,6 @@ FORMATS = {
 }
 SIZE_ITEMS = [("window", "Window size"), ("720", "Slide 1280 × 720"), ("1080", "Slide 1920 × 1080")]
 JOIN_MS = 5000
-
-
-def _settings() -> QSettings:
-    """The window's settings store (SCORE_EXPLORER_SETTINGS points tests at a file)."""
-    import os
-    path = os.environ.get("SCORE_EXPLORER_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.IniFormat)
-    return QSettings("score-explorer", "Score Explorer")
 
 
 # ===================================================================== threads
@@ -382,7 +374,7 @@ class ExportDialog(QDialog):
         self.views = {k.lower(): v for k, v in (views or {}).items() if v is not None}
         self.runner: ExportRunner | None = None
         self.last_outcome: tuple[str, str] | None = None
-        self.directory = directory or str(_settings().value("export_dir", str(Path.home())))
+        self.directory = directory or str(app_settings().value("export_dir", str(Path.home())))
 
         self.what = QComboBox()
         for key, text in WHAT_ITEMS:
@@ -521,7 +513,7 @@ class ExportDialog(QDialog):
         except SpecError as e:
             QMessageBox.warning(self, "Cannot export", e.message if e.key == "file" else str(e))
             return
-        _settings().setValue("export_dir", str(Path(self.file.text()).parent))
+        app_settings().setValue("export_dir", str(Path(self.file.text()).parent))
         self.export_button.setEnabled(False)
         self.runner = ExportRunner(self, job, label)
         self.runner.done.connect(self._done)

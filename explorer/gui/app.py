@@ -49,13 +49,14 @@ def open_window(path: str | None = None):
     """Build the main window with `path`, or the last preset, or the default."""
     from ..core import preset as P
     from ..core.errors import SpecError
-    from .main_window import MainWindow, _settings
+    from .main_window import MainWindow
+    from .settings import app_settings
 
     error = None
     preset = None
     chosen = path
     if chosen is None:
-        last = _settings().value("last_preset")
+        last = app_settings().value("last_preset")
         if last and Path(str(last)).is_file():
             chosen = str(last)
     if chosen is not None:

@@ -9,11 +9,10 @@ a worker thread (see `workers`); the window draws the newest snapshot when it ar
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
@@ -29,6 +28,7 @@ from ..core.scores import TrueScore
 from ..core.training import Trainer
 from . import session
 from .controls.panel import ControlPanel
+from .settings import app_settings
 from .style import PRESENTER, SCREEN
 from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampler_score
 
@@ -36,13 +36,6 @@ from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampl
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
 RECENT_MAX = 10
-
-
-def _settings() -> QSettings:
-    path = os.environ.get("SCORE_EXPLORER_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.IniFormat)
-    return QSettings("score-explorer", "Score Explorer")
 
 
 class Banner(QFrame):
@@ -72,7 +65,7 @@ class Banner(QFrame):
 class MainWindow(QMainWindow):
     def __init__(self, preset: Preset | None = None, path: str | None = None):
         super().__init__()
-        self.settings = _settings()
+        self.settings = app_settings()
         self.preset: Preset = preset if preset is not None else P.default()
         self.preset_path: str | None = path
         self.train: ThreadHandle | None = None
