@@ -211,12 +211,15 @@ class ScoreModel(nn.Module):
         h = self._input(x, feat)
         first = self.layers[0]
         a = first(h)
-        jac = first.weight[:, : self.dim].unsqueeze(0)       # d a_1 / d x = W_1[:, :d], (1, h, d)
+        # The Jacobian is carried transposed, jt = J^T of shape (n, d, h), so that each layer is
+        # one (n d, h) @ (h, h') matrix product rather than n small ones.
+        jt = first.weight[:, : self.dim].t().unsqueeze(0)    # (d a_1 / d x)^T = W_1[:, :d]^T
         for layer in self.layers[1:]:
             h, g = _act_and_grad(self.activation, a)
-            jac = g.unsqueeze(-1) * jac                      # J_k = act'(a_k)[:, :, None] * (W_k @ J_{k-1})
+            jt = g.unsqueeze(1) * jt                         # J_k = act'(a_k)[:, :, None] * (W_k @ J_{k-1})
             a = layer(h)
-            jac = torch.matmul(layer.weight, jac)
+            jt = torch.matmul(jt, layer.weight.t())
+        jac = jt.transpose(1, 2)
         if scale is not None:
             a, jac = a * scale, jac * scale.unsqueeze(-1)
         return a, jac.expand(x.shape[0], -1, -1) if jac.shape[0] != x.shape[0] else jac
