@@ -190,8 +190,9 @@ def test_cli_export_is_byte_identical_when_run_twice(tmp_path):
 # ----------------------------------------------------------------- animations in process
 
 def test_same_run_exported_twice_gives_identical_files(run2d, tmp_path):
+    """In one process (the command-line test above covers MP4 across processes)."""
     preset, result = run2d
-    for ext in ("mp4", "gif"):
+    for ext in ("gif",):
         a = check_export_path(f"@480x270:{tmp_path / ('a.' + ext)}")(result, preset)
         b = check_export_path(f"@480x270:{tmp_path / ('b.' + ext)}")(result, preset)
         assert _md5(a) == _md5(b), ext
@@ -245,7 +246,7 @@ def test_png_stills_open_with_pillow(run2d, tmp_path, what):
     with Image.open(path) as im:
         im.load()
         assert im.size == (1280, 720) and im.format == "PNG"
-        assert len(set(im.convert("L").getdata())) > 10   # not blank
+        assert len(np.unique(np.asarray(im.convert("L")))) > 10   # not blank
 
 
 @pytest.mark.parametrize("what", ["particles", "field"])
@@ -362,9 +363,11 @@ def test_mp4_sink_makes_odd_sizes_even_and_is_deterministic(tmp_path):
 # ----------------------------------------------------------------- the window's dialog
 
 @pytest.fixture
-def dialog_factory(qtbot, run2d):
+def dialog_factory(qtbot, run2d, monkeypatch, tmp_path_factory):
     from explorer.export.dialog import ExportDialog
     preset, result = run2d
+    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS",
+                       str(tmp_path_factory.mktemp("settings") / "settings.ini"))
 
     def make(**kw):
         dlg = ExportDialog(None, preset=preset, density=result.trainer.density,

@@ -223,15 +223,8 @@ def count_particle_frames(preset: Preset, frames: int) -> int:
     return 1 + math.ceil(total / k)
 
 
-def _true_reference(trainer: Trainer) -> float:
-    """1/2 E_p |true field|^2 on the evaluation samples (turns relative Fisher into F)."""
-    t = trainer.true_score()
-    s = _eval_field(t.field, _np(trainer.eval_samples()), trainer.device)
-    return float(0.5 * (s.astype(np.float64) ** 2).sum(1).mean())
-
-
 def training_state(trainer: Trainer, preset: Preset, pts: np.ndarray, true_on_grid: np.ndarray,
-                   model=None, fisher_abs: list | None = None, ref: float | None = None) -> dict:
+                   model=None, fisher_abs: list | None = None) -> dict:
     """The picture of a trainer now: learned field on the grid, loss and Fisher curves."""
     learned = LearnedScore(model if model is not None else trainer.model, preset)
     step = trainer.step_count

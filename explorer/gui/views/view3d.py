@@ -1831,9 +1831,14 @@ class View3DPanel(QtWidgets.QWidget):
         C.set_title(self.field_view.overlay_plot,
                     f"Learned and true score on the slice {AXIS_NAMES[axis]} = {tick_text(value)}",
                     self.style)
-        self.field_view.set_caption(
-            f"Slice {AXIS_NAMES[axis]} = {tick_text(value)}: in-plane components "
-            f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}) of the scores")
+        self.field_view.set_caption(self.slice_caption())
+
+    def slice_caption(self) -> str:
+        """What the slice's FieldView shows, e.g. to prefix the window's own caption."""
+        axis, value = self.slice()
+        keep = [k for k in range(3) if k != axis]
+        return (f"Slice {AXIS_NAMES[axis]} = {tick_text(value)}: in-plane components "
+                f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}) of the scores")
 
     def _value_of(self, pos: int) -> float:
         lo, hi = self.view.scene.bounds[self.view.scene.slice_axis]
