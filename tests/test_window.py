@@ -289,3 +289,53 @@ def test_particles_are_drawn_inside_the_window(window, qtbot):
     with_particles = region(x)
     without = region(np.zeros((0, 2), np.float32))
     assert (np.abs(with_particles - without) > 40).sum() > 500
+
+
+def test_three_dimensional_density_trains_and_samples_in_the_3d_panel(qtbot, tmp_path):
+    from explorer.gui.app import make_app, open_window
+    f = tmp_path / "three.toml"
+    f.write_text(textwrap.dedent("""
+        name = "3-D two modes"
+        [density]
+        kind = "mixture"
+        weights = [0.4, 0.6]
+        means = [[-2.0, 0.0, 1.0], [2.0, 1.0, -1.0]]
+        stds = [0.7, 0.9]
+        [model]
+        hidden = [32, 32]
+        [training]
+        steps = 100
+        batch_size = 128
+        [sampler]
+        score = "true"
+        particles = 800
+        steps = 60
+        step_size = 0.02
+    """))
+    make_app()
+    w = open_window(str(f))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.view3d is not None and w.curve_view is None
+    if not w.view3d.is_gl:  # offscreen: the projected view says why
+        assert "OpenGL not available" in w.view3d.view.note.plain_text
+    w.play()
+    qtbot.waitUntil(lambda: w.trainer.finished, timeout=60000)
+    w.toggle_sampling()
+    qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=60000)
+    qtbot.wait(200)
+    x = w.sample.worker.sampler.numpy()
+    assert x.shape == (800, 3) and np.isfinite(x).all()
+    # the slice view shows learned and true fields on the plane
+    w.view3d.set_slice(2, 0.0)
+    w._redraw_fields()
+    assert w.field_view.caption.startswith("Slice x")
+    w.close()
+
+
+def test_export_dialog_opens_from_the_window_and_closes_with_it(window, qtbot):
+    window.open_export()
+    dlg = window._export_dialog
+    assert dlg.isVisible()
+    window.close()
+    assert not dlg.isVisible()

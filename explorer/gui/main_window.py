@@ -36,6 +36,7 @@ from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampl
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
 RECENT_MAX = 10
+DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 
 
 class Banner(QFrame):
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         self.act_save = act("&Save preset", self.save, QKeySequence.Save)
         self.act_save_as = act("Save preset &as…", self.save_as, "Ctrl+Shift+S")
         self.act_quit = act("&Quit", self.close, "Ctrl+Q")
+        self.act_gallery = act("&Presets gallery…", self.open_gallery, "Ctrl+G")
+        self.act_export = act("&Export…", self.open_export, "Ctrl+E")
         self.act_play = act("Play", self.toggle_play, "Space")
         self.act_reset = act("Reset training", self.reset_training, "Ctrl+R")
         self.act_sample = act("Sample / pause sampling", self.toggle_sampling, "Ctrl+L")
@@ -112,10 +115,12 @@ class MainWindow(QMainWindow):
         self.act_leave_presenter = act("Leave presenter mode", lambda: self.set_presenter(False), "Esc")
 
         menu = self.menuBar().addMenu("&File")
-        for a in (self.act_open, self.act_save, self.act_save_as):
+        for a in (self.act_open, self.act_gallery, self.act_save, self.act_save_as):
             menu.addAction(a)
         self.recent_menu = menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        menu.addSeparator()
+        menu.addAction(self.act_export)
         menu.addSeparator()
         menu.addAction(self.act_quit)
         tmenu = self.menuBar().addMenu("&Train")
@@ -180,6 +185,7 @@ class MainWindow(QMainWindow):
 
         self.panel = ControlPanel(self.preset)
         self.panel.edited.connect(self.on_edit)
+        self.panel.gallery_requested.connect(self.open_gallery)
         self.panel.density_kind_changed.connect(self.on_density_kind)
 
         right = QWidget()
@@ -230,7 +236,18 @@ class MainWindow(QMainWindow):
         from .views.loss_view import LossView
         self.loss_view = LossView()
         self.field_view = self.particles_view = self.curve_view = None
-        if dim == 1:
+        self.view3d = None
+        if dim == 3:
+            from .views.view3d import make_view3d
+            self.view3d = make_view3d()
+            self.field_view = self.view3d.field_view   # the slice's learned-vs-true view
+            self.particles_view = self.view3d
+            self.view3d.slice_changed.connect(lambda *_: self._redraw_fields())
+            w = QSplitter(Qt.Vertical)
+            w.addWidget(self.view3d)
+            w.addWidget(self.loss_view)
+            w.setSizes([640, 300])
+        elif dim == 1:
             from .views.curve1d_view import Curve1DView
             self.curve_view = Curve1DView()
             top = self.curve_view
@@ -569,13 +586,13 @@ class MainWindow(QMainWindow):
             self._draw_density_3d(b)
 
     def _draw_density_3d(self, b) -> None:
-        # projected fallback: the (x1, x2) marginal from samples
+        """A cloud of samples of p and translucent level sets of p on a 40^3 grid."""
         import torch
         x = self.density.sample(20000, torch.Generator().manual_seed(0)).numpy()
-        h, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=120, range=b[:2])
-        for v in (self.field_view, self.particles_view):
-            v.set_bounds(b[:2])
-            v.set_density(h / max(h.max(), 1))
+        self.view3d.set_bounds(b)
+        self.view3d.set_density_points(x)
+        n = DENSITY_GRID_3D
+        self.view3d.set_density_grid(session.density_at(self.density, grid_points(b, n)).reshape(n, n, n))
 
     def _true_on_grid(self, sigma: float | None) -> np.ndarray:
         key = (sigma, len(self._grid))
@@ -592,23 +609,30 @@ class MainWindow(QMainWindow):
             xs = self._grid[:, 0]
             self.curve_view.set_scores(xs, None if learned is None else learned[:, 0], true[:, 0])
             return
-        pts, tr, le = self._grid, true, learned
-        if self.preset.dim == 3:
-            pts, tr, le = self._slice_3d(pts, tr, le)
+        self._last_learned = learned
         if "p" not in self._true_cache:
             self._true_cache["p"] = session.density_at(self.density, self._grid)
         p = self._true_cache["p"]
         if self.preset.dim == 3:
-            p = self._slice_3d(self._grid, p[:, None], None)[1][:, 0]
-        self.field_view.set_fields(pts[:, :2], None if le is None else le[:, :2], tr[:, :2], p)
+            return self._draw_fields_3d(learned, true, p, sigma)
+        self.field_view.set_fields(self._grid, learned, true, p)
         self.field_view.set_caption(self._field_caption(sigma))
 
-    def _slice_3d(self, pts, a, b):
-        """The middle x3-slice of a 3-D grid, for the projected fallback view."""
+    def _draw_fields_3d(self, learned, true, p, sigma) -> None:
+        """Arrows on a coarse subset of the grid, and learned vs true on the slice plane."""
+        from .views.view3d import grid_slice, grid_subset
         n = self._grid_n()
-        mid = n // 2
-        idx = np.arange(len(pts)).reshape(n, n, n)[:, :, mid].ravel()
-        return pts[idx], a[idx], (None if b is None else b[idx])
+        g = self._grid
+        sub = grid_subset(n, 9)
+        self.view3d.set_fields(g[sub], None if learned is None else learned[sub], true[sub])
+        axis, value = self.view3d.slice()
+        idx, snapped = grid_slice(self.preset.density["bounds"], n, axis, value)
+        self.view3d.set_slice(axis, snapped)
+        self.view3d.set_slice_fields(g[idx], None if learned is None else learned[idx], true[idx], p[idx])
+        self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(sigma)}")
+
+    def _redraw_fields(self) -> None:
+        self._draw_learned(getattr(self, "_last_learned", None), self._view_sigma)
 
     def _field_caption(self, sigma: float | None) -> str:
         src = self.density.score_source
@@ -691,7 +715,7 @@ class MainWindow(QMainWindow):
         view = self._particles_view()
         if view is not None:
             dim = self.preset.dim
-            view.set_particles(np.zeros((0, 1 if dim == 1 else 2), np.float32))
+            view.set_particles(np.zeros((0, dim), np.float32))
             view.set_status(self._sampler_summary())
             view.set_mode_weights(None, None, None)
 
@@ -716,8 +740,6 @@ class MainWindow(QMainWindow):
             return
         x = snap["x"]
         view = self._particles_view()
-        if self.preset.dim == 3:
-            x = x[:, :2]
         view.set_particles(x)
         label = snap["kind"].replace("_", " ")
         status = f"{label}, step {snap['step']}/{snap['total']}"
@@ -744,6 +766,17 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open preset", start, "Presets (*.toml)")
         if path:
             self.load_path(path)
+
+    def open_gallery(self) -> None:
+        from .gallery import PresetGallery
+        path = PresetGallery.choose(self, self.preset_path)
+        if path:
+            self.load_path(path)
+
+    def open_export(self) -> None:
+        from ..export.dialog import open_export_dialog
+        self.pause()
+        self._export_dialog = open_export_dialog(self)
 
     def save(self) -> None:
         if self.preset_path and not self._is_shipped(self.preset_path):
@@ -856,6 +889,9 @@ class MainWindow(QMainWindow):
             self.resize(1600, 980)
 
     def closeEvent(self, event) -> None:
+        dialog = getattr(self, "_export_dialog", None)
+        if dialog is not None:
+            dialog.close()  # cancels and joins a running export
         self._stop_threads()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
