@@ -85,7 +85,7 @@ def spin(app, seconds: float) -> None:
         time.sleep(0.001)
 
 
-def measure(app, particles: int, seconds: float) -> dict:
+def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
     d = dict(PRESET)
     d["sampler"] = {**PRESET["sampler"], "particles": particles}
     win = MainWindow(P.parse(d))
@@ -102,7 +102,8 @@ def measure(app, particles: int, seconds: float) -> dict:
     view.set_particles = counting
     win.speed.setValue(1)
     win.play()
-    win.toggle_sampling()
+    if sample:
+        win.toggle_sampling()
     spin(app, 1.0)
     probe = LatencyProbe()
     s0, f0 = win.trainer.step_count, frames[0]
@@ -121,10 +122,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
+    import torch
+    threads = torch.get_num_threads()
     app = make_app()
     print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     head = statistics.median(headless_rate(args.seconds / 3) for _ in range(3))
-    print(f"headless training: {head:.0f} steps/s (SSM-VR, batch 512, 128x128)")
+    print(f"headless training: {head:.0f} steps/s (SSM-VR, batch 512, 128x128, "
+          f"{threads} torch threads)")
+    torch.set_num_threads(1)  # as run_app does for the window
+    r = measure(app, 1000, args.seconds, sample=False)
+    print(f"window, training only: latency p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; "
+          f"training {r['steps_per_s']:.0f} steps/s ({100 * r['steps_per_s'] / head:.0f}% of headless)")
     for n in (20_000, 100_000):
         r = measure(app, n, args.seconds)
         print(f"window, training + Langevin on {n:,} particles: latency p95 {r['p95']:.1f} ms, "

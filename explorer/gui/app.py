@@ -73,6 +73,10 @@ def open_window(path: str | None = None):
 
 
 def run_app(path: str | None = None) -> int:
+    import torch
+    # The window runs three busy threads (GUI, training, sampling); torch's own intra-op
+    # threads on top of them oversubscribe a laptop's cores and slow everything down.
+    torch.set_num_threads(1)
     app = make_app()
     win = open_window(path)
 

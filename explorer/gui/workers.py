@@ -25,9 +25,10 @@ from ..core.sampling import Sampler
 from ..core.scores import LearnedScore
 from ..core.training import Trainer
 
-EMIT_INTERVAL = 1 / 30      # seconds between particle snapshots
-TRAIN_EMIT_INTERVAL = 1 / 12  # seconds between training snapshots (field + loss redraws)
+EMIT_INTERVAL = 1 / 36      # seconds between particle snapshots
+TRAIN_EMIT_INTERVAL = 1 / 5   # seconds between training snapshots (field + loss redraws)
 MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
+FRAME_HZ = 36.0             # particle frames aimed at per second (30 are drawn after overheads)
 CHUNK_SECONDS = 0.015       # training time between looks at the events
 FISHER_INTERVAL = 1.0       # seconds between Fisher-divergence evaluations
 
@@ -221,7 +222,7 @@ class SamplingWorker(_Worker):
 
     finished_sampling = Signal()
 
-    def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = 30.0,
+    def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = FRAME_HZ,
                  components=None):
         super().__init__()
         self.sampler = sampler
