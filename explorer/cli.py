@@ -87,17 +87,24 @@ def _headless(args) -> int:
 
     preset = P.load(args.preset)
     preset = apply_overrides(preset, args)
-    exporter = None
-    if args.export:  # checked before anything is written, so a bad path leaves nothing
-        from .export import check_export_path
-        exporter = check_export_path(args.export, "--export")
     out = Path(args.out) if args.out else Path("runs") / Path(args.preset).stem
     if out.exists() and not out.is_dir():
         raise SpecError("--out", f"{out} exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise SpecError("--out", f"cannot create {out}: {e.strerror}") from None
+
+    def make_out():
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SpecError("--out", f"cannot create {out}: {e.strerror}") from None
+
+    exporter = None
+    if args.export:  # checked before anything is written, so a bad path leaves nothing
+        from .export import check_export_path
+        target = Path(args.export.rsplit(":", 1)[-1]).resolve()
+        if out.resolve() in target.parents:  # an export into the results folder
+            make_out()
+        exporter = check_export_path(args.export, "--export")
+    make_out()
 
     bar = ProgressBar(sys.stderr)
     result = train_and_sample(preset, progress=bar.update)

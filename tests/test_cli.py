@@ -157,3 +157,20 @@ def test_absent_gpu_falls_back_to_cpu_with_a_note(small_run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "using CPU" in r.stderr
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["device"] == "cpu"
+
+
+def test_export_into_the_results_folder_that_does_not_exist_yet(small_run, tmp_path):
+    preset, _ = small_run
+    out = tmp_path / "fresh"
+    r = run(preset, "--out", out, "--steps", "5", "--export", out / "still.png")
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+    assert Image.open(out / "still.png").size[0] >= 480
+
+
+def test_impossible_export_path_exits_2_and_leaves_nothing(small_run, tmp_path):
+    preset, _ = small_run
+    out = tmp_path / "never"
+    r = run(preset, "--out", out, "--export", "/nonexistent/dir/a.mp4")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "--export" in r.stderr
+    assert not out.exists()
