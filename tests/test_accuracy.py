@@ -44,3 +44,19 @@ def test_ncsn_and_annealed_langevin_recover_mixture_weights():
     m = train_and_sample(p).metrics
     for got, want in zip(m["mode_weights"], m["true_weights"]):
         assert abs(got - want) <= 0.06, m
+
+
+@pytest.mark.slow
+def test_three_dimensional_mixture_with_ssm_vr():
+    """Issue 5: a 3-D mixture, 3,000 SSM-VR steps of batch 512: relative Fisher at most 0.06."""
+    p = P.parse({"density": {"kind": "mixture", "weights": [0.4, 0.35, 0.25],
+                             "means": [[-2.0, 0.0, 1.0], [2.0, 1.5, -0.5], [0.0, -2.0, -1.5]],
+                             "covariances": [[[0.5, 0.1, 0.0], [0.1, 0.4, 0.0], [0.0, 0.0, 0.6]],
+                                             [[0.7, 0.0, 0.2], [0.0, 0.5, 0.0], [0.2, 0.0, 0.4]],
+                                             [[0.4, 0.0, 0.0], [0.0, 0.6, -0.1], [0.0, -0.1, 0.5]]]},
+                 "objective": {"kind": "ssm_vr"},
+                 "training": {"steps": 3000, "batch_size": 512, "seed": 3},
+                 "sampler": {"particles": 300, "steps": 50}})
+    r = train_and_sample(p)
+    assert r.samples.shape == (300, 3)
+    assert r.metrics["relative_fisher_divergence"] <= 0.06, r.metrics
