@@ -48,8 +48,14 @@ def test_window_trains_on_space_for_20_seconds_and_quits_on_ctrl_q(tmp_path):
     xvfb = _xvfb(display)
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
            "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
+    # the default preset with a budget that outlasts the 20 seconds on a fast machine
+    from explorer.core import preset as P
+    long_run = P.default()
+    long_run.training["steps"] = 1_000_000
+    long_run.save(tmp_path / "long.toml")
     log = open(tmp_path / "app.log", "w")
-    app = subprocess.Popen([sys.executable, "-m", "explorer"], env=env, stdout=log, stderr=log)
+    app = subprocess.Popen([sys.executable, "-m", "explorer", str(tmp_path / "long.toml")], env=env,
+                           stdout=log, stderr=log)
     try:
         win = _find_window(env)
         time.sleep(2.0)
