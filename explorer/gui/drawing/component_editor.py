@@ -134,14 +134,7 @@ class ComponentEditor(QtWidgets.QWidget):
         self._drag_changed = False
         self._labels: list[pg.TextItem] = []
 
-        self.view = C.make_layout_widget()
-        self.plot = C.make_plot("Place Gaussians (click to add)", style=style)
-        self.plot.setMenuEnabled(False)
-        self.plot.setAspectLocked(True)
-        self.vb = self.plot.getViewBox()
-        self.vb.setMouseEnabled(False, False)
-        self.vb.disableAutoRange()
-        self.view.addItem(self.plot)
+        self.view, self.plot, self.vb = C.make_canvas_plot("Place Gaussians (click to add)", style)
 
         self.image = C.DensityImage()
         self.plot.addItem(self.image)

@@ -215,14 +215,7 @@ class PaintCanvas(QtWidgets.QWidget):
         self._stroke_mask: np.ndarray | None = None
         self._last: tuple[float, float] | None = None
 
-        self.view = C.make_layout_widget()
-        self.plot = C.make_plot("Paint the density (brighter = more mass)", style=style)
-        self.plot.setMenuEnabled(False)
-        self.plot.setAspectLocked(True)
-        self.vb = self.plot.getViewBox()
-        self.vb.setMouseEnabled(False, False)
-        self.vb.disableAutoRange()
-        self.view.addItem(self.plot)
+        self.view, self.plot, self.vb = C.make_canvas_plot("Paint the density (brighter = more mass)", style)
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(_grey_lut())

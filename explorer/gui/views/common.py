@@ -429,3 +429,17 @@ def apply_style_colorbar(bar: pg.ColorBarItem, style: ViewStyle = SCREEN) -> Non
                                      "font-size": f"{style.font_pt + 1}pt"})
     fm = QtGui.QFontMetrics(font)
     ax.setWidth(fm.horizontalAdvance("0.0000") + fm.height() + 12)
+
+
+def make_canvas_plot(title: str, style: ViewStyle = SCREEN):
+    """(layout widget, plot, view box) for a drawing surface: square pixels, no pan or zoom,
+    no context menu, so that every mouse drag draws."""
+    view = make_layout_widget()
+    plot = make_plot(title, style=style)
+    plot.setMenuEnabled(False)
+    plot.setAspectLocked(True)
+    vb = plot.getViewBox()
+    vb.setMouseEnabled(False, False)
+    vb.disableAutoRange()
+    view.addItem(plot)
+    return view, plot, vb
