@@ -375,6 +375,51 @@ class _Scene:
         self.scale = reference_scale3(self.learned, self.true)
         self.cell = grid_spacing3(p) if g else 1.0
 
+    def set_bounds(self, bounds) -> None:
+        self.bounds = bounds3(bounds)
+        ax = self.slice_axis
+        if not self.bounds[ax, 0] <= self.slice_value <= self.bounds[ax, 1]:
+            self.slice_value = float(self.bounds[ax].mean())
+
+    def set_density_points(self, points, weights=None) -> None:
+        p = C.as_points(points, 3)
+        w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        ok = np.isfinite(p).all(axis=1)
+        if w is not None and len(w) == len(p):
+            ok &= np.isfinite(w)
+            w = w[ok]
+        else:
+            w = None
+        self.density_points = np.ascontiguousarray(p[ok], dtype=np.float32)
+        self.density_weights = w
+
+    def set_density_grid(self, p) -> None:
+        a = None if p is None else np.asarray(p, dtype=np.float64)
+        self.density_grid = a if a is not None and a.ndim == 3 and min(a.shape) >= 2 else None
+
+    def set_density_mode(self, mode: str) -> None:
+        if mode not in DENSITY_MODES:
+            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
+        self.density_mode = mode
+
+    def set_particles(self, x) -> bool:
+        """Store the particles; True if their number changed."""
+        a = clean3(x)
+        changed = len(a) != self.n_particles
+        self.particles = a
+        self.n_particles = len(a)
+        return changed
+
+    def set_arrow_mode(self, mode: str) -> None:
+        if mode not in ARROW_MODES:
+            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
+        self.arrow_mode = mode
+
+    def set_slice(self, axis: int, value: float) -> None:
+        self.slice_axis = int(axis) % 3
+        v = float(value)
+        self.slice_value = v if np.isfinite(v) else float(self.bounds[self.slice_axis].mean())
+
     def learned_error(self) -> np.ndarray | None:
         if self.learned is None or self.true is None:
             return None
@@ -858,7 +903,7 @@ class View3D(QtWidgets.QWidget):
     # ------------------------------------------------------------ data
     def set_bounds(self, bounds) -> None:
         s = self.scene
-        s.bounds = bounds3(bounds)
+        s.set_bounds(bounds)
         b = s.bounds
         self.box_item.setData(pos=box_edges(b).astype(np.float32))
         segs = []
@@ -868,8 +913,6 @@ class View3D(QtWidgets.QWidget):
         for t in nice_ticks(b[1, 0], b[1, 1]):
             segs += [(b[0, 0], t, z), (b[0, 1], t, z)]
         self.floor_item.setData(pos=np.asarray(segs, dtype=np.float32).reshape(-1, 3))
-        if s.slice_value < b[s.slice_axis, 0] or s.slice_value > b[s.slice_axis, 1]:
-            s.slice_value = float(b[s.slice_axis].mean())
         self._draw_slice()
         self.gl.opts["center"] = QtGui.QVector3D(*b.mean(axis=1))
         self._surface_key = None
@@ -877,41 +920,25 @@ class View3D(QtWidgets.QWidget):
         self._fit_distance()
 
     def set_density_points(self, points, weights=None) -> None:
-        s = self.scene
-        p = C.as_points(points, 3)
-        w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-        ok = np.isfinite(p).all(axis=1)
-        if w is not None and len(w) == len(p):
-            ok &= np.isfinite(w)
-            w = w[ok]
-        else:
-            w = None
-        s.density_points = np.ascontiguousarray(p[ok], dtype=np.float32)
-        s.density_weights = w
+        self.scene.set_density_points(points, weights)
         self._draw_density()
 
     def set_density_grid(self, p) -> None:
-        a = None if p is None else np.asarray(p, dtype=np.float64)
-        self.scene.density_grid = a if a is not None and a.ndim == 3 and min(a.shape) >= 2 else None
+        self.scene.set_density_grid(p)
         self._surface_key = None
         self._draw_density()
 
     def set_density_mode(self, mode: str) -> None:
-        if mode not in DENSITY_MODES:
-            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
-        self.scene.density_mode = mode
+        self.scene.set_density_mode(mode)
         self._draw_density()
 
     def set_particles(self, x) -> None:
-        a = clean3(x)
-        s = self.scene
-        before = s.n_particles
-        s.particles = a
-        s.n_particles = len(a)
+        changed = self.scene.set_particles(x)
+        a = self.scene.particles
         if not len(a):
             self.particles_item.setVisible(False)
         else:
-            if before != len(a):
+            if changed:
                 alpha = _particle_alpha(len(a))
                 self.particles_item.setData(pos=a, color=(*np.array(PARTICLES) / 255, alpha))
             else:
@@ -924,16 +951,11 @@ class View3D(QtWidgets.QWidget):
         self._draw_arrows()
 
     def set_arrow_mode(self, mode: str) -> None:
-        if mode not in ARROW_MODES:
-            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
-        self.scene.arrow_mode = mode
+        self.scene.set_arrow_mode(mode)
         self._draw_arrows()
 
     def set_slice(self, axis: int, value: float) -> None:
-        s = self.scene
-        s.slice_axis = int(axis) % 3
-        v = float(value)
-        s.slice_value = v if np.isfinite(v) else float(s.bounds[s.slice_axis].mean())
+        self.scene.set_slice(axis, value)
         self._draw_slice()
 
     def set_slice_visible(self, on: bool) -> None:
@@ -1340,45 +1362,25 @@ class Projected3DView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ data (same API as View3D)
     def set_bounds(self, bounds) -> None:
-        s = self.scene
-        s.bounds = bounds3(bounds)
-        if s.slice_value < s.bounds[s.slice_axis, 0] or s.slice_value > s.bounds[s.slice_axis, 1]:
-            s.slice_value = float(s.bounds[s.slice_axis].mean())
+        self.scene.set_bounds(bounds)
         self._fit_range()
         self._redraw()
 
     def set_density_points(self, points, weights=None) -> None:
-        s = self.scene
-        p = C.as_points(points, 3)
-        w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-        ok = np.isfinite(p).all(axis=1)
-        if w is not None and len(w) == len(p):
-            ok &= np.isfinite(w)
-            w = w[ok]
-        else:
-            w = None
-        s.density_points = p[ok].astype(np.float32)
-        s.density_weights = w
+        self.scene.set_density_points(points, weights)
         self._redraw_density()
 
     def set_density_grid(self, p) -> None:
-        a = None if p is None else np.asarray(p, dtype=np.float64)
-        self.scene.density_grid = a if a is not None and a.ndim == 3 and min(a.shape) >= 2 else None
+        self.scene.set_density_grid(p)
         self._redraw_density()
 
     def set_density_mode(self, mode: str) -> None:
-        if mode not in DENSITY_MODES:
-            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
-        self.scene.density_mode = mode
+        self.scene.set_density_mode(mode)
         self._redraw_density()
         self._draw_legend()
 
     def set_particles(self, x) -> None:
-        a = clean3(x)
-        s = self.scene
-        changed = len(a) != s.n_particles
-        s.particles = a
-        s.n_particles = len(a)
+        changed = self.scene.set_particles(x)
         self._redraw_particles()
         if changed:
             self._draw_legend()
@@ -1389,17 +1391,12 @@ class Projected3DView(QtWidgets.QWidget):
         self._draw_legend()
 
     def set_arrow_mode(self, mode: str) -> None:
-        if mode not in ARROW_MODES:
-            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
-        self.scene.arrow_mode = mode
+        self.scene.set_arrow_mode(mode)
         self._redraw_arrows()
         self._draw_legend()
 
     def set_slice(self, axis: int, value: float) -> None:
-        s = self.scene
-        s.slice_axis = int(axis) % 3
-        v = float(value)
-        s.slice_value = v if np.isfinite(v) else float(s.bounds[s.slice_axis].mean())
+        self.scene.set_slice(axis, value)
         self._redraw_slice()
         self._draw_legend()
 
