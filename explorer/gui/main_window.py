@@ -243,6 +243,9 @@ class MainWindow(QMainWindow):
             self.field_view = self.view3d.field_view   # the slice's learned-vs-true view
             self.particles_view = self.view3d
             self.view3d.slice_changed.connect(lambda *_: self._redraw_fields())
+            # the slice panel is narrow: one overlaid plot reads better than two side by side
+            if self.mode_combo.currentData() == "side":
+                self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w = QSplitter(Qt.Vertical)
             w.addWidget(self.view3d)
             w.addWidget(self.loss_view)
