@@ -174,3 +174,22 @@ def test_impossible_export_path_exits_2_and_leaves_nothing(small_run, tmp_path):
     r = run(preset, "--out", out, "--export", "/nonexistent/dir/a.mp4")
     assert r.returncode == 2 and r.stderr.startswith("error:") and "--export" in r.stderr
     assert not out.exists()
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_is_written(small_run, tmp_path):
+    import signal
+    import time
+    preset, _ = small_run
+    out = tmp_path / "interrupted"
+    p = subprocess.Popen([sys.executable, "-m", "explorer", "run", str(preset), "--out", str(out),
+                          "--steps", "10000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(15)  # past the imports and into training, even on a slow machine
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["interrupted"] is True and 0 < m["steps"] < 10000000
+    rows = (out / "loss.csv").read_text().splitlines()
+    assert len(rows) == m["steps"] + 1
