@@ -4,34 +4,15 @@ import csv
 import json
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
 from explorer.core import preset as P
+from small_preset import small_preset
 
-SMALL = """
-name = "small"
-[density]
-kind = "mixture"
-weights = [0.3, 0.7]
-means = [[-2.0, 0.0], [2.0, 1.0]]
-stds = [0.5, 0.7]
-[model]
-hidden = [32, 32]
-[objective]
-kind = "ssm_vr"
-[training]
-steps = 150
-batch_size = 128
-[sampler]
-particles = 300
-steps = 50
-[view]
-grid = 12
-"""
+SMALL = small_preset()
 
 
 def run(*args, cwd=None):
@@ -43,7 +24,7 @@ def run(*args, cwd=None):
 def small_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("run")
     preset = d / "small.toml"
-    preset.write_text(textwrap.dedent(SMALL))
+    preset.write_text(SMALL)
     out = d / "out"
     r = run(preset, "--out", out)
     assert r.returncode == 0, r.stderr
@@ -103,7 +84,7 @@ def test_model_loads_without_pickle_into_a_fresh_model(small_run):
 
 def test_steps_zero_with_the_true_score_is_a_pure_sampling_run(tmp_path):
     preset = tmp_path / "p.toml"
-    text = textwrap.dedent(SMALL).replace("steps = 50", 'steps = 1000\nstep_size = 0.02\nscore = "true"')
+    text = small_preset(sampler_steps=1000, step_size=0.02, score="true")
     preset.write_text(text)
     r = run(preset, "--out", tmp_path / "o", "--steps", "0", "--particles", "500", "--seed", "5")
     assert r.returncode == 0, r.stderr

@@ -8,28 +8,10 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from explorer.core import preset as P  # noqa: E402
+from small_preset import small_preset  # noqa: E402
 
-SMALL = """
-name = "Small mixture"
-[density]
-kind = "mixture"
-weights = [0.3, 0.7]
-means = [[-2.0, 0.0], [2.0, 1.0]]
-stds = [0.5, 0.7]
-[model]
-hidden = [32, 32]
-[objective]
-kind = "ssm_vr"
-[training]
-steps = 400
-batch_size = 128
-[sampler]
-particles = 500
-steps = 200
-step_size = 0.02
-[view]
-grid = 16
-"""
+SMALL = small_preset("Small mixture", steps=400, particles=500, sampler_steps=200, grid=16,
+                     step_size=0.02)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +22,7 @@ def _settings(tmp_path, monkeypatch):
 @pytest.fixture
 def small(tmp_path):
     f = tmp_path / "small.toml"
-    f.write_text(textwrap.dedent(SMALL))
+    f.write_text(SMALL)
     return f
 
 

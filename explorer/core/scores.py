@@ -41,10 +41,6 @@ class TrueScore:
         self.schedule = _schedule(preset)
         self.level, self.value = _finest(preset)
 
-    @property
-    def exact_finest(self) -> bool:
-        return self.level == "none" or self.density.exact_perturbed()
-
     def field(self, x: torch.Tensor) -> torch.Tensor:
         if self.level == "none" or not self.density.exact_perturbed():
             return self.density.score(x)

@@ -82,9 +82,6 @@ class Density:
         # typical spacing of the MC centres inside the box
         return float(np.prod(widths) ** (1.0 / self.dim) / self._MC_COUNT ** (1.0 / self.dim))
 
-    def describe(self) -> str:
-        return f"{self.kind} ({self.dim}-D); true score: {self.score_source}"
-
 
 def kernel_log_prob(x: torch.Tensor, centres: torch.Tensor, log_weights: torch.Tensor | None,
                     bandwidth: float) -> torch.Tensor:
