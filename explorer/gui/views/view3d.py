@@ -733,7 +733,36 @@ def _render_with_gl(widget, target, args, kwargs) -> None:
             p.end()
 
 
-class View3D(QtWidgets.QWidget):
+class _AutoRotate:
+    """A camera that turns about x3 on a timer; the view supplies `rotate_by(degrees)`."""
+
+    def _init_auto_rotate(self, interval_ms: int) -> None:
+        self.rotate_speed = ROTATE_DEG_PER_S
+        self._rotate_t = None
+        self.rotate_timer = QtCore.QTimer(self)
+        self.rotate_timer.setInterval(interval_ms)
+        self.rotate_timer.timeout.connect(self._rotate_step)
+
+    def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
+        if deg_per_s is not None:
+            self.rotate_speed = float(deg_per_s)
+        if on and not self.rotate_timer.isActive():
+            self._rotate_t = time.perf_counter()
+            self.rotate_timer.start()
+        elif not on:
+            self.rotate_timer.stop()
+
+    def auto_rotating(self) -> bool:
+        return self.rotate_timer.isActive()
+
+    def _rotate_step(self) -> None:
+        now = time.perf_counter()
+        dt = min(0.2, now - (self._rotate_t or now))
+        self._rotate_t = now
+        self.rotate_by(self.rotate_speed * dt)
+
+
+class View3D(QtWidgets.QWidget, _AutoRotate):
     """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true.
 
     `self.gl` is the GL view (pyqtgraph's GLViewMixin on a QOpenGLWindow, inside
@@ -817,11 +846,7 @@ class View3D(QtWidgets.QWidget):
         for it in (self.true_item, self.learned_item, self.particles_item, self.density_item):
             it.setVisible(False)
 
-        self.rotate_timer = QtCore.QTimer(self)
-        self.rotate_timer.setInterval(33)
-        self.rotate_timer.timeout.connect(self._rotate_step)
-        self.rotate_speed = ROTATE_DEG_PER_S
-        self._rotate_t = None
+        self._init_auto_rotate(33)
         self.gl.setCameraPosition(elevation=ELEVATION, azimuth=AZIMUTH)
         self.set_bounds(self.scene.bounds)
         self.apply_style(style)
@@ -877,28 +902,11 @@ class View3D(QtWidgets.QWidget):
         """Pixel coordinates (y down) of 3-D points in the on-screen picture."""
         return self.screen_projector()(pts)
 
-    def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
-        if deg_per_s is not None:
-            self.rotate_speed = float(deg_per_s)
-        if on and not self.rotate_timer.isActive():
-            self._rotate_t = time.perf_counter()
-            self.rotate_timer.start()
-        elif not on:
-            self.rotate_timer.stop()
-
-    def auto_rotating(self) -> bool:
-        return self.rotate_timer.isActive()
-
     def rotate_by(self, degrees: float) -> None:
         """Turn the camera about x3 (the export uses this for a rotating animation)."""
         self.gl.opts["azimuth"] = (self.gl.opts["azimuth"] + degrees) % 360.0
         self.gl.update()
 
-    def _rotate_step(self) -> None:
-        now = time.perf_counter()
-        dt = min(0.2, now - (self._rotate_t or now))
-        self._rotate_t = now
-        self.rotate_by(self.rotate_speed * dt)
 
     # ------------------------------------------------------------ data
     def set_bounds(self, bounds) -> None:
@@ -1238,7 +1246,7 @@ class _OrbitViewBox(pg.ViewBox):
         self.owner.reset_camera()
 
 
-class Projected3DView(QtWidgets.QWidget):
+class Projected3DView(QtWidgets.QWidget, _AutoRotate):
     """The 3-D scene as an orthographic 2-D projection (no OpenGL needed)."""
 
     is_gl = False
@@ -1252,8 +1260,6 @@ class Projected3DView(QtWidgets.QWidget):
         self.reason = reason
         self.azimuth = AZIMUTH
         self.elevation = ELEVATION
-        self.rotate_speed = ROTATE_DEG_PER_S
-        self._rotate_t = None
         self.n_learned_bins = 6
 
         self.graphics = C.make_layout_widget()
@@ -1302,9 +1308,7 @@ class Projected3DView(QtWidgets.QWidget):
         self.graphics.addItem(self.legend_label, 1, 0)
         self.legend_plain = ""
 
-        self.rotate_timer = QtCore.QTimer(self)
-        self.rotate_timer.setInterval(40)
-        self.rotate_timer.timeout.connect(self._rotate_step)
+        self._init_auto_rotate(40)
         self.apply_style(style)
         self.set_bounds(self.scene.bounds)
 
@@ -1330,23 +1334,6 @@ class Projected3DView(QtWidgets.QWidget):
     def rotate_by(self, degrees: float) -> None:
         self.set_camera(azimuth=self.azimuth + degrees)
 
-    def set_auto_rotate(self, on: bool, deg_per_s: float | None = None) -> None:
-        if deg_per_s is not None:
-            self.rotate_speed = float(deg_per_s)
-        if on and not self.rotate_timer.isActive():
-            self._rotate_t = time.perf_counter()
-            self.rotate_timer.start()
-        elif not on:
-            self.rotate_timer.stop()
-
-    def auto_rotating(self) -> bool:
-        return self.rotate_timer.isActive()
-
-    def _rotate_step(self) -> None:
-        now = time.perf_counter()
-        dt = min(0.2, now - (self._rotate_t or now))
-        self._rotate_t = now
-        self.rotate_by(self.rotate_speed * dt)
 
     def _centre(self) -> np.ndarray:
         return self.scene.bounds.mean(axis=1)
