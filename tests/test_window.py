@@ -82,7 +82,7 @@ def test_learning_rate_change_applies_without_reset(window, qtbot):
     qtbot.waitUntil(lambda: window.trainer.step_count >= 30, timeout=30000)
     trainer = window.trainer
     window.on_edit("training", "lr", 0.0005)
-    qtbot.waitUntil(lambda: trainer.optimizer.param_groups[0]["lr"] == 0.0005, timeout=5000)
+    qtbot.waitUntil(lambda: window.train.worker.reported_lr == 0.0005, timeout=5000)
     assert window.trainer is trainer and trainer.step_count >= 30
 
 
@@ -172,9 +172,25 @@ def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, ca
     w.toggle_sampling()
     qtbot.waitUntil(lambda: w.trainer.step_count > 5, timeout=30000)
     threads = [w.train.thread, w.sample.thread]
+    child = w._training_process.process
     w.close()
     assert not any(t.isRunning() for t in threads)
+    assert child.poll() is not None, "the training process ends with the window"
     assert "Destroyed while thread" not in capfd.readouterr().err
+
+
+def test_a_training_process_that_dies_is_reported_and_reset_starts_another(window, qtbot):
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count > 5, timeout=30000)
+    window._training_process.process.kill()
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
+    assert "training process ended" in window.last_error
+    assert window.play_button.text() == "Play"
+    steps = window.trainer.step_count
+    window.reset_training()
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count > 5, timeout=30000)
+    assert window._training_process.alive and steps > 5
 
 
 def test_one_dimensional_density_shows_curves(qtbot, tmp_path):

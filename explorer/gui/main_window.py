@@ -26,6 +26,7 @@ from ..core.sampling import Sampler
 from ..core.schedules import ncsn_sigmas
 from ..core.scores import TrueScore
 from ..core.training import Trainer
+from ..core.training_process import TrainingProcess
 from . import session
 from .controls.panel import ControlPanel
 from .settings import app_settings
@@ -71,7 +72,8 @@ class MainWindow(QMainWindow):
         self.preset_path: str | None = path
         self.train: ThreadHandle | None = None
         self.sample: ThreadHandle | None = None
-        self.trainer: Trainer | None = None
+        self.trainer: Trainer | None = None    # mirror of the one training in the child process
+        self._training_process: TrainingProcess | None = None
         self.density = self.preset.build_density()
         self._loss_cache = np.zeros(0)
         self._fisher_seen = 0
@@ -419,6 +421,7 @@ class MainWindow(QMainWindow):
             self.train.worker.set_lr(new.training["lr"])
         elif ("training", "steps") in changed:
             self.trainer.preset.training["steps"] = new.training["steps"]
+            self.train.worker.set_budget(new.training["steps"])
             self.progress.setMaximum(new.training["steps"])
         elif "sampler" in sections:
             self.panel.set_preset(new)
@@ -447,13 +450,7 @@ class MainWindow(QMainWindow):
         if self.trainer.device_note:
             self.show_error(self.trainer.device_note, error=False)
         self._grid = grid_points(self.preset.density["bounds"], self._grid_n())
-        worker = TrainingWorker(self.trainer, self._grid)
-        worker.set_view_sigma(self._view_sigma)
-        worker.ready.connect(self.on_train_snapshot)
-        worker.failed.connect(self.on_train_failed)
-        worker.budget_reached.connect(self.on_budget_reached)
-        self.train = ThreadHandle(worker)
-        self.train.start()
+        self._start_training_worker()
         self._loss_cache = np.zeros(0)
         self._fisher_seen = 0
         self._fisher_steps: list[int] = []
@@ -472,15 +469,26 @@ class MainWindow(QMainWindow):
         self._join(self.train)
         self.trainer.set_density(self.density)
         self.trainer.preset = self.preset.copy()
-        worker = TrainingWorker(self.trainer, self._grid)
+        self._start_training_worker()
+        self._draw_true_field()
+        if was_playing:
+            self.play()
+
+    def _start_training_worker(self) -> None:
+        """A paused session of the mirror trainer in the training process (a new process
+        if the last one has ended)."""
+        if self._training_process is None or not self._training_process.alive:
+            if self._training_process is not None:
+                self._training_process.close()
+            self._training_process = TrainingProcess(
+                animating=self.sample is not None and self.sample.worker.playing)
+        worker = TrainingWorker(self.trainer, self._grid, self._training_process,
+                                self._view_sigma)
         worker.ready.connect(self.on_train_snapshot)
         worker.failed.connect(self.on_train_failed)
         worker.budget_reached.connect(self.on_budget_reached)
         self.train = ThreadHandle(worker)
         self.train.start()
-        self._draw_true_field()
-        if was_playing:
-            self.play()
 
     def _grid_n(self) -> int:
         n = int(self.preset.view["grid"])
@@ -681,13 +689,13 @@ class MainWindow(QMainWindow):
     def toggle_sampling(self) -> None:
         if self.sample is not None and self.sample.worker.playing:
             self.sample.worker.pause()
-            self._set_sample_text(False)
+            self._show_sampling(False)
             return
         if self.sample is None or self.sample.worker.sampler.done:
             if not self._new_sampler():
                 return
         self.sample.worker.play()
-        self._set_sample_text(True)
+        self._show_sampling(True)
 
     def _new_sampler(self) -> bool:
         self._join(self.sample)
@@ -714,7 +722,7 @@ class MainWindow(QMainWindow):
     def reset_sampling(self) -> None:
         self._join(self.sample)
         self.sample = None
-        self._set_sample_text(False)
+        self._show_sampling(False)
         view = self._particles_view()
         if view is not None:
             dim = self.preset.dim
@@ -722,9 +730,13 @@ class MainWindow(QMainWindow):
             view.set_status(self._sampler_summary())
             view.set_mode_weights(None, None, None)
 
-    def _set_sample_text(self, running: bool) -> None:
+    def _show_sampling(self, running: bool) -> None:
+        """The Sample button's face; and the training process, which lends the window a core
+        while the particles animate, is told."""
         self.sample_button.setText("Pause sampling" if running else "Sample")
         self.sample_button.setIcon(self._icon("SP_MediaPause" if running else "SP_MediaSeekForward"))
+        if self._training_process is not None:
+            self._training_process.set_animating(running)
 
     def _sampler_summary(self) -> str:
         s = self.preset.sampler
@@ -760,7 +772,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_sampling_done(self) -> None:
-        self._set_sample_text(False)
+        self._show_sampling(False)
         self.statusBar().showMessage("Sampling finished.", 5000)
 
     # ================================================================ files
@@ -896,6 +908,9 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.close()  # cancels and joins a running export
         self._stop_threads()
+        if self._training_process is not None:
+            self._training_process.close()
+            self._training_process = None
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

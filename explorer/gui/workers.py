@@ -1,7 +1,8 @@
 """Background threads for training and sampling, and their clean shutdown.
 
 Each worker is a QObject moved to its own QThread, looping in `run` until told to stop.
-It never touches a widget: it keeps the newest snapshot (numpy copies) under a lock and
+Training itself runs in a child process (core/training_process.py); its worker here only
+receives. A worker never touches a widget: it keeps the newest snapshot (numpy copies) under a lock and
 emits `ready` at most ~30 times a second; the window takes the newest snapshot when it
 gets round to it, so stale ones are simply dropped (DESIGN 7a, 8). Pause and stop go
 through `threading.Event`s, so they work while the worker is busy, and `ThreadHandle.join`
@@ -19,18 +20,16 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.errors import DivergedError
 from ..core.metrics import mode_weights
 from ..core.sampling import Sampler
 from ..core.scores import LearnedScore
 from ..core.training import Trainer
+from ..core.training_process import TrainingProcess, TrainingProcessGone
 
 EMIT_INTERVAL = 1 / 36      # seconds between particle snapshots
-TRAIN_EMIT_INTERVAL = 1 / 5   # seconds between training snapshots (field + loss redraws)
 MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
 FRAME_HZ = 36.0             # particle frames aimed at per second (30 are drawn after overheads)
-CHUNK_SECONDS = 0.015       # training time between looks at the events
-FISHER_INTERVAL = 1.0       # seconds between Fisher-divergence evaluations
+STOP_WAIT = 0.5             # seconds a stopping training worker waits for the child's last word
 
 
 class _Worker(QObject):
@@ -108,113 +107,121 @@ class _Worker(QObject):
 
 
 class TrainingWorker(_Worker):
-    """Trains `trainer` in chunks; snapshots carry the learned field on the view grid."""
+    """The window's end of a training session in the child process.
+
+    The child (core/training_process.py) trains; this worker's thread receives its
+    snapshots, copies the weights, losses and Fisher values into `trainer` (the window's
+    mirror of the child's trainer) and hands the learned field to the window. Commands go
+    straight to the child from the GUI thread.
+    """
 
     budget_reached = Signal()
-    emit_interval = TRAIN_EMIT_INTERVAL
+    emit_interval = 0.0    # the child already paces its snapshots
 
-    def __init__(self, trainer: Trainer, grid: np.ndarray):
+    def __init__(self, trainer: Trainer, grid: np.ndarray, process: TrainingProcess,
+                 view_sigma: float | None = None):
         super().__init__()
         self.trainer = trainer
-        self.grid = torch.from_numpy(grid).to(trainer.device)
-        self.model_lock = threading.Lock()   # held while the weights change
-        self._pending_lr: float | None = None
-        self._pending_steps = 0              # "Step N" requests while paused
-        self._view_sigma: float | None = None
-        self._steps_per_s = 0.0
-        self._last_fisher = 0.0
+        self.process = process
+        self.grid = grid
+        self.model_lock = threading.Lock()   # held while the mirror's weights change
+        self._view_sigma = view_sigma
+        self.reported_lr: float | None = None   # the child optimizer's learning rate
+        self.session = process.open_session(trainer, grid, view_sigma)
 
     # GUI thread
+    def _command(self, *message) -> None:
+        try:
+            self.process.send(message[0], self.session, *message[1:])
+        except TrainingProcessGone:
+            pass   # the worker's thread reports it
+
+    def play(self) -> None:
+        super().play()
+        self._command("play")
+
+    def pause(self) -> None:
+        super().pause()
+        self._command("pause")
+
+    def stop(self) -> None:
+        super().stop()
+        self._command("stop")
+
     def set_lr(self, lr: float) -> None:
-        self._pending_lr = lr
-        self._wake.set()
+        self._command("lr", float(lr))
+
+    def set_budget(self, steps: int) -> None:
+        self._command("budget", int(steps))
 
     def step_n(self, n: int) -> None:
-        self._pending_steps += int(n)
-        self._wake.set()
+        self._command("step", int(n))
 
     def set_view_sigma(self, sigma: float | None) -> None:
         """Noise level at which the learned field is drawn (NCSN sigma slider)."""
         self._view_sigma = sigma
-        self._wake.set()
+        self._command("sigma", sigma)
 
     def model_copy(self):
         with self.model_lock:
             return copy.deepcopy(self.trainer.model)
 
     # worker thread
-    def _serve_requests(self) -> None:
-        if self._pending_lr is not None:
-            self.trainer.set_lr(self._pending_lr)
-            self._pending_lr = None
-        if self._pending_steps > 0:
-            n, self._pending_steps = self._pending_steps, 0
-            self._train(n, until_event=False)
-        self._publish(self._snapshot(fisher=True), force=True)
-
-    def _train(self, n: int, until_event: bool) -> None:
-        t = self.trainer
-        n = min(n, max(t.budget - t.step_count, 0))
-        chunk = 1
-        while n > 0 and not self._stop.is_set() and (self._run.is_set() or not until_event):
-            k = min(chunk, n)
-            t0 = time.perf_counter()
-            try:
-                with self.model_lock:
-                    t.step(k)
-            except DivergedError as e:
-                self._run.clear()
-                self._publish(self._snapshot(fisher=False), force=True)
-                self.failed.emit(str(e))
-                return
-            dt = time.perf_counter() - t0
-            n -= k
-            self._steps_per_s = k / dt if dt > 0 else 0.0
-            # aim for chunks of ~CHUNK_SECONDS so that events are seen quickly
-            chunk = max(1, min(int(k * CHUNK_SECONDS / max(dt, 1e-6)), 1000, 2 * k))
-            now = time.perf_counter()
-            if now - self._last_emit >= self.emit_interval:
-                fisher = now - self._last_fisher >= FISHER_INTERVAL
-                self._publish(self._snapshot(fisher=fisher))
-            if self._pending_lr is not None:
-                self.trainer.set_lr(self._pending_lr)
-                self._pending_lr = None
-
     def _loop(self) -> None:
-        self._publish(self._snapshot(fisher=True), force=True)
-        with self.model_lock:
-            self.trainer.optimizer  # built here, off the GUI thread (its first use is slow)
-        while not self._stop.is_set():
-            if self._wait_while_paused():
-                break
-            if self.trainer.finished:
-                self._run.clear()
-                self._publish(self._snapshot(fisher=True), force=True)
-                self.budget_reached.emit()
-                continue
-            self._train(self.trainer.budget - self.trainer.step_count, until_event=True)
+        self._publish(self._mirror_snapshot(), force=True)   # a picture before the child answers
+        try:
+            self._receive_until_stopped()
+        except TrainingProcessGone as e:
+            self._run.clear()
+            self.failed.emit(f"The training process ended ({e}). Press Reset to start a new one.")
 
-    def _snapshot(self, fisher: bool) -> dict:
+    def _receive_until_stopped(self) -> None:
+        deadline = None
+        while True:
+            if self._stop.is_set() and deadline is None:
+                deadline = time.perf_counter() + STOP_WAIT
+            if deadline is not None and time.perf_counter() > deadline:
+                return   # the child is busy with something it cannot interrupt; leave it
+            message = self.process.receive(0.1)
+            if message is None or message[1] != self.session:
+                continue
+            kind, _, *args = message
+            if kind == "snapshot":
+                self._apply(args[0])
+            elif kind == "finished":
+                self._run.clear()
+                self.budget_reached.emit()
+            elif kind == "failed":
+                self._run.clear()
+                self.failed.emit(args[0])
+            elif kind == "stopped":
+                return
+
+    def _apply(self, snap: dict) -> None:
+        """Bring the mirror up to the child's state, then let the window draw it."""
         t = self.trainer
+        with self.model_lock:
+            t.model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.pop("state").items()})
+            t.losses.extend(snap.pop("losses"))
+            t.fisher.extend(snap.pop("fisher"))
+            t.step_count = snap["step"]
+        self.reported_lr = snap.pop("lr")
+        if not self._run.is_set():
+            snap["steps_per_s"] = 0.0
+        self._publish(snap, force=True)
+
+    def _mirror_snapshot(self) -> dict:
+        t = self.trainer
+        grid = torch.from_numpy(self.grid).to(t.device)
         with self.model_lock:
             score = t.learned_score()
             sigma = self._view_sigma
             if sigma is not None and t.model.conditioning == "sigma":
-                learned = score.at_sigma(self.grid, sigma)
+                learned = score.at_sigma(grid, sigma)
             else:
-                learned = score.field(self.grid)
-            snap = {
-                "step": t.step_count,
-                "budget": t.budget,
-                "steps_per_s": self._steps_per_s if self._run.is_set() else 0.0,
-                "learned": learned.cpu().numpy(),
-                "view_sigma": sigma,
-            }
-            if fisher:
-                self._last_fisher = time.perf_counter()
-                if np.isfinite(t.losses[-1] if t.losses else 0.0):
-                    t.evaluate()
-        return snap
+                learned = score.field(grid)
+        return {"step": t.step_count, "budget": t.budget, "steps_per_s": 0.0,
+                "learned": learned.cpu().numpy(), "view_sigma": sigma}
 
 
 class SamplingWorker(_Worker):

@@ -65,8 +65,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._xy = xy
         self._poly = None
         if len(xy):
-            lo = xy.min(axis=0)
-            hi = xy.max(axis=0)
+            lo, hi = C.column_range(xy)
             rect = QtCore.QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
         else:
             rect = QtCore.QRectF()
@@ -324,10 +323,7 @@ class ParticlesView(QtWidgets.QWidget):
             if a.ndim == 1:
                 a = a[:, None]
             self.n_particles = len(a)
-            xy = C.as_points(a, 2)
-            ok = np.isfinite(xy).all(axis=1)
-            if not ok.all():
-                xy = xy[ok]
+            xy = C.finite_rows(C.as_points(a, 2))
         self.n_drawn = len(xy)
         self._last = xy
         use_hist = (self.render_mode == "histogram"

@@ -1,0 +1,350 @@
+"""Training in a child process, so that a window's painting cannot slow it down.
+
+A window that trains in a thread shares one interpreter lock between its painting and the
+Python between the training loop's torch calls; on two cores the trainer then ran at a
+quarter to a half of its headless speed. A child process has an interpreter of its own.
+
+The parent sends the preset, the density and the weights to start from; the child trains
+the same `Trainer` the command line uses and sends back, a few times a second, a snapshot:
+the losses and Fisher values added since the last one, the weights, and the learned field on
+the view grid. The parent keeps a mirror `Trainer` holding those numbers, so that whatever
+reads a trainer (views, export, sampling on the learned score) needs no change.
+
+Messages are pickled tuples, pickled with the standard pickle so that tensors travel by
+value rather than as shared-memory handles. Each `load` opens a session; every later message
+carries its session number, and a message of an older session is dropped. The child writes
+its results from a thread of its own, so it never stops reading commands because the parent
+is not reading results: neither side can block the other for longer than one chunk of
+training (about 15 ms).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+CHUNK_SECONDS = 0.015      # training between looks at the commands
+EMIT_INTERVAL = 1 / 5      # seconds between snapshots while training
+FISHER_INTERVAL = 1.0      # seconds between Fisher-divergence evaluations
+
+
+class TrainingProcessGone(RuntimeError):
+    """The child process ended (it crashed, or was killed) while it was needed."""
+
+
+# ==================================================================== the parent's side
+class TrainingProcess:
+    """The parent's handle on one child process that trains whatever it is sent.
+
+    The child is a fresh interpreter running this module (not a multiprocessing child,
+    which would re-run the parent's main script) and talks over one end of a socket pair.
+    Commands go out through a thread, so that the window never waits on the child, not
+    even while the child is still importing torch.
+    """
+
+    def __init__(self, animating: bool = False):
+        ours, theirs = socket.socketpair()
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "explorer.core.training_process", str(theirs.fileno()),
+             "1" if animating else "0"],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sessions = itertools.count(1)
+        self._closed = False
+        self._sender = threading.Thread(target=self._send_loop, name="training-commands",
+                                        daemon=True)
+        self._sender.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None and not self._closed
+
+    def exit_note(self) -> str:
+        code = self.process.poll()
+        return "it is not answering" if code is None else f"exit status {code}"
+
+    def _send_loop(self) -> None:
+        while True:
+            data = self._outbox.get()
+            if data is None:
+                return
+            try:
+                self._conn.send_bytes(data)
+            except OSError:
+                return
+
+    def set_animating(self, animating: bool) -> None:
+        """Tell the child whether the window is animating (see `share_cores`)."""
+        try:
+            self.send("animating", None, bool(animating))
+        except TrainingProcessGone:
+            pass   # the training worker reports it
+
+    def open_session(self, trainer, grid, view_sigma: float | None) -> int:
+        """Send the child what to train (the mirror trainer's state); returns the session."""
+        session = next(self._sessions)
+        state = {k: v.detach().cpu().numpy() for k, v in trainer.model.state_dict().items()}
+        self.send("load", session, trainer.preset, trainer.density, str(trainer.device), state,
+                  trainer.step_count, grid, view_sigma)
+        return session
+
+    def send(self, *message) -> None:
+        """Queue a command; it is pickled now, so later changes to its objects do not leak in."""
+        if not self.alive:
+            raise TrainingProcessGone(self.exit_note())
+        self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def receive(self, timeout: float) -> tuple | None:
+        """The next message, or None if none came within `timeout` seconds."""
+        try:
+            if not self._conn.poll(timeout):
+                return None
+            return pickle.loads(self._conn.recv_bytes())
+        except (EOFError, OSError) as e:
+            raise TrainingProcessGone(self.exit_note()) from e
+
+    def close(self, timeout: float = 0.5) -> None:
+        """Ask the child to quit and kill it if it has not within `timeout` seconds: it
+        holds nothing the window lacks (the mirror has the weights), and one that is still
+        importing torch would otherwise keep a closing window waiting for seconds."""
+        if self._closed:
+            return
+        self._closed = True
+        self._outbox.put(pickle.dumps(("quit",)))
+        self._outbox.put(None)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._sender.join()         # a send to the ended child fails at once
+        self._conn.close()
+
+
+# ==================================================================== the child's side
+def serve(conn: Connection, animating: bool) -> None:
+    """The child's main: train what it is sent until told to quit or the parent goes."""
+    import torch
+
+    share_cores = _CoreSharing(torch.get_num_threads())   # torch's default, as headless
+    share_cores(animating)
+    _Server(conn, conn, share_cores).run()
+
+
+class _CoreSharing:
+    """Training beside a window gets torch's usual threads, or one fewer while the window
+    animates: two threads meet at every matrix product, and when painting keeps taking
+    one's core both wait (on two cores that halved training; one thread alone lost 10%)."""
+
+    def __init__(self, default_threads: int):
+        self.default_threads = default_threads
+
+    def __call__(self, animating: bool) -> None:
+        import torch
+
+        n = max(1, self.default_threads - 1) if animating else self.default_threads
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+
+class _Server:
+    def __init__(self, commands: Connection, results: Connection, share_cores):
+        self.commands = commands
+        self.share_cores = share_cores
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.writer = threading.Thread(target=_write_results, args=(self.outbox, results),
+                                       daemon=True)
+        self.writer.start()
+        self.session: int | None = None
+        self.trainer = None
+        self.playing = False
+        self.pending = 0            # "Step N" steps still to run
+        self.chunk = 1
+        self.steps_per_s = 0.0
+        self.last_emit = 0.0
+        self.last_fisher = 0.0
+        self.grid = None
+        self.view_sigma: float | None = None
+        self.sent_losses = 0        # how many of the trainer's losses the parent has
+        self.sent_fisher = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                busy = self.trainer is not None and (self.playing or self.pending > 0)
+                timeout = 0 if busy else None
+                while self.commands.poll(timeout):
+                    message = pickle.loads(self.commands.recv_bytes())
+                    if message[0] == "quit":
+                        return
+                    self._handle(message)
+                    timeout = 0
+                if self.trainer is not None and (self.playing or self.pending > 0):
+                    try:
+                        self._train_chunk()
+                    except Exception as e:   # a snapshot failed (a GPU that went away)
+                        self._fail(e)
+        except (EOFError, OSError):
+            return   # the parent has gone
+        finally:
+            self.outbox.put(None)
+            self.writer.join(2.0)
+
+    def _send(self, kind: str, *payload) -> None:
+        # pickled here, not in the writer: the weights go on changing once training resumes
+        self.outbox.put(pickle.dumps((kind, self.session, *payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+    # --- commands ---------------------------------------------------------------------
+    def _handle(self, message: tuple) -> None:
+        kind, session, *args = message
+        if kind == "animating":
+            self.share_cores(args[0])
+            return
+        if kind == "load":
+            self._load(session, *args)
+            return
+        if session != self.session or self.trainer is None:
+            return
+        try:
+            if kind == "play":
+                self.playing = True
+            elif kind == "pause":
+                self.playing = False
+                self._publish(fisher=False)
+            elif kind == "step":
+                self.pending += int(args[0])
+            elif kind == "lr":
+                self.trainer.set_lr(args[0])
+            elif kind == "budget":
+                self.trainer.preset.training["steps"] = int(args[0])
+            elif kind == "sigma":
+                self.view_sigma = args[0]
+                self._publish(fisher=False)
+            elif kind == "stop":
+                self.playing, self.pending = False, 0
+                self._publish(fisher=False)
+                self._send("stopped")
+                self.trainer = None
+        except Exception as e:  # a snapshot failed (a GPU that went away): say so, go on
+            self._fail(e)
+
+    def _load(self, session, preset, density, device, state, step_count, grid, view_sigma):
+        import torch
+        from .training import Trainer
+
+        self.session, self.playing, self.pending, self.chunk = session, False, 0, 1
+        self.trainer = None
+        try:
+            trainer = Trainer(preset, density, device=torch.device(device))
+            trainer.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            trainer.step_count = int(step_count)
+            trainer.optimizer   # built now: its first use imports torch._dynamo (seconds)
+            self.grid = torch.from_numpy(grid).to(trainer.device)
+        except Exception as e:
+            self._fail(e)
+            return
+        self.trainer = trainer
+        self.view_sigma = view_sigma
+        self.sent_losses = 0
+        self.sent_fisher = 0
+        self._publish(fisher=True)
+
+    # --- training ---------------------------------------------------------------------
+    def _train_chunk(self) -> None:
+        from .errors import DivergedError
+
+        t = self.trainer
+        left = t.budget - t.step_count
+        if left <= 0:
+            self.playing, self.pending = False, 0
+            self._publish(fisher=True)
+            self._send("finished")
+            return
+        n = min(self.chunk, left, self.pending if not self.playing else left)
+        t0 = time.perf_counter()
+        try:
+            t.step(n)
+        except DivergedError as e:
+            self.playing, self.pending = False, 0
+            self._publish(fisher=False)
+            self._send("failed", str(e))
+            return
+        dt = time.perf_counter() - t0
+        self.steps_per_s = n / dt if dt > 0 else 0.0
+        # chunks of about CHUNK_SECONDS, so that a command waits no longer than that
+        self.chunk = max(1, min(int(n * CHUNK_SECONDS / max(dt, 1e-6)), 1000, 2 * n))
+        if not self.playing:
+            self.pending -= n
+            if self.pending <= 0:
+                self.pending = 0
+                self._publish(fisher=True)
+                return
+        now = time.perf_counter()
+        if now - self.last_emit >= EMIT_INTERVAL:
+            self._publish(fisher=now - self.last_fisher >= FISHER_INTERVAL)
+
+    def _fail(self, e: Exception) -> None:
+        traceback.print_exc()
+        self.playing, self.pending = False, 0
+        self._send("failed", f"Training stopped: {type(e).__name__}: {e}")
+
+    def _publish(self, fisher: bool) -> None:
+        """Send what the parent's mirror and views need, from the losses not yet sent."""
+        import numpy as np
+
+        t = self.trainer
+        self.last_emit = time.perf_counter()
+        score = t.learned_score()
+        sigma = self.view_sigma
+        if sigma is not None and t.model.conditioning == "sigma":
+            learned = score.at_sigma(self.grid, sigma)
+        else:
+            learned = score.field(self.grid)
+        if fisher and np.isfinite(t.losses[-1] if t.losses else 0.0):
+            self.last_fisher = time.perf_counter()
+            t.evaluate()
+        snap = {
+            "step": t.step_count,
+            "budget": t.budget,
+            "steps_per_s": self.steps_per_s if self.playing else 0.0,
+            "lr": t.optimizer.param_groups[0]["lr"],
+            "learned": learned.cpu().numpy(),
+            "view_sigma": sigma,
+            "losses": t.losses[self.sent_losses:],
+            "fisher": t.fisher[self.sent_fisher:],
+            "state": {k: v.detach().cpu().numpy() for k, v in t.model.state_dict().items()},
+        }
+        self.sent_losses = len(t.losses)
+        self.sent_fisher = len(t.fisher)
+        self._send("snapshot", snap)
+
+
+def _write_results(outbox: queue.SimpleQueue, results: Connection) -> None:
+    while True:
+        message = outbox.get()
+        if message is None:
+            return
+        try:
+            results.send_bytes(message)
+        except (BrokenPipeError, OSError):
+            return
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in a terminal is the parent's
+    serve(Connection(int(sys.argv[1])), sys.argv[2] == "1")
