@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -120,6 +119,18 @@ def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
     return {"p95": p95, "max": worst, "steps_per_s": rate, "fps": fps}
 
 
+def headless_pair(seconds: float, threads: int) -> tuple[float, float]:
+    """Headless steps/s on `threads` torch threads and on one fewer, measured just before a
+    window run: this machine's speed drifts by a third over minutes (shared host)."""
+    import torch
+    torch.set_num_threads(threads)
+    full = headless_rate(seconds)
+    torch.set_num_threads(max(1, threads - 1))
+    less = headless_rate(seconds)
+    torch.set_num_threads(1)  # as run_app does for the window
+    return full, less
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
@@ -127,24 +138,22 @@ def main() -> None:
     import torch
     threads = torch.get_num_threads()
     app = make_app()
-    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    head = statistics.median(headless_rate(args.seconds / 3) for _ in range(3))
-    # while the particles animate the training process keeps one core fewer (the window's)
-    torch.set_num_threads(max(1, threads - 1))
-    head_less = statistics.median(headless_rate(args.seconds / 3) for _ in range(3))
-    print(f"headless training: {head:.0f} steps/s with {threads} torch threads, "
-          f"{head_less:.0f} with {max(1, threads - 1)} (SSM-VR, batch 512, 128x128)")
-    torch.set_num_threads(1)  # as run_app does for the window
+    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
+          f"headless on {threads} torch threads (and {max(1, threads - 1)}), SSM-VR, batch 512, "
+          f"128x128, measured before each window run")
+    head, _ = headless_pair(args.seconds / 2, threads)
     r = measure(app, 1000, args.seconds, sample=False)
     print(f"window, training only: latency p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; "
-          f"training {r['steps_per_s']:.0f} steps/s ({100 * r['steps_per_s'] / head:.0f}% of headless)")
+          f"training {r['steps_per_s']:.0f} steps/s, {100 * r['steps_per_s'] / head:.0f}% of "
+          f"headless ({head:.0f})")
     for n in (20_000, 100_000):
+        head, head_less = headless_pair(args.seconds / 2, threads)
         r = measure(app, n, args.seconds)
         print(f"window, training + Langevin on {n:,} particles: latency p95 {r['p95']:.1f} ms, "
-              f"max {r['max']:.1f} ms; training {r['steps_per_s']:.0f} steps/s "
-              f"({100 * r['steps_per_s'] / head:.0f}% of headless, "
-              f"{100 * r['steps_per_s'] / head_less:.0f}% of headless on the same threads); "
-              f"animation {r['fps']:.1f} frames/s")
+              f"max {r['max']:.1f} ms; training {r['steps_per_s']:.0f} steps/s, "
+              f"{100 * r['steps_per_s'] / head:.0f}% of headless ({head:.0f}), "
+              f"{100 * r['steps_per_s'] / head_less:.0f}% of headless on the same threads "
+              f"({head_less:.0f}); animation {r['fps']:.1f} frames/s")
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def serve(conn: Connection, animating: bool) -> None:
 class _CoreSharing:
     """Training beside a window gets torch's usual threads, or one fewer while the window
     animates: two threads meet at every matrix product, and when painting keeps taking
-    one's core both wait (on two cores that halved training; one thread alone lost 10%)."""
+    one's core both wait (on two cores, 228 steps/s against 340 on one thread alone)."""
 
     def __init__(self, default_threads: int):
         self.default_threads = default_threads

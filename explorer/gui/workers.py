@@ -1,12 +1,13 @@
 """Background threads for training and sampling, and their clean shutdown.
 
 Each worker is a QObject moved to its own QThread, looping in `run` until told to stop.
-Training itself runs in a child process (core/training_process.py); its worker here only
-receives. A worker never touches a widget: it keeps the newest snapshot (numpy copies) under a lock and
-emits `ready` at most ~30 times a second; the window takes the newest snapshot when it
-gets round to it, so stale ones are simply dropped (DESIGN 7a, 8). Pause and stop go
-through `threading.Event`s, so they work while the worker is busy, and `ThreadHandle.join`
-ends the thread within a second or two whatever it is doing.
+Training itself runs in a child process (core/training_process.py), out of reach of the
+window's interpreter lock; its worker here only receives what the child sends. A worker
+never touches a widget: it keeps the newest snapshot (numpy copies) under a lock and emits
+`ready` (particles at most 36 times a second, training at 5); the window takes the newest
+snapshot when it gets round to it, so stale ones are simply dropped (DESIGN 7a, 8). Pause
+and stop go through `threading.Event`s, so they work while the worker is busy, and
+`ThreadHandle.join` ends the thread within a second or two whatever it is doing.
 """
 
 from __future__ import annotations
