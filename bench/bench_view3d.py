@@ -177,6 +177,21 @@ def bench_gl(app, n, seconds, size, langevin=False):
     return fps, paint_ms
 
 
+def rotating_frames(view, x, rng, seconds, capture) -> tuple[float, float]:
+    """Frames/s (median and best of REPEATS) of: jiggle the particles, turn 2 degrees, capture()."""
+    runs = []
+    for _ in range(REPEATS):
+        frames = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            view.set_particles(x + rng.normal(scale=0.02, size=(1, 3)).astype(np.float32))
+            view.rotate_by(2.0)
+            capture()
+            frames += 1
+        runs.append(frames / (time.perf_counter() - t0))
+    return float(np.median(runs)), max(runs)
+
+
 def bench_export(app, n, seconds, size):
     rng = np.random.default_rng(0)
     density = Torus(2.5, 0.6, 0.15)
@@ -186,18 +201,10 @@ def bench_export(app, n, seconds, size):
     x = scene(view, density, n, rng)
     for _ in range(10):
         app.processEvents()
-    runs = []
-    for _ in range(REPEATS):
-        frames = 0
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            view.set_particles(x + rng.normal(scale=0.02, size=(1, 3)).astype(np.float32))
-            view.rotate_by(2.0)
-            img = V.render_rgb(view, *size)
-            frames += 1
-        runs.append(frames / (time.perf_counter() - t0))
-    fps = (float(np.median(runs)), max(runs))
-    ok = img.shape == (size[1], size[0], 3)
+    shapes = []
+    fps = rotating_frames(view, x, rng, seconds,
+                          lambda: shapes.append(V.render_rgb(view, *size).shape))
+    ok = shapes[-1] == (size[1], size[0], 3)
     view.close()
     view.deleteLater()
     return fps, ok
@@ -213,17 +220,7 @@ def bench_fallback(app, n, seconds, size):
     for _ in range(10):
         app.processEvents()
     view = panel.view
-    runs = []
-    for _ in range(REPEATS):
-        frames = 0
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            view.set_particles(x + rng.normal(scale=0.02, size=(1, 3)).astype(np.float32))
-            view.rotate_by(2.0)
-            view.grab()
-            frames += 1
-        runs.append(frames / (time.perf_counter() - t0))
-    fps = (float(np.median(runs)), max(runs))
+    fps = rotating_frames(view, x, rng, seconds, view.grab)
     panel.close()
     panel.deleteLater()
     return fps
@@ -249,7 +246,7 @@ def main() -> None:
         fps, ms = bench_gl(app, n, a.seconds, size)
         cpu = float(np.median(CPU_MS[1:]))
         print(f"3-D view (OpenGL), {n:,} particles, {size[0]}x{size[1]} window, auto-rotating: "
-              + fmt.format(*fps) + f"  [target >= 20]")
+              + fmt.format(*fps) + "  [target >= 20]")
         who = "this process (all threads, Mesa's included)" + (" + Xvfb" if X_PID else "")
         print(f"  CPU per frame, {who}: {cpu:.0f} ms, so "
               f"{1e3 / cpu:.0f}-{2e3 / cpu:.0f} frames/s on 2 otherwise idle cores")

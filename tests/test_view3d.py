@@ -343,14 +343,14 @@ panel.set_arrow_mode("both")
 c = view.container
 top_left = c.mapToGlobal(QtCore.QPoint(0, 0))
 shot = app.primaryScreen().grabWindow(0, top_left.x(), top_left.y(), c.width(), c.height())
-scr = V._qimage_rgb(shot.toImage())
+scr = V.qimage_rgb(shot.toImage())
 out["screen_shape"] = list(scr.shape)
 out["screen_particles"] = colour_count(scr, PARTICLE, 14)
 out["screen_learned"] = colour_count(scr, S.LEARNED, 14)
 out["paints"] = view.gl.paint_count
 
 # the panel's grab() includes the GL picture
-pg = V._qimage_rgb(panel.grab().toImage())
+pg = V.qimage_rgb(panel.grab().toImage())
 out["grab_particles"] = colour_count(pg, PARTICLE, 14)
 
 # auto-rotate turns the camera

@@ -161,7 +161,6 @@ def export_data(path, what: str, result, preset, cancel=None) -> Path:
     """Data of a finished run: samples (.npy/.csv), loss (.csv), field or everything (.npz)."""
     from ..core.run import field_arrays, loss_csv
     path = Path(path)
-    ext = path.suffix.lower()
     if what == "samples":
         return save_samples(path, result.samples, cancel)
     if what == "loss":

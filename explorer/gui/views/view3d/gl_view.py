@@ -1,0 +1,677 @@
+"""`View3D`, the OpenGL view, and `render_rgb`, which pictures any 3-D widget for export.
+
+pyqtgraph.opengl is imported on first use, so that this module (and the projected view,
+which uses `render_rgb`) imports on machines without OpenGL.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .. import common as C
+from ...style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from .capture import qimage_rgb
+from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX,
+                       SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors,
+                       nice_ticks)
+from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels,
+                      paint_legend, paint_text_box, text_box_size)
+from .scene import AutoRotate, Scene
+
+# ====================================================================== OpenGL view
+class _ProgramCache:
+    """pyqtgraph.opengl keeps compiled shader programs in class attributes, valid in one
+    OpenGL share group only: a second GL view in another top-level window (an export, a
+    test, a rebuilt window) would draw with the first one's program ids ("invalid value"
+    from glUseProgram, nothing drawn). Before each paint the ids of the current context's
+    share group are swapped in; a destroyed context's ids are dropped."""
+
+    def __init__(self):
+        self.current = None
+        self.saved: dict = {}
+
+    @staticmethod
+    def _holders():
+        import pyqtgraph.opengl as gl
+        from pyqtgraph.opengl import shaders
+        out = [(cls, "_shaderProgram") for cls in (gl.GLScatterPlotItem, gl.GLLinePlotItem,
+                                                     gl.GLImageItem)]
+        for prog in getattr(shaders, "Shaders", []):
+            out.append((prog, "prog"))
+            for sh in getattr(prog, "shaders", []):
+                out.append((sh, "compiled"))
+        return out
+
+    @staticmethod
+    def _key(ctx) -> int:
+        from shiboken6 import getCppPointer
+        return int(getCppPointer(ctx.shareGroup())[0])
+
+    def activate(self, ctx) -> None:
+        if ctx is None:
+            return
+        key = self._key(ctx)
+        if key == self.current:
+            return
+        holders = self._holders()
+        if self.current is not None:
+            self.saved[self.current] = [getattr(o, a, None) for o, a in holders]
+        values = self.saved.get(key)
+        for i, (o, a) in enumerate(holders):
+            setattr(o, a, values[i] if values is not None and i < len(values) else None)
+        self.current = key
+        ctx.aboutToBeDestroyed.connect(lambda k=key: self.forget(k))
+
+    def forget(self, key: int) -> None:
+        self.saved.pop(key, None)
+        if self.current == key:
+            for o, a in self._holders():
+                setattr(o, a, None)
+            self.current = None
+
+
+_PROGRAMS = _ProgramCache()
+
+
+def _gl_classes():
+    """pyqtgraph.opengl imported on first use (it needs PyOpenGL, and the fallback does not)."""
+    import pyqtgraph.opengl as gl
+    from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+    from PySide6 import QtOpenGL
+
+    class _GLWindow(GLViewMixin, QtOpenGL.QOpenGLWindow):
+        """pyqtgraph's GL view as a QOpenGLWindow (drawn straight into its native window:
+        no per-frame composition of the whole top-level, ~2x the frame rate of a
+        QOpenGLWidget under Mesa), with right-drag pan, double-click reset, and the text
+        overlay painted with QPainter after the scene."""
+
+        def __init__(self, owner, share, parent):
+            super().__init__(share, QtOpenGL.QOpenGLWindow.UpdateBehavior.NoPartialUpdate, parent)
+            self.owner = owner
+            self.paint_count = 0
+            self.last_paint_s = 0.0
+
+        def devicePixelRatioF(self):          # GLViewMixin asks the QWidget spelling
+            return self.devicePixelRatio()
+
+        def initializeGL(self):
+            _PROGRAMS.activate(self.context())
+            super().initializeGL()
+
+        def paint(self, *, region, viewport, useItemNames=False):
+            _PROGRAMS.activate(QtGui.QOpenGLContext.currentContext())
+            super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
+
+        def paintGL(self):
+            t = time.perf_counter()
+            w, h = self.width(), self.height()
+            self.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            p = QtGui.QPainter(self)
+            try:
+                self.owner.paint_overlay(p, w, h, interactive=True)
+            finally:
+                p.end()
+            self.paint_count += 1
+            self.last_paint_s = time.perf_counter() - t
+
+        def resizeGL(self, w, h):
+            self.owner._fit_distance()
+
+        def mouseMoveEvent(self, ev):
+            if ev.buttons() == QtCore.Qt.MouseButton.RightButton:
+                lpos = ev.position()
+                if not hasattr(self, "mousePos"):
+                    self.mousePos = lpos
+                diff = lpos - self.mousePos
+                self.mousePos = lpos
+                self.pan(diff.x(), diff.y(), 0, relative="view-upright")
+                return
+            super().mouseMoveEvent(ev)
+
+        def mouseDoubleClickEvent(self, ev):
+            self.owner.reset_camera()
+
+    return gl, _GLWindow
+
+
+def composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore.QPoint()) -> None:
+    """Draw the GL pictures of `root` (a View3D or a widget holding some) where their
+    windows sit: QWidget.grab()/render() cannot read a native GL window."""
+    views = [root] if isinstance(root, View3D) else []
+    views += root.findChildren(View3D)
+    for v in views:
+        if v is not root and not v.isVisibleTo(root):
+            continue
+        c = v.container
+        w, h = c.width(), c.height()
+        if w < 2 or h < 2:
+            continue
+        pos = c.mapTo(root, QtCore.QPoint(0, 0)) + offset
+        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h))
+
+
+def render_with_gl(widget, target, args, kwargs) -> None:
+    """After QWidget.render(target, offset, ...): the GL pictures on top (see `composite_gl`)."""
+    offset = args[0] if args else kwargs.get("targetOffset", QtCore.QPoint())
+    offset = QtCore.QPoint(int(offset.x()), int(offset.y()))
+    if isinstance(target, QtGui.QPainter):
+        composite_gl(widget, target, offset)
+    else:
+        p = QtGui.QPainter(target)
+        try:
+            composite_gl(widget, p, offset)
+        finally:
+            p.end()
+
+
+class View3D(QtWidgets.QWidget, AutoRotate):
+    """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true.
+
+    `self.gl` is the GL view (pyqtgraph's GLViewMixin on a QOpenGLWindow, inside
+    `self.container`); `render_image(w, h)` draws the scene and its text at any size into
+    an offscreen framebuffer, on screen or not (export, tests). `grab()` and `render()`
+    are overridden to include the GL picture."""
+
+    is_gl = True
+
+    def __init__(self, parent=None, style: ViewStyle = SCREEN,
+                 title: str = "Particles and scores in 3-D"):
+        super().__init__(parent)
+        from PySide6 import QtOpenGL
+        gl, GLWindow = _gl_classes()
+        self._gl_mod = gl
+        self._QtOpenGL = QtOpenGL
+        self.style = style
+        self.title = title
+        self.scene = Scene()
+        self._surfaces: list = []
+        self._surface_key = None
+        self._fbo = None
+
+        # One context that every picture of this view shares (window and offscreen export).
+        fmt = QtGui.QSurfaceFormat.defaultFormat()
+        fmt.setDepthBufferSize(24)                # a QOpenGLWindow has none unless asked
+        self._ctx = QtGui.QOpenGLContext()
+        self._ctx.setFormat(fmt)
+        if not self._ctx.create():
+            raise RuntimeError("no OpenGL context could be created")
+        self._surface = QtGui.QOffscreenSurface()
+        self._surface.setFormat(self._ctx.format())
+        self._surface.create()
+
+        # Born with a parent so that Python does not own it: the container deletes it, and
+        # PySide's exit clean-up must not delete it first (a crash in QWindowContainer).
+        self._window_parent = QtGui.QWindow()
+        self.gl = GLWindow(self, self._ctx, self._window_parent)
+        self.gl.setFormat(fmt)
+        self.gl.setBackgroundColor(BACKGROUND)
+        self.gl.opts["fov"] = 45
+        self.container = QtWidgets.QWidget.createWindowContainer(self.gl, self)
+        self.container.setMinimumSize(160, 120)
+        self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.container)
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
+        self.setPalette(pal)
+
+        self.box_item = gl.GLLinePlotItem(mode="lines", color=(*np.array(BOX_COLOR) / 255, 0.8),
+                                          width=1.5, antialias=True, glOptions="translucent")
+        self.floor_item = gl.GLLinePlotItem(mode="lines", color=(1, 1, 1, 0.10), width=1.0,
+                                            antialias=False, glOptions="translucent")
+        self.density_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=2.0, pxMode=True,
+                                                 glOptions="additive")
+        # antialiased wide lines cost ~4x in Mesa's llvmpipe: arrows are drawn without
+        # depth test "less or equal": where learned and true coincide, learned (drawn after) shows
+        from OpenGL import GL
+        lines = {**gl.GLGraphicsItem.GLOptions["translucent"], "glDepthFunc": (GL.GL_LEQUAL,)}
+        self.true_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
+                                           color=(*np.array(TRUE) / 255, 0.9), glOptions=lines)
+        self.learned_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
+                                              glOptions=lines)
+        self.particles_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=style.point_size,
+                                                   pxMode=True, glOptions="translucent",
+                                                   color=(*np.array(PARTICLES) / 255, 1.0))
+        self.slice_item = gl.GLMeshItem(vertexes=np.zeros((4, 3)), faces=np.array([[0, 1, 2], [0, 2, 3]]),
+                                        color=(*np.array(SLICE_COLOR) / 255, 0.07), smooth=False,
+                                        computeNormals=False, glOptions="additive")
+        self.slice_outline = gl.GLLinePlotItem(mode="lines", width=2.0, antialias=True,
+                                               color=(*np.array(SLICE_COLOR) / 255, 0.75),
+                                               glOptions="translucent")
+        for item, depth in ((self.floor_item, -20), (self.box_item, -19), (self.density_item, -10),
+                            (self.true_item, 0), (self.learned_item, 1), (self.particles_item, 2),
+                            (self.slice_item, 10), (self.slice_outline, 11)):
+            item.setDepthValue(depth)
+            self.gl.addItem(item)
+        for it in (self.true_item, self.learned_item, self.particles_item, self.density_item):
+            it.setVisible(False)
+
+        self._init_auto_rotate(33)
+        self.gl.setCameraPosition(elevation=ELEVATION, azimuth=AZIMUTH)
+        self.set_bounds(self.scene.bounds)
+        self.apply_style(style)
+
+    # ------------------------------------------------------------ camera
+    def _fit_distance(self, w: int | None = None, h: int | None = None) -> None:
+        b = self.scene.bounds
+        radius = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
+        w = max(w or self.gl.width() or self.width(), 1)
+        h = max(h or self.gl.height() or self.height(), 1)
+        half_h = math.atan(math.tan(math.radians(self.gl.opts["fov"] / 2)) * h / w)
+        half = min(half_h, math.radians(self.gl.opts["fov"] / 2))
+        self.gl.opts["distance"] = 1.06 * radius / math.sin(half)
+        self.gl.update()
+
+    def reset_camera(self) -> None:
+        b = self.scene.bounds
+        self.gl.opts["center"] = QtGui.QVector3D(*b.mean(axis=1))
+        self.gl.setCameraPosition(elevation=ELEVATION, azimuth=AZIMUTH)
+        self.gl.opts["fov"] = 45
+        self._fit_distance()
+
+    def camera(self) -> dict:
+        o = self.gl.opts
+        return {"azimuth": float(o["azimuth"]), "elevation": float(o["elevation"]),
+                "distance": float(o["distance"])}
+
+    def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
+        self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
+
+    def screen_projector(self, w: int | None = None, h: int | None = None):
+        """A function (n, 3) -> (n, 2) pixel coordinates (y down) in a w x h picture of the
+        current camera (default: the on-screen size); NaN for points behind it."""
+        w = max(w or self.gl.width() or self.width(), 1)
+        h = max(h or self.gl.height() or self.height(), 1)
+        m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        M = np.array(m.data(), dtype=np.float64).reshape(4, 4)   # column-major: this is M^T
+
+        def proj(pts) -> np.ndarray:
+            p = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+            c = p @ M[:3] + M[3]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = (c[:, 0] / c[:, 3] + 1) * 0.5 * w
+                y = (1 - c[:, 1] / c[:, 3]) * 0.5 * h
+            bad = c[:, 3] <= 1e-9
+            x[bad] = np.nan
+            y[bad] = np.nan
+            return np.stack([x, y], axis=1)
+
+        return proj
+
+    def to_screen(self, pts) -> np.ndarray:
+        """Pixel coordinates (y down) of 3-D points in the on-screen picture."""
+        return self.screen_projector()(pts)
+
+    def rotate_by(self, degrees: float) -> None:
+        """Turn the camera about x3 (the export uses this for a rotating animation)."""
+        self.gl.opts["azimuth"] = (self.gl.opts["azimuth"] + degrees) % 360.0
+        self.gl.update()
+
+
+    # ------------------------------------------------------------ data
+    def set_bounds(self, bounds) -> None:
+        s = self.scene
+        s.set_bounds(bounds)
+        b = s.bounds
+        self.box_item.setData(pos=box_edges(b).astype(np.float32))
+        segs = []
+        z = b[2, 0]
+        for t in nice_ticks(b[0, 0], b[0, 1]):
+            segs += [(t, b[1, 0], z), (t, b[1, 1], z)]
+        for t in nice_ticks(b[1, 0], b[1, 1]):
+            segs += [(b[0, 0], t, z), (b[0, 1], t, z)]
+        self.floor_item.setData(pos=np.asarray(segs, dtype=np.float32).reshape(-1, 3))
+        self._draw_slice()
+        self.gl.opts["center"] = QtGui.QVector3D(*b.mean(axis=1))
+        self._surface_key = None
+        self._draw_density()
+        self._fit_distance()
+
+    def set_density_points(self, points, weights=None) -> None:
+        self.scene.set_density_points(points, weights)
+        self._draw_density()
+
+    def set_density_grid(self, p) -> None:
+        self.scene.set_density_grid(p)
+        self._surface_key = None
+        self._draw_density()
+
+    def set_density_mode(self, mode: str) -> None:
+        self.scene.set_density_mode(mode)
+        self._draw_density()
+
+    def set_particles(self, x) -> None:
+        changed = self.scene.set_particles(x)
+        a = self.scene.particles
+        if not len(a):
+            self.particles_item.setVisible(False)
+        else:
+            if changed:
+                alpha = particle_alpha(len(a))
+                self.particles_item.setData(pos=a, color=(*np.array(PARTICLES) / 255, alpha))
+            else:
+                self.particles_item.setData(pos=a)
+            self.particles_item.setVisible(True)
+        self.gl.update()
+
+    def set_fields(self, points, learned=None, true=None) -> None:
+        self.scene.set_fields(points, learned, true)
+        self._draw_arrows()
+
+    def set_arrow_mode(self, mode: str) -> None:
+        self.scene.set_arrow_mode(mode)
+        self._draw_arrows()
+
+    def set_slice(self, axis: int, value: float) -> None:
+        self.scene.set_slice(axis, value)
+        self._draw_slice()
+
+    def set_slice_visible(self, on: bool) -> None:
+        self.scene.slice_visible = bool(on)
+        self._draw_slice()
+
+    def set_status(self, text: str) -> None:
+        self.scene.status = text or ""
+        self.gl.update()
+
+    def set_mode_weights(self, fractions, true=None, labels=None) -> None:
+        """The mixture readout (particle fraction per mode vs the truth), top right."""
+        self.scene.mode_weights = mode_weights_text(fractions, true, labels)
+        self.gl.update()
+
+    def set_trails(self, enabled: bool, length: int = 8) -> None:
+        """Accepted for the 2-D particle view's API; the 3-D view draws no trails."""
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        self.particles_item.setData(size=float(style.point_size))
+        self.density_item.setData(size=max(1.5, style.point_size * 0.7))
+        for it in (self.true_item, self.learned_item):
+            it.setData(width=float(style.arrow_width))
+        self.box_item.setData(width=max(1.0, style.line_width))
+        self.slice_outline.setData(width=max(1.5, style.line_width * 1.2))
+        self.gl.update()
+
+    # ------------------------------------------------------------ drawing
+    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False) -> None:
+        """Axis names and ticks, title, legend, status (and on screen the mouse hint).
+
+        The boxes are painted once into small images (cached until their text changes) and
+        drawn as images each frame: QPainter on a GL surface is slow at antialiased shapes."""
+        font, bold = fonts_for(self.style)
+        fm = QtGui.QFontMetricsF(font)
+        layout = axis_labels_layout(self.scene.bounds, self.screen_projector(w, h), fm.height())
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        paint_axis_labels(p, layout, font, bold)
+        for img, pos in self._chrome(w, h, interactive):
+            p.drawImage(pos, img)
+
+    def _chrome(self, w: int, h: int, interactive: bool) -> list:
+        rows = self.scene.legend_rows()
+        key = (w, h, interactive, self.title, self.scene.status, self.scene.mode_weights,
+               tuple(rows), self.style)
+        if key == getattr(self, "_chrome_key", None):
+            return self._chrome_items
+        font, _ = fonts_for(self.style)
+        tf = QtGui.QFont(font)
+        tf.setPointSizeF(self.style.font_pt + 2)
+        items = []
+
+        def picture(size: QtCore.QSizeF, draw) -> QtGui.QImage:
+            img = QtGui.QImage(max(1, int(math.ceil(size.width())) + 2),
+                               max(1, int(math.ceil(size.height())) + 2),
+                               QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            img.fill(0)
+            q = QtGui.QPainter(img)
+            try:
+                q.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+                q.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+                draw(q)
+            finally:
+                q.end()
+            return img
+
+        th = 0.0
+        if self.title:
+            size = text_box_size(self.title, tf)
+            items.append((picture(size, lambda q: paint_text_box(q, self.title, QtCore.QPointF(0, 0),
+                                                                 "tl", tf)),
+                          QtCore.QPointF(8, 8)))
+            th = size.height()
+        if rows:
+            size = legend_size(rows, font)
+            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True)),
+                          QtCore.QPointF(8, 8 + th + 6)))
+        if self.scene.status:
+            size = text_box_size(self.scene.status, font)
+            items.append((picture(size, lambda q: paint_text_box(q, self.scene.status, QtCore.QPointF(0, 0),
+                                                                 "tl", font)),
+                          QtCore.QPointF(w - 8 - size.width(), 8)))
+        if self.scene.mode_weights:
+            mono = QtGui.QFont("DejaVu Sans Mono")
+            mono.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+            mono.setPointSizeF(self.style.font_pt)
+            text = self.scene.mode_weights
+            top = 8 + (text_box_size(self.scene.status, font).height() + 6 if self.scene.status else 0)
+            size = text_box_size(text, mono)
+            items.append((picture(size, lambda q: paint_text_box(q, text, QtCore.QPointF(0, 0), "tl", mono)),
+                          QtCore.QPointF(w - 8 - size.width(), top)))
+        if interactive:
+            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
+            fm = QtGui.QFontMetricsF(font)
+            size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
+
+            def draw_hint(q):
+                q.setFont(font)
+                q.setPen(QtGui.QColor(*C.HINT))
+                q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
+            items.append((picture(size, draw_hint),
+                          QtCore.QPointF(w - size.width() - 10, h - size.height() - 6)))
+        self._chrome_key = key
+        self._chrome_items = items
+        return items
+
+    def _draw_slice(self) -> None:
+        s = self.scene
+        quad = s.slice_quad().astype(np.float32)
+        self.slice_item.setMeshData(vertexes=quad, faces=np.array([[0, 1, 2], [0, 2, 3]]),
+                                    color=(*np.array(SLICE_COLOR) / 255, 0.07), smooth=False)
+        loop = quad[[0, 1, 1, 2, 2, 3, 3, 0]]
+        self.slice_outline.setData(pos=loop)
+        for it in (self.slice_item, self.slice_outline):
+            it.setVisible(s.slice_visible)
+        self.gl.update()
+
+    def _draw_arrows(self) -> None:
+        s = self.scene
+        show_l = s.arrow_mode in ("both", "learned") and s.learned is not None
+        show_t = s.arrow_mode in ("both", "true") and s.true is not None
+        if show_t:
+            seg, _ = arrow_segments(s.field_points, s.true, s.scale, s.cell)
+            self.true_item.setData(pos=seg if len(seg) else np.zeros((2, 3), np.float32))
+        self.true_item.setVisible(show_t)
+        if show_l:
+            seg, ok = arrow_segments(s.field_points, s.learned, s.scale, s.cell)
+            err = s.learned_error()
+            if err is None:
+                rgb = np.tile(np.array(LEARNED) / 255.0, (int(ok.sum()), 1))
+            else:
+                rgb = error_colors(err[ok])
+            col = np.ones((len(rgb), 4), np.float32)
+            col[:, :3] = rgb
+            col = np.repeat(col, 10, axis=0)
+            if len(seg):
+                self.learned_item.setData(pos=seg, color=col)
+            else:
+                self.learned_item.setData(pos=np.zeros((2, 3), np.float32),
+                                          color=np.zeros((2, 4), np.float32))
+        self.learned_item.setVisible(show_l)
+        self.gl.update()
+
+    def _draw_density(self) -> None:
+        s = self.scene
+        mode = s.density_mode
+        if mode == "surface" and s.density_grid is None and len(s.density_points):
+            mode = "cloud"
+        if mode == "cloud" and not len(s.density_points) and s.density_grid is not None:
+            mode = "surface"
+        pts = s.density_points
+        if mode == "cloud" and len(pts):
+            col = np.empty((len(pts), 4), np.float32)
+            if s.density_weights is not None:
+                w = np.clip(s.density_weights / max(float(np.max(s.density_weights)), 1e-300), 0, 1)
+                lut = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False) / 255.0
+                idx = (np.sqrt(w) * 255).astype(int)
+                col[:, :3] = lut[idx]
+                col[:, 3] = ((0.04 + 0.12 * np.sqrt(w))
+                             * float(np.clip(math.sqrt(20000.0 / len(pts)), 0.3, 2.5)))
+            else:
+                col[:, :3] = np.array(DENSITY_COLOR) / 255.0
+                col[:, 3] = float(np.clip(0.11 * math.sqrt(20000.0 / len(pts)), 0.04, 0.3))
+            self.density_item.setData(pos=pts, color=col)
+            self.density_item.setVisible(True)
+        else:
+            self.density_item.setVisible(False)
+        self._draw_surfaces(mode == "surface")
+        self.gl.update()
+
+    def _draw_surfaces(self, show: bool) -> None:
+        s = self.scene
+        key = (id(s.density_grid), s.bounds.tobytes())
+        if show and s.density_grid is not None and key != self._surface_key:
+            for m in self._surfaces:
+                self.gl.removeItem(m)
+            self._surfaces = []
+            self._surface_key = key
+            gl = self._gl_mod
+            d = np.where(np.isfinite(s.density_grid), s.density_grid, 0.0)
+            n = np.array(d.shape, dtype=np.float64)
+            f = max(1, int(math.ceil(max(d.shape) / SURFACE_GRID_MAX)))
+            d = d[::f, ::f, ::f]          # triangles cost frames in software GL
+            top = float(d.max())
+            if top > 0:
+                b = s.bounds
+                step = (b[:, 1] - b[:, 0]) / n
+                lut = pg.colormap.get("viridis")
+                for frac, alpha in SURFACE_LEVELS:
+                    verts, faces = pg.isosurface(d / top, frac)
+                    if not len(faces):
+                        continue
+                    verts = b[:, 0] + (np.asarray(verts) * f + 0.5) * step
+                    c = lut.map(0.3 + 0.7 * frac, mode="float")
+                    md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
+                    item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
+                                         shader="shaded", smooth=True, glOptions="additive")
+                    item.setDepthValue(-9)
+                    self.gl.addItem(item)
+                    self._surfaces.append(item)
+        for m in self._surfaces:
+            m.setVisible(show)
+
+    # ------------------------------------------------------------ pictures
+    def render_image(self, w: int | None = None, h: int | None = None) -> QtGui.QImage:
+        """The scene and its text drawn offscreen at w x h (default: the on-screen size),
+        whether or not the view is on screen. RGB32."""
+        QtOpenGL = self._QtOpenGL
+        from OpenGL import GL
+        w = int(max(2, w or self.container.width() or self.width()))
+        h = int(max(2, h or self.container.height() or self.height()))
+        if not self._ctx.makeCurrent(self._surface):
+            raise RuntimeError("could not make the OpenGL context current")
+        try:
+            _PROGRAMS.activate(self._ctx)
+            if self._fbo is None or (self._fbo.width(), self._fbo.height()) != (w, h):
+                fmt = QtOpenGL.QOpenGLFramebufferObjectFormat()
+                fmt.setAttachment(QtOpenGL.QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+                self._fbo = QtOpenGL.QOpenGLFramebufferObject(w, h, fmt)
+            fbo = self._fbo
+            fbo.bind()
+            for item in self.gl.items:
+                if not item.isInitialized():
+                    item.initialize()
+            GL.glViewport(0, 0, w, h)
+            GL.glDisable(GL.GL_SCISSOR_TEST)
+            self.gl.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            dev = QtOpenGL.QOpenGLPaintDevice(w, h)
+            p = QtGui.QPainter(dev)
+            try:
+                self.paint_overlay(p, w, h, interactive=False)
+            finally:
+                p.end()
+            img = fbo.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+            fbo.release()
+        finally:
+            self._ctx.doneCurrent()
+        return img
+
+    def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
+        """(h, w, 3) uint8 of the scene at any size (export frames)."""
+        return qimage_rgb(self.render_image(w, h))
+
+    def grab(self, rect=QtCore.QRect(0, 0, -1, -1)) -> QtGui.QPixmap:
+        pix = super().grab(rect)
+        p = QtGui.QPainter(pix)
+        try:
+            composite_gl(self, p, -QtCore.QRect(rect).topLeft())
+        finally:
+            p.end()
+        return pix
+
+    def render(self, target, *args, **kwargs):
+        super().render(target, *args, **kwargs)
+        render_with_gl(self, target, args, kwargs)
+
+    def closeEvent(self, ev):
+        self.set_auto_rotate(False)
+        super().closeEvent(ev)
+
+
+def render_rgb(widget, w: int, h: int) -> np.ndarray:
+    """(h, w, 3) uint8 picture of `widget` for export: a View3D, Projected3DView,
+    View3DPanel or any widget holding them.
+
+    A `View3D` is drawn straight at w x h into an offscreen framebuffer (any size, on
+    screen or not). Other widgets are laid out at w x h when they are top-level (else
+    their picture is scaled), grabbed, and the GL pictures of the View3Ds inside are drawn
+    where their windows sit (QWidget.grab cannot read a native GL window).
+    (pyqtgraph's `GLViewWidget.renderToArray` would do too, but returns BGRA: see
+    `bgra_to_rgb`; it tiles through a 1024^2 texture and is ~4x slower.)
+    """
+    w, h = int(w), int(h)
+    if isinstance(widget, View3D):
+        return widget.render_rgb(w, h)
+    app = QtWidgets.QApplication.instance()
+    old = widget.size()
+    resized = False
+    if (widget.width(), widget.height()) != (w, h) and widget.parentWidget() is None:
+        widget.resize(w, h)
+        resized = True
+    if app is not None:
+        app.processEvents()
+    pix = QtWidgets.QWidget.grab(widget)
+    pix.setDevicePixelRatio(1.0)
+    p = QtGui.QPainter(pix)
+    try:
+        dpr = widget.devicePixelRatioF()
+        if dpr != 1.0:
+            p.scale(dpr, dpr)
+        composite_gl(widget, p)
+    finally:
+        p.end()
+    out = qimage_rgb(pix.toImage())
+    if resized:
+        widget.resize(old)
+    if out.shape[:2] != (h, w):
+        qi = QtGui.QImage(out.data, out.shape[1], out.shape[0], 3 * out.shape[1],
+                          QtGui.QImage.Format.Format_RGB888)
+        out = qimage_rgb(qi.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                    QtCore.Qt.TransformationMode.SmoothTransformation))
+    return out
