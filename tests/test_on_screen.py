@@ -1,4 +1,5 @@
-"""The real program on a virtual X screen: it appears, trains on Space, draws, quits on Ctrl+Q."""
+"""The real program: on a virtual X screen it appears, trains on Space, draws, quits on Ctrl+Q;
+from a terminal, Ctrl-C closes it and its training process."""
 
 import os
 import shutil
@@ -82,3 +83,49 @@ def test_window_trains_on_space_for_20_seconds_and_quits_on_ctrl_q(tmp_path):
         if app.poll() is None:
             app.kill()
         xvfb.kill()
+
+
+def _training_children(pid: int) -> list[int]:
+    """Pids of the training processes started by `pid` (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if ppid == pid and b"explorer.core.training_process" in cmd:
+            out.append(int(d))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_in_the_terminal_closes_the_window_and_its_training_process(tmp_path):
+    import signal
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
+    log = open(tmp_path / "app.log", "w")
+    # its own process group, as a terminal's: Ctrl-C reaches the program and its child
+    app = subprocess.Popen([sys.executable, "-m", "explorer"], env=env, stdout=log, stderr=log,
+                           start_new_session=True)
+    try:
+        t0 = time.time()
+        while not _training_children(app.pid) and time.time() - t0 < 60:
+            time.sleep(0.2)
+        children = _training_children(app.pid)
+        assert children, "the window started a training process"
+        time.sleep(3.0)   # the child has imported torch and waits for commands
+        os.killpg(app.pid, signal.SIGINT)
+        code = app.wait(timeout=20)
+        text = (tmp_path / "app.log").read_text()
+        assert code == 130, text
+        assert "Traceback" not in text, text
+        time.sleep(0.5)
+        assert not any(os.path.exists(f"/proc/{c}") for c in children), "no child outlives it"
+    finally:
+        if app.poll() is None:
+            app.kill()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -72,10 +74,27 @@ def open_window(path: str | None = None):
     return win
 
 
+def _close_on_ctrl_c(app) -> tuple[QTimer, list]:
+    """Ctrl-C in the terminal closes the windows as Ctrl+Q would (threads joined, the
+    training process ended). Python runs signal handlers only between bytecodes, so a
+    timer gives it a moment every 200 ms while Qt's loop waits."""
+    interrupted = []
+
+    def on_sigint(*_):
+        interrupted.append(True)
+        app.closeAllWindows()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer, interrupted
+
+
 def run_app(path: str | None = None) -> int:
     import torch
-    # The window runs three busy threads (GUI, training, sampling); torch's own intra-op
-    # threads on top of them oversubscribe a laptop's cores and slow everything down.
+    # The window samples in one thread and paints in another (training has a process of
+    # its own); torch's intra-op threads on top of them would oversubscribe the cores.
     torch.set_num_threads(1)
     app = make_app()
     win = open_window(path)
@@ -88,7 +107,8 @@ def run_app(path: str | None = None) -> int:
             pass
 
     sys.excepthook = excepthook
+    _timer, interrupted = _close_on_ctrl_c(app)
     win.show()
     code = app.exec()
     sys.excepthook = sys.__excepthook__
-    return int(code)
+    return 130 if interrupted else int(code)
