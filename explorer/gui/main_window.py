@@ -544,7 +544,8 @@ class MainWindow(QMainWindow):
         t = self.trainer
         self.progress.setMaximum(max(snap["budget"], 1))
         self.progress.setValue(snap["step"])
-        self.rate_label.setText(f"{snap['steps_per_s']:.0f} steps/s")
+        rate = snap["steps_per_s"]
+        self.rate_label.setText("starting…" if rate is None else f"{rate:.0f} steps/s")
         # losses: read what is new from the trainer's list (appends are atomic)
         n = snap["step"]
         if n < len(self._loss_cache):

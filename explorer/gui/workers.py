@@ -221,7 +221,8 @@ class TrainingWorker(_Worker):
                 learned = score.at_sigma(grid, sigma)
             else:
                 learned = score.field(grid)
-        return {"step": t.step_count, "budget": t.budget, "steps_per_s": 0.0,
+        # steps_per_s None: the training process has not answered yet ("starting…")
+        return {"step": t.step_count, "budget": t.budget, "steps_per_s": None,
                 "learned": learned.cpu().numpy(), "view_sigma": sigma}
 
 
