@@ -572,7 +572,11 @@ def open_export_dialog(window) -> ExportDialog:
              "loss": getattr(window, "loss_view", None)}
     if views["particles"] is None:
         views["particles"] = views["curve"]
+    # the training worker copies the weights under its lock: its thread may be writing them
+    train = getattr(window, "train", None)
+    model = train.worker.model_copy().eval() if train is not None else None
     dlg = ExportDialog(window, preset=window.preset, density=getattr(window, "density", None),
-                       trainer=getattr(window, "trainer", None), particles=particles, views=views)
+                       trainer=getattr(window, "trainer", None), particles=particles, views=views,
+                       model=model)
     dlg.show()
     return dlg
