@@ -147,12 +147,9 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_child_loads_no_qt_and_yields_the_cpu_to_the_window(proc):
-    import os
+def test_the_child_loads_no_qt(proc):
     t = mirror()
     session, _ = open_session(proc, t)
     receive_until(proc, session, lambda m: m[0] == "snapshot")
     libraries = open(f"/proc/{proc.process.pid}/maps").read()
     assert "libtorch" in libraries and "Qt6Core" not in libraries
-    ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert os.getpriority(os.PRIO_PROCESS, proc.process.pid) >= min(ours + 10, 19)

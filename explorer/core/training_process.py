@@ -36,7 +36,6 @@ from multiprocessing.connection import Connection
 CHUNK_SECONDS = 0.015      # training between looks at the commands
 EMIT_INTERVAL = 1 / 5      # seconds between snapshots while training
 FISHER_INTERVAL = 1.0      # seconds between Fisher-divergence evaluations
-NICENESS = 10              # the child's scheduling priority below the window's
 
 
 class TrainingProcessGone(RuntimeError):
@@ -142,9 +141,6 @@ def serve(conn: Connection, animating: bool) -> None:
     """The child's main: train what it is sent until told to quit or the parent goes."""
     import torch
 
-    # The window comes first: when both want a core, the scheduler gives it to the window
-    # (latency p95 3 ms instead of 8 while training alone, at the same training speed).
-    os.nice(NICENESS)
     share_cores = _CoreSharing(torch.get_num_threads())   # torch's default, as headless
     share_cores(animating)
     _Server(conn, conn, share_cores).run()
