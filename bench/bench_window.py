@@ -5,8 +5,9 @@ training and the Langevin particle animation running together:
 
 - event-loop latency: a 5 ms QTimer records how late each tick fires (p95 and max);
 - training steps/s in the window (its training process) against a headless Trainer on the
-  same preset, same run; while the particles animate the training process uses one thread
-  fewer, so the headless rate on that many threads is printed as well;
+  same preset, measured just before; the training process uses one torch thread fewer
+  than headless (the window keeps a core), so the headless rate on that many threads is
+  printed as well;
 - animation frames/s (frames actually drawn by the particles view) at 20,000 and 100,000
   particles, Langevin steps live on the exact score.
 
@@ -120,8 +121,9 @@ def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
 
 
 def headless_pair(seconds: float, threads: int) -> tuple[float, float]:
-    """Headless steps/s on `threads` torch threads and on one fewer, measured just before a
-    window run: this machine's speed drifts by a third over minutes (shared host)."""
+    """Headless steps/s on `threads` torch threads and on one fewer (as the window's training
+    process), measured just before a window run: a shared host's speed drifts by a third
+    from minute to minute."""
     import torch
     torch.set_num_threads(threads)
     full = headless_rate(seconds)
@@ -141,19 +143,15 @@ def main() -> None:
     print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
           f"headless on {threads} torch threads (and {max(1, threads - 1)}), SSM-VR, batch 512, "
           f"128x128, measured before each window run")
-    head, _ = headless_pair(args.seconds / 2, threads)
-    r = measure(app, 1000, args.seconds, sample=False)
-    print(f"window, training only: latency p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; "
-          f"training {r['steps_per_s']:.0f} steps/s, {100 * r['steps_per_s'] / head:.0f}% of "
-          f"headless ({head:.0f})")
-    for n in (20_000, 100_000):
+    for n in (0, 20_000, 100_000):
         head, head_less = headless_pair(args.seconds / 2, threads)
-        r = measure(app, n, args.seconds)
-        print(f"window, training + Langevin on {n:,} particles: latency p95 {r['p95']:.1f} ms, "
-              f"max {r['max']:.1f} ms; training {r['steps_per_s']:.0f} steps/s, "
+        r = measure(app, max(n, 1000), args.seconds, sample=n > 0)
+        what = f"training + Langevin on {n:,} particles" if n else "training only"
+        print(f"window, {what}: latency p95 {r['p95']:.1f} ms, max {r['max']:.1f} ms; "
+              f"training {r['steps_per_s']:.0f} steps/s, "
               f"{100 * r['steps_per_s'] / head:.0f}% of headless ({head:.0f}), "
               f"{100 * r['steps_per_s'] / head_less:.0f}% of headless on the same threads "
-              f"({head_less:.0f}); animation {r['fps']:.1f} frames/s")
+              f"({head_less:.0f})" + (f"; animation {r['fps']:.1f} frames/s" if n else ""))
 
 
 if __name__ == "__main__":

@@ -52,14 +52,13 @@ class TrainingProcess:
     even while the child is still importing torch.
     """
 
-    def __init__(self, animating: bool = False):
+    def __init__(self):
         ours, theirs = socket.socketpair()
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "explorer.core.training_process", str(theirs.fileno()),
-             "1" if animating else "0"],
+            [sys.executable, "-m", "explorer.core.training_process", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
         theirs.close()
         self._conn = Connection(ours.detach())
@@ -87,13 +86,6 @@ class TrainingProcess:
                 self._conn.send_bytes(data)
             except OSError:
                 return
-
-    def set_animating(self, animating: bool) -> None:
-        """Tell the child whether the window is animating (see `share_cores`)."""
-        try:
-            self.send("animating", None, bool(animating))
-        except TrainingProcessGone:
-            pass   # the training worker reports it
 
     def open_session(self, trainer, grid, view_sigma: float | None) -> int:
         """Send the child what to train (the mirror trainer's state); returns the session."""
@@ -137,35 +129,24 @@ class TrainingProcess:
 
 
 # ==================================================================== the child's side
-def serve(conn: Connection, animating: bool) -> None:
-    """The child's main: train what it is sent until told to quit or the parent goes."""
+def serve(conn: Connection) -> None:
+    """The child's main: train what it is sent until told to quit or the parent goes.
+
+    It uses one torch thread fewer than a headless run (at least one): the window keeps a
+    core to paint and sample on. Two threads meet at every matrix product, and while the
+    window keeps taking one's core both wait; on two cores, two threads beside the window
+    trained no faster than one (208-286 against 212-262 steps/s, training alone) and made
+    the window's latency worse (p95 6-8 ms against 1-2, max 65-76 ms against 35-39).
+    """
     import torch
 
-    share_cores = _CoreSharing(torch.get_num_threads())   # torch's default, as headless
-    share_cores(animating)
-    _Server(conn, conn, share_cores).run()
-
-
-class _CoreSharing:
-    """Training beside a window gets torch's usual threads, or one fewer while the window
-    animates: two threads meet at every matrix product, and when painting keeps taking
-    one's core both wait (on two cores, 228 steps/s against 340 on one thread alone)."""
-
-    def __init__(self, default_threads: int):
-        self.default_threads = default_threads
-
-    def __call__(self, animating: bool) -> None:
-        import torch
-
-        n = max(1, self.default_threads - 1) if animating else self.default_threads
-        if torch.get_num_threads() != n:
-            torch.set_num_threads(n)
+    torch.set_num_threads(max(1, torch.get_num_threads() - 1))
+    _Server(conn, conn).run()
 
 
 class _Server:
-    def __init__(self, commands: Connection, results: Connection, share_cores):
+    def __init__(self, commands: Connection, results: Connection):
         self.commands = commands
-        self.share_cores = share_cores
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         self.writer = threading.Thread(target=_write_results, args=(self.outbox, results),
                                        daemon=True)
@@ -212,9 +193,6 @@ class _Server:
     # --- commands ---------------------------------------------------------------------
     def _handle(self, message: tuple) -> None:
         kind, session, *args = message
-        if kind == "animating":
-            self.share_cores(args[0])
-            return
         if kind == "load":
             self._load(session, *args)
             return
@@ -347,4 +325,4 @@ def _write_results(outbox: queue.SimpleQueue, results: Connection) -> None:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in a terminal is the parent's
-    serve(Connection(int(sys.argv[1])), sys.argv[2] == "1")
+    serve(Connection(int(sys.argv[1])))

@@ -480,8 +480,7 @@ class MainWindow(QMainWindow):
         if self._training_process is None or not self._training_process.alive:
             if self._training_process is not None:
                 self._training_process.close()
-            self._training_process = TrainingProcess(
-                animating=self.sample is not None and self.sample.worker.playing)
+            self._training_process = TrainingProcess()
         worker = TrainingWorker(self.trainer, self._grid, self._training_process,
                                 self._view_sigma)
         worker.ready.connect(self.on_train_snapshot)
@@ -732,12 +731,8 @@ class MainWindow(QMainWindow):
             view.set_mode_weights(None, None, None)
 
     def _show_sampling(self, running: bool) -> None:
-        """The Sample button's face; and the training process, which lends the window a core
-        while the particles animate, is told."""
         self.sample_button.setText("Pause sampling" if running else "Sample")
         self.sample_button.setIcon(self._icon("SP_MediaPause" if running else "SP_MediaSeekForward"))
-        if self._training_process is not None:
-            self._training_process.set_animating(running)
 
     def _sampler_summary(self) -> str:
         s = self.preset.sampler
