@@ -30,6 +30,7 @@ from ..core.training_process import TrainingProcess, TrainingProcessGone
 EMIT_INTERVAL = 1 / 36      # seconds between particle snapshots
 MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
 FRAME_HZ = 36.0             # particle frames aimed at per second (30 are drawn after overheads)
+TAKE_WAIT = 0.5             # longest wait for the window to take a particle frame
 STOP_WAIT = 0.5             # seconds a stopping training worker waits for the child's last word
 
 
@@ -47,6 +48,8 @@ class _Worker(QObject):
         self._wake = threading.Event()    # something to do while paused (a request)
         self._lock = threading.Lock()
         self._latest: dict | None = None
+        self._taken = threading.Event()   # the window has taken the last snapshot
+        self._taken.set()
         self._last_emit = 0.0
 
     # --- called from the GUI thread ---------------------------------------------------
@@ -65,10 +68,12 @@ class _Worker(QObject):
         self._stop.set()
         self._run.clear()
         self._wake.set()
+        self._taken.set()
 
     def take_snapshot(self) -> dict | None:
         with self._lock:
             snap, self._latest = self._latest, None
+            self._taken.set()
         return snap
 
     # --- in the worker thread ---------------------------------------------------------
@@ -79,6 +84,7 @@ class _Worker(QObject):
         self._last_emit = now
         with self._lock:
             self._latest = snap
+            self._taken.clear()
         self.ready.emit()
 
     def _wait_while_paused(self) -> bool:
@@ -245,6 +251,10 @@ class SamplingWorker(_Worker):
         while not self._stop.is_set():
             if self._wait_while_paused():
                 break
+            # Back-pressure: no new frame until the window has drawn the last one, so that
+            # a window that cannot keep up (100,000 particles on a slow machine) is not
+            # also fighting this thread for the interpreter lock over frames it will drop.
+            self._taken.wait(TAKE_WAIT)
             t0 = time.perf_counter()
             with torch.no_grad():
                 self.sampler.advance(self.steps_per_frame)
