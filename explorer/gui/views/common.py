@@ -368,6 +368,9 @@ class CornerText(pg.TextItem):
         self.set_content(self.plain_text, self.rich_text, style)
 
     def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
+        if (plain or "", rich, style) == getattr(self, "_content", None):
+            return   # unchanged: re-laying out rich text is a real part of a particle frame
+        self._content = (plain or "", rich, style)
         self.plain_text = plain or ""
         if not self.plain_text:
             self.setVisible(False)

@@ -301,6 +301,7 @@ class ParticlesView(QtWidgets.QWidget):
         self._particle_swatch = C.swatch(PARTICLES, size=8)
         self.legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
         self.legend.addItem(self._particle_swatch, "particles")
+        self._legend_label: tuple | None = None
         self.apply_style(style)
         self.set_bounds(self.bounds)
 
@@ -341,9 +342,11 @@ class ParticlesView(QtWidgets.QWidget):
             self.points_item.set_points(xy)
             self.points_item.setVisible(True)
         self._update_trails(a if a.size else np.zeros((0, 2)))
-        self.legend.items[-1][1].setText(
-            f"particles (n = {self.n_particles:,})" + (" as a 2-D histogram" if use_hist else ""),
-            size=f"{self.style.font_pt}pt")
+        label = f"particles (n = {self.n_particles:,})" + (" as a 2-D histogram" if use_hist else "")
+        key = (label, self.style.font_pt)
+        if key != self._legend_label:   # setText re-lays out the legend: only on a change
+            self._legend_label = key
+            self.legend.items[-1][1].setText(label, size=f"{self.style.font_pt}pt")
 
     def set_render_mode(self, mode: str) -> None:
         if mode not in RENDER_MODES:
