@@ -12,10 +12,10 @@ reads a trainer (views, export, sampling on the learned score) needs no change.
 
 Messages are pickled tuples, pickled with the standard pickle so that tensors travel by
 value rather than as shared-memory handles. Each `load` opens a session; every later message
-carries its session number, and a message of an older session is dropped. The child writes
-its results from a thread of its own, so it never stops reading commands because the parent
-is not reading results: neither side can block the other for longer than one chunk of
-training (about 15 ms).
+carries its session number, and a message of an older session is dropped. The parent
+queues its commands to a thread, so the window never waits on the child; the child writes
+its results from a thread of its own, so it goes on reading commands (between chunks of
+about 15 ms of training) even when the parent is not reading results.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class TrainingProcess:
     """The parent's handle on one child process that trains whatever it is sent.
 
     The child is a fresh interpreter running this module (not a multiprocessing child,
-    which would re-run the parent's main script) and talks over one end of a socket pair.
+    which would re-run the parent's main script) and talks over one end of a socket pair,
+    passed to it as an inherited descriptor (POSIX: Linux and macOS).
     Commands go out through a thread, so that the window never waits on the child, not
     even while the child is still importing torch.
     """
