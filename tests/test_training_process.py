@@ -89,6 +89,9 @@ def test_play_pause_learning_rate_and_budget(proc):
     proc.send("pause", session)
     last = receive_until(proc, session, lambda m: m[0] == "snapshot")[-1][2]
     assert last["step"] == 200
+    proc.send("lr", session, 0.002)   # while paused, the change is reported at once
+    last = receive_until(proc, session, lambda m: m[0] == "snapshot")[-1][2]
+    assert last["lr"] == 0.002 and last["step"] == 200
 
 
 def test_a_new_session_replaces_the_old_and_continues_from_the_mirror(proc):

@@ -107,6 +107,7 @@ def test_sampling_animates_particles_and_reads_out_mode_weights(window, qtbot):
 
 
 def test_switching_density_and_objective_while_training(window, qtbot):
+    window.on_edit("training", "steps", 1_000_000)   # still training at each switch
     window.play()
     qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
     window.on_density_kind("ring")

@@ -207,10 +207,13 @@ class _Server:
                 self._publish(fisher=False)
             elif kind == "step":
                 self.pending += int(args[0])
-            elif kind == "lr":
-                self.trainer.set_lr(args[0])
-            elif kind == "budget":
-                self.trainer.preset.training["steps"] = int(args[0])
+            elif kind in ("lr", "budget"):
+                if kind == "lr":
+                    self.trainer.set_lr(args[0])
+                else:
+                    self.trainer.preset.training["steps"] = int(args[0])
+                if not (self.playing or self.pending):
+                    self._publish(fisher=False)   # else the next snapshot carries it
             elif kind == "sigma":
                 self.view_sigma = args[0]
                 self._publish(fisher=False)
