@@ -36,6 +36,8 @@ from multiprocessing.connection import Connection
 CHUNK_SECONDS = 0.015      # training between looks at the commands
 EMIT_INTERVAL = 1 / 5      # seconds between snapshots while training
 FISHER_INTERVAL = 1.0      # seconds between Fisher-divergence evaluations
+FIRST_FISHER_STEP = 10     # and at steps 10, 20, 40, 80, ...: where the curve falls fastest,
+                           # which a fast trainer would cross between two timed evaluations
 
 
 class TrainingProcessGone(RuntimeError):
@@ -160,6 +162,7 @@ class _Server:
         self.steps_per_s = 0.0
         self.last_emit = 0.0
         self.last_fisher = 0.0
+        self.fisher_due = FIRST_FISHER_STEP   # the next step with a Fisher evaluation
         self.grid = None
         self.view_sigma: float | None = None
         self.sent_losses = 0        # how many of the trainer's losses the parent has
@@ -244,6 +247,7 @@ class _Server:
         self.view_sigma = view_sigma
         self.sent_losses = 0
         self.sent_fisher = 0
+        self.fisher_due = max(FIRST_FISHER_STEP, 2 * trainer.step_count)
         self._publish(fisher=True)
 
     # --- training ---------------------------------------------------------------------
@@ -257,7 +261,8 @@ class _Server:
             self._publish(fisher=True)
             self._send("finished")
             return
-        n = min(self.chunk, left, self.pending if not self.playing else left)
+        n = min(self.chunk, left, self.pending if not self.playing else left,
+                max(1, self.fisher_due - t.step_count))
         t0 = time.perf_counter()
         try:
             t.step(n)
@@ -274,10 +279,14 @@ class _Server:
             self.pending -= n
             if self.pending <= 0:
                 self.pending = 0
+                self.fisher_due = max(self.fisher_due, 2 * t.step_count)
                 self._publish(fisher=True)
                 return
         now = time.perf_counter()
-        if now - self.last_emit >= EMIT_INTERVAL:
+        if t.step_count >= self.fisher_due:
+            self.fisher_due = 2 * t.step_count
+            self._publish(fisher=True)
+        elif now - self.last_emit >= EMIT_INTERVAL:
             self._publish(fisher=now - self.last_fisher >= FISHER_INTERVAL)
 
     def _fail(self, e: Exception) -> None:

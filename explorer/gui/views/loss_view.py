@@ -120,9 +120,10 @@ class LossView(QtWidgets.QWidget):
         for item in (self.raw_item, self.ema_item, self.shifted_item, self.fisher_item):
             self.plot.addItem(item)
             item.opts["autoDownsampleFactor"] = 1.5   # samples per pixel (default 5)
-        self.legend = C.make_legend(style)
-        self.legend.setParentItem(vb)
-        self.legend.anchor((1, 0), (1, 0), offset=(-10, 10))
+        # below the plot, as in the other views: inside it, it covered the Fisher curve
+        # where it flattens, at the top right, just where a lecturer points
+        self.legend = C.make_legend(style, columns=2)
+        self.graphics.addItem(self.legend, 1, 0)
         self._legend_key = None
         self.hint = pg.TextItem("no training yet", color=C.HINT, anchor=(0.5, 0.5))
         self.hint.setParentItem(vb)
@@ -205,6 +206,7 @@ class LossView(QtWidgets.QWidget):
         shift_pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         self.shifted_item.setPen(shift_pen)
         C.style_legend(self.legend, style)
+        self._fit_legend()
         f = self.hint.textItem.font()
         f.setPointSizeF(style.font_pt + 2)
         self.hint.setFont(f)
@@ -219,16 +221,37 @@ class LossView(QtWidgets.QWidget):
             return
         self._legend_key = key
         self.legend.clear()
+        # Filled row by row: in two columns the loss curves stand on the left and the two
+        # that should meet (the shifted loss, Fisher) on the right, which also keeps the
+        # two long labels in one column so that two columns fit a narrow view.
+        entries = []
         if has_loss:
-            self.legend.addItem(self.raw_item, f"{name} loss (raw)")
-            self.legend.addItem(self.ema_item, f"{name} loss (smoothed)")
+            entries.append((self.raw_item, f"{name} loss (raw)"))
         if has_shift:
-            self.legend.addItem(self.shifted_item,
-                                f"{name} loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)")
+            entries.append((self.shifted_item,
+                            f"{name} loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)"))
+        if has_loss:
+            entries.append((self.ema_item, f"{name} loss (smoothed)"))
         if has_fisher:
-            self.legend.addItem(self.fisher_item, FISHER_NAME)
+            entries.append((self.fisher_item, FISHER_NAME))
+        for item, label in entries:
+            self.legend.addItem(item, label)
         C.style_legend(self.legend, self.style)
         self.legend.setVisible(bool(self.legend.items))
+        self._fit_legend()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Two columns of legend entries where they fit the view's width, else one: a
+        legend wider than the view pushes the plot's right end out of the window."""
+        self.legend.setColumnCount(2)
+        self.legend.updateSize()
+        if self.legend.boundingRect().width() > self.graphics.width() - 12:
+            self.legend.setColumnCount(1)
+            self.legend.updateSize()
 
     def robust_y_range(self) -> tuple[float, float]:
         """1st-99th percentiles of each curve after its first 2% (at least 3) points;
