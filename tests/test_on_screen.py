@@ -103,7 +103,8 @@ def _training_children(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="reads /proc, which only Linux has")
 def test_ctrl_c_in_the_terminal_closes_the_window_and_its_training_process(tmp_path):
     import signal
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",

@@ -151,7 +151,8 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
         q.close()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="reads /proc, which only Linux has")
 def test_the_child_loads_no_qt(proc):
     t = mirror()
     session, _ = open_session(proc, t)

@@ -155,18 +155,28 @@ def composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore
         painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h))
 
 
+def _composite_onto(widget, device, offset: QtCore.QPoint) -> None:
+    """`composite_gl` onto a painter, or onto a paint device through a painter of its own."""
+    if isinstance(device, QtGui.QPainter):
+        composite_gl(widget, device, offset)
+        return
+    p = QtGui.QPainter(device)
+    try:
+        composite_gl(widget, p, offset)
+    finally:
+        p.end()
+
+
 def render_with_gl(widget, target, args, kwargs) -> None:
     """After QWidget.render(target, offset, ...): the GL pictures on top (see `composite_gl`)."""
     offset = args[0] if args else kwargs.get("targetOffset", QtCore.QPoint())
-    offset = QtCore.QPoint(int(offset.x()), int(offset.y()))
-    if isinstance(target, QtGui.QPainter):
-        composite_gl(widget, target, offset)
-    else:
-        p = QtGui.QPainter(target)
-        try:
-            composite_gl(widget, p, offset)
-        finally:
-            p.end()
+    _composite_onto(widget, target, QtCore.QPoint(int(offset.x()), int(offset.y())))
+
+
+def grab_with_gl(widget, pix: QtGui.QPixmap, rect) -> QtGui.QPixmap:
+    """After QWidget.grab(rect): the GL pictures on top (see `composite_gl`)."""
+    _composite_onto(widget, pix, -QtCore.QRect(rect).topLeft())
+    return pix
 
 
 class View3D(QtWidgets.QWidget, AutoRotate):
@@ -617,13 +627,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         return qimage_rgb(self.render_image(w, h))
 
     def grab(self, rect=QtCore.QRect(0, 0, -1, -1)) -> QtGui.QPixmap:
-        pix = super().grab(rect)
-        p = QtGui.QPainter(pix)
-        try:
-            composite_gl(self, p, -QtCore.QRect(rect).topLeft())
-        finally:
-            p.end()
-        return pix
+        return grab_with_gl(self, super().grab(rect), rect)
 
     def render(self, target, *args, **kwargs):
         super().render(target, *args, **kwargs)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from .. import common as C
 from ...style import BACKGROUND, SCREEN, ViewStyle
 from .geometry import ARROW_MODES, AXIS_NAMES, DENSITY_MODES, fit_rows, slice_grid, tick_text
-from .gl_view import View3D, composite_gl, render_with_gl, render_rgb
+from .gl_view import View3D, grab_with_gl, render_rgb, render_with_gl
 from .projected_view import Projected3DView, upsample
 
 # ====================================================================== panel
@@ -116,13 +116,7 @@ class View3DPanel(QtWidgets.QWidget):
     # ------------------------------------------------------------ pictures (GL included)
     def grab(self, rect=QtCore.QRect(0, 0, -1, -1)) -> QtGui.QPixmap:
         pix = super().grab(rect)
-        if self.is_gl:
-            p = QtGui.QPainter(pix)
-            try:
-                composite_gl(self, p, -QtCore.QRect(rect).topLeft())
-            finally:
-                p.end()
-        return pix
+        return grab_with_gl(self, pix, rect) if self.is_gl else pix
 
     def render(self, target, *args, **kwargs):
         super().render(target, *args, **kwargs)
@@ -144,11 +138,15 @@ class View3DPanel(QtWidgets.QWidget):
     def set_density_grid(self, p) -> None:
         self.view.set_density_grid(p)
 
-    def set_density_mode(self, mode: str) -> None:
-        i = self.density_combo.findData(mode)
+    @staticmethod
+    def _choose(combo: QtWidgets.QComboBox, value: str, allowed, what: str) -> None:
+        i = combo.findData(value)
         if i < 0:
-            raise ValueError(f"density mode must be one of {DENSITY_MODES}")
-        self.density_combo.setCurrentIndex(i)
+            raise ValueError(f"{what} must be one of {allowed}")
+        combo.setCurrentIndex(i)
+
+    def set_density_mode(self, mode: str) -> None:
+        self._choose(self.density_combo, mode, DENSITY_MODES, "density mode")
         self.view.set_density_mode(mode)
 
     def set_particles(self, x) -> None:
@@ -158,10 +156,7 @@ class View3DPanel(QtWidgets.QWidget):
         self.view.set_fields(points, learned, true)
 
     def set_arrow_mode(self, mode: str) -> None:
-        i = self.arrows_combo.findData(mode)
-        if i < 0:
-            raise ValueError(f"arrow mode must be one of {ARROW_MODES}")
-        self.arrows_combo.setCurrentIndex(i)
+        self._choose(self.arrows_combo, mode, ARROW_MODES, "arrow mode")
         self.view.set_arrow_mode(mode)
 
     def arrow_points(self) -> str:
