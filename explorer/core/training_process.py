@@ -33,11 +33,33 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+import numpy as np
+
 CHUNK_SECONDS = 0.015      # training between looks at the commands
 EMIT_INTERVAL = 1 / 5      # seconds between snapshots while training
 FISHER_INTERVAL = 1.0      # seconds between Fisher-divergence evaluations
 FIRST_FISHER_STEP = 10     # and at steps 10, 20, 40, 80, ...: where the curve falls fastest,
                            # which a fast trainer would cross between two timed evaluations
+
+
+def learned_on_grid(trainer, grid, sigma: float | None) -> np.ndarray:
+    """The learned field the window draws: at the sigma slider's noise level for a
+    noise-conditional model, else the model's own field (numpy, on the grid)."""
+    score = trainer.learned_score()
+    if sigma is not None and trainer.model.conditioning == "sigma":
+        return score.at_sigma(grid, sigma).cpu().numpy()
+    return score.field(grid).cpu().numpy()
+
+
+def weights_of(model) -> dict[str, np.ndarray]:
+    """The model's weights as numpy arrays: what travels between the processes."""
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+
+def load_weights(model, weights: dict[str, np.ndarray]) -> None:
+    import torch
+
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
 
 
 class TrainingProcessGone(RuntimeError):
@@ -93,8 +115,8 @@ class TrainingProcess:
     def open_session(self, trainer, grid, view_sigma: float | None) -> int:
         """Send the child what to train (the mirror trainer's state); returns the session."""
         session = next(self._sessions)
-        state = {k: v.detach().cpu().numpy() for k, v in trainer.model.state_dict().items()}
-        self.send("load", session, trainer.preset, trainer.density, str(trainer.device), state,
+        self.send("load", session, trainer.preset, trainer.density, str(trainer.device),
+                  weights_of(trainer.model),
                   trainer.step_count, grid, view_sigma)
         return session
 
@@ -236,7 +258,7 @@ class _Server:
         self.trainer = None
         try:
             trainer = Trainer(preset, density, device=torch.device(device))
-            trainer.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            load_weights(trainer.model, state)
             trainer.step_count = int(step_count)
             trainer.optimizer   # built now: its first use imports torch._dynamo (seconds)
             self.grid = torch.from_numpy(grid).to(trainer.device)
@@ -296,16 +318,10 @@ class _Server:
 
     def _publish(self, fisher: bool) -> None:
         """Send what the parent's mirror and views need, from the losses not yet sent."""
-        import numpy as np
-
         t = self.trainer
         self.last_emit = time.perf_counter()
-        score = t.learned_score()
         sigma = self.view_sigma
-        if sigma is not None and t.model.conditioning == "sigma":
-            learned = score.at_sigma(self.grid, sigma)
-        else:
-            learned = score.field(self.grid)
+        learned = learned_on_grid(t, self.grid, sigma)
         if fisher and np.isfinite(t.losses[-1] if t.losses else 0.0):
             self.last_fisher = time.perf_counter()
             t.evaluate()
@@ -314,11 +330,11 @@ class _Server:
             "budget": t.budget,
             "steps_per_s": self.steps_per_s if self.playing else 0.0,
             "lr": t.optimizer.param_groups[0]["lr"],
-            "learned": learned.cpu().numpy(),
+            "learned": learned,
             "view_sigma": sigma,
             "losses": t.losses[self.sent_losses:],
             "fisher": t.fisher[self.sent_fisher:],
-            "state": {k: v.detach().cpu().numpy() for k, v in t.model.state_dict().items()},
+            "state": weights_of(t.model),
         }
         self.sent_losses = len(t.losses)
         self.sent_fisher = len(t.fisher)

@@ -25,7 +25,8 @@ from ..core.metrics import mode_weights
 from ..core.sampling import Sampler
 from ..core.scores import LearnedScore
 from ..core.training import Trainer
-from ..core.training_process import TrainingProcess, TrainingProcessGone
+from ..core.training_process import (TrainingProcess, TrainingProcessGone, learned_on_grid,
+                                     load_weights)
 
 EMIT_INTERVAL = 1 / 36      # seconds between particle snapshots
 MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
@@ -208,7 +209,7 @@ class TrainingWorker(_Worker):
         """Bring the mirror up to the child's state, then let the window draw it."""
         t = self.trainer
         with self.model_lock:
-            t.model.load_state_dict({k: torch.from_numpy(v) for k, v in snap.pop("state").items()})
+            load_weights(t.model, snap.pop("state"))
             t.losses.extend(snap.pop("losses"))
             t.fisher.extend(snap.pop("fisher"))
             t.step_count = snap["step"]
@@ -220,16 +221,12 @@ class TrainingWorker(_Worker):
     def _mirror_snapshot(self) -> dict:
         t = self.trainer
         grid = torch.from_numpy(self.grid).to(t.device)
+        sigma = self._view_sigma
         with self.model_lock:
-            score = t.learned_score()
-            sigma = self._view_sigma
-            if sigma is not None and t.model.conditioning == "sigma":
-                learned = score.at_sigma(grid, sigma)
-            else:
-                learned = score.field(grid)
+            learned = learned_on_grid(t, grid, sigma)
         # steps_per_s None: the training process has not answered yet ("starting…")
         return {"step": t.step_count, "budget": t.budget, "steps_per_s": None,
-                "learned": learned.cpu().numpy(), "view_sigma": sigma}
+                "learned": learned, "view_sigma": sigma}
 
 
 class SamplingWorker(_Worker):
