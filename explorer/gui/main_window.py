@@ -689,13 +689,13 @@ class MainWindow(QMainWindow):
     def toggle_sampling(self) -> None:
         if self.sample is not None and self.sample.worker.playing:
             self.sample.worker.pause()
-            self._show_sampling(False)
+            self._set_sample_text(False)
             return
         if self.sample is None or self.sample.worker.sampler.done:
             if not self._new_sampler():
                 return
         self.sample.worker.play()
-        self._show_sampling(True)
+        self._set_sample_text(True)
 
     def _new_sampler(self) -> bool:
         self._join(self.sample)
@@ -722,7 +722,7 @@ class MainWindow(QMainWindow):
     def reset_sampling(self) -> None:
         self._join(self.sample)
         self.sample = None
-        self._show_sampling(False)
+        self._set_sample_text(False)
         view = self._particles_view()
         if view is not None:
             dim = self.preset.dim
@@ -730,7 +730,7 @@ class MainWindow(QMainWindow):
             view.set_status(self._sampler_summary())
             view.set_mode_weights(None, None, None)
 
-    def _show_sampling(self, running: bool) -> None:
+    def _set_sample_text(self, running: bool) -> None:
         self.sample_button.setText("Pause sampling" if running else "Sample")
         self.sample_button.setIcon(self._icon("SP_MediaPause" if running else "SP_MediaSeekForward"))
 
@@ -768,7 +768,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def on_sampling_done(self) -> None:
-        self._show_sampling(False)
+        self._set_sample_text(False)
         self.statusBar().showMessage("Sampling finished.", 5000)
 
     # ================================================================ files
