@@ -245,13 +245,14 @@ class LossView(QtWidgets.QWidget):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """Two columns of legend entries where they fit the view's width, else one: a
-        legend wider than the view pushes the plot's right end out of the window."""
-        self.legend.setColumnCount(2)
-        self.legend.updateSize()
-        if self.legend.boundingRect().width() > self.graphics.width() - 12:
-            self.legend.setColumnCount(1)
+        """As many columns of legend entries as fit the view's width (fewest rows, most
+        room for the plot), else one: a legend wider than the view pushes the plot's right
+        end out of the window."""
+        for columns in range(max(len(self.legend.items), 1), 0, -1):
+            self.legend.setColumnCount(columns)
             self.legend.updateSize()
+            if columns == 1 or self.legend.boundingRect().width() <= self.graphics.width() - 12:
+                return
 
     def robust_y_range(self) -> tuple[float, float]:
         """1st-99th percentiles of each curve after its first 2% (at least 3) points;
