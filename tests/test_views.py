@@ -128,6 +128,7 @@ def test_quiver_skips_nan_and_zero(qtbot):
 def field(qtbot):
     v = FieldView()
     qtbot.addWidget(v)
+    v.resize(1400, 700)   # room for every arrow of a 16 x 16 grid (smaller plots thin it)
     v.set_bounds(BOUNDS)
     d, _ = mixture(grid(64))
     v.set_density(d.reshape(64, 64))
@@ -143,6 +144,7 @@ def test_field_side_mode_shares_scale_and_links_plots(field):
     pts = grid(16)
     p, s = mixture(pts)
     lrn = learned_from(s, pts)
+    field.set_arrow_mode("shared")
     field.set_fields(pts, lrn, s, p)
     assert field.learned_plot.title_text.startswith("Learned score")
     assert field.true_plot.title_text.startswith("True score")
@@ -153,6 +155,79 @@ def test_field_side_mode_shares_scale_and_links_plots(field):
     assert vb_t.linkedView(0) is vb_l and vb_t.linkedView(1) is vb_l
     for plot in (field.learned_plot, field.true_plot):
         assert plot.axis_labels == (C.X1, C.X2)
+
+
+def _arrow_pixels(quiver, plot, pts):
+    """Arrow lengths in screen pixels."""
+    vb = plot.getViewBox()
+    ok = np.isfinite(quiver.tips).all(axis=1)
+    px = vb.viewPixelSize()[0]
+    return np.linalg.norm(quiver.tips[ok] - pts[ok], axis=1) / px
+
+
+def test_weak_learned_field_visible_with_per_panel_scale(field, qtbot):
+    """dsm_sigma_large's lesson: a learned field 20x weaker than the truth still shows its
+    directions (default: each panel on its own scale); one shared scale makes it dots."""
+    field.resize(1000, 500)
+    field.show()
+    qtbot.waitExposed(field)
+    pts = grid(16)
+    p, s = mixture(pts)
+    weak = 0.05 * learned_from(s, pts)
+    field.set_fields(pts, weak, s, p)
+    assert field.arrow_mode == "per_panel"
+    assert np.median(_arrow_pixels(field.side_learned, field.learned_plot, pts)) > 6
+    field.set_arrow_mode("shared")
+    assert np.median(_arrow_pixels(field.side_learned, field.learned_plot, pts)) < 2
+
+
+def test_direction_mode_equal_lengths_colour_by_magnitude(field, qtbot):
+    field.resize(1000, 500)
+    field.show()
+    qtbot.waitExposed(field)
+    pts = grid(16)
+    p, s = mixture(pts)
+    field.set_arrow_mode("direction")
+    field.set_fields(pts, learned_from(s, pts), s, p)
+    lengths = np.linalg.norm(field.side_true.tips - pts, axis=1)
+    assert np.allclose(lengths, lengths[0])
+    # The strongest and the weakest arrows are drawn in different colours, with a key.
+    bins = field.side_true._bins
+    used = [i for i, b in enumerate(bins) if b.xData is not None and len(b.xData)]
+    assert len(used) >= 3 and used[-1] == len(bins) - 1
+    assert field.arrow_key_shown and field.arrow_key.scene() is not None
+    assert len(field.side_true.segments()) == 3 * len(pts)
+    field.set_arrow_mode("per_panel")
+    assert not field.arrow_key_shown and field.side_true._bins == []
+
+
+@pytest.mark.parametrize("size", [(420, 300), (1200, 700)])
+def test_dense_grid_thinned_to_pixel_size(field, qtbot, size):
+    """A 64 x 64 grid in a small panel must not become a solid block of arrows."""
+    from explorer.gui.views.field_view import MIN_ARROW_PX
+    field.resize(*size)
+    field.show()
+    qtbot.waitExposed(field)
+    pts = grid(64)
+    p, s = mixture(pts)
+    field.set_fields(pts, learned_from(s, pts), s, p)
+    ok = np.isfinite(field.side_true.tips).all(axis=1)
+    assert 0 < ok.sum() < len(pts)
+    tails = field.side_true.segments().reshape(-1, 3, 2, 2)[:, 0, 0]
+    gap = np.min(np.diff(np.unique(np.round(tails[:, 0], 9))))
+    assert gap / field.learned_plot.getViewBox().viewPixelSize()[0] >= MIN_ARROW_PX - 1e-6
+
+
+@pytest.mark.parametrize("size", [(420, 300), (900, 420), (1800, 900)])
+def test_density_box_fills_plot(field, qtbot, size):
+    field.resize(*size)
+    field.show()
+    qtbot.waitExposed(field)
+    for mode in ("side", "overlay", "error"):
+        field.set_mode(mode)
+        qtbot.wait(10)
+        for plot in field.current_plots():
+            assert C.box_fill_fraction(plot, BOUNDS) >= 0.95
 
 
 def test_field_overlay_has_both_quivers_and_legend(field):
@@ -324,6 +399,27 @@ def test_particles_trails_status_weights(particles_view, qtbot):
     assert "0.210" in text and "0.800" in text and "(5,5)" in text
     particles_view.set_mode_weights(None, None, None)
     assert not particles_view.weights_text.isVisible()
+
+
+@pytest.mark.parametrize("size", [(420, 280), (700, 600), (1800, 900)])
+def test_particle_readouts_beside_the_data(particles_view, qtbot, size):
+    """The status and the mode table never cover the particles, and the box fills the plot."""
+    particles_view.resize(*size)
+    particles_view.show()
+    qtbot.waitExposed(particles_view)
+    particles_view.set_particles(np.random.default_rng(0).normal(5, 1, (500, 2)))
+    particles_view.set_status("annealed Langevin, learned score, step 1000/1000, sigma = 1")
+    particles_view.set_mode_weights([0.21, 0.79], [0.2, 0.8], ["(-5, -5)", "(5, 5)"])
+    def laid_out():
+        view = particles_view.plot.getViewBox().sceneBoundingRect()
+        whole = particles_view.graphics.sceneRect()
+        for text in (particles_view.status_text, particles_view.weights_text):
+            r = text.mapRectToScene(text.itemRect())
+            assert not r.intersects(view), (text.plain_text, r, view)
+            assert whole.contains(r), (r, whole)       # and not clipped off the widget
+        assert C.box_fill_fraction(particles_view.plot, BOUNDS) >= 0.8
+
+    qtbot.waitUntil(laid_out, timeout=2000)   # the layout settles over a few events
 
 
 def test_particles_bad_inputs_do_not_raise(particles_view):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox,
                                QSplitter, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
@@ -37,6 +37,7 @@ from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampl
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
 RECENT_MAX = 10
+DEFAULT_SIZE = (1600, 980)  # shrunk to the screen's free area when it is smaller
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 
 
@@ -182,7 +183,17 @@ class MainWindow(QMainWindow):
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.weighted = QCheckBox("Weight error by p")
         self.weighted.toggled.connect(self._weighted_changed)
+        self.arrow_combo = QComboBox()
+        self.arrow_combo.addItem("Arrows: own scale", "per_panel")
+        self.arrow_combo.addItem("Arrows: one scale", "shared")
+        self.arrow_combo.addItem("Arrows: direction, colour = |s|", "direction")
+        self.arrow_combo.setToolTip(
+            "Arrow length: each panel on its own scale (directions of a weak field stay "
+            "visible), one scale for both (equal vectors, equal arrows), or equal lengths "
+            "coloured by magnitude")
+        self.arrow_combo.currentIndexChanged.connect(self._arrow_mode_changed)
         tb.addWidget(self.mode_combo)
+        tb.addWidget(self.arrow_combo)
         tb.addWidget(self.weighted)
 
         self.panel = ControlPanel(self.preset)
@@ -280,6 +291,7 @@ class MainWindow(QMainWindow):
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
+            self.field_view.set_arrow_mode(self.arrow_combo.currentData())
         self._trails_changed(self.trails.isChecked())
         if self.presenting:
             self._apply_view_style()
@@ -681,6 +693,10 @@ class MainWindow(QMainWindow):
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
 
+    def _arrow_mode_changed(self) -> None:
+        if self.field_view is not None:
+            self.field_view.set_arrow_mode(self.arrow_combo.currentData())
+
     def _weighted_changed(self, on: bool) -> None:
         if self.field_view is not None:
             self.field_view.set_error_weighted(on)
@@ -893,11 +909,24 @@ class MainWindow(QMainWindow):
         self.train = None
 
     def _restore_geometry(self) -> None:
+        """The last geometry, or a default size; either way inside the screen's free area
+        (a geometry saved on a 1080p monitor must not open half off a 720p projector)."""
         geo = self.settings.value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1600, 980)
+            self.resize(*DEFAULT_SIZE)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()  # title bar, borders
+        w = min(self.width(), avail.width() - frame.width())
+        h = min(self.height(), avail.height() - frame.height())
+        self.resize(w, h)
+        x = min(max(self.x(), avail.left()), avail.right() - w - frame.width() + 1)
+        y = min(max(self.y(), avail.top()), avail.bottom() - h - frame.height() + 1)
+        self.move(x, y)
 
     def closeEvent(self, event) -> None:
         dialog = getattr(self, "_export_dialog", None)

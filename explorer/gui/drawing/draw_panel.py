@@ -380,7 +380,7 @@ class DrawPanel(QtWidgets.QWidget):
         self.points_scatter.setData(pos=xy)
         b = np.asarray(dens.bounds, dtype=np.float64)
         yb = b[1] if d >= 2 else np.array([-1.0, 1.0])
-        self.points_plot.getViewBox().setRange(xRange=tuple(b[0]), yRange=tuple(yb), padding=0.02)
+        C.fit_box(self.points_plot, [b[0], yb])
         name = Path(self._points_path).name
         extra = "" if d == 2 else (" (showing x\u2081, x\u2082)" if d == 3 else " (1-D: along x\u2081)")
         self.points_info.setText(f"{name}: {n} points in {d}-D{extra}")

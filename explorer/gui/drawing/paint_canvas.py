@@ -403,7 +403,7 @@ class PaintCanvas(QtWidgets.QWidget):
         self.image.setRect(self._grid.rect())
         self.frame.setData([b[0, 0], b[0, 1], b[0, 1], b[0, 0], b[0, 0]],
                            [b[1, 0], b[1, 0], b[1, 1], b[1, 1], b[1, 0]])
-        self.vb.setRange(xRange=tuple(b[0]), yRange=tuple(b[1]), padding=0.02)
+        C.fit_box(self.vb, b)
         self.hint.setPos(b[0].mean(), b[1].mean())
 
     def _show(self) -> None:

@@ -1,4 +1,4 @@
-"""Shared pieces of the plot views: the dark density image, contours, corner texts,
+"""Shared pieces of the plot views: the dark density image, contours, readouts beside the plots,
 axis labels and the one place that turns a `ViewStyle` into fonts and pens.
 
 Conventions used by every view:
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..style import BACKGROUND, DENSITY_CMAP, FOREGROUND, SCREEN, ViewStyle
 
@@ -24,7 +24,7 @@ from ..style import BACKGROUND, DENSITY_CMAP, FOREGROUND, SCREEN, ViewStyle
 ISM_SHIFTED = (204, 121, 167)   # reddish purple
 CONTOUR = (235, 235, 235)
 HINT = (170, 170, 178)
-PANEL_FILL = (20, 20, 24, 190)  # translucent background behind corner texts
+PANEL_FILL = (20, 20, 24, 190)  # translucent background of legends and hints
 
 X1 = "x\u2081"
 X2 = "x\u2082"
@@ -307,6 +307,41 @@ def apply_style(plot: pg.PlotItem, style: ViewStyle = SCREEN) -> None:
     plot.getAxis("bottom").setHeight(2 * fm.height() + 16)
 
 
+def fit_box(plot, bounds, padding: float = 0.02) -> None:
+    """Show exactly `bounds` in a plot with a locked aspect ratio, now and after every resize.
+
+    With a locked aspect, a range set before the plot has its final size is stretched on
+    both axes when the layout settles (a [-8, 8] box drawn in a third of a +-30 plot); setting
+    it again on each resize keeps the box filling the plot's height or width. `plot` is a
+    PlotItem or its ViewBox.
+    """
+    vb = plot if isinstance(plot, pg.ViewBox) else plot.getViewBox()
+    vb.fit_bounds = bounds_array(bounds)
+    vb.fit_padding = padding
+    if not getattr(vb, "fit_connected", False):
+        vb.sigResized.connect(_refit)
+        vb.fit_connected = True
+    _refit(vb)
+
+
+def _refit(vb: pg.ViewBox) -> None:
+    b = vb.fit_bounds
+    vb.setRange(xRange=tuple(b[0]), yRange=tuple(b[1]), padding=vb.fit_padding)
+
+
+def box_fill_fraction(plot: pg.PlotItem, bounds) -> float:
+    """The larger of (box width / view width, box height / view height) in pixels: how well
+    the density box fills its plot (1 when it spans the plot's width or height)."""
+    vb = plot.getViewBox()
+    b = bounds_array(bounds)
+    box = vb.mapViewToScene(image_rect(b)).boundingRect()
+    view = vb.sceneBoundingRect()
+    if view.width() <= 0 or view.height() <= 0:
+        return 0.0
+    shown = box.intersected(view)
+    return max(shown.width() / view.width(), shown.height() / view.height())
+
+
 def make_legend(style: ViewStyle = SCREEN, columns: int = 1, framed: bool = True) -> pg.LegendItem:
     legend = pg.LegendItem(
         labelTextColor=FOREGROUND, labelTextSize=f"{style.font_pt}pt", colCount=columns,
@@ -339,55 +374,87 @@ def line_swatch(color, width: float = 2.0, alpha: int = 255, style=None) -> pg.P
     return pg.PlotDataItem([], [], pen=pen)
 
 
-class CornerText(pg.TextItem):
-    """Text pinned to a corner of a plot's view box (pixel coordinates, not data),
-    on a translucent panel so it stays readable over the density and the particles."""
+class SideText(pg.LabelItem):
+    """A readout (sampler status, mode table) in the view's layout, beside or under a plot,
+    never inside it: a text box inside the view box covers data (a mode, the curves).
 
-    ANCHORS = {"tl": (0, 0), "tr": (1, 0), "bl": (0, 1), "br": (1, 1)}
+    `set_content(plain, rich)` shows text (rich: HTML, e.g. a table). Empty, it takes no room
+    in the layout (a hidden item of a QGraphicsGridLayout keeps its size, so its size hints
+    drop to zero). Plain text wider than `wrap_em` font heights wraps.
+    """
 
-    def __init__(self, plot: pg.PlotItem, corner: str = "tl", margin: float = 6):
-        super().__init__(anchor=self.ANCHORS[corner], fill=pg.mkBrush(*PANEL_FILL),
-                         border=pg.mkPen(90, 90, 100), color=FOREGROUND)
-        self.corner = corner
-        self.margin = margin
-        self.vb = plot.getViewBox()
-        self.setParentItem(self.vb)
-        self.setZValue(1000)
+    def __init__(self, wrap_em: float = 12.0):
+        super().__init__("", justify="left", color=FOREGROUND)
+        self.wrap_em = wrap_em
         self.plain_text = ""
         self.rich_text = ""
-        self.vb.sigResized.connect(self._place)
-        self._place()
+        self._content = None
+        self.setVisible(False)
+        self._collapse()
 
-    def _place(self, *_):
-        r = self.vb.boundingRect()
-        x = r.left() + self.margin if self.corner[1] == "l" else r.right() - self.margin
-        y = r.top() + self.margin if self.corner[0] == "t" else r.bottom() - self.margin
-        self.setPos(x, y)
+    def _collapse(self) -> None:
+        self._sizeHint = {h: (0, 0) for h in (QtCore.Qt.SizeHint.MinimumSize,
+                                              QtCore.Qt.SizeHint.PreferredSize,
+                                              QtCore.Qt.SizeHint.MaximumSize)}
+        self.setMinimumSize(0, 0)
+        self.setMaximumSize(0, 0)
+        self.updateGeometry()
 
     def restyle(self, style: ViewStyle) -> None:
-        self.set_content(self.plain_text, self.rich_text, style)
+        if self.plain_text:
+            self.set_content(self.plain_text, self.rich_text, style)
 
     def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
-        if (plain or "", rich, style) == getattr(self, "_content", None):
+        if (plain or "", rich, style) == self._content:
             return   # unchanged: re-laying out rich text is a real part of a particle frame
         self._content = (plain or "", rich, style)
         self.plain_text = plain or ""
         if not self.plain_text:
+            self.rich_text = ""
+            self.item.setHtml("")
             self.setVisible(False)
+            self._collapse()
             return
         font = QtGui.QFont()
         font.setPointSizeF(float(style.font_pt))
-        self.setFont(font)
+        self.item.setFont(font)
+        self.item.setTextWidth(-1)
+        wraps = rich is None      # plain text wraps; a table keeps its columns
         if rich is None:
             rich = html.escape(self.plain_text).replace("\n", "<br>")
         self.rich_text = rich
-        self.setHtml(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
+        self.setMaximumSize(1e6, 1e6)
+        self.setText(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
+        wrap = self.wrap_em * QtGui.QFontMetricsF(font).height()
+        if wraps and self.item.boundingRect().width() > wrap:
+            self.item.setTextWidth(wrap)
+            self.updateMin()
         self.setVisible(True)
-        self._place()
 
 
-def mode_weights_table(fractions, true=None, labels=None) -> tuple[str, str] | None:
-    """(plain text, HTML table) of particle fraction per mode vs the truth, or None."""
+class ReadoutColumn(pg.GraphicsLayout):
+    """Readouts (and legends) stacked top to bottom in a column of a view's layout, beside its plot."""
+
+    def __init__(self, *items: pg.GraphicsWidget):
+        super().__init__()
+        self.layout.setContentsMargins(8, 8, 4, 8)
+        self.layout.setVerticalSpacing(10)
+        for i, t in enumerate(items):
+            self.addItem(t, i, 0)
+        filler = pg.GraphicsWidget()   # pushes the readouts to the top of the column
+        filler.setSizePolicy(QtWidgets.QSizePolicy.Policy.Minimum,
+                             QtWidgets.QSizePolicy.Policy.Expanding)
+        self.addItem(filler, len(items), 0)
+
+
+def mode_weights_table(fractions, true=None, labels=None, n: int | None = None
+                       ) -> tuple[str, str] | None:
+    """(plain text, HTML table) of particle fraction per mode vs the truth, or None.
+
+    A fraction is flagged (orange, "*") only when it is further from the truth than sampling
+    noise explains: 3 binomial standard errors sqrt(w (1 - w) / n) for n particles (0.03 when
+    n is not known). A flag means the sampler, not chance, got the weight wrong.
+    """
     if fractions is None:
         return None
     f = [float(v) for v in np.asarray(fractions, dtype=np.float64).ravel()]
@@ -396,11 +463,12 @@ def mode_weights_table(fractions, true=None, labels=None) -> tuple[str, str] | N
     t = None if true is None else [float(v) for v in np.asarray(true, dtype=np.float64).ravel()]
     labels = list(labels) if labels is not None else []
     rows_plain = ["mode  particles" + ("  true" if t is not None else "")]
-    head = "<tr><th align='left'>mode&nbsp;&nbsp;</th><th align='right'>particles</th>"
+    head = "<tr><th align='left'>mode&nbsp;</th><th align='right'>particles</th>"
     if t is not None:
-        head += "<th align='right'>&nbsp;&nbsp;true</th>"
+        head += "<th align='right'>&nbsp;true</th>"
     head += "<th></th></tr>"
     rows = [head]
+    flagged = False
 
     def fmt(v):
         return "  -  " if not np.isfinite(v) else f"{v:.3f}"
@@ -408,20 +476,25 @@ def mode_weights_table(fractions, true=None, labels=None) -> tuple[str, str] | N
     for i, v in enumerate(f):
         name = str(labels[i]) if i < len(labels) else str(i + 1)
         tv = t[i] if (t is not None and i < len(t)) else None
-        rows_plain.append(f"{name}  {fmt(v)}" + (f"  {fmt(tv)}" if tv is not None else ""))
-        bar = int(round(10 * min(1.0, max(0.0, v)))) if np.isfinite(v) else 0
-        colour = ""
+        off = False
         if tv is not None and np.isfinite(v) and np.isfinite(tv):
-            colour = "#7fd3a8" if abs(v - tv) <= 0.03 else "#f0a0a0"
-        row = (f"<tr><td>{html.escape(name)}&nbsp;&nbsp;</td>"
-               f"<td align='right' style='color:{colour or '#e1e1e1'}'>{fmt(v)}</td>")
+            noise = 3 * math.sqrt(max(tv * (1 - tv), 1e-12) / n) if n else 0.03
+            off = abs(v - tv) > noise
+        flagged |= off
+        rows_plain.append(f"{name}  {fmt(v)}{' *' if off else ''}"
+                          + (f"  {fmt(tv)}" if tv is not None else ""))
+        bar = int(round(6 * min(1.0, max(0.0, v)))) if np.isfinite(v) else 0
+        shown = f"<b style='color:#e69f00'>{fmt(v)}*</b>" if off else fmt(v)
+        row = (f"<tr><td>{html.escape(name)}&nbsp;</td><td align='right'>{shown}</td>")
         if t is not None:
-            row += f"<td align='right'>&nbsp;&nbsp;{fmt(tv) if tv is not None else ''}</td>"
+            row += f"<td align='right'>&nbsp;{fmt(tv) if tv is not None else ''}</td>"
         row += "<td>&nbsp;<span style='color:#56b4e9'>" + BLOCK * bar + "</span></td></tr>"
         rows.append(row)
+    note = "* beyond sampling noise (3 s.e.)" if flagged else ""
     rich = ("<b>particle fraction per mode</b><table cellspacing='0' cellpadding='1'>"
-            + "".join(rows) + "</table>")
-    return "particle fraction per mode\n" + "\n".join(rows_plain), rich
+            + "".join(rows) + "</table>" + (f"<small>{note}</small>" if note else ""))
+    plain = "particle fraction per mode\n" + "\n".join(rows_plain) + (f"\n{note}" if note else "")
+    return plain, rich
 
 
 def image_is_uniform(widget) -> bool:

@@ -58,20 +58,17 @@ class Curve1DView(QtWidgets.QWidget):
         self.bottom.addItem(self.learned_item)
 
         self.top_legend = C.make_legend(style)
-        self.top_legend.setParentItem(self.top.getViewBox())
-        self.top_legend.anchor((1, 0), (1, 0), offset=(-10, 10))
         self.top_legend.addItem(self.density_item, C.DENSITY_NAME)
         self.top_legend.addItem(self.hist_item, "particles (histogram)")
         self.bottom_legend = C.make_legend(style)
-        self.bottom_legend.setParentItem(self.bottom.getViewBox())
-        self.bottom_legend.anchor((1, 0), (1, 0), offset=(-10, 10))
         self.bottom_legend.addItem(self.learned_item, C.LEARNED_NAME)
         self.bottom_legend.addItem(self.true_item, C.TRUE_NAME)
 
-        self.status_text = C.CornerText(self.top, "tl")
-        self.status_text.setVisible(False)
-        self.weights_text = C.CornerText(self.bottom, "bl")
-        self.weights_text.setVisible(False)
+        # Legends and readouts in a column beside the plots, never over the curves.
+        self.status_text = C.SideText()
+        self.weights_text = C.SideText()
+        self.graphics.addItem(C.ReadoutColumn(self.top_legend, self.status_text), 0, 1)
+        self.graphics.addItem(C.ReadoutColumn(self.bottom_legend, self.weights_text), 1, 1)
         self.hint = pg.TextItem("Press Play to train", color=C.HINT, anchor=(0.5, 0.5),
                                 fill=pg.mkBrush(*C.PANEL_FILL))
         self.hint.setParentItem(self.bottom.getViewBox())
@@ -149,7 +146,7 @@ class Curve1DView(QtWidgets.QWidget):
         self.status_text.set_content(self.status, style=self.style)
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
-        table = C.mode_weights_table(fractions, true, labels)
+        table = C.mode_weights_table(fractions, true, labels, n=self.n_particles)
         if table is None:
             self.weights_text.set_content("")
         else:

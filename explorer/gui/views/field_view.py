@@ -8,9 +8,18 @@ Modes (`set_mode`):
              under contours of p, so the error is seen to be large where p is small;
              `set_error_weighted(True)` shows p(x) |s_theta - grad log p| instead.
 Before any field arrives the density is shown with the hint "Press Play to train".
+
+Arrows (`set_arrow_mode`): "per_panel" (the default: side by side, each panel's lengths on its
+own scale, so a weak learned field still shows its directions; overlay uses one scale),
+"shared" (one scale: equal vectors, equal arrows) or "direction" (equal lengths, colour by
+|s| on one shared scale, with a colour key). The grid is thinned so that arrows stay at
+least `MIN_ARROW_PX` pixels apart: at presenter size a dense grid of thick arrows would
+become a solid block that hides the density.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,6 +35,10 @@ TRUE_TITLE = "True score \u2207\u2093log p(x)"
 ERROR_TITLE = "Score error |s\u03b8(x) \u2212 \u2207log p(x)|"
 WEIGHTED_TITLE = "Density-weighted score error p(x)\u00b7|s\u03b8(x) \u2212 \u2207log p(x)|"
 HINT_TEXT = "Press Play to train"
+ARROW_MODES = ("per_panel", "shared", "direction")
+MAGNITUDE_CMAP = "cividis"    # colour-blind safe, dark to light
+MAGNITUDE_BINS = 8
+MIN_ARROW_PX = 16             # at least this far apart (or 6 arrow widths)
 
 
 class _Hint(pg.TextItem):
@@ -68,6 +81,8 @@ class FieldView(QtWidgets.QWidget):
         self.error_values = np.zeros(0)   # what the error image shows, per grid point
         self.error_image = np.zeros((0, 0))
         self.shared_scale = 1.0
+        self.arrow_mode = "per_panel"
+        self.thinning = 1             # every k-th grid point along each axis has an arrow
         self.caption = ""
 
         self.stack = QtWidgets.QStackedWidget()
@@ -120,6 +135,12 @@ class FieldView(QtWidgets.QWidget):
         self.true_plot.addItem(self.side_true_hint)
         self.side_legend = C.make_legend(self.style, columns=3)
         w.addItem(self.side_legend, 1, 0, 1, 2)
+        self.arrow_key = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(MAGNITUDE_CMAP),
+                                         interactive=False, width=14, colorMapMenu=False,
+                                         label="|s(x)|")
+        self.arrow_key_shown = False
+        for plot in (self.learned_plot,):
+            plot.getViewBox().sigResized.connect(self._on_resized)
         self.side_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
         self.side_legend.addItem(self.side_learned, C.LEARNED_NAME)
         self.side_legend.addItem(self.side_true, C.TRUE_NAME)
@@ -139,6 +160,7 @@ class FieldView(QtWidgets.QWidget):
         self.overlay_plot.addItem(self.overlay_hint)
         self.overlay_legend = C.make_legend(self.style, columns=3)
         w.addItem(self.overlay_legend, 1, 0)
+        self.overlay_plot.getViewBox().sigResized.connect(self._on_resized)
         self.overlay_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
         self.overlay_legend.addItem(self.overlay_learned, C.LEARNED_NAME)
         self.overlay_legend.addItem(self.overlay_true, C.TRUE_NAME)
@@ -170,7 +192,7 @@ class FieldView(QtWidgets.QWidget):
         self.bounds = C.bounds_array(bounds)
         b = self.bounds
         for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot):
-            plot.getViewBox().setRange(xRange=tuple(b[0]), yRange=tuple(b[1]), padding=0.02)
+            C.fit_box(plot, b)
         for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
             hint.place(b)
         if self.density is not None:
@@ -210,6 +232,24 @@ class FieldView(QtWidgets.QWidget):
         self.stack.setCurrentWidget(self.pages[mode])
         self._refresh()
 
+    def set_arrow_mode(self, mode: str) -> None:
+        if mode not in ARROW_MODES:
+            raise ValueError(f"arrow mode must be one of {ARROW_MODES}, not {mode!r}")
+        self.arrow_mode = mode
+        colors = None
+        if mode == "direction":
+            colors = pg.colormap.get(MAGNITUDE_CMAP).getLookupTable(0.15, 1.0, MAGNITUDE_BINS,
+                                                                      alpha=False)
+        for q in (self.side_learned, self.side_true):
+            q.set_magnitude_colors(colors)
+        if (mode == "direction") != self.arrow_key_shown:
+            self.arrow_key_shown = mode == "direction"
+            if self.arrow_key_shown:
+                self.side_widget.addItem(self.arrow_key, 0, 2)
+            else:
+                self.side_widget.removeItem(self.arrow_key)
+        self._refresh()
+
     def set_error_weighted(self, weighted: bool) -> None:
         self.error_weighted = bool(weighted)
         self._refresh()
@@ -231,6 +271,7 @@ class FieldView(QtWidgets.QWidget):
         for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
             hint.set_style(style)
         C.apply_style_colorbar(self.colorbar, style)
+        C.apply_style_colorbar(self.arrow_key, style)
         # The colour bar's axis label sits at the very right edge: leave it room.
         self.error_widget.ci.setContentsMargins(6, 6, 6 + int(1.5 * style.font_pt), 6)
         font = self.caption_label.font()
@@ -248,27 +289,58 @@ class FieldView(QtWidgets.QWidget):
         """Redraw the visible page only (switching mode redraws the new one)."""
         p, lrn, tru = self.points, self.learned, self.true
         has_any = len(p) > 0 and (lrn is not None or tru is not None)
-        cell = C.grid_cell(p) if len(p) else None
         self.shared_scale = reference_scale(lrn, tru)
+        if self.mode == "error":
+            self._refresh_error()
+            return
+        keep, cell = self._thinned()
+        p = p[keep]
+        lrn = None if lrn is None else lrn[keep]
+        tru = None if tru is None else tru[keep]
         w = self.style.arrow_width
         if self.mode == "side":
+            per_panel = self.arrow_mode == "per_panel"
             for q, v in ((self.side_learned, lrn), (self.side_true, tru)):
                 if v is None:
                     q.clear_arrows()
                 else:
-                    q.set_data(p, v, scale=self.shared_scale, width=w, cell=cell)
+                    scale = reference_scale(v) if per_panel else self.shared_scale
+                    q.set_data(p, v, scale=scale, width=w, cell=cell)
+            self.arrow_key.setLevels((0.0, self.shared_scale))
             self.side_hint.setVisible(lrn is None)
             self.side_hint.setText(HINT_TEXT)
             self.side_true_hint.setVisible(tru is None and has_any)
-        elif self.mode == "overlay":
+        else:
             for q, v in ((self.overlay_learned, lrn), (self.overlay_true, tru)):
                 if v is None:
                     q.clear_arrows()
                 else:
                     q.set_data(p, v, scale=self.shared_scale, width=w, cell=cell)
             self.overlay_hint.setVisible(not has_any)
-        else:
-            self._refresh_error()
+
+    def _thinned(self) -> tuple[np.ndarray, float | None]:
+        """(indices of the grid points that get an arrow, their spacing): every k-th point
+        along each axis, k the smallest that puts arrows MIN_ARROW_PX pixels apart."""
+        p = self.points
+        n = int(round(math.sqrt(len(p))))
+        cell = C.grid_cell(p) if len(p) else None
+        self.thinning = 1
+        if n < 2 or n * n != len(p) or cell is None:
+            return np.arange(len(p)), cell
+        vb = self.current_plots()[0].getViewBox()
+        if not self.isVisible() or vb.width() < 20:   # not laid out yet: a resize follows
+            return np.arange(len(p)), cell
+        cell_px = cell / vb.viewPixelSize()[0]
+        min_px = max(MIN_ARROW_PX, 6 * self.style.arrow_width)
+        k = max(1, math.ceil(min_px / cell_px)) if cell_px > 0 else 1
+        self.thinning = k
+        idx = np.arange(((n - 1) % k) // 2, n, k)   # centred in the box
+        keep = (idx[:, None] * n + idx[None, :]).ravel()
+        return keep, cell * k
+
+    def _on_resized(self, *_) -> None:
+        if self.mode != "error" and len(self.points):
+            self._refresh()
 
     def _refresh_error(self) -> None:
         weighted = self.error_weighted

@@ -292,12 +292,14 @@ class ParticlesView(QtWidgets.QWidget):
         self.plot.addItem(self.trail_item)
         self.points_item = PointCloudItem(size=style.point_size)
         self.plot.addItem(self.points_item)
-        self.status_text = C.CornerText(self.plot, "br")
-        self.status_text.setVisible(False)
-        self.weights_text = C.CornerText(self.plot, "tl")
-        self.weights_text.setVisible(False)
+        # Readouts beside the plot, never over the particles.
+        self.status_text = C.SideText()
+        self.weights_text = C.SideText()
+        self.readouts = C.ReadoutColumn(self.status_text, self.weights_text)
+        self.graphics.addItem(self.readouts, 0, 1)
+        self._readouts_beside = True
         self.legend = C.make_legend(style, columns=2)
-        self.graphics.addItem(self.legend, 1, 0)
+        self.graphics.addItem(self.legend, 1, 0, 1, 2)   # both columns: it must not widen the plot's
         self._particle_swatch = C.swatch(PARTICLES, size=8)
         self.legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
         self.legend.addItem(self._particle_swatch, "particles")
@@ -309,7 +311,7 @@ class ParticlesView(QtWidgets.QWidget):
     def set_bounds(self, bounds) -> None:
         self.bounds = C.bounds_array(bounds)
         b = self.bounds
-        self.plot.getViewBox().setRange(xRange=tuple(b[0]), yRange=tuple(b[1]), padding=0.02)
+        C.fit_box(self.plot, b)
         self.density_item.set_density(self.density_item.density, b)
 
     def set_density(self, density) -> None:
@@ -366,13 +368,39 @@ class ParticlesView(QtWidgets.QWidget):
     def set_status(self, text: str) -> None:
         self.status = text or ""
         self.status_text.set_content(self.status, style=self.style)
+        self._place_readouts()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_readouts()
+
+    def _place_readouts(self) -> None:
+        """Readouts beside the plot or under it, whichever leaves the larger square box."""
+        texts = [t for t in (self.status_text, self.weights_text) if t.plain_text]
+        if not texts:
+            return
+        need_w = max(t.itemRect().width() for t in texts) + 16
+        need_h = sum(t.itemRect().height() for t in texts) + 10 * len(texts) + 16
+        # What the plot's axes, title and the legend take around the box.
+        over_w = self.plot.getAxis("left").width() + 24
+        over_h = (self.plot.titleLabel.height() + self.plot.getAxis("bottom").height()
+                  + self.legend.height() + 24)
+        side_beside = min(self.width() - over_w - need_w, self.height() - over_h)
+        side_below = min(self.width() - over_w, self.height() - over_h - need_h)
+        beside = side_beside >= side_below
+        if beside == self._readouts_beside:
+            return
+        self._readouts_beside = beside
+        self.graphics.ci.removeItem(self.readouts)
+        self.graphics.addItem(self.readouts, *((0, 1) if beside else (2, 0)))
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
-        table = C.mode_weights_table(fractions, true, labels)
+        table = C.mode_weights_table(fractions, true, labels, n=self.n_drawn)
         if table is None:
             self.weights_text.set_content("")
         else:
             self.weights_text.set_content(table[0], table[1], style=self.style)
+        self._place_readouts()
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style

@@ -60,16 +60,37 @@ class QuiverItem(pg.PlotCurveItem):
         self.cell = 1.0
         self.tips = np.zeros((0, 2))
         self.arrow_count = 0
+        self.magnitude_colors: np.ndarray | None = None   # (K, 3): direction-only mode
+        self._bins: list[pg.PlotCurveItem] = []
         self._apply_pen()
 
     def _apply_pen(self) -> None:
         self.setPen(pg.mkPen(self.color, width=self.width))
+        for item, rgb in zip(self._bins, self.magnitude_colors if self._bins else []):
+            item.setPen(pg.mkPen(tuple(int(c) for c in rgb), width=self.width))
 
     def set_pen(self, color=None, width: float | None = None) -> None:
         if color is not None:
             self.color = tuple(color[:3])
         if width is not None:
             self.width = float(width)
+        self._apply_pen()
+
+    def set_magnitude_colors(self, colors) -> None:
+        """Direction-only arrows: every arrow TYPICAL_FRACTION of a cell long, coloured by
+        |v| / scale through `colors` ((K, 3) RGB, low to high; |v| >= scale takes the last).
+        None returns to arrows whose length shows |v| in the item's one colour."""
+        for item in self._bins:
+            item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self._bins = []
+        self.magnitude_colors = None if colors is None else np.asarray(colors, dtype=float)[:, :3]
+        if self.magnitude_colors is not None:
+            for _ in self.magnitude_colors:
+                item = pg.PlotCurveItem(connect="pairs", antialias=True)
+                item.setParentItem(self)
+                self._bins.append(item)
         self._apply_pen()
 
     def set_data(self, points, vectors, scale: float | None = None, color=None,
@@ -93,12 +114,16 @@ class QuiverItem(pg.PlotCurveItem):
         if not ok.any():
             self.tips = tips
             self.arrow_count = 0
-            self.setData(np.zeros(0), np.zeros(0))
+            self._set_segments(np.zeros((0, 2)), np.zeros(0))
             return
         p0 = p[ok]
         n0 = norm[ok]
         direction = v[ok] / n0[:, None]
-        length = np.minimum(n0 / self.scale * TYPICAL_FRACTION * self.cell, CLIP_CELLS * self.cell)
+        if self.magnitude_colors is None:
+            length = np.minimum(n0 / self.scale * TYPICAL_FRACTION * self.cell,
+                                CLIP_CELLS * self.cell)
+        else:
+            length = np.full(len(n0), TYPICAL_FRACTION * self.cell)
         tip = p0 + direction * length[:, None]
         tips[ok] = tip
         head = np.minimum(HEAD_FRACTION * length, HEAD_MAX_CELLS * self.cell)[:, None]
@@ -114,10 +139,22 @@ class QuiverItem(pg.PlotCurveItem):
         seg[:, 3] = tip + left * head
         seg[:, 4] = tip
         seg[:, 5] = tip + right * head
-        seg = seg.reshape(-1, 2)
         self.tips = tips
         self.arrow_count = int(ok.sum())
-        self.setData(seg[:, 0], seg[:, 1], connect="pairs")
+        self._set_segments(seg.reshape(-1, 2), n0 / self.scale)
+
+    def _set_segments(self, seg: np.ndarray, relative: np.ndarray) -> None:
+        """Draw (6 per arrow, 2) segment ends: in one curve, or one curve per colour bin."""
+        if self.magnitude_colors is None:
+            self.setData(seg[:, 0], seg[:, 1], connect="pairs")
+            return
+        self.setData(np.zeros(0), np.zeros(0))
+        k = len(self._bins)
+        which = np.minimum((relative * k).astype(int), k - 1) if len(relative) else relative
+        per_arrow = seg.reshape(-1, 6, 2)
+        for b, item in enumerate(self._bins):
+            s = per_arrow[which == b].reshape(-1, 2)
+            item.setData(s[:, 0], s[:, 1], connect="pairs")
 
     def paint(self, p, *args) -> None:
         # Qt strokes antialiased cosmetic lines ~10x slower when x and y are scaled
@@ -137,11 +174,11 @@ class QuiverItem(pg.PlotCurveItem):
     def clear_arrows(self) -> None:
         self.tips = np.zeros((0, 2))
         self.arrow_count = 0
-        self.setData(np.zeros(0), np.zeros(0))
+        self._set_segments(np.zeros((0, 2)), np.zeros(0))
 
     def segments(self) -> np.ndarray:
         """(3 * arrow_count, 2, 2): shaft, left barb, right barb of each drawn arrow."""
-        if self.xData is None or len(self.xData) == 0:
-            return np.zeros((0, 2, 2))
-        xy = np.stack([self.xData, self.yData], axis=1)
-        return xy.reshape(-1, 2, 2)
+        parts = [self] + self._bins
+        xy = [np.stack([c.xData, c.yData], axis=1) for c in parts
+              if c.xData is not None and len(c.xData)]
+        return np.concatenate(xy).reshape(-1, 2, 2) if xy else np.zeros((0, 2, 2))

@@ -92,9 +92,10 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         self.plot.addItem(self.points_item)
         self.label_items: list[pg.TextItem] = []
 
-        self.note = C.CornerText(self.plot, "tl")
-        self.status_text = C.CornerText(self.plot, "tr")
-        self.status_text.setVisible(False)
+        # The note and the readouts in a column beside the plot, never over the data.
+        self.note = C.SideText()
+        self.status_text = C.SideText()
+        self.graphics.addItem(C.ReadoutColumn(self.note, self.status_text), 0, 1)
         self.legend_label = pg.LabelItem(justify="left")
         self.graphics.addItem(self.legend_label, 1, 0)
         self.legend_plain = ""
