@@ -2,8 +2,10 @@
 
 Thumbnails come from the core (the density's log_prob on a grid, colour-mapped; a 1-D
 density as its curve, a 3-D one as a tilted projection of samples). They are drawn one per
-event-loop turn after the dialog shows, so it opens at once. Double-click or Open
-accepts; `selected_path` is the chosen file.
+event-loop turn after the dialog shows, so it opens at once. The presets come in the
+order of the course (presets/course/order.toml), numbered, in as many columns as fit; the
+filter box keeps those whose name, description or section contains the text. Double-click
+or Open accepts; `selected_path` is the chosen file.
 
     from explorer.gui.gallery import PresetGallery
     path = PresetGallery.choose(parent)        # None if cancelled
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QListWidget,
-                               QListWidgetItem, QSplitter, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QListView,
+                               QListWidget, QListWidgetItem, QSplitter, QTextBrowser, QVBoxLayout,
+                               QWidget)
 
 from .style import BACKGROUND, FOREGROUND, TRUE
 
@@ -101,11 +104,34 @@ def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
     return img
 
 
-def shipped_presets() -> list[Path]:
-    """The preset files that come with the program, sorted by file name."""
+def presets_folder() -> Path:
     from importlib import resources
-    folder = Path(str(resources.files("explorer") / "presets"))
-    return sorted(folder.glob("*.toml"))
+    return Path(str(resources.files("explorer") / "presets"))
+
+
+def course_order(folder: Path | None = None) -> list[tuple[str, list[Path]]]:
+    """The shipped presets as [(section title, preset files)] in the order of the course
+    (presets/course/order.toml); presets it does not list come last, by file name."""
+    import tomllib
+    folder = folder or presets_folder()
+    files = {p.stem: p for p in sorted(folder.glob("*.toml"))}
+    sections = []
+    try:
+        course = tomllib.loads((folder / "course" / "order.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        course = {}
+    for sec in course.get("section", []):
+        listed = [files.pop(n) for n in sec.get("presets", []) if n in files]
+        if listed:
+            sections.append((str(sec.get("title", "")), listed))
+    if files:
+        sections.append(("More presets", list(files.values())))
+    return sections
+
+
+def shipped_presets() -> list[Path]:
+    """The preset files that come with the program, in the order of the course."""
+    return [p for _title, paths in course_order() for p in paths]
 
 
 def _placeholder(text: str) -> QPixmap:
@@ -125,14 +151,34 @@ class PresetGallery(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Presets gallery")
         self.selected_path: str | None = None
-        self.paths = [Path(p) for p in (paths if paths is not None else shipped_presets())]
+        if paths is None:
+            sections = course_order()
+        else:
+            sections = [("", [Path(p) for p in paths])]
+        self.paths = [p for _title, ps in sections for p in ps]
+        self.sections = {str(p): title for title, ps in sections for p in ps}
         self.infos: dict[str, dict] = {}
 
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: a word of the name, description or section "
+                                       "(e.g. DSM, Langevin, 3-D)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._apply_filter)
         self.list = QListWidget()
+        self.list.setViewMode(QListView.IconMode)     # a grid: as many columns as fit
+        self.list.setResizeMode(QListView.Adjust)
+        self.list.setMovement(QListView.Static)
+        self.list.setWrapping(True)
         self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 64, THUMB + 58))
         self.list.setSpacing(4)
         self.list.setUniformItemSizes(True)
         self.list.setWordWrap(True)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.filter)
+        ll.addWidget(self.list, 1)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         self.text.setMinimumWidth(320)
@@ -146,9 +192,9 @@ class PresetGallery(QDialog):
         rl.addWidget(self.big)
         rl.addWidget(self.text, 1)
         split = QSplitter()
-        split.addWidget(self.list)
+        split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([420, 420])
+        split.setSizes([640, 360])
 
         buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Cancel)
         self.open_button = buttons.button(QDialogButtonBox.Open)
@@ -159,10 +205,10 @@ class PresetGallery(QDialog):
         lay.addWidget(buttons)
 
         placeholder = QIcon(_placeholder("…"))
-        for path in self.paths:
+        for number, path in enumerate(self.paths, start=1):
             info = self._read(path)
             self.infos[str(path)] = info
-            item = QListWidgetItem(placeholder, info["name"])
+            item = QListWidgetItem(placeholder, f"{number}. {info['name']}")
             item.setData(Qt.UserRole, str(path))
             item.setToolTip(info["description"] or str(path))
             if info["error"]:
@@ -180,7 +226,11 @@ class PresetGallery(QDialog):
         else:
             self.open_button.setEnabled(False)
             self.text.setPlainText("No presets found.")
-        self.resize(900, 600)
+        self.resize(1040, 660)
+        screen = self.screen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            self.resize(min(self.width(), avail.width() - 40), min(self.height(), avail.height() - 60))
         self._pending = list(range(len(self.paths)))
         self._timer = QTimer(self)
         self._timer.setInterval(0)
@@ -236,6 +286,27 @@ class PresetGallery(QDialog):
         if item is self.list.currentItem():
             self._show(item)
 
+    def _apply_filter(self, text: str) -> None:
+        words = text.lower().split()
+        first_shown = None
+        for i, path in enumerate(self.paths):
+            info = self.infos[str(path)]
+            hay = " ".join((info["name"], info["description"], self.sections[str(path)],
+                            path.stem)).lower()
+            hidden = not all(w in hay for w in words)
+            item = self.list.item(i)
+            item.setHidden(hidden)
+            if not hidden and first_shown is None:
+                first_shown = item
+        cur = self.list.currentItem()
+        if cur is None or cur.isHidden():
+            self.list.setCurrentItem(first_shown)
+        self.open_button.setEnabled(first_shown is not None)
+
+    def visible_names(self) -> list[str]:
+        return [self.infos[str(p)]["name"] for i, p in enumerate(self.paths)
+                if not self.list.item(i).isHidden()]
+
     def thumbnails_done(self) -> bool:
         return not self._pending
 
@@ -255,6 +326,9 @@ class PresetGallery(QDialog):
         else:
             body = (f"<p>{html.escape(info['description'])}</p>"
                     f"<p style='color:#9a9a9a'>{html.escape(info['summary'])}</p>")
+        section = self.sections.get(path, "")
+        if section:
+            body = f"<p style='color:#9a9a9a'>{html.escape(section)}</p>" + body
         self.text.setHtml(f"<h3>{html.escape(info['name'])}</h3>{body}"
                           f"<p style='color:#9a9a9a'><small>{html.escape(Path(path).name)}</small></p>")
         self.open_button.setEnabled(info["error"] is None)
