@@ -75,6 +75,9 @@ def test_training_stops_at_the_budget(window, qtbot):
                     timeout=30000)
     assert window.trainer.step_count == 60
     qtbot.waitUntil(lambda: window.progress.value() == 60, timeout=5000)
+    # Stopped: the rate readout says what it was, never a bare "0 steps/s".
+    qtbot.waitUntil(lambda: window.rate_label.text() != "starting…", timeout=5000)
+    assert window.rate_label.text().startswith(("was ", "idle"))
 
 
 def test_learning_rate_change_applies_without_reset(window, qtbot):
@@ -104,6 +107,17 @@ def test_sampling_animates_particles_and_reads_out_mode_weights(window, qtbot):
     assert "step" in window.particles_view.status
     fractions = window.sample.worker.sampler.numpy()
     assert len(fractions) == 500
+
+
+def test_sampling_an_untrained_network_says_so_and_keeps_the_view(window, qtbot):
+    window.on_edit("sampler", "step_size", 5.0)       # a random score: particles fly off
+    window.toggle_sampling()
+    assert window.banner.isVisible() and "untrained" in window.banner.label.text()
+    assert window.last_error is None                 # a note, not an error
+    qtbot.waitUntil(lambda: window.sample.worker.sampler.done, timeout=30000)
+    qtbot.waitUntil(lambda: "outside the box" in window.particles_view.status, timeout=5000)
+    from explorer.gui.views import common as C      # the view stays on the box
+    assert C.box_fill_fraction(window.particles_view.plot, window.preset.density["bounds"]) > 0.9
 
 
 def test_switching_density_and_objective_while_training(window, qtbot):
@@ -338,3 +352,21 @@ def test_export_dialog_opens_from_the_window_and_closes_with_it(window, qtbot):
     assert dlg.isVisible()
     window.close()
     assert not dlg.isVisible()
+
+
+def test_lesson_card_shows_the_description_and_folds(window, qtbot, small, tmp_path):
+    card = window.lesson
+    assert not card.isVisible()               # the small preset teaches nothing: no empty card
+    lesson = tmp_path / "lesson.toml"
+    lesson.write_text('description = "Look at the arrows."\n' + SMALL)
+    assert window.load_path(str(lesson))
+    assert card.isVisible() and not card.folded
+    assert card.body.text() == "Look at the arrows." and "Small mixture" in card.header.text()
+    card.header.click()                       # fold: the name stays, the text goes
+    assert card.folded and card.isVisible()
+    from explorer.gui.lesson_card import LessonCard
+    assert LessonCard().folded                # remembered for the next window
+    card.header.click()
+    assert not card.folded
+    assert window.load_path(str(small))
+    assert not card.isVisible()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QLi
                                QWidget)
 
 from .style import BACKGROUND, FOREGROUND, TRUE
+from .texts import sampler_label
 
 THUMB = 112
 
@@ -357,5 +358,5 @@ def _summary(pr) -> str:
     d, o, s, t = pr.density, pr.objective, pr.sampler, pr.training
     parts = [f"{d['kind']} ({pr.dim}-D)", f"objective {o['kind']}", f"model {pr.model['kind']}",
              f"{t['steps']} training steps",
-             f"{s['kind'].replace('_', ' ')} on the {s['score']} score, {s['particles']} particles"]
+             f"{sampler_label(s['kind'])} on the {s['score']} score, {s['particles']} particles"]
     return " · ".join(parts)

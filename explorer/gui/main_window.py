@@ -29,9 +29,22 @@ from ..core.training import Trainer
 from ..core.training_process import TrainingProcess
 from . import session
 from .controls.panel import ControlPanel
+from .lesson_card import LessonCard
 from .settings import app_settings
+from .texts import sampler_label
 from .style import PRESENTER, SCREEN
 from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampler_score
+
+UNTRAINED_NOTE = ("The network is untrained (0 steps): its score is random, so the particles "
+                  "drift off the box and the mode readout means nothing. Press Play to train "
+                  "first, or set sampler score = true to sample with the exact score.")
+def outside_count(x: np.ndarray, bounds) -> int:
+    """Particles outside the view box (or not finite): the readout says how many are off view."""
+    b = np.asarray(bounds, dtype=np.float64)
+    x = np.asarray(x)
+    inside = np.isfinite(x).all(axis=1) & ((x >= b[:, 0]) & (x <= b[:, 1])).all(axis=1)
+    return int(len(x) - inside.sum())
+
 
 # Edits that need fresh weights; everything else is applied live or at the next sampling.
 RESTART_TRAINING = {"model", "objective", "density"}
@@ -79,6 +92,7 @@ class MainWindow(QMainWindow):
         self._loss_cache = np.zeros(0)
         self._fisher_seen = 0
         self._view_sigma: float | None = None
+        self._last_rate: float | None = None      # steps/s of the last training run
         self._true_cache: dict = {}
         self.last_error: str | None = None
         self.presenting = False
@@ -153,7 +167,7 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(180)
         self.progress.setFormat("%v / %m steps")
-        self.rate_label = QLabel("0 steps/s")
+        self.rate_label = QLabel("idle")
         self.rate_label.setMinimumWidth(90)
         for w in (self.play_button, self.step_button, self.step_count, reset, self.progress,
                   self.rate_label):
@@ -206,6 +220,8 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(4, 4, 4, 4)
         self.banner = Banner()
         rl.addWidget(self.banner)
+        self.lesson = LessonCard()
+        rl.addWidget(self.lesson)
         sig_row = QHBoxLayout()
         self.sigma_label = QLabel("σ")
         self.sigma_slider = QSlider(Qt.Horizontal)
@@ -311,6 +327,7 @@ class MainWindow(QMainWindow):
         self.panel.set_preset(preset)
         self._build_views(preset.dim)
         self._update_title()
+        self.lesson.set_lesson(preset.name, preset.description)
         self.panel.set_score_note(f"True score: {self.density.score_source}.")
         self._setup_sigma_slider()
         self._draw_density()
@@ -555,8 +572,7 @@ class MainWindow(QMainWindow):
         t = self.trainer
         self.progress.setMaximum(max(snap["budget"], 1))
         self.progress.setValue(snap["step"])
-        rate = snap["steps_per_s"]
-        self.rate_label.setText("starting…" if rate is None else f"{rate:.0f} steps/s")
+        self._show_rate(snap["steps_per_s"])
         # losses: read what is new from the trainer's list (appends are atomic)
         n = snap["step"]
         if n < len(self._loss_cache):
@@ -570,6 +586,18 @@ class MainWindow(QMainWindow):
         self._fisher_vals += [f for _, f, _ in fis]
         self._draw_learned(snap["learned"], snap["view_sigma"])
         self._draw_loss()
+
+    def _show_rate(self, rate: float | None) -> None:
+        """Training speed while training; the last speed, marked as such, once it stops
+        (a '0 steps/s' left after the budget reads as if training were stuck)."""
+        if rate is None:
+            self.rate_label.setText("starting…")
+        elif rate > 0:
+            self._last_rate = rate
+            self.rate_label.setText(f"{rate:.0f} steps/s")
+        else:
+            last = self._last_rate
+            self.rate_label.setText(f"was {last:.0f} steps/s" if last else "idle")
 
     def _draw_loss(self) -> None:
         steps = np.arange(1, len(self._loss_cache) + 1)
@@ -722,6 +750,8 @@ class MainWindow(QMainWindow):
                 score = TrueScore(self.density, p)
             else:
                 score = learned_sampler_score(self.train.worker)
+                if self.trainer.step_count == 0:
+                    self.show_error(UNTRAINED_NOTE, error=False)
             sampler = Sampler(p, score, self.trainer.device)
         except SpecError as e:
             self.show_error(str(e))
@@ -752,7 +782,7 @@ class MainWindow(QMainWindow):
 
     def _sampler_summary(self) -> str:
         s = self.preset.sampler
-        return f"{s['kind'].replace('_', ' ')}, {s['score']} score, ε = {s['step_size']:g}"
+        return f"{sampler_label(s['kind'])}, {s['score']} score, ε = {s['step_size']:g}"
 
     def _speed_changed(self, v: int) -> None:
         if self.sample is not None:
@@ -768,10 +798,12 @@ class MainWindow(QMainWindow):
         x = snap["x"]
         view = self._particles_view()
         view.set_particles(x)
-        label = snap["kind"].replace("_", " ")
-        status = f"{label}, step {snap['step']}/{snap['total']}"
+        status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
         if snap["sigma"] is not None:
             status += f", σ = {snap['sigma']:.3g}"
+        outside = outside_count(x, self.preset.density["bounds"])
+        if outside:
+            status += f"\n{outside:,} of {len(x):,} particles outside the box"
         view.set_status(status)
         comps = self.density.components()
         if comps is not None and snap["mode_weights"] is not None:
@@ -888,6 +920,7 @@ class MainWindow(QMainWindow):
 
     def _apply_view_style(self) -> None:
         style = PRESENTER if self.presenting else SCREEN
+        self.lesson.set_font_pt(style.font_pt)
         for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view):
             if v is not None:
                 v.apply_style(style)

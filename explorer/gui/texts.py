@@ -29,3 +29,11 @@ OBJECTIVES = {
 SAMPLER_TOOLTIP = (
     "Langevin: x ← x + (ε/2) s(x) + √ε z.  Some notes write ε²/2 and ε z: their ε is the "
     "square root of this one.")
+
+SAMPLERS = {"langevin": "Langevin", "annealed_langevin": "annealed Langevin",
+            "ddpm": "DDPM ancestral"}
+
+
+def sampler_label(kind: str) -> str:
+    """A sampler's name as written in prose (Langevin is a name: capitalised)."""
+    return SAMPLERS.get(kind, kind.replace("_", " "))

@@ -1,0 +1,72 @@
+"""The preset's lesson ("Look at ...") above the plots, in a card that folds to one line.
+
+The description is what a lecturer reads out while the picture forms, so it sits in the
+main window, not only in the gallery. Folded, the card keeps the preset's name visible and
+gives the plots the room; the choice is remembered between sessions.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout
+
+from .settings import app_settings
+
+SETTING = "lesson_card/folded"
+
+
+class LessonCard(QFrame):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("LessonCard")
+        self.setStyleSheet("#LessonCard { background: #1f2a33; border-radius: 4px; }"
+                           "QLabel { color: #e6e6e6; } QToolButton { color: #e6e6e6; border: none;"
+                           " font-weight: bold; text-align: left; }")
+        self.header = QToolButton()
+        self.header.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.header.setCheckable(True)
+        self.header.setToolTip("Show or hide what this preset teaches")
+        self.header.toggled.connect(self._set_folded_from_button)
+        self.body = QLabel()
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 3, 8, 5)
+        lay.setSpacing(2)
+        lay.addWidget(self.header)
+        lay.addWidget(self.body)
+        self.title = ""
+        folded = app_settings().value(SETTING, False)
+        self.set_folded(folded in (True, "true", "1", 1))
+
+    def set_lesson(self, title: str, text: str) -> None:
+        """Show a preset's name and description; a preset without a description hides the card."""
+        self.title = title or ""
+        self.body.setText(text or "")
+        self.header.setText(f"Lesson: {self.title}" if self.title else "Lesson")
+        self.setVisible(bool(text))
+
+    def set_folded(self, folded: bool) -> None:
+        self.header.blockSignals(True)
+        self.header.setChecked(not folded)
+        self.header.blockSignals(False)
+        self._apply(folded)
+
+    @property
+    def folded(self) -> bool:
+        return not self.body.isVisibleTo(self)
+
+    def _set_folded_from_button(self, expanded: bool) -> None:
+        self._apply(not expanded)
+        app_settings().setValue(SETTING, not expanded)
+
+    def _apply(self, folded: bool) -> None:
+        self.body.setVisible(not folded)
+        self.header.setArrowType(Qt.RightArrow if folded else Qt.DownArrow)
+
+    def set_font_pt(self, pt: float) -> None:
+        """Larger text in presenter mode."""
+        for w in (self.header, self.body):
+            f = w.font()
+            f.setPointSizeF(pt)
+            w.setFont(f)
