@@ -432,3 +432,33 @@ def test_dialog_reports_an_unwritable_path_without_a_traceback(qtbot, dialog_fac
     dlg.start_export()
     assert dlg.runner is None
     assert shown and "does not exist" in shown[0][1]
+
+
+@pytest.mark.parametrize("what", ["particles", "training"])
+def test_close_mid_frame_of_a_long_export_takes_effect_within_a_second(qtbot, monkeypatch,
+                                                                       tmp_path_factory, what):
+    """Issue 16.1: a frame of a long export spans tens of thousands of sampler (or training)
+    steps; closing the dialog in the middle of one must not wait for it to end."""
+    import time
+    from explorer.export.dialog import ExportDialog
+    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS",
+                       str(tmp_path_factory.mktemp("settings") / "settings.ini"))
+    preset = _small("two_modes_annealed", training={"steps": 2_000_000},
+                    sampler={"kind": "langevin", "score": "true", "particles": 5000,
+                             "steps": 5_000_000})
+    from explorer.core.training import Trainer
+    trainer = Trainer(preset)
+    out = tmp_path_factory.mktemp("out")
+    dlg = ExportDialog(None, preset=preset, density=trainer.density, trainer=trainer)
+    qtbot.addWidget(dlg)
+    _choose(dlg, what, ".mp4", path=out / "long.mp4")
+    dlg.start_export()
+    runner = dlg.runner
+    qtbot.waitUntil(lambda: runner.progress.value() >= 1, timeout=60_000)
+    qtbot.wait(700)  # now inside the second frame's many steps
+    t0 = time.perf_counter()
+    dlg.reject()
+    took = time.perf_counter() - t0
+    assert not runner.running
+    assert took < 1.0, f"closing took {took:.1f} s"
+    assert _leftovers(out) == []

@@ -105,7 +105,12 @@ def _training_children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="reads /proc, which only Linux has")
-def test_ctrl_c_in_the_terminal_closes_the_window_and_its_training_process(tmp_path):
+@pytest.mark.parametrize("signame,to_group,status", [("SIGINT", True, 130),
+                                                      ("SIGTERM", False, 143)])
+def test_ctrl_c_or_sigterm_closes_the_window_and_its_training_process(tmp_path, signame, to_group,
+                                                                      status):
+    """Ctrl-C reaches the terminal's whole process group; a SIGTERM (kill, a session manager)
+    reaches the window alone, which must still end its training process."""
     import signal
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
@@ -120,10 +125,10 @@ def test_ctrl_c_in_the_terminal_closes_the_window_and_its_training_process(tmp_p
         children = _training_children(app.pid)
         assert children, "the window started a training process"
         time.sleep(3.0)   # the child has imported torch and waits for commands
-        os.killpg(app.pid, signal.SIGINT)
+        (os.killpg if to_group else os.kill)(app.pid, getattr(signal, signame))
         code = app.wait(timeout=20)
         text = (tmp_path / "app.log").read_text()
-        assert code == 130, text
+        assert code == status, text
         assert "Traceback" not in text, text
         time.sleep(0.5)
         assert not any(os.path.exists(f"/proc/{c}") for c in children), "no child outlives it"

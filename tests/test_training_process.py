@@ -144,7 +144,7 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
     try:
         q.process.kill()
         q.process.wait()
-        with pytest.raises(TrainingProcessGone, match="exit status"):
+        with pytest.raises(TrainingProcessGone, match="stopped by SIGKILL"):
             for _ in range(50):
                 q.receive(0.1)
     finally:

@@ -57,8 +57,8 @@ def test_default_preset_opens_without_arguments(qtbot):
 def test_play_trains_in_the_background_and_the_views_follow(window, qtbot):
     window.play()
     qtbot.waitUntil(lambda: window.trainer.step_count >= 100, timeout=30000)
-    qtbot.waitUntil(lambda: window.loss_view is not None and len(window._loss_cache) >= 50,
-                    timeout=10000)
+    qtbot.waitUntil(lambda: window.loss_view is not None
+                    and len(window.loss_view.data["loss"][0]) >= 50, timeout=10000)
     assert window.progress.value() > 0
     assert window.trainer.fisher, "the Fisher divergence is evaluated while training"
     window.pause()
@@ -78,6 +78,24 @@ def test_training_stops_at_the_budget(window, qtbot):
     # Stopped: the rate readout says what it was, never a bare "0 steps/s".
     qtbot.waitUntil(lambda: window.rate_label.text() != "starting…", timeout=5000)
     assert window.rate_label.text().startswith(("was ", "idle"))
+
+
+def test_loss_history_stays_bounded_and_the_plot_covers_the_whole_run(window, qtbot,
+                                                                      monkeypatch):
+    """Issue 16.10: memory must not grow with the number of steps trained."""
+    from explorer.core import history
+    monkeypatch.setattr(history, "CAPACITY", 64)
+    window.reset_training()
+    window.play()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 350, timeout=60000)
+    window.pause()
+    qtbot.waitUntil(lambda: not window.train.worker.playing, timeout=2000)
+    qtbot.wait(300)
+    steps, loss = window.loss_view.data["loss"]
+    assert len(steps) <= 65 and window.train.worker.losses.stride >= 4
+    assert steps[-1] == window.trainer.step_count and steps[0] <= 2 * window.train.worker.losses.stride
+    assert np.isfinite(loss).all()
+    assert len(window.trainer.losses) == 0, "the mirror keeps no list of every step's loss"
 
 
 def test_learning_rate_change_applies_without_reset(window, qtbot):
@@ -199,7 +217,8 @@ def test_a_training_process_that_dies_is_reported_and_reset_starts_another(windo
     qtbot.waitUntil(lambda: window.trainer.step_count > 5, timeout=30000)
     window._training_process.process.kill()
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
-    assert "training process ended" in window.last_error
+    assert "training process ended (it was stopped by SIGKILL)" in window.last_error
+    assert "Reset" in window.last_error
     assert window.play_button.text() == "Play"
     steps = window.trainer.step_count
     window.reset_training()

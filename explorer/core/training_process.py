@@ -7,8 +7,10 @@ quarter to a half of its headless speed. A child process has an interpreter of i
 The parent sends the preset, the density and the weights to start from; the child trains
 the same `Trainer` the command line uses and sends back, a few times a second, a snapshot:
 the losses and Fisher values added since the last one, the weights, and the learned field on
-the view grid. The parent keeps a mirror `Trainer` holding those numbers, so that whatever
-reads a trainer (views, export, sampling on the learned score) needs no change.
+the view grid. The parent keeps a mirror `Trainer` holding the weights and Fisher values, so
+that whatever reads a trainer (views, export, sampling on the learned score) needs no change;
+the losses go into a bounded `LossHistory` (core/history.py), and neither side keeps a list of
+every step's loss, so memory does not grow with the length of a run.
 
 Messages are pickled tuples, pickled with the standard pickle so that tensors travel by
 value rather than as shared-memory handles. Each `load` opens a session; every later message
@@ -99,8 +101,18 @@ class TrainingProcess:
         return self.process.poll() is None and not self._closed
 
     def exit_note(self) -> str:
-        code = self.process.poll()
-        return "it is not answering" if code is None else f"exit status {code}"
+        """How the child ended, for the window's message. A child killed a moment ago may not
+        be reaped yet, so wait a little before calling it unresponsive."""
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        if code < 0:
+            try:
+                return f"it was stopped by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"it was stopped by signal {-code}"
+        return f"it exited with status {code}"
 
     def _send_loop(self) -> None:
         while True:
@@ -187,7 +199,7 @@ class _Server:
         self.fisher_due = FIRST_FISHER_STEP   # the next step with a Fisher evaluation
         self.grid = None
         self.view_sigma: float | None = None
-        self.sent_losses = 0        # how many of the trainer's losses the parent has
+        self.last_loss = 0.0        # the trainer's losses are cleared once sent (bounded memory)
         self.sent_fisher = 0
 
     def run(self) -> None:
@@ -267,7 +279,7 @@ class _Server:
             return
         self.trainer = trainer
         self.view_sigma = view_sigma
-        self.sent_losses = 0
+        self.last_loss = 0.0
         self.sent_fisher = 0
         self.fisher_due = max(FIRST_FISHER_STEP, 2 * trainer.step_count)
         self._publish(fisher=True)
@@ -322,7 +334,9 @@ class _Server:
         self.last_emit = time.perf_counter()
         sigma = self.view_sigma
         learned = learned_on_grid(t, self.grid, sigma)
-        if fisher and np.isfinite(t.losses[-1] if t.losses else 0.0):
+        if t.losses:
+            self.last_loss = t.losses[-1]
+        if fisher and np.isfinite(self.last_loss):
             self.last_fisher = time.perf_counter()
             t.evaluate()
         snap = {
@@ -332,11 +346,11 @@ class _Server:
             "lr": t.optimizer.param_groups[0]["lr"],
             "learned": learned,
             "view_sigma": sigma,
-            "losses": t.losses[self.sent_losses:],
+            "losses": list(t.losses),
             "fisher": t.fisher[self.sent_fisher:],
             "state": weights_of(t.model),
         }
-        self.sent_losses = len(t.losses)
+        t.losses.clear()   # the parent keeps the history; a long run must not grow here
         self.sent_fisher = len(t.fisher)
         self._send("snapshot", snap)
 

@@ -191,11 +191,23 @@ class ExportRunner(QObject):
         self.progress.setLabelText("Cancelling…")
 
     def join(self, timeout_ms: int = JOIN_MS) -> bool:
-        """Cancel if still running, then wait for the thread (the GUI thread's duty on close)."""
+        """Cancel if still running, then wait for the thread (the GUI thread's duty on close).
+
+        A thread that outlives the wait is kept referenced until it ends: Qt aborts the whole
+        program when a running QThread is destroyed, and `wait_for_exports` joins it at exit."""
         if self._thread.isRunning():
             self.cancel.set()
         self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        ended = bool(self._thread.wait(timeout_ms))
+        if not ended and self not in _UNFINISHED:
+            _UNFINISHED.append(self)
+            self._thread.finished.connect(self._forget, Qt.QueuedConnection)
+        return ended
+
+    @Slot()
+    def _forget(self) -> None:
+        if self in _UNFINISHED:
+            _UNFINISHED.remove(self)
 
     @property
     def running(self) -> bool:
@@ -227,6 +239,18 @@ class ExportRunner(QObject):
         self._finish("cancelled", "")
 
 
+_UNFINISHED: list[ExportRunner] = []
+
+
+def wait_for_exports(timeout_ms: int = 30_000) -> bool:
+    """At exit: wait for export threads that were cancelled but had not yet ended."""
+    ok = True
+    for runner in list(_UNFINISHED):
+        runner.cancel.set()
+        ok = bool(runner._thread.wait(timeout_ms)) and ok
+    return ok
+
+
 # ===================================================================== jobs
 
 def _model_copy(trainer):
@@ -240,7 +264,8 @@ def _model_copy(trainer):
 class ExportJobs:
     """What each export needs, captured from the window when the dialog opens."""
 
-    def __init__(self, preset, density=None, trainer=None, particles=None, model=None):
+    def __init__(self, preset, density=None, trainer=None, particles=None, model=None,
+                 losses: tuple[np.ndarray, np.ndarray] | None = None):
         self.preset = preset.copy()
         self.density = density if density is not None else preset.build_density()
         self.trainer = trainer
@@ -249,7 +274,10 @@ class ExportJobs:
         self.device = "cpu"
         if self.model is not None:
             self.model = self.model.to("cpu")
-        self.losses = np.asarray(list(trainer.losses), dtype=np.float64) if trainer else np.zeros(0)
+        if losses is None:  # a trainer that kept every step's loss (the window passes its history)
+            losses = np.asarray(list(trainer.losses) if trainer else [], dtype=np.float64)
+            losses = (np.arange(1, len(losses) + 1, dtype=np.float64), losses)
+        self.loss_steps, self.losses = losses
         self.fisher_rel = list(trainer.fisher) if trainer else []
         self.step_count = trainer.step_count if trainer else 0
 
@@ -290,6 +318,7 @@ class ExportJobs:
             ism_c = float(0.5 * (s ** 2).sum(1).mean())
         return {"step": self.step_count, "budget": int(self.preset.training["steps"]),
                 "learned": learned, "true": true, "loss": self.losses,
+                "loss_steps": self.loss_steps,
                 "fisher_steps": np.asarray([a for a, _ in fis], np.float64),
                 "fisher": np.asarray([b for _, b in fis], np.float64),
                 "ism_constant": ism_c, "objective": obj}
@@ -342,7 +371,7 @@ class ExportJobs:
             if kind == ".csv#loss":
                 fis = self.fisher_abs()
                 return stills.save_loss(path, self.losses, [a for a, _ in fis],
-                                        [b for _, b in fis], cancel)
+                                        [b for _, b in fis], cancel, steps=self.loss_steps)
             st = self.field_state()
             from .frames import field_grid
             pts, _ = field_grid(self.preset)
@@ -367,10 +396,11 @@ class ExportDialog(QDialog):
                   "training": "Field and loss"}
 
     def __init__(self, parent=None, *, preset, density=None, trainer=None, particles=None,
-                 views: dict | None = None, model=None, directory: str | None = None):
+                 views: dict | None = None, model=None, directory: str | None = None,
+                 losses: tuple[np.ndarray, np.ndarray] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self.jobs = ExportJobs(preset, density, trainer, particles, model)
+        self.jobs = ExportJobs(preset, density, trainer, particles, model, losses)
         self.views = {k.lower(): v for k, v in (views or {}).items() if v is not None}
         self.runner: ExportRunner | None = None
         self.last_outcome: tuple[str, str] | None = None
@@ -575,8 +605,9 @@ def open_export_dialog(window) -> ExportDialog:
     # the training worker copies the weights under its lock: its thread may be writing them
     train = getattr(window, "train", None)
     model = train.worker.model_copy().eval() if train is not None else None
+    losses = train.worker.loss_arrays() if train is not None else None
     dlg = ExportDialog(window, preset=window.preset, density=getattr(window, "density", None),
                        trainer=getattr(window, "trainer", None), particles=particles, views=views,
-                       model=model)
+                       model=model, losses=losses)
     dlg.show()
     return dlg

@@ -197,6 +197,14 @@ def hold_frames(ext: str) -> int:
     return HOLD_FRAMES.get(ext, 15)
 
 
+def _advance(step: Callable[[int], None], n: int, cancel) -> None:
+    """n steps, checking for cancel before each: a frame of a long export can span tens of
+    thousands of steps, and Cancel or closing the window must take effect within a second."""
+    for _ in range(n):
+        check_cancel(cancel)
+        step(1)
+
+
 def particle_snapshots(preset: Preset, score, device, density, frames: int,
                        particles: int | None = None, cancel=None) -> Iterator[dict]:
     """The sampler of the run, replayed: its state after 0, k, 2k, ... steps and at the end."""
@@ -212,7 +220,7 @@ def particle_snapshots(preset: Preset, score, device, density, frames: int,
                "modes": mode_readout(x, density)}
         if sampler.done:
             return
-        sampler.advance(k)
+        _advance(sampler.advance, k, cancel)
 
 
 def count_particle_frames(preset: Preset, frames: int) -> int:
@@ -260,10 +268,10 @@ def training_snapshots(preset: Preset, frames: int, density=None, device=None,
         return training_state(trainer, preset, pts, true, fisher_abs=fisher)
 
     check_cancel(cancel)
+    trainer.optimizer  # its first use imports torch._dynamo (seconds): before frame 0, not mid-frame
     yield snap()
     while trainer.step_count < steps:
-        check_cancel(cancel)
-        trainer.step(min(k, steps - trainer.step_count))
+        _advance(trainer.step, min(k, steps - trainer.step_count), cancel)
         yield snap()
 
 
@@ -444,7 +452,10 @@ class TrainingScene(Scene):
                 self.field.set_caption(cap)
         if self.loss is not None:
             loss = snap["loss"]
-            self.loss.set_curves(np.arange(1, len(loss) + 1), loss, snap["fisher_steps"],
+            steps = snap.get("loss_steps")
+            if steps is None:
+                steps = np.arange(1, len(loss) + 1)
+            self.loss.set_curves(steps, loss, snap["fisher_steps"],
                                  snap["fisher"], snap["ism_constant"], snap["objective"])
 
 

@@ -121,14 +121,18 @@ def samples_csv(x: np.ndarray) -> str:
     return buf.getvalue()
 
 
-def loss_csv_text(loss, fisher_steps=(), fisher=()) -> str:
-    """step,loss,fisher with the Fisher divergence where it was evaluated (else empty)."""
+def loss_csv_text(loss, fisher_steps=(), fisher=(), steps=None) -> str:
+    """step,loss,fisher with the Fisher divergence where it was evaluated (else empty).
+    `steps` (default 1, 2, ...) numbers the rows of a decimated history: the window's holds
+    the mean loss over blocks of steps, each row at the block's last step."""
     f = {int(s): float(v) for s, v in zip(fisher_steps, fisher)}
+    steps = range(1, len(loss) + 1) if steps is None else [int(s) for s in steps]
+    rows = {i: repr(float(v)) for i, v in zip(steps, loss)}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["step", "loss", "fisher"])
-    for i, v in enumerate(loss, start=1):
-        w.writerow([i, repr(float(v)), repr(f[i]) if i in f else ""])
+    for i in sorted(rows.keys() | f.keys()):  # a Fisher step between two rows gets its own
+        w.writerow([i, rows.get(i, ""), repr(f[i]) if i in f else ""])
     return buf.getvalue()
 
 
@@ -152,8 +156,8 @@ def save_npz(path, cancel=None, **arrays) -> Path:
     return atomic_write(path, write, cancel)
 
 
-def save_loss(path, loss, fisher_steps=(), fisher=(), cancel=None) -> Path:
-    text = loss_csv_text(loss, fisher_steps, fisher)
+def save_loss(path, loss, fisher_steps=(), fisher=(), cancel=None, steps=None) -> Path:
+    text = loss_csv_text(loss, fisher_steps, fisher, steps)
     return atomic_write(path, lambda p: p.write_text(text), cancel)
 
 

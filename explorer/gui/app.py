@@ -74,21 +74,23 @@ def open_window(path: str | None = None):
     return win
 
 
-def _close_on_ctrl_c(app) -> tuple[QTimer, list]:
-    """Ctrl-C in the terminal closes the windows as Ctrl+Q would (threads joined, the
-    training process ended). Python runs signal handlers only between bytecodes, so a
-    timer gives it a moment every 200 ms while Qt's loop waits."""
-    interrupted = []
+def _close_on_signals(app) -> tuple[QTimer, list]:
+    """Ctrl-C in the terminal (SIGINT) or a SIGTERM closes the windows as Ctrl+Q would
+    (exports cancelled, threads joined, the training process ended). Python runs signal
+    handlers only between bytecodes, so a timer gives it a moment every 200 ms while Qt's
+    loop waits. Returns the timer and the list of signals received."""
+    received: list[int] = []
 
-    def on_sigint(*_):
-        interrupted.append(True)
+    def on_signal(signum, _frame):
+        received.append(signum)
         app.closeAllWindows()
 
-    signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     timer = QTimer()
     timer.timeout.connect(lambda: None)
     timer.start(200)
-    return timer, interrupted
+    return timer, received
 
 
 def run_app(path: str | None = None) -> int:
@@ -107,8 +109,10 @@ def run_app(path: str | None = None) -> int:
             pass
 
     sys.excepthook = excepthook
-    _timer, interrupted = _close_on_ctrl_c(app)
+    _timer, received = _close_on_signals(app)
     win.show()
     code = app.exec()
     sys.excepthook = sys.__excepthook__
-    return 130 if interrupted else int(code)
+    from ..export.dialog import wait_for_exports
+    wait_for_exports()  # a cancelled export thread must end before Python tears Qt down
+    return 128 + received[0] if received else int(code)  # 130 for Ctrl-C, 143 for SIGTERM

@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.trainer: Trainer | None = None    # mirror of the one training in the child process
         self._training_process: TrainingProcess | None = None
         self.density = self.preset.build_density()
-        self._loss_cache = np.zeros(0)
+        self._loss_xy = (np.zeros(0), np.zeros(0))
         self._fisher_seen = 0
         self._view_sigma: float | None = None
         self._last_rate: float | None = None      # steps/s of the last training run
@@ -464,8 +464,9 @@ class MainWindow(QMainWindow):
         """A new trainer (fresh weights from the seed) and a paused worker thread."""
         was_playing = self.train is not None and self.train.worker.playing
         old_model = self.trainer.model if (keep_weights and self.trainer) else None
-        old_state = (self.trainer.step_count, self.trainer.losses, self.trainer.fisher) \
+        old_state = (self.trainer.step_count, self.trainer.fisher) \
             if old_model is not None else None
+        old_losses = self.train.worker.losses if (old_model is not None and self.train) else None
         self._join(self.train)
         self.train = None
         try:
@@ -475,12 +476,12 @@ class MainWindow(QMainWindow):
             return
         if old_model is not None:
             self.trainer.model.load_state_dict(old_model.state_dict())
-            self.trainer.step_count, self.trainer.losses, self.trainer.fisher = old_state
+            self.trainer.step_count, self.trainer.fisher = old_state
         if self.trainer.device_note:
             self.show_error(self.trainer.device_note, error=False)
         self._grid = grid_points(self.preset.density["bounds"], self._grid_n())
-        self._start_training_worker()
-        self._loss_cache = np.zeros(0)
+        self._start_training_worker(old_losses)
+        self._loss_xy = (np.zeros(0), np.zeros(0))   # (step, loss), decimated for long runs
         self._fisher_seen = 0
         self._fisher_steps: list[int] = []
         self._fisher_vals: list[float] = []
@@ -495,23 +496,24 @@ class MainWindow(QMainWindow):
     def _keep_training_on_new_density(self) -> None:
         """Go on with the same weights on the edited density (the user's choice)."""
         was_playing = self.train.worker.playing
+        losses = self.train.worker.losses
         self._join(self.train)
         self.trainer.set_density(self.density)
         self.trainer.preset = self.preset.copy()
-        self._start_training_worker()
+        self._start_training_worker(losses)
         self._draw_true_field()
         if was_playing:
             self.play()
 
-    def _start_training_worker(self) -> None:
+    def _start_training_worker(self, losses=None) -> None:
         """A paused session of the mirror trainer in the training process (a new process
-        if the last one has ended)."""
+        if the last one has ended); `losses` goes on with the history of the same weights."""
         if self._training_process is None or not self._training_process.alive:
             if self._training_process is not None:
                 self._training_process.close()
             self._training_process = TrainingProcess()
         worker = TrainingWorker(self.trainer, self._grid, self._training_process,
-                                self._view_sigma)
+                                self._view_sigma, losses)
         worker.ready.connect(self.on_train_snapshot)
         worker.failed.connect(self.on_train_failed)
         worker.budget_reached.connect(self.on_budget_reached)
@@ -573,13 +575,7 @@ class MainWindow(QMainWindow):
         self.progress.setMaximum(max(snap["budget"], 1))
         self.progress.setValue(snap["step"])
         self._show_rate(snap["steps_per_s"])
-        # losses: read what is new from the trainer's list (appends are atomic)
-        n = snap["step"]
-        if n < len(self._loss_cache):
-            self._loss_cache = np.zeros(0)
-        if n > len(self._loss_cache):
-            new = np.asarray(t.losses[len(self._loss_cache):n], dtype=np.float64)
-            self._loss_cache = np.concatenate([self._loss_cache, new])
+        self._loss_xy = (snap["loss_steps"], snap["loss_values"])
         fis = t.fisher[self._fisher_seen:]
         self._fisher_seen += len(fis)
         self._fisher_steps += [s for s, _, _ in fis]
@@ -600,11 +596,11 @@ class MainWindow(QMainWindow):
             self.rate_label.setText(f"was {last:.0f} steps/s" if last else "idle")
 
     def _draw_loss(self) -> None:
-        steps = np.arange(1, len(self._loss_cache) + 1)
+        steps, losses = self._loss_xy
         obj = self.preset.objective["kind"]
         ism_c = self.trainer.ism_constant() if obj == "ism" else None
         # F itself, not the relative F, so that it shares the loss axis
-        self.loss_view.set_curves(steps, self._loss_cache, np.asarray(self._fisher_steps),
+        self.loss_view.set_curves(steps, losses, np.asarray(self._fisher_steps),
                                   np.asarray(self._fisher_vals), ism_c, obj)
 
     @Slot(str)

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ..core.metrics import mode_weights
 from ..core.sampling import Sampler
 from ..core.scores import LearnedScore
+from ..core.history import LossHistory
 from ..core.training import Trainer
 from ..core.training_process import (TrainingProcess, TrainingProcessGone, learned_on_grid,
                                      load_weights)
@@ -127,9 +128,11 @@ class TrainingWorker(_Worker):
     emit_interval = 0.0    # the child already paces its snapshots
 
     def __init__(self, trainer: Trainer, grid: np.ndarray, process: TrainingProcess,
-                 view_sigma: float | None = None):
+                 view_sigma: float | None = None, losses: LossHistory | None = None):
         super().__init__()
         self.trainer = trainer
+        # the loss of every step so far, in bounded memory (the mirror keeps no list of them)
+        self.losses = losses if losses is not None else LossHistory()
         self.process = process
         self.grid = grid
         self.model_lock = threading.Lock()   # held while the mirror's weights change
@@ -210,9 +213,10 @@ class TrainingWorker(_Worker):
         t = self.trainer
         with self.model_lock:
             load_weights(t.model, snap.pop("state"))
-            t.losses.extend(snap.pop("losses"))
+            self.losses.extend(snap.pop("losses"))
             t.fisher.extend(snap.pop("fisher"))
             t.step_count = snap["step"]
+            snap["loss_steps"], snap["loss_values"] = self.losses.arrays()
         self.reported_lr = snap.pop("lr")
         if not self._run.is_set():
             snap["steps_per_s"] = 0.0
@@ -224,9 +228,16 @@ class TrainingWorker(_Worker):
         sigma = self._view_sigma
         with self.model_lock:
             learned = learned_on_grid(t, grid, sigma)
+            loss_steps, loss_values = self.losses.arrays()
         # steps_per_s None: the training process has not answered yet ("starting…")
         return {"step": t.step_count, "budget": t.budget, "steps_per_s": None,
-                "learned": learned, "view_sigma": sigma}
+                "learned": learned, "view_sigma": sigma,
+                "loss_steps": loss_steps, "loss_values": loss_values}
+
+    def loss_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(step, loss) so far, for an export; safe from any thread."""
+        with self.model_lock:
+            return self.losses.arrays()
 
 
 class SamplingWorker(_Worker):
