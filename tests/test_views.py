@@ -467,6 +467,30 @@ def test_loss_ism_shift_equals_loss_plus_constant(qtbot):
     assert "SSM-VR" in v.plot.title_text
 
 
+def test_loss_and_a_large_fisher_divergence_each_fill_their_own_axis(qtbot):
+    """Issue 10.3: on ddpm_moons F ~ 4,400 flattened a loss of about 0.3-2 to a line."""
+    v = LossView()
+    qtbot.addWidget(v)
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 5001)
+    loss = 0.3 + 2 * np.exp(-steps / 300) + 0.1 * rng.random(5000)
+    fs = steps[::250]
+    fisher = 4400 * np.exp(-fs / 2000) + 300
+    v.set_curves(steps, loss, fs, fisher, None, "ddpm")
+    assert v.loss_log   # a positive loss falling by an order of magnitude: log axis
+    lo, hi = v.plot.getViewBox().viewRange()[1]
+    sm = np.log10(v.data["smoothed"][1][3:])
+    assert (sm.max() - sm.min()) / (hi - lo) > 0.6, "the loss fills its axis"
+    assert lo <= sm.min() and sm.max() <= hi
+    flo, fhi = v.fisher_vb.viewRange()[1]
+    f = np.log10(fisher)
+    assert flo <= f.min() and f.max() <= fhi and (f.max() - f.min()) / (fhi - flo) > 0.4
+    assert "Fisher" in v.plot.getAxis("right").labelText
+    # a loss that can be negative keeps a linear axis
+    v.set_curves(steps, loss - 1.0, fs, fisher, None, "ssm_vr")
+    assert not v.loss_log
+
+
 def loss_smoothed_plus(loss, c, w):
     return ema(loss, w) + c
 

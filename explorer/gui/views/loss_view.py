@@ -1,18 +1,23 @@
-"""Training loss and Fisher divergence against the training step.
+"""Training loss and Fisher divergence against the training step, each on an axis of its own.
 
-- raw loss: thin translucent line; smoothed loss: exponential moving average (debiased,
-  weight `smoothing` per recorded point, default 0.98, about a 50-point window) on top;
-- Fisher divergence F = 1/2 E|s_theta - grad log p|^2 where given (green, with markers);
-- with `ism_constant` C = 1/2 E_p|grad log p|^2 given: the smoothed loss + C, labelled
-  "ISM loss + 1/2 E|grad log p|^2 (aligns with Fisher)": ISM (and SSM, SSM-VR, equal to
-  ISM in expectation) differs from F only by this constant, so the two curves coincide.
+- left axis, the loss: raw (thin translucent line) and smoothed (exponential moving
+  average, debiased, weight `smoothing` per recorded point, default 0.98, about a 50-point
+  window). Logarithmic when every loss is positive (ESM, DSM, NCSN, DDPM: the curve falls by
+  orders of magnitude and a linear axis flattens it to a line), linear otherwise (ISM, SSM,
+  SSM-VR go negative);
+- right axis, logarithmic, in green: the Fisher divergence F = 1/2 E|s_theta - grad log p|^2
+  where given, with markers; and with `ism_constant` C = 1/2 E_p|grad log p|^2 given, the
+  smoothed loss + C, labelled "aligns with Fisher": ISM (and SSM, SSM-VR, equal to ISM in
+  expectation) differs from F only by this constant, so on this axis the two curves coincide.
+  Sharing one axis with the loss, a Fisher divergence of thousands (DDPM at small t) flattened
+  the loss to a line.
 
-Y axis. ISM/SSM losses are negative, so no log axis. The y axis is linear and its range is
-robust: for the raw loss, the shifted loss and the Fisher divergence it ignores the first 2%
-(at least 3) of the points, where the loss is huge, and spans their 1st-99th percentiles,
-padded by 8% (the start of the smoothed curve may run off the top). Zooming by hand stops the automatic y range; the "A" button
-at the bottom left brings it back. Long runs (100k points) are decimated for display
-(pyqtgraph auto-downsampling with peak mode, clip to view).
+Ranges. The x axis spans the run. The loss axis spans the whole curve but not single spikes:
+from the lowest to the highest median of blocks of 1% of the points (and the 1st-99th
+percentiles of the raw loss after its first 3 points), padded by 8%. Zooming by hand stops the
+automatic loss range; the "A" button at the bottom left brings it back. The Fisher axis ranges
+itself over its curves. Long runs arrive decimated (core/history.py) and pyqtgraph downsamples
+further for display (peak mode, clip to view).
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ from . import common as C
 OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",
                    "ncsn": "NCSN", "ddpm": "DDPM"}
 FISHER_NAME = "Fisher divergence \u00bd E|s\u03b8 \u2212 \u2207log p|\u00b2"
+
+
+POSITIVE_LOSSES = {"esm", "dsm", "ncsn", "ddpm"}   # squared errors: their loss is never negative
+
+
+def objective_is_positive(objective: str | None) -> bool:
+    return str(objective or "").lower() in POSITIVE_LOSSES
 
 
 def objective_name(objective: str | None) -> str:
@@ -100,7 +112,7 @@ class LossView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.graphics)
-        self.plot = C.make_plot("Training loss", "training step", "loss / Fisher divergence",
+        self.plot = C.make_plot("Training loss", "training step", "loss",
                                 style=style, grid=True)
         self.graphics.addItem(self.plot, 0, 0)
         self.plot.showButtons()   # the "A" (auto range) button, on hover
@@ -109,17 +121,33 @@ class LossView(QtWidgets.QWidget):
         vb = self.plot.getViewBox()
         vb.enableAutoRange(x=True, y=False)
         vb.setMouseEnabled(x=True, y=True)
+        self.loss_log = False
 
         self.raw_item = pg.PlotDataItem()
         self.ema_item = pg.PlotDataItem()
-        self.fisher_item = pg.PlotDataItem()
-        self.shifted_item = pg.PlotDataItem()
         # PlotItem.addItem imposes the plot's own downsampling settings on its items.
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        for item in (self.raw_item, self.ema_item, self.shifted_item, self.fisher_item):
+        for item in (self.raw_item, self.ema_item):
             self.plot.addItem(item)
             item.opts["autoDownsampleFactor"] = 1.5   # samples per pixel (default 5)
+
+        # the Fisher divergence on a logarithmic axis of its own, on the right
+        self.fisher_vb = pg.ViewBox()
+        self.plot.showAxis("right")
+        right = self.plot.getAxis("right")
+        right.linkToView(self.fisher_vb)
+        right.setLogMode(True)
+        right.enableAutoSIPrefix(False)
+        self.plot.scene().addItem(self.fisher_vb)
+        self.fisher_vb.setXLink(self.plot)
+        self.fisher_item = pg.PlotDataItem()
+        self.shifted_item = pg.PlotDataItem()
+        for item in (self.shifted_item, self.fisher_item):
+            item.setLogMode(False, True)
+            self.fisher_vb.addItem(item)
+        vb.sigResized.connect(self._sync_fisher_box)
+        self._sync_fisher_box()
         # below the plot, as in the other views: inside it, it covered the Fisher curve
         # where it flattens, at the top right, just where a lecturer points
         self.legend = C.make_legend(style, columns=2)
@@ -151,6 +179,7 @@ class LossView(QtWidgets.QWidget):
             c = float(ism_constant)
         self.ism_constant = c
         self.data = {"loss": (s, y), "smoothed": (s, sm), "fisher": (fs, fy)}
+        self._set_loss_log(objective_is_positive(objective) and len(y) > 0 and bool(np.all(y > 0)))
         self.raw_item.setData(s, y)
         self.ema_item.setData(s, sm)
         self.fisher_item.setData(fs, fy)
@@ -168,6 +197,24 @@ class LossView(QtWidgets.QWidget):
         self.hint.setVisible(len(s) == 0 and len(fs) == 0)
         if self.auto_y:
             self._apply_y_range()
+
+    def _set_loss_log(self, on: bool) -> None:
+        if on == self.loss_log:
+            return
+        self.loss_log = on
+        self.plot.setLogMode(False, on)
+        C.label_axes(self.plot, "training step", "loss (log scale)" if on else "loss", self.style)
+        self._label_fisher_axis()
+
+    def _label_fisher_axis(self) -> None:
+        self.plot.getAxis("right").setLabel(
+            "Fisher divergence (log scale)",
+            **{"color": pg.mkColor(FISHER).name(), "font-size": f"{self.style.font_pt + 1}pt"})
+
+    def _sync_fisher_box(self, *_) -> None:
+        vb = self.plot.getViewBox()
+        self.fisher_vb.setGeometry(vb.sceneBoundingRect())
+        self.fisher_vb.linkedViewChanged(vb, self.fisher_vb.XAxis)
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = float(weight)
@@ -205,6 +252,9 @@ class LossView(QtWidgets.QWidget):
         shift_pen = pg.mkPen(C.ISM_SHIFTED, width=lw * 1.4)
         shift_pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         self.shifted_item.setPen(shift_pen)
+        C.label_axes(self.plot, "training step", "loss (log scale)" if self.loss_log else "loss",
+                     style)
+        self._label_fisher_axis()
         C.style_legend(self.legend, style)
         self._fit_legend()
         f = self.hint.textItem.font()
@@ -255,38 +305,50 @@ class LossView(QtWidgets.QWidget):
                 return
 
     def robust_y_range(self) -> tuple[float, float]:
-        """1st-99th percentiles of each curve after its first 2% (at least 3) points;
-        the smoothed curve is not used (its start carries the early huge losses)."""
-        lows, highs = [], []
+        """The loss axis's range (in log10 units on a log axis): the whole curve, not single
+        spikes. Block medians follow the early descent, which percentiles of the whole run
+        cut off; the first 3 points (often thousands of times the rest) are left out."""
         s, y = self.data.get("loss", (np.zeros(0), np.zeros(0)))
-        series = [y]
-        if "shifted" in self.data and self.ism_constant is not None:
-            series.append(y + self.ism_constant)
-        series.append(self.data.get("fisher", (None, np.zeros(0)))[1])
-        for v in series:
-            if len(v) == 0:
-                continue
-            skip = max(3, int(0.02 * len(v))) if len(v) > 10 else (1 if len(v) > 3 else 0)
-            tail = v[skip:]
-            if len(tail) > 20000:
-                tail = tail[:: len(tail) // 20000 + 1]
-            lo, hi = np.percentile(tail, [1, 99])
-            lows.append(lo)
-            highs.append(hi)
-        if not lows:
+        if self.loss_log:
+            y = np.log10(y[y > 0])
+        if len(y) == 0:
             return (0.0, 1.0)
-        lo, hi = float(min(lows)), float(max(highs))
+        tail = y[3:] if len(y) > 10 else (y[1:] if len(y) > 3 else y)
+        if len(tail) > 20000:
+            tail = tail[:: len(tail) // 20000 + 1]
+        lo, hi = np.percentile(tail, [1, 99])
+        block = max(1, len(tail) // 100)
+        k = len(tail) // block
+        if k:
+            med = np.median(tail[: k * block].reshape(k, block), axis=1)
+            lo, hi = min(lo, float(med.min())), max(hi, float(med.max()))
+        lo, hi = float(lo), float(hi)
         if not hi > lo:
             pad = max(abs(lo) * 0.1, 1e-3)
             return lo - pad, hi + pad
         pad = 0.08 * (hi - lo)
         return lo - pad, hi + pad
 
+    def fisher_y_range(self) -> tuple[float, float]:
+        """The Fisher axis's range in log10 units: the Fisher values, half a decade of margin.
+        The shifted loss (a noisy estimate of the same F) may dip out of it where it is close
+        to zero; without Fisher values it ranges over the shifted curve's upper 95%."""
+        fy = self.data.get("fisher", (None, np.zeros(0)))[1]
+        v = np.log10(fy[fy > 0]) if len(fy) else np.zeros(0)
+        if len(v) == 0 and "shifted" in self.data:
+            sh = self.data["shifted"][1]
+            sh = np.log10(sh[sh > 0])
+            v = np.percentile(sh, [5, 100]) if len(sh) else v
+        if len(v) == 0:
+            return (-1.0, 1.0)
+        return float(v.min()) - 0.5, float(v.max()) + 0.5
+
     def _apply_y_range(self) -> None:
         self.y_range = self.robust_y_range()
         vb = self.plot.getViewBox()
         vb.enableAutoRange(x=True, y=False)
         vb.setYRange(*self.y_range, padding=0)
+        self.fisher_vb.setYRange(*self.fisher_y_range(), padding=0)
 
     def _user_zoomed(self, *_):
         self.auto_y = False
