@@ -389,3 +389,64 @@ def test_lesson_card_shows_the_description_and_folds(window, qtbot, small, tmp_p
     assert not card.folded
     assert window.load_path(str(small))
     assert not card.isVisible()
+
+
+def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
+    """Issue 10.4: DDPM gets a time slider as NCSN has a sigma slider; at step t the true field
+    is the score of the marginal p_t and the backdrop is p_t itself, not p."""
+    import tomllib
+    import tomli_w
+    import torch
+    from explorer.core.schedules import DDPMSchedule
+    from explorer.core.training_process import learned_on_grid
+    from explorer.gui.app import make_app, open_window
+    d = tomllib.loads(SMALL)
+    d["objective"] = {"kind": "ddpm", "timesteps": 100}
+    d["sampler"] = {"kind": "ddpm", "particles": 200}
+    f = tmp_path / "ddpm.toml"
+    f.write_text(tomli_w.dumps(d))
+    make_app()
+    w = open_window(str(f))
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.show()
+    try:
+        assert w.sigma_row.isVisible()
+        assert w.sigma_slider.value() == w.sigma_slider.maximum()    # t = 0: the data
+        before = w.field_view.density.copy()
+        t = 60
+        w.set_view_level(("step", t))
+        assert "t = 60" in w.sigma_label.text()
+        assert "t = 60" in w.field_view.caption
+        ab = float(DDPMSchedule(100, 1e-4, 0.02).alpha_bars[t])
+        # the marginal of sqrt(ab) y + sqrt(1 - ab) z for y ~ the mixture, computed directly
+        wts, means, stds = np.array([0.3, 0.7]), np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([0.5, 0.7])
+        var = ab * stds ** 2 + (1 - ab)
+        x = w._grid.astype(np.float64)
+        diff = x[:, None, :] - np.sqrt(ab) * means[None]
+        logc = np.log(wts) - np.log(2 * np.pi * var) - 0.5 * (diff ** 2).sum(-1) / var
+        r = np.exp(logc - logc.max(1, keepdims=True))
+        r /= r.sum(1, keepdims=True)
+        score = -(r[:, :, None] * diff / var[None, :, None]).sum(1)
+        np.testing.assert_allclose(w.field_view.true, score, rtol=1e-3, atol=1e-3)
+        # the backdrop: p_t on the image grid, scaled to max 1
+        n = w.field_view.density.shape[0]
+        from explorer.core.grid import grid_points
+        xi = grid_points(w.preset.density["bounds"], n).astype(np.float64)
+        di = xi[:, None, :] - np.sqrt(ab) * means[None]
+        pi = (np.exp(np.log(wts) - np.log(2 * np.pi * var) - 0.5 * (di ** 2).sum(-1) / var)).sum(1)
+        np.testing.assert_allclose(w.field_view.density.ravel(), pi / pi.max(), atol=1e-4)
+        assert not np.allclose(before, w.field_view.density, atol=1e-2)
+        # the learned field at t goes to the training process and comes back at that step
+        w.step_count.setValue(5)
+        w.step_training()
+        qtbot.waitUntil(lambda: w.trainer.step_count >= 5 and w._last_learned is not None
+                        and w.train.worker._view_level == ("step", t), timeout=30000)
+        qtbot.wait(500)
+        with w.train.worker.model_lock:
+            want = learned_on_grid(w.trainer, torch.from_numpy(w._grid), ("step", t))
+        np.testing.assert_allclose(w.field_view.learned, want, rtol=1e-4, atol=1e-4)
+        w.set_view_level(None)
+        np.testing.assert_allclose(w.field_view.density, before, atol=1e-6)
+    finally:
+        w.close()

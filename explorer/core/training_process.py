@@ -44,12 +44,17 @@ FIRST_FISHER_STEP = 10     # and at steps 10, 20, 40, 80, ...: where the curve f
                            # which a fast trainer would cross between two timed evaluations
 
 
-def learned_on_grid(trainer, grid, sigma: float | None) -> np.ndarray:
-    """The learned field the window draws: at the sigma slider's noise level for a
-    noise-conditional model, else the model's own field (numpy, on the grid)."""
+def learned_on_grid(trainer, grid, level: tuple[str, float] | None) -> np.ndarray:
+    """The learned field the window draws: at the noise-level slider's position for a
+    noise-conditional model (("sigma", s) for NCSN, ("step", t) for DDPM), else at the finest
+    level (numpy, on the grid)."""
     score = trainer.learned_score()
-    if sigma is not None and trainer.model.conditioning == "sigma":
-        return score.at_sigma(grid, sigma).cpu().numpy()
+    if level is not None:
+        kind, value = level
+        if kind == "sigma" and trainer.model.conditioning == "sigma":
+            return score.at_sigma(grid, value).cpu().numpy()
+        if kind == "step" and trainer.model.conditioning == "time":
+            return score.at_step(grid, int(value)).cpu().numpy()
     return score.field(grid).cpu().numpy()
 
 
@@ -124,12 +129,12 @@ class TrainingProcess:
             except OSError:
                 return
 
-    def open_session(self, trainer, grid, view_sigma: float | None) -> int:
+    def open_session(self, trainer, grid, view_level: tuple[str, float] | None) -> int:
         """Send the child what to train (the mirror trainer's state); returns the session."""
         session = next(self._sessions)
         self.send("load", session, trainer.preset, trainer.density, str(trainer.device),
                   weights_of(trainer.model),
-                  trainer.step_count, grid, view_sigma)
+                  trainer.step_count, grid, view_level)
         return session
 
     def send(self, *message) -> None:
@@ -198,7 +203,7 @@ class _Server:
         self.last_fisher = 0.0
         self.fisher_due = FIRST_FISHER_STEP   # the next step with a Fisher evaluation
         self.grid = None
-        self.view_sigma: float | None = None
+        self.view_level: tuple[str, float] | None = None
         self.last_loss = 0.0        # the trainer's losses are cleared once sent (bounded memory)
         self.sent_fisher = 0
 
@@ -251,8 +256,8 @@ class _Server:
                     self.trainer.preset.training["steps"] = int(args[0])
                 if not (self.playing or self.pending):
                     self._publish(fisher=False)   # else the next snapshot carries it
-            elif kind == "sigma":
-                self.view_sigma = args[0]
+            elif kind == "level":
+                self.view_level = args[0]
                 self._publish(fisher=False)
             elif kind == "stop":
                 self.playing, self.pending = False, 0
@@ -262,7 +267,7 @@ class _Server:
         except Exception as e:  # a snapshot failed (a GPU that went away): say so, go on
             self._fail(e)
 
-    def _load(self, session, preset, density, device, state, step_count, grid, view_sigma):
+    def _load(self, session, preset, density, device, state, step_count, grid, view_level):
         import torch
         from .training import Trainer
 
@@ -278,7 +283,7 @@ class _Server:
             self._fail(e)
             return
         self.trainer = trainer
-        self.view_sigma = view_sigma
+        self.view_level = view_level
         self.last_loss = 0.0
         self.sent_fisher = 0
         self.fisher_due = max(FIRST_FISHER_STEP, 2 * trainer.step_count)
@@ -332,8 +337,8 @@ class _Server:
         """Send what the parent's mirror and views need, from the losses not yet sent."""
         t = self.trainer
         self.last_emit = time.perf_counter()
-        sigma = self.view_sigma
-        learned = learned_on_grid(t, self.grid, sigma)
+        level = self.view_level
+        learned = learned_on_grid(t, self.grid, level)
         if t.losses:
             self.last_loss = t.losses[-1]
         if fisher and np.isfinite(self.last_loss):
@@ -345,7 +350,7 @@ class _Server:
             "steps_per_s": self.steps_per_s if self.playing else 0.0,
             "lr": t.optimizer.param_groups[0]["lr"],
             "learned": learned,
-            "view_sigma": sigma,
+            "view_level": level,
             "losses": list(t.losses),
             "fisher": t.fisher[self.sent_fisher:],
             "state": weights_of(t.model),

@@ -91,9 +91,10 @@ class MainWindow(QMainWindow):
         self.density = self.preset.build_density()
         self._loss_xy = (np.zeros(0), np.zeros(0))
         self._fisher_seen = 0
-        self._view_sigma: float | None = None
+        self._view_level: tuple[str, float] | None = None   # the noise-level slider's
         self._last_rate: float | None = None      # steps/s of the last training run
         self._true_cache: dict = {}
+        self._backdrop_level = None   # the noise level of the density image now drawn
         self.last_error: str | None = None
         self.presenting = False
         self._was_maximized = False
@@ -225,7 +226,8 @@ class MainWindow(QMainWindow):
         sig_row = QHBoxLayout()
         self.sigma_label = QLabel("σ")
         self.sigma_slider = QSlider(Qt.Horizontal)
-        self.sigma_slider.setToolTip("Noise level at which the learned and true fields are drawn")
+        self.sigma_slider.setToolTip("Noise level at which the learned and true fields and the "
+                                     "density are drawn (left: most noise; right: the data)")
         self.sigma_slider.valueChanged.connect(self._sigma_changed)
         sig_row.addWidget(QLabel("Noise level"))
         sig_row.addWidget(self.sigma_slider, 1)
@@ -513,7 +515,7 @@ class MainWindow(QMainWindow):
                 self._training_process.close()
             self._training_process = TrainingProcess()
         worker = TrainingWorker(self.trainer, self._grid, self._training_process,
-                                self._view_sigma, losses)
+                                self._view_level, losses)
         worker.ready.connect(self.on_train_snapshot)
         worker.failed.connect(self.on_train_failed)
         worker.budget_reached.connect(self.on_budget_reached)
@@ -580,7 +582,7 @@ class MainWindow(QMainWindow):
         self._fisher_seen += len(fis)
         self._fisher_steps += [s for s, _, _ in fis]
         self._fisher_vals += [f for _, f, _ in fis]
-        self._draw_learned(snap["learned"], snap["view_sigma"])
+        self._draw_learned(snap["learned"], snap["view_level"])
         self._draw_loss()
 
     def _show_rate(self, rate: float | None) -> None:
@@ -626,6 +628,7 @@ class MainWindow(QMainWindow):
             return
         if self.preset.dim == 2:
             img = session.density_image(self.density, b)
+            self._backdrop_level = None
             for v in (self.field_view, self.particles_view):
                 v.set_bounds(b)
                 v.set_density(img)
@@ -641,31 +644,41 @@ class MainWindow(QMainWindow):
         n = DENSITY_GRID_3D
         self.view3d.set_density_grid(session.density_at(self.density, grid_points(b, n)).reshape(n, n, n))
 
-    def _true_on_grid(self, sigma: float | None) -> np.ndarray:
-        key = (sigma, len(self._grid))
+    def _true_on_grid(self, level) -> np.ndarray:
+        key = (level, len(self._grid))
         if key not in self._true_cache:
-            self._true_cache[key] = session.true_field(self.density, self.preset, self._grid, sigma)
+            self._true_cache[key] = session.true_field(self.density, self.preset, self._grid, level)
         return self._true_cache[key]
 
     def _draw_true_field(self) -> None:
-        self._draw_learned(None, self._view_sigma)
+        self._draw_learned(None, self._view_level)
 
-    def _draw_learned(self, learned: np.ndarray | None, sigma: float | None) -> None:
-        true = self._true_on_grid(sigma)
+    def _draw_learned(self, learned: np.ndarray | None, level) -> None:
+        true = self._true_on_grid(level)
         if self.preset.dim == 1:
             xs = self._grid[:, 0]
             self.curve_view.set_scores(xs, None if learned is None else learned[:, 0], true[:, 0])
             return
         self._last_learned = learned
-        if "p" not in self._true_cache:
-            self._true_cache["p"] = session.density_at(self.density, self._grid)
-        p = self._true_cache["p"]
         if self.preset.dim == 3:
-            return self._draw_fields_3d(learned, true, p, sigma)
-        self.field_view.set_fields(self._grid, learned, true, p)
-        self.field_view.set_caption(self._field_caption(sigma))
+            return self._draw_fields_3d(learned, true, self._p_on_grid(None), level)
+        if self._backdrop_level != level:  # the density drawn is p at the slider's noise level
+            self._backdrop_level = level
+            img = session.density_image(self.density, self.preset.density["bounds"],
+                                        noise=session.noise_of(self.preset, level))
+            for v in (self.field_view, self.particles_view):
+                v.set_density(img)
+        self.field_view.set_fields(self._grid, learned, true, self._p_on_grid(level))
+        self.field_view.set_caption(self._field_caption(level))
 
-    def _draw_fields_3d(self, learned, true, p, sigma) -> None:
+    def _p_on_grid(self, level) -> np.ndarray:
+        key = ("p", level, len(self._grid))
+        if key not in self._true_cache:
+            self._true_cache[key] = session.density_at(self.density, self._grid,
+                                                       session.noise_of(self.preset, level))
+        return self._true_cache[key]
+
+    def _draw_fields_3d(self, learned, true, p, level) -> None:
         """Arrows on a coarse subset of the grid, and learned vs true on the slice plane."""
         from .views.view3d import grid_slice, grid_subset
         n = self._grid_n()
@@ -676,15 +689,19 @@ class MainWindow(QMainWindow):
         idx, snapped = grid_slice(self.preset.density["bounds"], n, axis, value)
         self.view3d.set_slice(axis, snapped)
         self.view3d.set_slice_fields(g[idx], None if learned is None else learned[idx], true[idx], p[idx])
-        self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(sigma)}")
+        self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(level)}")
 
     def _redraw_fields(self) -> None:
-        self._draw_learned(getattr(self, "_last_learned", None), self._view_sigma)
+        self._draw_learned(getattr(self, "_last_learned", None), self._view_level)
 
-    def _field_caption(self, sigma: float | None) -> str:
+    def _field_caption(self, level) -> str:
         src = self.density.score_source
-        if sigma is not None:
-            return f"at noise level σ = {sigma:.3g} (true: score of p_σ, {src})"
+        if level is not None and level[0] == "sigma":
+            return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
+        if level is not None:
+            sigma, _ = session.noise_of(self.preset, level)
+            return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
+                    f"(true: score of the marginal p_t, {src}); density p_t")
         if self.preset.objective["kind"] == "ncsn":
             return f"learned at σ_min = {self.preset.objective['sigma_min']:.3g}; true score: {src}"
         if self.preset.objective["kind"] == "ddpm":
@@ -692,25 +709,42 @@ class MainWindow(QMainWindow):
         return f"true score: {src}"
 
     def _setup_sigma_slider(self) -> None:
+        """NCSN: its sigma levels, largest on the left. DDPM: its steps t, the noisiest
+        (t = T - 1) on the left. The right end, the finest level, is the default."""
         o = self.preset.objective
-        show = o["kind"] == "ncsn"
+        show = o["kind"] in ("ncsn", "ddpm") and self.preset.dim in (1, 2, 3)
         self.sigma_row.setVisible(show)
-        self._view_sigma = None
+        self._view_level = None
         if not show:
             return
-        self._sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
+        if o["kind"] == "ncsn":
+            sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
+            self._levels = [("sigma", s) for s in sigmas]
+        else:
+            self._levels = [("step", t) for t in range(int(o["timesteps"]) - 1, -1, -1)]
         self.sigma_slider.blockSignals(True)
-        self.sigma_slider.setRange(0, len(self._sigmas) - 1)
-        self.sigma_slider.setValue(len(self._sigmas) - 1)
+        self.sigma_slider.setRange(0, len(self._levels) - 1)
+        self.sigma_slider.setValue(len(self._levels) - 1)
         self.sigma_slider.blockSignals(False)
-        self.sigma_label.setText(f"σ = {self._sigmas[-1]:.3g}")
+        self.sigma_label.setText(self._level_text(self._levels[-1]))
+
+    def _level_text(self, level) -> str:
+        if level[0] == "sigma":
+            return f"σ = {level[1]:.3g}"
+        sigma, _ = session.noise_of(self.preset, level)
+        return f"t = {int(level[1])} (σ_t = {sigma:.2g})"
+
+    def set_view_level(self, level) -> None:
+        """Draw the fields and the density at `level` (None: the finest); moves the slider."""
+        i = len(self._levels) - 1 if level is None else self._levels.index(level)
+        self.sigma_slider.setValue(i)
 
     def _sigma_changed(self, i: int) -> None:
-        sigma = self._sigmas[i]
-        self.sigma_label.setText(f"σ = {sigma:.3g}")
-        self._view_sigma = None if i == len(self._sigmas) - 1 else sigma
+        level = self._levels[i]
+        self.sigma_label.setText(self._level_text(level))
+        self._view_level = None if i == len(self._levels) - 1 else level
         if self.train is not None:
-            self.train.worker.set_view_sigma(self._view_sigma)
+            self.train.worker.set_view_level(self._view_level)
         self._draw_true_field()
 
     def _mode_changed(self) -> None:

@@ -6,25 +6,63 @@ decides when to ask for it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
+from ..core.densities.base import kernel_log_prob
 from ..core.grid import grid_axes, grid_points
 from ..core.preset import Preset
+from ..core.schedules import DDPMSchedule
 from ..core.scores import TrueScore
 
 IMAGE_RES = 160        # pixels per side of the density background
 KERNEL_IMAGE_RES = 96  # for kernel densities (paintings, points): each pixel costs every centre
 
 
-def density_image(density, bounds, n: int | None = None) -> np.ndarray:
-    """p on an n x n grid over 2-D bounds (first index x), scaled to max 1."""
+def noise_of(preset: Preset, level: tuple[str, float] | None) -> tuple[float, float]:
+    """(sigma, scale) of the perturbed law scale * y + sigma * z, y ~ p, at a slider's level:
+    NCSN's ("sigma", s) is p_s = p * N(0, s^2 I); DDPM's ("step", t) is its marginal at step t,
+    scale = sqrt(alpha_bar_t), sigma = sqrt(1 - alpha_bar_t) (DESIGN section 3)."""
+    if level is None:
+        return 0.0, 1.0
+    kind, value = level
+    if kind == "sigma":
+        return float(value), 1.0
+    o = preset.objective
+    ab = float(DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"]).alpha_bars[int(value)])
+    return math.sqrt(1.0 - ab), math.sqrt(ab)
+
+
+def perturbed_log_prob(density, x: torch.Tensor, sigma: float, scale: float) -> torch.Tensor:
+    """log of the density of scale * y + sigma * z up to a constant: closed form for mixtures
+    and kernel densities, else the same Monte-Carlo kernel estimate as `perturbed_score`."""
+    if sigma <= 0 and scale == 1.0:
+        return density.log_prob(x)
+    exact = getattr(density, "perturbed_log_prob", None)
+    if exact is not None:
+        return exact(x, sigma, scale)
+    if sigma < density._mc_min_sigma() * scale:
+        return density.log_prob(x / scale)
+    return kernel_log_prob(x, density._mc_centres(x.device) * scale, None, sigma)
+
+
+def _log_p(density, points: np.ndarray, noise: tuple[float, float]) -> np.ndarray:
+    x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
+    with torch.no_grad():
+        lp = torch.cat([perturbed_log_prob(density, b, *noise)
+                        for b in torch.split(x, 8192)]).double().numpy()
+    return np.where(np.isfinite(lp), lp, -np.inf)
+
+
+def density_image(density, bounds, n: int | None = None,
+                  noise: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """p (or its perturbed law at `noise` = (sigma, scale)) on an n x n grid over 2-D bounds
+    (first index x), scaled to max 1."""
     if n is None:
         n = KERNEL_IMAGE_RES if getattr(density, "n_centres", 0) > 500 else IMAGE_RES
-    pts = torch.from_numpy(grid_points(bounds, n))
-    with torch.no_grad():
-        lp = torch.cat([density.log_prob(b) for b in torch.split(pts, 8192)]).double().numpy()
-    lp = np.where(np.isfinite(lp), lp, -np.inf)
+    lp = _log_p(density, grid_points(bounds, n), noise)
     p = np.exp(lp - lp.max()) if np.isfinite(lp).any() else np.zeros_like(lp)
     return p.reshape(n, n)
 
@@ -39,21 +77,24 @@ def density_curve(density, bounds, n: int = 400) -> tuple[np.ndarray, np.ndarray
     return xs, p / (p.sum() * dx)
 
 
-def true_field(density, preset: Preset, points: np.ndarray, sigma: float | None = None
-               ) -> np.ndarray:
-    """The true score on `points`: at the finest level, or of p_sigma when sigma is given."""
+def true_field(density, preset: Preset, points: np.ndarray,
+               level: tuple[str, float] | None = None) -> np.ndarray:
+    """The true score on `points`: at the finest level, or at a slider's level (the score of
+    p_sigma for ("sigma", s), of DDPM's marginal for ("step", t))."""
     ts = TrueScore(density, preset)
     x = torch.from_numpy(points)
+    if level is None:
+        fn = ts.field
+    elif level[0] == "sigma":
+        fn = lambda b: ts.at_sigma(b, float(level[1]))  # noqa: E731
+    else:
+        fn = lambda b: ts.at_step(b, int(level[1]))  # noqa: E731
     with torch.no_grad():
-        if sigma is None:
-            s = torch.cat([ts.field(b) for b in torch.split(x, 8192)])
-        else:
-            s = torch.cat([ts.at_sigma(b, sigma) for b in torch.split(x, 8192)])
+        s = torch.cat([fn(b) for b in torch.split(x, 8192)])
     return s.numpy().astype(np.float32)
 
 
-def density_at(density, points: np.ndarray) -> np.ndarray:
-    """p(points) scaled to max 1 (for weighting the error map)."""
-    with torch.no_grad():
-        lp = density.log_prob(torch.from_numpy(points)).double().numpy()
+def density_at(density, points: np.ndarray, noise: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """p(points) (or its perturbed law's) scaled to max 1 (for weighting the error map)."""
+    lp = _log_p(density, points, noise)
     return np.exp(lp - lp.max()).astype(np.float32)

@@ -128,7 +128,7 @@ class TrainingWorker(_Worker):
     emit_interval = 0.0    # the child already paces its snapshots
 
     def __init__(self, trainer: Trainer, grid: np.ndarray, process: TrainingProcess,
-                 view_sigma: float | None = None, losses: LossHistory | None = None):
+                 view_level: tuple[str, float] | None = None, losses: LossHistory | None = None):
         super().__init__()
         self.trainer = trainer
         # the loss of every step so far, in bounded memory (the mirror keeps no list of them)
@@ -136,9 +136,9 @@ class TrainingWorker(_Worker):
         self.process = process
         self.grid = grid
         self.model_lock = threading.Lock()   # held while the mirror's weights change
-        self._view_sigma = view_sigma
+        self._view_level = view_level
         self.reported_lr: float | None = None   # the child optimizer's learning rate
-        self.session = process.open_session(trainer, grid, view_sigma)
+        self.session = process.open_session(trainer, grid, view_level)
 
     # GUI thread
     def _command(self, *message) -> None:
@@ -168,10 +168,11 @@ class TrainingWorker(_Worker):
     def step_n(self, n: int) -> None:
         self._command("step", int(n))
 
-    def set_view_sigma(self, sigma: float | None) -> None:
-        """Noise level at which the learned field is drawn (NCSN sigma slider)."""
-        self._view_sigma = sigma
-        self._command("sigma", sigma)
+    def set_view_level(self, level: tuple[str, float] | None) -> None:
+        """Noise level at which the learned field is drawn: ("sigma", s) from NCSN's slider,
+        ("step", t) from DDPM's; None for the finest."""
+        self._view_level = level
+        self._command("level", level)
 
     def model_copy(self):
         with self.model_lock:
@@ -225,13 +226,13 @@ class TrainingWorker(_Worker):
     def _mirror_snapshot(self) -> dict:
         t = self.trainer
         grid = torch.from_numpy(self.grid).to(t.device)
-        sigma = self._view_sigma
+        level = self._view_level
         with self.model_lock:
-            learned = learned_on_grid(t, grid, sigma)
+            learned = learned_on_grid(t, grid, level)
             loss_steps, loss_values = self.losses.arrays()
         # steps_per_s None: the training process has not answered yet ("starting…")
         return {"step": t.step_count, "budget": t.budget, "steps_per_s": None,
-                "learned": learned, "view_sigma": sigma,
+                "learned": learned, "view_level": level,
                 "loss_steps": loss_steps, "loss_values": loss_values}
 
     def loss_arrays(self) -> tuple[np.ndarray, np.ndarray]:
