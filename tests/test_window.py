@@ -260,8 +260,39 @@ def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
     window.set_presenter(True)
     assert not window.panel.isVisible() and window.isFullScreen()
     assert window.loss_view.style == PRESENTER
+    assert not window.toolbar.isVisible(), "presenter mode hides the small toolbar too"
     window.set_presenter(False)
-    assert window.panel.isVisible() and not window.isFullScreen()
+    assert window.panel.isVisible() and not window.isFullScreen() and window.toolbar.isVisible()
+
+
+def test_one_view_alone_by_key_or_double_click_and_all_views_back(window, qtbot):
+    """Issue 10.6: a lecturer shows one view large (Ctrl+1..3 or a double-click)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QGraphicsView
+    area = window.views_widget
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)   # shortcuts go to the active window
+    field_w = window.field_view.width()
+    qtbot.keyClick(window, Qt.Key_3, Qt.ControlModifier)
+    qtbot.wait(100)
+    assert window.view_focus.focused == "loss"
+    assert not window.field_view.isVisible() and not window.particles_view.isVisible()
+    assert window.loss_view.width() >= 0.95 * area.width()
+    assert window.loss_view.height() >= 0.95 * area.height()
+    qtbot.keyClick(window, Qt.Key_0, Qt.ControlModifier)
+    qtbot.wait(100)
+    assert window.view_focus.focused is None
+    assert window.field_view.isVisible() and window.particles_view.isVisible()
+    assert abs(window.field_view.width() - field_w) <= 2, "the splitter sizes come back"
+    # a double-click in the field plot shows it alone; another brings every view back
+    viewport = window.field_view.findChildren(QGraphicsView)[0].viewport()
+    qtbot.mouseDClick(viewport, Qt.LeftButton, pos=QPoint(viewport.width() // 2, viewport.height() // 2))
+    qtbot.wait(100)
+    assert window.view_focus.focused == "field" and not window.loss_view.isVisible()
+    assert window.field_view.height() >= 0.95 * area.height()
+    qtbot.mouseDClick(viewport, Qt.LeftButton, pos=QPoint(viewport.width() // 2, viewport.height() // 2))
+    qtbot.wait(100)
+    assert window.view_focus.focused is None and window.loss_view.isVisible()
 
 
 def test_recent_files_and_dropping_a_preset(window, tmp_path, qtbot):

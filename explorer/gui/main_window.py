@@ -30,6 +30,7 @@ from ..core.training_process import TrainingProcess
 from . import session
 from .controls.panel import ControlPanel
 from .lesson_card import LessonCard
+from .view_focus import ViewFocus
 from .settings import app_settings
 from .texts import sampler_label
 from .style import PRESENTER, SCREEN
@@ -129,7 +130,8 @@ class MainWindow(QMainWindow):
         self.act_restart_on_edit.setChecked(True)
 
         self.act_presenter = act("&Presenter mode", self.toggle_presenter, "F11", checkable=True)
-        self.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to leave)")
+        self.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to "
+                                      "leave); Ctrl+1, 2, 3 or a double-click shows one view alone")
         self.act_leave_presenter = act("Leave presenter mode", lambda: self.set_presenter(False), "Esc")
 
         menu = self.menuBar().addMenu("&File")
@@ -146,10 +148,17 @@ class MainWindow(QMainWindow):
             tmenu.addAction(a)
         vmenu = self.menuBar().addMenu("&View")
         vmenu.addAction(self.act_presenter)
+        vmenu.addSeparator()
+        self.view_focus = ViewFocus(self)
+        for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),
+                                ("Ctrl+2", "particles", "&Particles alone"),
+                                ("Ctrl+3", "loss", "&Loss alone")):
+            vmenu.addAction(act(text, lambda _checked=False, n=name: self.view_focus.toggle(n), key))
+        vmenu.addAction(act("&All views", lambda: self.view_focus.show_all(), "Ctrl+0"))
         self.setAcceptDrops(True)
 
     def _build_ui(self) -> None:
-        tb = QToolBar("Controls")
+        tb = self.toolbar = QToolBar("Controls")
         tb.setObjectName("controls")
         tb.setMovable(False)
         self.addToolBar(tb)
@@ -167,6 +176,7 @@ class MainWindow(QMainWindow):
         reset.clicked.connect(self.reset_training)
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(180)
+        self.progress.setMaximumWidth(320)
         self.progress.setFormat("%v / %m steps")
         self.rate_label = QLabel("idle")
         self.rate_label.setMinimumWidth(90)
@@ -207,9 +217,6 @@ class MainWindow(QMainWindow):
             "visible), one scale for both (equal vectors, equal arrows), or equal lengths "
             "coloured by magnitude")
         self.arrow_combo.currentIndexChanged.connect(self._arrow_mode_changed)
-        tb.addWidget(self.mode_combo)
-        tb.addWidget(self.arrow_combo)
-        tb.addWidget(self.weighted)
 
         self.panel = ControlPanel(self.preset)
         self.panel.edited.connect(self.on_edit)
@@ -223,7 +230,12 @@ class MainWindow(QMainWindow):
         rl.addWidget(self.banner)
         self.lesson = LessonCard()
         rl.addWidget(self.lesson)
+        # the view's own controls, above the views they change (in the toolbar they were
+        # pushed off a 1280-pixel screen): noise level (NCSN, DDPM), comparison, arrows
+        view_row = QHBoxLayout()
+        view_row.setContentsMargins(0, 0, 0, 0)
         sig_row = QHBoxLayout()
+        sig_row.setContentsMargins(0, 0, 0, 0)
         self.sigma_label = QLabel("σ")
         self.sigma_slider = QSlider(Qt.Horizontal)
         self.sigma_slider.setToolTip("Noise level at which the learned and true fields and the "
@@ -234,7 +246,10 @@ class MainWindow(QMainWindow):
         sig_row.addWidget(self.sigma_label)
         self.sigma_row = QWidget()
         self.sigma_row.setLayout(sig_row)
-        rl.addWidget(self.sigma_row)
+        view_row.addWidget(self.sigma_row, 1)
+        for w in (self.mode_combo, self.arrow_combo, self.weighted):
+            view_row.addWidget(w)
+        rl.addLayout(view_row)
         self.views_holder = QVBoxLayout()
         rl.addLayout(self.views_holder, 1)
 
@@ -306,6 +321,10 @@ class MainWindow(QMainWindow):
         self.views_widget = w
         self._views_dim = dim
         self.views_holder.addWidget(w)
+        one = self.view3d or self.curve_view   # 1-D and 3-D have one main view
+        self.view_focus.set_views(w, {"field": one or self.field_view,
+                                      "particles": one or self.particles_view,
+                                      "loss": self.loss_view})
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
@@ -939,6 +958,7 @@ class MainWindow(QMainWindow):
         self.left.setVisible(not on)
         self.menuBar().setVisible(not on)
         self.statusBar().setVisible(not on)
+        self.toolbar.setVisible(not on)   # the keys still work: Space, Ctrl+L, Ctrl+1..3
         self._apply_view_style()
         if on:
             self._was_maximized = self.isMaximized()

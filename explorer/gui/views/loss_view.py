@@ -33,7 +33,7 @@ from . import common as C
 
 OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",
                    "ncsn": "NCSN", "ddpm": "DDPM"}
-FISHER_NAME = "Fisher divergence \u00bd E|s\u03b8 \u2212 \u2207log p|\u00b2"
+FISHER_NAME = "Fisher divergence F"
 
 
 POSITIVE_LOSSES = {"esm", "dsm", "ncsn", "ddpm"}   # squared errors: their loss is never negative
@@ -148,6 +148,9 @@ class LossView(QtWidgets.QWidget):
             self.fisher_vb.addItem(item)
         vb.sigResized.connect(self._sync_fisher_box)
         self._sync_fisher_box()
+        self.setToolTip("Fisher divergence F = \u00bd E\u209a|s\u03b8(x) \u2212 \u2207log p(x)|\u00b2 "
+                        "(right axis, log scale), estimated on 10,000 samples of p; "
+                        "the training loss on the left axis")
         # below the plot, as in the other views: inside it, it covered the Fisher curve
         # where it flattens, at the top right, just where a lecturer points
         self.legend = C.make_legend(style, columns=2)
@@ -203,12 +206,12 @@ class LossView(QtWidgets.QWidget):
             return
         self.loss_log = on
         self.plot.setLogMode(False, on)
-        C.label_axes(self.plot, "training step", "loss (log scale)" if on else "loss", self.style)
+        C.label_axes(self.plot, "training step", "loss (log)" if on else "loss", self.style)
         self._label_fisher_axis()
 
     def _label_fisher_axis(self) -> None:
         self.plot.getAxis("right").setLabel(
-            "Fisher divergence (log scale)",
+            "Fisher F (log)",
             **{"color": pg.mkColor(FISHER).name(), "font-size": f"{self.style.font_pt + 1}pt"})
 
     def _sync_fisher_box(self, *_) -> None:
@@ -252,8 +255,7 @@ class LossView(QtWidgets.QWidget):
         shift_pen = pg.mkPen(C.ISM_SHIFTED, width=lw * 1.4)
         shift_pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         self.shifted_item.setPen(shift_pen)
-        C.label_axes(self.plot, "training step", "loss (log scale)" if self.loss_log else "loss",
-                     style)
+        C.label_axes(self.plot, "training step", "loss (log)" if self.loss_log else "loss", style)
         self._label_fisher_axis()
         C.style_legend(self.legend, style)
         self._fit_legend()
@@ -276,12 +278,12 @@ class LossView(QtWidgets.QWidget):
         # two long labels in one column so that two columns fit a narrow view.
         entries = []
         if has_loss:
-            entries.append((self.raw_item, f"{name} loss (raw)"))
+            entries.append((self.raw_item, "loss (raw)"))
         if has_shift:
             entries.append((self.shifted_item,
-                            f"{name} loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)"))
+                            "loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)"))
         if has_loss:
-            entries.append((self.ema_item, f"{name} loss (smoothed)"))
+            entries.append((self.ema_item, "loss (smoothed)"))
         if has_fisher:
             entries.append((self.fisher_item, FISHER_NAME))
         for item, label in entries:
