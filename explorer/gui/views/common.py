@@ -568,15 +568,53 @@ def apply_style_colorbar(bar: pg.ColorBarItem, style: ViewStyle = SCREEN) -> Non
     ax.setWidth(fm.horizontalAdvance("0.0000") + fm.height() + 12)
 
 
+class CanvasTitle(QtWidgets.QLabel):
+    """A drawing surface's title as a word-wrapping Qt label above its plot.
+
+    A pyqtgraph title's minimum width is its text's width; in the narrow Draw tab that made
+    the plot wider than its GraphicsView, whose viewport then cut off the title, the
+    right part of the density box and what was placed there (a component at (5, 5) in
+    [-8, 8]^2). A label wraps instead and lets the plot shrink to the space it has.
+    """
+
+    def __init__(self, text: str, style: ViewStyle = SCREEN):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                           QtWidgets.QSizePolicy.Policy.Minimum)
+        self.restyle(style)
+
+    def restyle(self, style: ViewStyle) -> None:
+        fg, bg = pg.mkColor(FOREGROUND).name(), pg.mkColor(BACKGROUND).name()
+        self.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; "
+                           f"font-size: {style.font_pt + 2}pt; padding: 4px 6px 0px 6px; }}")
+
+
 def make_canvas_plot(title: str, style: ViewStyle = SCREEN):
-    """(layout widget, plot, view box) for a drawing surface: square pixels, no pan or zoom,
-    no context menu, so that every mouse drag draws."""
+    """(layout widget, plot, view box, title label) for a drawing surface: square pixels,
+    no pan or zoom, no context menu, so that every mouse drag draws. The caller puts the
+    title label (a `CanvasTitle`) above the layout widget."""
     view = make_layout_widget()
-    plot = make_plot(title, style=style)
+    plot = make_plot("", style=style)
+    plot.setTitle(None)
+    plot.title_text = None
     plot.setMenuEnabled(False)
     plot.setAspectLocked(True)
     vb = plot.getViewBox()
     vb.setMouseEnabled(False, False)
     vb.disableAutoRange()
     view.addItem(plot)
-    return view, plot, vb
+    view.setMinimumSize(120, 120)
+    return view, plot, vb, CanvasTitle(title, style)
+
+
+def titled(title: QtWidgets.QWidget, view: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """The title label stacked on its canvas, with no gap between them."""
+    w = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    lay.addWidget(title)
+    lay.addWidget(view, 1)
+    return w
