@@ -472,3 +472,90 @@ def test_keys_undo_a_stroke_and_delete_a_component(panel, qtbot):
     click(panel.editor, 2.0, 2.0)                                        # select, focus the plot
     QTest.keyClick(panel.editor.view, QtCore.Qt.Key_Delete)
     assert panel.editor.count() == 1
+
+
+# ------------------------------------------------------------------ the Draw tab on real screens
+# The left tab's size in the window at 1280 x 720 and 1920 x 1080, and a wide one.
+TAB_SIZES = [(400, 600), (420, 960), (820, 660)]
+BOX = [[-8.0, 8.0], [-8.0, 8.0]]
+
+
+def _draw_tab(qtbot, size):
+    from PySide6 import QtWidgets
+    tabs = QtWidgets.QTabWidget()
+    panel = DrawPanel()
+    tabs.addTab(panel, "Draw")
+    show(tabs, qtbot, *size)
+    panel.set_bounds(BOX)
+    panel.tab_widget = tabs   # pytest-qt keeps only a weak reference
+    return panel
+
+
+def _inside(inner, outer) -> bool:
+    return (inner.left() >= outer.left() - 0.5 and inner.top() >= outer.top() - 0.5
+            and inner.right() <= outer.right() + 0.5 and inner.bottom() <= outer.bottom() + 0.5)
+
+
+def _shows_whole_box(view, plot, box=BOX) -> bool:
+    """The plot fits in its GraphicsView (nothing cut at the viewport's edge) and its view
+    range holds the whole density box."""
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    whole = x0 <= box[0][0] and x1 >= box[0][1] and y0 <= box[1][0] and y1 >= box[1][1]
+    return whole and _inside(view.mapFromScene(plot.sceneBoundingRect()).boundingRect(),
+                             view.viewport().rect())
+
+
+def _title_whole(label) -> bool:
+    """A word-wrapped title inside its parent, tall enough for all its lines."""
+    return (_inside(label.geometry(), label.parentWidget().rect())
+            and label.heightForWidth(label.width()) <= label.height())
+
+
+@pytest.mark.parametrize("size", TAB_SIZES)
+def test_component_at_5_5_is_on_the_canvas(qtbot, size):
+    """In [-8, 8]^2 the canvas showed x from -8 to 0: the plot was wider than its view (its
+    title's width), so a component at (5, 5) was cut off."""
+    from PySide6 import QtGui
+    from explorer.gui.drawing.component_editor import SELECTED
+    panel = _draw_tab(qtbot, size)
+    ed = panel.editor
+    ed.add_component(5.0, 5.0, emit=False)
+    panel.set_mode("components")
+    qtbot.wait(20)
+    assert _shows_whole_box(ed.view, ed.plot)
+    p = ed.map_data_to_viewport(5.0, 5.0)
+    assert ed.viewport().rect().contains(p)
+    img = ed.viewport().grab().toImage()
+    c = QtGui.QColor(img.pixel(p))
+    assert np.allclose((c.red(), c.green(), c.blue()), SELECTED, atol=40)   # the orange centre
+    side = min(ed.view.width(), ed.view.height())
+    assert side >= 0.6 * min(size[0], size[1] - 200)   # the canvas, not the side panel, gets the room
+    assert _title_whole(ed.canvas_title)
+
+
+@pytest.mark.parametrize("size", TAB_SIZES)
+def test_paint_canvas_title_and_box_not_clipped(qtbot, size):
+    panel = _draw_tab(qtbot, size)
+    panel.set_mode("paint")
+    qtbot.wait(20)
+    c = panel.canvas
+    assert _shows_whole_box(c.view, c.plot)
+    assert _title_whole(c.title)
+    assert c.title.text().startswith("Paint the density")
+
+
+@pytest.mark.parametrize("size", TAB_SIZES[:2])
+def test_points_tab_shows_the_box_and_a_hint_until_a_file_is_loaded(qtbot, size, tmp_path):
+    panel = _draw_tab(qtbot, size)
+    panel.set_mode("points")
+    qtbot.wait(20)
+    assert _shows_whole_box(panel.points_view, panel.points_plot)   # not 0..1 axes
+    assert panel.points_hint.isVisible() and "load a csv" in panel.points_hint.textItem.toPlainText().lower()
+    pts = np.random.default_rng(0).standard_normal((200, 2))
+    np.savetxt(tmp_path / "cloud.csv", pts, delimiter=",")
+    assert panel.load_points(tmp_path / "cloud.csv")
+    qtbot.wait(20)
+    assert not panel.points_hint.isVisible()
+    assert panel.points_title.text() == "cloud.csv: 200 points" and _title_whole(panel.points_title)
+    (x0, x1), (y0, y1) = panel.points_plot.getViewBox().viewRange()
+    assert x0 <= pts[:, 0].min() and x1 >= pts[:, 0].max() and y0 <= pts[:, 1].min() and y1 >= pts[:, 1].max()

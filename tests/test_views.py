@@ -595,3 +595,98 @@ def test_apply_style_changes_fonts(qtbot):
     after = v.plot.getAxis("bottom").style["tickFont"].pointSizeF()
     assert before >= 10 and after == S.SLIDE_1080.font_pt
     assert v.points_item.size == S.SLIDE_1080.point_size
+
+
+# ------------------------------------------------------------------ contrast (issue 10, item 9)
+def _grab_rgb(widget) -> np.ndarray:
+    """The widget as it is on screen: (h, w, 3) uint8."""
+    from PySide6 import QtGui
+    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    a = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return a[:, :3 * w].reshape(h, w, 3).copy()
+
+
+def _marks_over_backdrop(with_marks, backdrop, color, tol=40.0):
+    """Pixels drawn in `color` (within `tol`) that were not that colour before: the marks
+    (arrows, particles), the backdrop pixels under them, and the backdrop's luminance."""
+    a, b = with_marks.astype(float), backdrop.astype(float)
+    mark = (np.linalg.norm(a - np.asarray(color, float), axis=-1) < tol) \
+        & (np.linalg.norm(a - b, axis=-1) > tol)
+    return a[mark], b[mark]
+
+
+def _preset_scene(name):
+    """(bounds, density image, sampled points) of a shipped preset."""
+    import torch
+    from explorer.core import preset as P
+    from explorer.gui import session
+    pr = P.default() if name is None else P.load(P.__file__.rsplit("/core/", 1)[0]
+                                                  + f"/presets/{name}.toml")
+    dens = pr.build_density()
+    b = np.asarray(pr.density["bounds"], dtype=np.float64)
+    img = session.density_image(dens, b)
+    x = dens.sample(600, torch.Generator().manual_seed(0)).numpy()
+    return b, img, x
+
+
+CONTRAST_PRESETS = ["painted_heart", None]   # None: the preset the window opens with
+
+
+@pytest.mark.parametrize("name", CONTRAST_PRESETS)
+def test_arrows_contrast_with_the_density_under_them(qtbot, name):
+    """Orange learned and sky-blue true arrows, measured on the rendered pixels against the
+    density drawn under them (painted_heart: a flat, maximal density under every arrow
+    inside the heart), keep a WCAG contrast ratio of at least 3."""
+    b, img, _ = _preset_scene(name)
+    v = FieldView()
+    qtbot.addWidget(v)
+    v.resize(1000, 500)
+    v.set_bounds(b)
+    v.set_density(img)
+    pts = grid(14, b)
+    const = np.tile([[1.0, 0.6]], (len(pts), 1))     # arrows everywhere, over every level
+    v.set_fields(pts, const, const, None)
+    v.show()
+    qtbot.waitExposed(v)
+    quivers = (v.side_learned, v.side_true)
+    with_arrows = _grab_rgb(v)
+    for q in quivers:
+        q.setVisible(False)
+    backdrop = _grab_rgb(v)
+    top = C.relative_luminance(C.dark_lut()[-1])
+    for q, color in zip(quivers, (S.LEARNED, S.TRUE)):
+        arrow, under = _marks_over_backdrop(with_arrows, backdrop, color)
+        dense = C.relative_luminance(under) >= 0.6 * top
+        assert dense.sum() >= 30, "the test must see arrows over the densest backdrop"
+        ratio = C.contrast_ratio(arrow, under)
+        assert np.percentile(ratio, 5) >= 3.0, (color, np.percentile(ratio, [0, 5, 50]))
+        assert C.contrast_ratio(color, C.dark_lut()).min() >= 3.0
+
+
+@pytest.mark.parametrize("name", CONTRAST_PRESETS)
+def test_particles_contrast_with_the_density_under_them(qtbot, name):
+    b, img, x = _preset_scene(name)
+    v = ParticlesView()
+    qtbot.addWidget(v)
+    v.resize(700, 600)
+    v.set_bounds(b)
+    v.set_density(img)
+    v.set_particles(x)
+    v.show()
+    qtbot.waitExposed(v)
+    with_points = _grab_rgb(v)
+    v.points_item.setVisible(False)
+    backdrop = _grab_rgb(v)
+    top = C.relative_luminance(C.dark_lut()[-1])
+    dot, under = _marks_over_backdrop(with_points, backdrop, S.PARTICLES)
+    assert (C.relative_luminance(under) >= 0.6 * top).sum() >= 30
+    ratio = C.contrast_ratio(dot, under)
+    assert np.percentile(ratio, 5) >= 3.0, np.percentile(ratio, [0, 5, 50])
+
+
+def test_contrast_ratio_matches_wcag_examples():
+    """Independent values: black on white is 21; WCAG's #777 on white is 4.48."""
+    assert C.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert C.contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+    assert C.relative_luminance((255, 0, 0)) == pytest.approx(0.2126)

@@ -134,7 +134,8 @@ class ComponentEditor(QtWidgets.QWidget):
         self._drag_changed = False
         self._labels: list[pg.TextItem] = []
 
-        self.view, self.plot, self.vb = C.make_canvas_plot("Place Gaussians (click to add)", style)
+        self.view, self.plot, self.vb, self.canvas_title = C.make_canvas_plot(
+            "Place Gaussians (click to add)", style)
 
         self.image = C.DensityImage()
         self.plot.addItem(self.image)
@@ -157,10 +158,14 @@ class ComponentEditor(QtWidgets.QWidget):
         self.plot.addItem(self.hint)
 
         self._build_side()
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.side, 0)
+        self.canvas = C.titled(self.canvas_title, self.view)
+        self._box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.addWidget(self.canvas, 1)
+        self._box.addWidget(self.side, 0)
+        self.side_beside = True
+        self.view.setToolTip("Click: add a Gaussian. Drag the centre or inside: move. "
+                             "Drag the square handle: turn and stretch. Delete: remove selected.")
 
         vp = self.view.viewport()
         vp.setMouseTracking(True)
@@ -176,24 +181,21 @@ class ComponentEditor(QtWidgets.QWidget):
     # ------------------------------------------------------------ side panel
     def _build_side(self) -> None:
         self.side = QtWidgets.QFrame()
-        self.side.setMinimumWidth(170)
-        self.side.setMaximumWidth(220)
         v = QtWidgets.QVBoxLayout(self.side)
         v.setContentsMargins(6, 6, 6, 6)
         self.title = QtWidgets.QLabel()
         self.title.setWordWrap(True)
-        form = QtWidgets.QFormLayout()
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        self.form = QtWidgets.QGridLayout()
+        self.form.setHorizontalSpacing(6)
         self.weight_box = _spin(0.01, 1000.0, 0.1, 2, "Weight of the selected component "
                                 "(the weights are normalised to sum 1)")
         self.major_box = _spin(MIN_STD, MAX_STD, 0.05, 3, "Std along the handle's axis")
         self.minor_box = _spin(MIN_STD, MAX_STD, 0.05, 3, "Std across the handle's axis")
         self.angle_box = _spin(-180.0, 180.0, 5.0, 1, "Direction of the handle's axis, degrees from x\u2081")
         self.angle_box.setWrapping(True)
-        form.addRow("Weight", self.weight_box)
-        form.addRow("Std along", self.major_box)
-        form.addRow("Std across", self.minor_box)
-        form.addRow("Angle °", self.angle_box)
+        self._fields = [(QtWidgets.QLabel(text), box) for text, box in (
+            ("Weight", self.weight_box), ("Std along", self.major_box),
+            ("Std across", self.minor_box), ("Angle °", self.angle_box))]
         self.share = QtWidgets.QLabel()
         self.share.setWordWrap(True)
         self.delete_button = QtWidgets.QPushButton("Delete")
@@ -201,23 +203,62 @@ class ComponentEditor(QtWidgets.QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.clear_button = QtWidgets.QPushButton("Remove all")
         self.clear_button.clicked.connect(self.clear)
-        help_ = QtWidgets.QLabel("Click: add a Gaussian<br>Drag ● or inside: move<br>"
-                                 "Drag ■: turn and stretch<br>Delete: remove selected")
-        help_.setStyleSheet("color: #aaaab2;")
-        help_.setWordWrap(True)
+        self.help = QtWidgets.QLabel("Click: add a Gaussian<br>Drag ● or inside: move<br>"
+                                     "Drag ■: turn and stretch<br>Delete: remove selected")
+        self.help.setStyleSheet("color: #aaaab2;")
+        self.help.setWordWrap(True)
         v.addWidget(self.title)
-        v.addLayout(form)
+        v.addLayout(self.form)
         v.addWidget(self.share)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.delete_button)
         row.addWidget(self.clear_button)
         v.addLayout(row)
         v.addStretch(1)
-        v.addWidget(help_)
+        v.addWidget(self.help)
+        self._arrange_side(beside=True)
         self.weight_box.valueChanged.connect(lambda x: self._edit_selected("w", x))
         self.major_box.valueChanged.connect(lambda x: self._edit_selected("sa", x))
         self.minor_box.valueChanged.connect(lambda x: self._edit_selected("sb", x))
         self.angle_box.valueChanged.connect(lambda x: self._edit_selected("angle", math.radians(x)))
+
+    def _arrange_side(self, beside: bool) -> None:
+        """Beside the canvas: one field a row, help text shown. Under it: two fields a row,
+        help in the canvas's tooltip, so the canvas keeps most of the height."""
+        for label, box in self._fields:
+            self.form.removeWidget(label)
+            self.form.removeWidget(box)
+        cols = 1 if beside else 2
+        for i, (label, box) in enumerate(self._fields):
+            r, c = divmod(i, cols)
+            self.form.addWidget(label, r, 2 * c)
+            self.form.addWidget(box, r, 2 * c + 1)
+        self.help.setVisible(beside)
+        if beside:
+            self.side.setMinimumWidth(170)
+            self.side.setMaximumWidth(220)
+        else:
+            self.side.setMinimumWidth(0)
+            self.side.setMaximumWidth(16777215)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_side()
+
+    def _place_side(self) -> None:
+        """Side panel beside the canvas or under it, whichever leaves the larger square
+        canvas (the Draw tab is narrow: at 1280 x 720 under it wins)."""
+        w, h = self.width(), self.height()
+        line = self.fontMetrics().height() + 12
+        side_w = 190
+        side_h = 7 * line   # two lines of title, two rows of fields, share, buttons
+        beside = min(w - side_w, h) >= min(w, h - side_h)
+        if beside == self.side_beside:
+            return
+        self.side_beside = beside
+        self._arrange_side(beside)
+        self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
+                               else QtWidgets.QBoxLayout.Direction.TopToBottom)
 
     def _sync_side(self) -> None:
         k = self._selected

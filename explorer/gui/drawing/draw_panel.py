@@ -175,14 +175,28 @@ class DrawPanel(QtWidgets.QWidget):
         self.points_info.setStyleSheet(NOTE_STYLE)
         self.points_info.setWordWrap(True)
         v.addWidget(self.points_info)
-        self.points_view = C.make_layout_widget()
-        self.points_plot = C.make_plot("Points", style=self.style)
-        self.points_plot.setAspectLocked(True)
-        self.points_view.addItem(self.points_plot)
+        # A preview, not a drawing surface, but the canvas's layout: title above, box fitted.
+        self.points_view, self.points_plot, vb, self.points_title = C.make_canvas_plot(
+            "Points", self.style)
         self.points_scatter = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*TRUE, 200))
         self.points_plot.addItem(self.points_scatter)
-        v.addWidget(self.points_view, 1)
+        self.points_frame = pg.PlotCurveItem(pen=pg.mkPen(110, 110, 120, width=1, style=QtCore.Qt.DashLine))
+        self.points_plot.addItem(self.points_frame)
+        self.points_hint = pg.TextItem("Load a CSV of points\n(Load CSV/NPY\u2026 above)", color=C.HINT,
+                                       anchor=(0.5, 0.5), fill=pg.mkBrush(*C.PANEL_FILL))
+        self.points_plot.addItem(self.points_hint)
+        self._frame_points_box(self.canvas.bounds())
+        v.addWidget(C.titled(self.points_title, self.points_view), 1)
         return w
+
+    def _frame_points_box(self, b) -> None:
+        """Before a file is loaded, the preview shows the density box with a hint (not empty
+        0..1 axes); a loaded file's points keep their own box."""
+        b = C.bounds_array(b)
+        self.points_frame.setData([b[0, 0], b[0, 1], b[0, 1], b[0, 0], b[0, 0]],
+                                  [b[1, 0], b[1, 0], b[1, 1], b[1, 1], b[1, 0]])
+        self.points_hint.setPos(b[0].mean(), b[1].mean())
+        C.fit_box(self.points_plot, b)
 
     # ------------------------------------------------------------ public API
     def restart_on_edit(self) -> bool:
@@ -201,6 +215,8 @@ class DrawPanel(QtWidgets.QWidget):
         """The density box for painting and placing components (the points keep their own)."""
         self.canvas.set_bounds(b)
         self.editor.set_bounds(b)
+        if self._points_path is None:
+            self._frame_points_box(b)
 
     def session_dir(self) -> Path:
         """Folder for the painted PNGs of this session (under the system temp folder)."""
@@ -381,10 +397,12 @@ class DrawPanel(QtWidgets.QWidget):
         b = np.asarray(dens.bounds, dtype=np.float64)
         yb = b[1] if d >= 2 else np.array([-1.0, 1.0])
         C.fit_box(self.points_plot, [b[0], yb])
+        self.points_frame.setData([], [])
+        self.points_hint.setVisible(False)
         name = Path(self._points_path).name
         extra = "" if d == 2 else (" (showing x\u2081, x\u2082)" if d == 3 else " (1-D: along x\u2081)")
         self.points_info.setText(f"{name}: {n} points in {d}-D{extra}")
-        C.set_title(self.points_plot, f"{name}: {n} points", self.style)
+        self.points_title.setText(f"{name}: {n} points")
 
     def _open_points_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(

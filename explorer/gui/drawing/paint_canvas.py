@@ -215,7 +215,8 @@ class PaintCanvas(QtWidgets.QWidget):
         self._stroke_mask: np.ndarray | None = None
         self._last: tuple[float, float] | None = None
 
-        self.view, self.plot, self.vb = C.make_canvas_plot("Paint the density (brighter = more mass)", style)
+        self.view, self.plot, self.vb, self.title = C.make_canvas_plot(
+            "Paint the density (brighter = more mass)", style)
 
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(_grey_lut())
@@ -234,7 +235,9 @@ class PaintCanvas(QtWidgets.QWidget):
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.view)
+        lay.setSpacing(0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.view, 1)
         self.view.viewport().setMouseTracking(True)
         self.view.viewport().installEventFilter(self)
         self.view.viewport().setCursor(QtCore.Qt.CrossCursor)

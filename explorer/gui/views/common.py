@@ -18,7 +18,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..style import BACKGROUND, DENSITY_CMAP, FOREGROUND, SCREEN, ViewStyle
+from ..style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE,
+                     FOREGROUND, SCREEN, ViewStyle)
 
 # Extra Okabe-Ito colours used only by the views.
 ISM_SHIFTED = (204, 121, 167)   # reddish purple
@@ -88,15 +89,59 @@ def robust_max(values, q: float = 99.0) -> float:
 
 
 # ---------------------------------------------------------------- colours
-def dark_lut(name: str = DENSITY_CMAP, strength: float = 0.72, n: int = 256) -> np.ndarray:
-    """A colour map blended toward the background, so zero density is the background
-    and the densest region is a muted version of the map (arrows and points stay visible)."""
+def srgb_to_linear(rgb) -> np.ndarray:
+    """sRGB 0..255 to linear light 0..1 (the IEC 61966-2-1 curve WCAG uses)."""
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(lin) -> np.ndarray:
+    c = np.clip(np.asarray(lin, dtype=np.float64), 0.0, 1.0)
+    return 255.0 * np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def relative_luminance(rgb) -> np.ndarray:
+    """WCAG 2 relative luminance of sRGB colours (..., 3) in 0..255."""
+    return srgb_to_linear(rgb)[..., :3] @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(a, b) -> np.ndarray:
+    """WCAG 2 contrast ratio (1..21) between sRGB colours (..., 3)."""
+    la, lb = relative_luminance(a), relative_luminance(b)
+    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
+
+
+def dark_lut(name: str = DENSITY_CMAP, top_luminance: float = DENSITY_TOP_LUMINANCE,
+             span=DENSITY_CMAP_RANGE, n: int = 256) -> np.ndarray:
+    """The density backdrop: hues of `span` of a colour map, lightness capped so that
+    arrows and particles drawn over the densest part keep their contrast.
+
+    Level t gets the CIE lightness L* interpolated from the background's to that of
+    `top_luminance` (even perceptual steps), the chromaticity of the map at t, blended
+    from the background's own below t = 0.35 (exactly the background at 0, no step).
+    Luminance is linear in linear-light RGB, so scaling and blending keep it exact.
+    """
     cm = pg.colormap.get(name)
-    lut = cm.getLookupTable(0.0, 1.0, n, alpha=False).astype(np.float64)
-    bg = np.asarray(BACKGROUND, dtype=np.float64)
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    rgb = bg + (lut - bg) * strength * np.minimum(1.0, t / 0.35)   # exactly bg at 0, no step
-    return np.clip(rgb, 0, 255).astype(np.ubyte)
+    lin = srgb_to_linear(cm.getLookupTable(span[0], span[1], n, alpha=False))
+    bg = srgb_to_linear(BACKGROUND)
+    y_bg = float(bg @ np.array([0.2126, 0.7152, 0.0722]))
+    t = np.linspace(0.0, 1.0, n)
+    lstar = _lstar(y_bg) + (_lstar(top_luminance) - _lstar(y_bg)) * t
+    y = _lstar_inv(lstar)[:, None]
+    y_map = np.maximum(lin @ np.array([0.2126, 0.7152, 0.0722]), 1e-6)[:, None]
+    w = np.minimum(1.0, t / 0.35)[:, None]
+    rgb = (1.0 - w) * bg * (y / y_bg) + w * lin * (y / y_map)
+    return np.clip(np.rint(linear_to_srgb(rgb)), 0, 255).astype(np.ubyte)
+
+
+def _lstar(y):
+    y = np.asarray(y, dtype=np.float64)
+    return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27)
+
+
+def _lstar_inv(lstar):
+    lstar = np.asarray(lstar, dtype=np.float64)
+    return np.where(lstar > 8, ((lstar + 16) / 116) ** 3, lstar * 27 / 24389)
 
 
 def density_swatch_color() -> tuple[int, int, int]:
@@ -523,15 +568,53 @@ def apply_style_colorbar(bar: pg.ColorBarItem, style: ViewStyle = SCREEN) -> Non
     ax.setWidth(fm.horizontalAdvance("0.0000") + fm.height() + 12)
 
 
+class CanvasTitle(QtWidgets.QLabel):
+    """A drawing surface's title as a word-wrapping Qt label above its plot.
+
+    A pyqtgraph title's minimum width is its text's width; in the narrow Draw tab that made
+    the plot wider than its GraphicsView, whose viewport then cut off the title, the
+    right part of the density box and what was placed there (a component at (5, 5) in
+    [-8, 8]^2). A label wraps instead and lets the plot shrink to the space it has.
+    """
+
+    def __init__(self, text: str, style: ViewStyle = SCREEN):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                           QtWidgets.QSizePolicy.Policy.Minimum)
+        self.restyle(style)
+
+    def restyle(self, style: ViewStyle) -> None:
+        fg, bg = pg.mkColor(FOREGROUND).name(), pg.mkColor(BACKGROUND).name()
+        self.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; "
+                           f"font-size: {style.font_pt + 2}pt; padding: 4px 6px 0px 6px; }}")
+
+
 def make_canvas_plot(title: str, style: ViewStyle = SCREEN):
-    """(layout widget, plot, view box) for a drawing surface: square pixels, no pan or zoom,
-    no context menu, so that every mouse drag draws."""
+    """(layout widget, plot, view box, title label) for a drawing surface: square pixels,
+    no pan or zoom, no context menu, so that every mouse drag draws. The caller puts the
+    title label (a `CanvasTitle`) above the layout widget."""
     view = make_layout_widget()
-    plot = make_plot(title, style=style)
+    plot = make_plot("", style=style)
+    plot.setTitle(None)
+    plot.title_text = None
     plot.setMenuEnabled(False)
     plot.setAspectLocked(True)
     vb = plot.getViewBox()
     vb.setMouseEnabled(False, False)
     vb.disableAutoRange()
     view.addItem(plot)
-    return view, plot, vb
+    view.setMinimumSize(120, 120)
+    return view, plot, vb, CanvasTitle(title, style)
+
+
+def titled(title: QtWidgets.QWidget, view: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """The title label stacked on its canvas, with no gap between them."""
+    w = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    lay.addWidget(title)
+    lay.addWidget(view, 1)
+    return w
