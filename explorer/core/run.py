@@ -46,12 +46,12 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
                      stop: Callable[[], bool] | None = None,
                      threads: int | str | None = "policy") -> RunResult:
     """Train for preset.training.steps, then run the sampler to the end of its schedule.
-    `threads`: "policy" sets torch's thread count by core/threads.py (a run alone on the
-    machine), a number sets that many, None leaves torch's setting as it is."""
+    `threads`: "policy" sets torch's thread count by core/threads.py, a number sets that
+    many, None leaves torch's setting as it is."""
     progress = progress or (lambda *a: None)
     trainer = Trainer(preset)
     if threads == "policy":
-        thread_policy.apply(preset, device=trainer.device)
+        thread_policy.apply()
     elif threads is not None:
         torch.set_num_threads(int(threads))
     steps = trainer.budget

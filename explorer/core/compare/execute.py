@@ -75,7 +75,7 @@ def run_task(task: dict) -> dict:
         for name, data in task["data_files"].items():
             (tmp / name).write_bytes(data)
         preset = P.parse(task["preset"], tmp)
-        result = train_and_sample(preset, stop=stop, threads=threads.choose(alone=False))
+        result = train_and_sample(preset, stop=stop, threads=threads.choose())
         if result.interrupted:
             return {"interrupted": True}
         out = tmp / "run"
