@@ -13,7 +13,9 @@ from pathlib import Path
 
 USAGE = """score-explorer [PRESET]                 open the window (optionally with a preset)
        score-explorer run PRESET [--out DIR] [--steps N] [--particles N] [--seed S]
-                              [--device D] [--export FILE]"""
+                              [--device D] [--export FILE]
+       score-explorer compare PRESET --vary KEY=V1,V2,... [--vary ...] [--seeds K]
+                              [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]"""
 
 
 class _ArgError(Exception):
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
+    if argv and argv[0] == "compare":
+        return _main_compare(argv[1:])
     if len(argv) > 1:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
@@ -125,6 +129,44 @@ def _headless(args) -> int:
         exporter(result, preset, progress=ProgressBar(sys.stderr, "export").update)
     print(f"wrote {out}", file=sys.stderr)
     return 130 if result.interrupted else 0
+
+
+def _compare_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="score-explorer compare",
+                 description="Run a preset with every combination of the --vary values and seeds.")
+    ap.add_argument("preset", help="preset file (.toml)")
+    ap.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="a dotted preset key and its values (TOML), e.g. objective.kind=esm,ism")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1, added to the preset's")
+    ap.add_argument("--steps", type=int, help="training steps of every run")
+    ap.add_argument("--out", help="folder for the results (default: runs/compare-<preset name>)")
+    ap.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    ap.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT")
+    return ap
+
+
+def _main_compare(argv: list[str]) -> int:
+    try:
+        args = _compare_parser().parse_args(argv)
+    except _ArgError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    from .core.compare import run_compare
+    from .core.errors import SpecError
+    try:
+        outcome = run_compare(args.preset, args.vary, seeds=args.seeds, steps=args.steps,
+                              out=args.out, workers=args.workers, scheduler=args.scheduler)
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    for run, why in outcome.failed:
+        print(f"error: {run.folder}: {why}", file=sys.stderr)
+    return 130 if outcome.interrupted else 1 if outcome.failed else 0
 
 
 def apply_overrides(preset, args):

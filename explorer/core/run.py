@@ -24,6 +24,7 @@ from .preset import Preset
 from .sampling import Sampler
 from .training import Trainer
 from . import metrics as M
+from . import threads as thread_policy
 
 EVAL_EVERY = 100
 
@@ -42,10 +43,17 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 def train_and_sample(preset: Preset, progress: Progress | None = None,
-                     stop: Callable[[], bool] | None = None) -> RunResult:
-    """Train for preset.training.steps, then run the sampler to the end of its schedule."""
+                     stop: Callable[[], bool] | None = None,
+                     threads: int | str | None = "policy") -> RunResult:
+    """Train for preset.training.steps, then run the sampler to the end of its schedule.
+    `threads`: "policy" sets torch's thread count by core/threads.py, a number sets that
+    many, None leaves torch's setting as it is."""
     progress = progress or (lambda *a: None)
     trainer = Trainer(preset)
+    if threads == "policy":
+        thread_policy.apply()
+    elif threads is not None:
+        torch.set_num_threads(int(threads))
     steps = trainer.budget
     fisher_rows: dict[int, float] = {}
     true_known = True

@@ -174,15 +174,16 @@ class TrainingProcess:
 def serve(conn: Connection) -> None:
     """The child's main: train what it is sent until told to quit or the parent goes.
 
-    It uses one torch thread fewer than a headless run (at least one): the window keeps a
-    core to paint and sample on. Two threads meet at every matrix product, and while the
-    window keeps taking one's core both wait; on two cores, two threads beside the window
-    trained no faster than one (208-286 against 212-262 steps/s, training alone) and made
-    the window's latency worse (p95 6-8 ms against 1-2, max 65-76 ms against 35-39).
+    Its torch threads follow core/threads.py: one (unless OMP_NUM_THREADS says otherwise),
+    which also leaves the window a core to paint and sample on. Two threads meet at every
+    matrix product, and while the window keeps taking one's core both wait; on two cores, two
+    threads beside the window trained no faster than one (208-286 against 212-262 steps/s,
+    training alone) and made the window's latency worse (p95 6-8 ms against 1-2, max
+    65-76 ms against 35-39).
     """
-    import torch
+    from . import threads
 
-    torch.set_num_threads(max(1, torch.get_num_threads() - 1))
+    threads.apply()
     _Server(conn, conn).run()
 
 

@@ -1,0 +1,201 @@
+"""What a comparison runs: the product of the --vary lists times the seeds, each a valid preset.
+
+Overrides are applied to the preset *as written* (the TOML table read from the file), not to
+its resolved form, and the result goes through `preset.parse` like any file: defaults that
+depend on other keys (the sampler for `objective.kind = "ncsn"`, the sampler's seed from the
+training seed, sigma_max from the bounds) are derived again for every variant. Every run is
+validated here, before anything runs or is written, so a bad value costs nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import preset as P
+from ..errors import SpecError
+
+
+@dataclass(frozen=True)
+class Vary:
+    key: str                 # dotted preset key, e.g. "objective.sigma"
+    values: tuple            # parsed TOML values
+    texts: tuple[str, ...]   # as typed, for messages
+
+
+@dataclass(frozen=True)
+class Variant:
+    overrides: dict[str, Any]   # key -> value, in --vary order
+    name: str                   # readable and safe as a folder name
+
+
+@dataclass(frozen=True)
+class Run:
+    variant: Variant
+    seed: int                   # offset 0..K-1 added to the preset's seeds
+    preset: P.Preset            # validated, every default resolved
+
+    @property
+    def folder(self) -> Path:
+        return Path("runs") / self.variant.name / f"seed-{self.seed}"
+
+
+# --- parsing --vary ------------------------------------------------------------------------
+
+def parse_vary(spec: str) -> Vary:
+    """`KEY=V1,V2,...`; each value is a TOML value (`0.1`, `[64, 64]`, `"esm"`), and a word
+    that is not one (`esm`) is taken as a string, so that `objective.kind=esm,ism` works."""
+    key, eq, rest = spec.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise SpecError("--vary", f"expected KEY=V1,V2,... got {spec!r}")
+    if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in key.split(".")):
+        raise SpecError(f"--vary {key}", "expected a dotted preset key such as objective.sigma")
+    texts = [t.strip() for t in split_values(rest)]
+    if not texts or any(t == "" for t in texts):
+        raise SpecError(f"--vary {key}", f"expected a comma-separated list of values, got {rest!r}")
+    return Vary(key, tuple(toml_value(t) for t in texts), tuple(texts))
+
+
+def split_values(text: str) -> list[str]:
+    """Split at the commas that are not inside brackets, braces or quotes."""
+    out, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+def toml_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"x = {text}")["x"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def format_value(value: Any, inner: bool = False) -> str:
+    """A value as inline TOML (`0.1`, `[64, 64]`; a string unquoted at the top level, `esm`):
+    for table cells, folder names and messages."""
+    if isinstance(value, str):
+        return json.dumps(value) if inner else value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)   # 0.1, 1e-05, inf, nan: all TOML
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v, True) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {format_value(v, True)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+# --- variants and their folders ------------------------------------------------------------
+
+def folder_name(overrides: dict[str, Any]) -> str:
+    """`objective.kind=esm,objective.sigma=0.1`; lists as `64x64`; anything else odd as `-`."""
+    if not overrides:
+        return "preset"
+    parts = []
+    for key, value in overrides.items():
+        text = "x".join(map(format_value, value)) if isinstance(value, list) else format_value(value)
+        parts.append(f"{key}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}")
+    return ",".join(parts)[:200]
+
+
+def variants(varies: list[Vary]) -> list[Variant]:
+    keys = [v.key for v in varies]
+    out, seen = [], {}
+    for combo in itertools.product(*(v.values for v in varies)):
+        overrides = dict(zip(keys, combo))
+        name = folder_name(overrides)
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:   # two values that read alike once made safe
+            name = f"{name}#{seen[name]}"
+        out.append(Variant(overrides, name))
+    return out
+
+
+# --- the runs, validated -------------------------------------------------------------------
+
+def set_dotted(table: dict, key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise SpecError(key, f"{part} is not a table")
+    table[last] = value
+
+
+def raw_table(preset_path: Path) -> dict:
+    """The preset file as written. `preset.load` has read and checked it already."""
+    return tomllib.loads(preset_path.read_text(encoding="utf-8"))
+
+
+def build(preset_path: Path, raw: dict, overrides: dict[str, Any], seed: int,
+          steps: int | None) -> P.Preset:
+    data = copy.deepcopy(raw)
+    if steps is not None:
+        set_dotted(data, "training.steps", steps)
+    for key, value in overrides.items():
+        set_dotted(data, key, value)
+    if seed:   # parse rejects a seed that is not an integer; leave that to it
+        for section in ("training", "sampler"):   # sampler.seed, if absent, follows training's
+            table = data.get(section)
+            if section == "training" and table is None:
+                table = data["training"] = {}
+            if isinstance(table, dict) and (section == "training" or "seed" in table):
+                if isinstance(table.get("seed", 0), int):
+                    table["seed"] = table.get("seed", 0) + seed
+    return P.parse(data, preset_path.resolve().parent, str(preset_path))
+
+
+def plan(preset_path: Path, varies: list[Vary], seeds: int, steps: int | None) -> list[Run]:
+    """Every run of the comparison, validated: a SpecError names the --vary value at fault."""
+    P.load(preset_path)   # the file itself: errors name the file and key, as `run` does
+    raw = raw_table(preset_path)
+    if steps is not None:
+        try:
+            build(preset_path, raw, {}, 0, steps)
+        except SpecError as e:
+            raise SpecError("--steps", e.message, e.path) from None
+    keys = [v.key for v in varies]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise SpecError(f"--vary {dup}", "is given twice; list all its values in one --vary")
+    for v in varies:   # each value alone first, so that the message names it
+        for value, text in zip(v.values, v.texts):
+            _checked(preset_path, raw, {v.key: value}, 0, steps, f"--vary {v.key}={text}", v.key)
+    runs = []
+    for variant in variants(varies):
+        label = "--vary " + ", ".join(f"{k}={format_value(x)}" for k, x in variant.overrides.items())
+        for s in range(seeds):
+            p = _checked(preset_path, raw, variant.overrides, s, steps,
+                         label + (f" with --seeds {seeds}" if s else ""), None)
+            runs.append(Run(variant, s, p))
+    return runs
+
+
+def _checked(preset_path, raw, overrides, seed, steps, label, own_key) -> P.Preset:
+    try:
+        return build(preset_path, raw, overrides, seed, steps)
+    except SpecError as e:
+        # the key itself when it is the one at fault, else the key that the value broke
+        detail = e.message if e.key in (own_key, "") else f"{e.key}: {e.message}"
+        raise SpecError(label, detail, e.path or str(preset_path)) from None
