@@ -183,7 +183,8 @@ def test_3d_grid_512_is_rejected_naming_the_key(tmp_path):
 
 
 def test_too_many_components_rejected_in_process():
-    t = sampling_only(kind="mixture", means=[[float(i), 0.0] for i in range(200_000)])
+    t = sampling_only(kind="mixture", means=[[float(i), 0.0] for i in range(200_000)],
+                      weights=[1.0] * 200_000)
     with pytest.raises(SpecError) as e:
         P.parse(t)
     assert e.value.key == "density.means" and "at most" in e.value.message
@@ -221,7 +222,7 @@ def peak_mb(body: str, base: str = "") -> int:
 def test_mixture_score_is_evaluated_in_bounded_memory():
     base = ("import numpy as np\n"
             "means = np.random.default_rng(0).normal(size=(4000, 2)).tolist()\n"
-            "p = P.parse({'density': {'kind': 'mixture', 'means': means}, 'view': {'grid': 4}})\n"
+            "p = P.parse({'density': {'kind': 'mixture', 'means': means, 'weights': [1.0] * 4000}, 'view': {'grid': 4}})\n"
             "d = p.build_density(); x = torch.randn(20000, 2)")
     grow = peak_mb("s = d.score(x); lp = d.log_prob(x); s2 = d.perturbed_score(x, 1.0)\n"
                    "assert torch.isfinite(s).all()", base)
@@ -234,7 +235,8 @@ def test_mixture_chunked_score_matches_an_independent_computation():
     rng = np.random.default_rng(1)
     means = rng.normal(size=(300, 2)) * 3
     stds = rng.uniform(0.3, 1.0, 300)
-    d = P.parse({"density": {"kind": "mixture", "means": means.tolist(), "stds": stds.tolist()},
+    d = P.parse({"density": {"kind": "mixture", "means": means.tolist(), "stds": stds.tolist(),
+                             "weights": [1.0] * 300},
                  "view": {"grid": 4}}).build_density()
     x = torch.randn(5000, 2, dtype=torch.float64) * 4
     got = d.score(x).numpy()
