@@ -21,10 +21,38 @@ class SpecError(ValueError):
         return SpecError(self.key, self.message, str(path))
 
     def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        # Always one line: a key or file name typed with a newline is shown escaped.
+        where = f"{_printable(str(self.path))}: " if self.path else ""
+        key = f"{_printable(self.key)}: " if self.key else ""
+        return f"{where}{key}{' '.join(str(self.message).splitlines())}"
+
+
+def _printable(s: str) -> str:
+    return s if s.isprintable() else repr(s)[1:-1]
 
 
 class DivergedError(RuntimeError):
-    """Training produced a non-finite loss or weights; the weights were rolled back."""
+    """Training produced a non-finite loss or weights; the weights were rolled back.
+
+    `step` is the step whose loss was not finite, `reason` what happened, in words."""
+
+    def __init__(self, message: str, step: int | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.step = step
+        self.reason = reason
+
+
+class OutputError(OSError):
+    """A result file could not be written (disk full, read-only, ...): the input was fine,
+    the place it goes was not, so the CLI names the file and the cause, without a traceback."""
+
+    def __init__(self, path, cause: OSError):
+        super().__init__(cause.errno, cause.strerror)
+        self.path = str(path)
+        self.cause = cause
+
+    def __str__(self) -> str:
+        import errno
+        if self.cause.errno == errno.ENOSPC:
+            return f"no space left on device writing {self.path}"
+        return f"cannot write {self.path}: {self.cause.strerror or self.cause}"

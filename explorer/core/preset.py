@@ -10,17 +10,23 @@ running it again reproduces the run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
+from . import budget
 from .densities.params import DENSITY_KINDS, fields_for
 from .errors import SpecError
-from .schema import Field, resolve_section
+from .files import PRESET_LIMIT, read_limited
+from .schema import Field, resolve_section, show
+
+MAX_DEPTH = 8  # no key nests tables or arrays deeper than covariances (a list of matrices)
 
 FORMAT = 1
 POS = dict(min=0.0, exclusive_min=True)
@@ -113,45 +119,88 @@ class Preset:
 
 
 def parse(data: dict[str, Any], base_dir: Path | str = ".", source: str | None = None) -> Preset:
-    """Validate a preset table (as read from TOML) and return it resolved."""
+    """Validate a preset table (as read from TOML) and return it resolved.
+
+    Whatever the table holds, the only exception is a SpecError naming a key: numpy's
+    floating-point warnings are raised as errors (so they never print before the message),
+    and any other exception a corner of the numeric code raises is reported on the key
+    being checked when it happened.
+    """
     try:
-        return _parse(data, Path(base_dir), source)
+        _check_depth(data)
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            return _parse(data, Path(base_dir), source)
     except SpecError as e:
         raise e.with_path(source) if source and not e.path else e
+
+
+@contextlib.contextmanager
+def _on_key(key: str):
+    """Report an unforeseen exception as a SpecError on `key` (the part being checked)."""
+    try:
+        yield
+    except SpecError:
+        raise
+    except MemoryError:
+        raise SpecError(key, "needs more memory than there is") from None
+    except ArithmeticError as e:  # FloatingPointError (numpy), OverflowError, ZeroDivisionError
+        raise SpecError(key, f"the values overflow or are not numbers in a computation ({e})") from None
+    except (ValueError, TypeError, IndexError, KeyError, RecursionError, AttributeError,
+            np.linalg.LinAlgError, RuntimeError) as e:
+        raise SpecError(key, f"cannot use these values: {type(e).__name__}: {e}") from None
+
+
+def _check_depth(data) -> None:
+    """Reject tables or arrays nested deeper than any key needs, before anything recurses."""
+    stack = [("", data, 0)]
+    while stack:
+        key, v, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(key.split("[")[0] or "preset",
+                            f"tables or arrays nested more than {MAX_DEPTH} deep")
+        if isinstance(v, dict):
+            stack.extend((f"{key}.{k}" if key else str(k), x, depth + 1) for k, x in v.items())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((f"{key}[{i}]", x, depth + 1) for i, x in enumerate(v))
 
 
 def _parse(data, base_dir: Path, source) -> Preset:
     if not isinstance(data, dict):
         raise SpecError("", "a preset must be a TOML table")
-    unknown = sorted(set(data) - TOP_LEVEL)
+    unknown = sorted(map(str, set(data) - TOP_LEVEL))
     if unknown:
         raise SpecError(unknown[0], f"unknown key (known: {', '.join(sorted(TOP_LEVEL))})")
     fmt = data.get("format", FORMAT)
-    if fmt != FORMAT:
-        raise SpecError("format", f"unsupported preset format {fmt!r} (this program reads {FORMAT})")
+    if isinstance(fmt, bool) or fmt != FORMAT:
+        raise SpecError("format", f"unsupported preset format {show(fmt)} (this program reads {FORMAT})")
     name = data.get("name", "Untitled")
     desc = data.get("description", "")
     if not isinstance(name, str):
-        raise SpecError("name", f"expected a string, got {name!r}")
+        raise SpecError("name", f"expected a string, got {show(name)}")
     if not isinstance(desc, str):
-        raise SpecError("description", f"expected a string, got {desc!r}")
+        raise SpecError("description", f"expected a string, got {show(desc)}")
 
     dens_in = data.get("density", {"kind": "mixture"})
     if not isinstance(dens_in, dict):
         raise SpecError("density", "expected a table [density]")
     kind = dens_in.get("kind", "mixture")
-    if kind not in DENSITY_KINDS:
-        raise SpecError("density.kind", f"unknown density kind {kind!r} (known: {', '.join(DENSITY_KINDS)})")
-    density = resolve_section("density", {**dens_in, "kind": kind}, fields_for(kind))
-
-    sections = {name_: resolve_section(name_, data.get(name_), fields)
-                for name_, fields in SECTIONS.items()}
+    if not isinstance(kind, str) or kind not in DENSITY_KINDS:
+        raise SpecError("density.kind", f"unknown density kind {show(kind)} "
+                                        f"(known: {', '.join(DENSITY_KINDS)})")
+    with _on_key("density"):
+        density = resolve_section("density", {**dens_in, "kind": kind}, fields_for(kind))
+    sections = {}
+    for name_, fields in SECTIONS.items():
+        with _on_key(name_):
+            sections[name_] = resolve_section(name_, data.get(name_), fields)
     preset = Preset(name=name, description=desc, density=density, base_dir=base_dir, source=source,
                     **sections)
     # Build the density once: checks shapes, positive-definiteness, files; fills bounds.
-    dens = preset.build_density()
-    preset.density["bounds"] = [[float(lo), float(hi)] for lo, hi in dens.bounds]
-    _derive(preset, dens)
+    with _on_key("density"):
+        dens = preset.build_density()
+        preset.density["bounds"] = [[float(lo), float(hi)] for lo, hi in dens.bounds]
+    with _on_key("objective"):
+        _derive(preset, dens)
     _check_consistency(preset)
     return preset
 
@@ -192,29 +241,77 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("training.device", f"must be auto, cpu, cuda, cuda:N or mps; got {dev!r}")
     if p.model["hidden"] == [] or len(p.model["hidden"]) > 16:
         raise SpecError("model.hidden", "needs 1 to 16 layer widths")
+    budget.check_preset(p)
 
 
 def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> Preset:
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors put first
+    deep = toml_too_deep(text, MAX_DEPTH)
+    if deep:
+        raise SpecError(deep, f"arrays or tables nested more than {MAX_DEPTH} deep", source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError("", f"not valid TOML: {e}", source) from None
+    except RecursionError:  # nesting the scan above did not see
+        raise SpecError("", "arrays or tables nested too deeply", source) from None
     if not data:
         raise SpecError("", "the preset is empty (expected at least a [density] table)", source)
     return parse(data, base_dir, source)
 
 
 def load(path) -> Preset:
+    """Load a preset file: a regular file of at most 1 MB, UTF-8 (a byte-order mark is fine)."""
     path = Path(path)
+    data = read_limited(path, "", PRESET_LIMIT)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("", "no such file", str(path)) from None
-    except IsADirectoryError:
-        raise SpecError("", "is a folder, not a preset file", str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError("", f"cannot read: {e}", str(path)) from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SpecError("", f"not UTF-8 text (byte {e.start} cannot be decoded)", str(path)) from None
     return loads(text, path.resolve().parent, str(path))
+
+
+def toml_too_deep(text: str, limit: int) -> str | None:
+    """The key whose value nests arrays or inline tables more than `limit` deep, or None.
+
+    tomllib parses nesting recursively and raises RecursionError a few hundred levels down;
+    this scan (strings and comments skipped) finds the culprit first, so the error names it.
+    """
+    depth, table, stmt, i, n = 0, "", 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            q3 = text[i:i + 3]
+            if q3 in ('"""', "'''"):
+                j = text.find(q3, i + 3)
+                i = n if j < 0 else j + 3
+                continue
+            j = i + 1
+            while j < n and text[j] not in (c, "\n"):
+                j += 2 if c == '"' and text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if depth == 0 and c == "\n":
+            stmt = i + 1
+        elif depth == 0 and c == "[" and not text[stmt:i].strip():  # a [table] header line
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            table = text[i:j].split("#")[0].strip().strip("[]").strip()
+            i = j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                key = text[stmt:i].split("=")[0].strip().strip("\"'")
+                return f"{table}.{key}" if table else (key or "preset")
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
 
 
 def default() -> Preset:

@@ -12,6 +12,13 @@ All three samplers follow DESIGN section 3:
 
 A sampler owns its particles and its own random generator (seeded from the preset), so
 that a run is reproducible and the animation does not disturb training's randomness.
+
+A step size too large for the density (or a learned score that is wrong far from the
+data) sends particles to infinity within a few steps. The sampler notes the first step
+after which a particle is not finite (without a host sync per step: the check is kept on
+the device and read once per `advance`), stops there, and `blowup_message` says what to
+change. Scores are evaluated `budget.rows_per_chunk` particles at a time, so a wide
+network on two million particles stays within memory.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import math
 import numpy as np
 import torch
 
+from . import budget
 from .preset import Preset
 from .schedules import DDPMSchedule, ncsn_sigmas
 
@@ -34,6 +42,9 @@ class Sampler:
         o = preset.objective
         self.kind = s["kind"]
         self.score = score
+        self.score_kind = s["score"]
+        self.rows = budget.rows_per_chunk(preset)
+        self.blown_up_at: int | None = None  # first step after which a particle was not finite
         self.device = torch.device(device)
         self.eps = float(s["step_size"])
         self.steps = int(s["steps"])
@@ -62,7 +73,8 @@ class Sampler:
 
     @property
     def done(self) -> bool:
-        return self.done_steps >= self.total
+        """The schedule ended, or the particles blew up (then `blown_up_at` says when)."""
+        return self.done_steps >= self.total or self.blown_up_at is not None
 
     @property
     def level(self) -> int | None:
@@ -83,11 +95,40 @@ class Sampler:
         return None
 
     def advance(self, n: int = 1) -> None:
+        first_bad = None  # on the device: the first step of this call with a non-finite particle
         for _ in range(n):
             if self.done:
-                return
+                break
             self._step()
             self.done_steps += 1
+            if first_bad is None:
+                first_bad = torch.zeros((), dtype=torch.long, device=self.device)
+            bad = ~torch.isfinite(self.x).all()
+            first_bad = torch.where((first_bad == 0) & bad, self.done_steps, first_bad)
+        if first_bad is not None:
+            k = int(first_bad)  # one host sync per call
+            if k > 0:
+                self.blown_up_at = k
+                self.done_steps = k  # steps after the blow-up computed nothing meaningful
+
+    def blowup_message(self) -> str | None:
+        """What happened and what to change, or None while the particles are finite."""
+        k = self.blown_up_at
+        if k is None:
+            return None
+        what = f"the particles became infinite or NaN at sampler step {k} of {self.total}"
+        if self.kind == "ddpm":
+            return (f"{what}: the learned noise prediction is too large or not finite; "
+                    f"train longer or with a lower training.lr")
+        more = (" (or train longer: a learned score can be far off away from the data)"
+                if self.score_kind == "learned" else "")
+        return (f"{what}: lower sampler.step_size (now {self.eps:g}); Langevin is stable only "
+                f"when the step size is well below twice the density's smallest variance{more}")
+
+    def _score(self, fn, x: torch.Tensor, *args) -> torch.Tensor:
+        if x.shape[0] <= self.rows:
+            return fn(x, *args)
+        return torch.cat([fn(xb, *args) for xb in torch.split(x, self.rows)])
 
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.x.shape, generator=self.gen, device=self.device)
@@ -95,18 +136,18 @@ class Sampler:
     def _step(self) -> None:
         x = self.x
         if self.kind == "langevin":
-            s = self.score.field(x)
+            s = self._score(self.score.field, x)
             self.x = x + (self.eps / 2) * s + math.sqrt(self.eps) * self._noise()
         elif self.kind == "annealed_langevin":
             i = self.level
             alpha = self.eps * self.sigmas[i] ** 2 / self.sigmas[-1] ** 2
-            s = self.score.at_sigma(x, self.sigmas[i])
+            s = self._score(self.score.at_sigma, x, self.sigmas[i])
             self.x = x + (alpha / 2) * s + math.sqrt(alpha) * self._noise()
         else:
             t = self.level
             beta = float(self.schedule.betas[t])
             alpha = 1.0 - beta
-            s = self.score.at_step(x, t)
+            s = self._score(self.score.at_step, x, t)
             x = (x + beta * s) / math.sqrt(alpha)
             if t > 0:
                 x = x + math.sqrt(beta) * self._noise()

@@ -99,7 +99,8 @@ class Trainer:
                 loss = self.objective.loss(self.model, x)
                 value = loss.item()  # one host sync per step: it is also the divergence check
                 if not np.isfinite(value):
-                    self._rollback(f"the loss became {value} at step {self.step_count + 1}")
+                    self._rollback(f"the loss became {value} at step {self.step_count + 1}",
+                                   self.step_count + 1)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch._foreach_copy_(self._last_good, [q.detach() for q in self._params])
@@ -109,7 +110,7 @@ class Trainer:
         finally:
             self.train_seconds += time.perf_counter() - t0
 
-    def _rollback(self, why: str) -> None:
+    def _rollback(self, why: str, step: int) -> None:
         with torch.no_grad():
             torch._foreach_copy_(self._params, self._last_good)
         self.optimizer.state.clear()
@@ -117,7 +118,7 @@ class Trainer:
         raise DivergedError(
             f"Training diverged: {why}. The weights were restored to the last finite state. "
             f"Lower the learning rate (now {lr:g}), or use a smaller step budget per level "
-            f"or a larger sigma.")
+            f"or a larger sigma.", step=step, reason=why)
 
     # --- between steps ------------------------------------------------------------------
     def learned_score(self) -> LearnedScore:

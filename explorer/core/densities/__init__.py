@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from ..schema import REQUIRED
+from ..schema import REQUIRED, show
 from .base import Density, check_bounds, kernel_log_prob, kernel_score
 from .datafile import build_image, build_points
 from .gaussian import GaussianMixture, build_gaussian, build_mixture
@@ -55,10 +55,10 @@ def resolve_spec(spec: dict) -> dict:
     if not isinstance(spec, dict):
         raise SpecError("density", "expected a table [density]")
     kind = spec.get("kind", "mixture")
-    if kind not in BUILDERS:
-        raise SpecError("density.kind", f"unknown density kind {kind!r} (known: {', '.join(BUILDERS)})")
+    if not isinstance(kind, str) or kind not in BUILDERS:
+        raise SpecError("density.kind", f"unknown density kind {show(kind)} (known: {', '.join(BUILDERS)})")
     fields = fields_for(kind)
-    unknown = sorted(set(spec) - set(fields))
+    unknown = sorted(map(str, set(spec) - set(fields)))
     if unknown:
         raise SpecError(f"density.{unknown[0]}", f"unknown key for kind {kind!r} "
                                                  f"(known keys: {', '.join(sorted(fields))})")

@@ -21,6 +21,10 @@ from ..errors import SpecError
 from .base import DeviceCache, Density, check_bounds, generator_device, nice_bounds
 
 _LOG_2PI = math.log(2 * math.pi)
+MAX_COMPONENTS = 10_000
+# (rows of x) x (components) x d per chunk: the (n, K, d) differences stay near 32 MB however
+# many points and components there are.
+_CHUNK_ELEMS = 8_000_000
 
 
 class GaussianMixture(Density):
@@ -127,30 +131,42 @@ class GaussianMixture(Density):
         quad = (diff * Pd).sum(-1)
         return q["logw"] - 0.5 * quad, Pd
 
+    def _chunks(self, x: torch.Tensor):
+        rows = max(1, _CHUNK_ELEMS // (self.n_components * self.dim))
+        return torch.split(x, rows) if x.shape[0] > rows else (x,)
+
+    def _per_chunk(self, x: torch.Tensor, fn) -> torch.Tensor:
+        out = [fn(xb) for xb in self._chunks(x)]
+        return out[0] if len(out) == 1 else torch.cat(out)
+
     def perturbed_log_prob(self, x: torch.Tensor, sigma: float = 0.0, scale: float = 1.0) -> torch.Tensor:
         """Normalised log density of scale * y + sigma * z, y ~ p (differentiable)."""
-        logc, _ = self._logc(x, self._prep(x, float(sigma), float(scale)))
-        return torch.logsumexp(logc, dim=1)
+        q = self._prep(x, float(sigma), float(scale))
+        return self._per_chunk(x, lambda xb: torch.logsumexp(self._logc(xb, q)[0], dim=1))
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         return self.perturbed_log_prob(x)
 
     def perturbed_score(self, x: torch.Tensor, sigma: float, scale: float = 1.0) -> torch.Tensor:
         q = self._prep(x, float(sigma), float(scale))
-        logc, Pd = self._logc(x, q)
-        r = torch.softmax(logc, dim=1)
-        if Pd is None:  # isotropic: sum_k r_k inv_k (mu_k - x)
-            rw = r * q["inv"]
-            return rw @ q["mu"] - x * rw.sum(1, keepdim=True)
-        return -(r.unsqueeze(-1) * Pd).sum(1)
+
+        def score(xb):
+            logc, Pd = self._logc(xb, q)
+            r = torch.softmax(logc, dim=1)
+            if Pd is None:  # isotropic: sum_k r_k inv_k (mu_k - x)
+                rw = r * q["inv"]
+                return rw @ q["mu"] - xb * rw.sum(1, keepdim=True)
+            return -(r.unsqueeze(-1) * Pd).sum(1)
+
+        return self._per_chunk(x, score)
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return self.perturbed_score(x, 0.0, 1.0)
 
     def responsibilities(self, x: torch.Tensor, sigma: float = 0.0, scale: float = 1.0) -> torch.Tensor:
         """Posterior component probabilities (n, K), e.g. to assign particles to modes."""
-        logc, _ = self._logc(x, self._prep(x, float(sigma), float(scale)))
-        return torch.softmax(logc, dim=1)
+        q = self._prep(x, float(sigma), float(scale))
+        return self._per_chunk(x, lambda xb: torch.softmax(self._logc(xb, q)[0], dim=1))
 
     def exact_perturbed(self) -> bool:
         return True
@@ -167,7 +183,8 @@ class GaussianMixture(Density):
                 return p["mu"][0] + z * p["std"][0]
             return p["mu"][0] + z @ p["AT"][0]
         u = torch.rand(n, 1, generator=generator, device=dev)
-        idx = (u > p["cdf"]).sum(1)
+        # the number of cdf entries below u, without an (n, K) comparison table
+        idx = torch.searchsorted(p["cdf"], u[:, 0].contiguous(), right=False)
         if self.isotropic:
             return p["mu"][idx] + z * p["std"][idx]
         return p["mu"][idx] + torch.bmm(z.unsqueeze(1), p["AT"][idx]).squeeze(1)
@@ -238,6 +255,8 @@ def build_mixture(spec: dict, base_dir=None) -> GaussianMixture:
         raise SpecError("density.means", "expected a list of means, each a list of 1, 2 or 3 numbers")
     K, d = means.shape
     _check_dim(d, "density.means", "each mean")
+    if K > MAX_COMPONENTS:
+        raise SpecError("density.means", f"{K:,} components; at most {MAX_COMPONENTS:,}")
     w = spec.get("weights")
     if w is None:
         w = [1.0] * K

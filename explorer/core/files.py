@@ -1,0 +1,80 @@
+"""Reading the user's files with a bound on time and memory.
+
+A preset, an image or a points file is named by the user, so it may be anything: a FIFO
+that never sends end-of-file (a plain open would hang), /dev/zero (a plain read never
+ends and fills memory), or a file far larger than anything the program could use. Every
+file the core reads goes through `read_limited`: it opens without blocking, accepts
+regular files only, and reads at most the limit, so a bad file is one error naming the key
+within a second.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import SpecError
+
+MB = 1 << 20
+PRESET_LIMIT = 1 * MB    # a preset is text; the largest mixture allowed fits in well under this
+POINTS_LIMIT = 64 * MB   # a CSV or .npy of points (at most 1,000,000 rows are used)
+IMAGE_LIMIT = 50 * MB    # a PNG or other image
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:.3g} MB" if n >= MB else f"{n:,} bytes"
+
+
+def _fail(key: str, path, problem: str):
+    # A preset has no key of its own: the file is the "where" of the message.
+    if key:
+        return SpecError(key, f"{problem}: {path}")
+    return SpecError("", problem, str(path))
+
+
+def read_limited(path, key: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; SpecError on `key` otherwise."""
+    path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: opening a FIFO with no writer returns at once
+    except FileNotFoundError:
+        raise _fail(key, path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(key, path, "is a folder, not a file") from None
+    except OSError as e:
+        raise _fail(key, path, f"cannot open ({e.strerror or e})") from None
+    try:
+        st = os.fstat(fd)  # of what was opened, so a file swapped after a check cannot slip by
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail(key, path, f"not a regular file (it is {_kind(st.st_mode)})")
+        if st.st_size > limit:
+            raise _fail(key, path, f"larger than the {_size(limit)} allowed ({_size(st.st_size)})")
+        os.set_blocking(fd, True)
+        chunks, have = [], 0
+        while have <= limit:
+            b = os.read(fd, min(limit + 1 - have, 8 * MB))
+            if not b:
+                break
+            chunks.append(b)
+            have += len(b)
+        if have > limit:  # the file grew while it was read
+            raise _fail(key, path, f"larger than the {_size(limit)} allowed")
+        return b"".join(chunks)
+    except OSError as e:
+        raise _fail(key, path, f"cannot read ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
