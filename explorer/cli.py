@@ -12,10 +12,24 @@ import sys
 from pathlib import Path
 
 USAGE = """score-explorer [PRESET]                 open the window (optionally with a preset)
+       score-explorer --version | --help
        score-explorer run PRESET [--out DIR] [--steps N] [--particles N] [--seed S]
                               [--device D] [--export FILE]
        score-explorer compare PRESET --vary KEY=V1,V2,... [--vary ...] [--seeds K]
-                              [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]"""
+                              [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]
+
+PRESET is a preset file, or the name of a preset that comes with the program
+(`score-explorer run ddpm_moons`); `score-explorer run --help` and
+`score-explorer compare --help` describe each command's options."""
+
+
+EXPORT_HELP = (
+    "also write FILE after the run. By extension: .mp4, .gif an animation; .png, .svg a "
+    "still; .npy the samples; .csv the loss curve (or samples:FILE.csv); .npz the fields and "
+    "data. WHAT chooses what is shown: particles (default) or training for an animation; "
+    "particles, field, error, loss or training for a still. SIZE is 720 (1280x720, the "
+    "default), 1080, screen, or WxH. Examples: --export run.mp4, --export training@1080:t.mp4, "
+    "--export error:map.png")
 
 
 class _ArgError(Exception):
@@ -30,13 +44,14 @@ class _Parser(argparse.ArgumentParser):
 def _run_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="score-explorer run",
                                  description="Train and sample a preset without a window.")
-    ap.add_argument("preset", help="preset file (.toml)")
+    ap.add_argument("preset", help="preset file (.toml), or the name of a shipped preset "
+                                   "(e.g. ddpm_moons)")
     ap.add_argument("--out", help="folder for the results (default: runs/<preset name>)")
     ap.add_argument("--steps", type=int, help="training steps (0: train nothing)")
     ap.add_argument("--particles", type=int, help="number of sampler particles")
     ap.add_argument("--seed", type=int, help="seed for training and sampling")
     ap.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
-    ap.add_argument("--export", help="also write an animation (.mp4, .gif) or a still (.png, .svg)")
+    ap.add_argument("--export", metavar="[WHAT][@SIZE]:FILE", help=EXPORT_HELP)
     return ap
 
 
@@ -44,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
+        print("\nshipped presets: " + ", ".join(_shipped_names()))
+        return 0
+    if argv and argv[0] in ("-V", "--version"):
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            print(f"score-explorer {version('score-explorer')}")
+        except PackageNotFoundError:
+            print("score-explorer (not installed)")
         return 0
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
@@ -53,14 +76,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
         return 2
+    no_screen = _no_display()
+    if no_screen:
+        print(f"error: no display found ({no_screen}); the window needs a screen. Without one, "
+              f"run a preset headless: score-explorer run PRESET --out DIR", file=sys.stderr)
+        return 2
+    from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
-    return run_app(argv[0] if argv else None)
+    return run_app(resolve(argv[0]) if argv else None)
+
+
+def _no_display() -> str | None:
+    """Why no window can open, or None. Checked before Qt is loaded: on Linux without a
+    display Qt's xcb plugin aborts the process (a core dump, exit 134) with a message about
+    libxcb-cursor0 that sends the user looking in the wrong place."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return None   # offscreen, vnc, eglfs...: the user chose a platform that needs no X
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "neither DISPLAY nor WAYLAND_DISPLAY is set"
+
+
+def _shipped_names() -> list[str]:
+    from .core.shipped import names
+    return names()
 
 
 def _main_run(argv: list[str]) -> int:
+    from .core.shipped import resolve
     ap = _run_parser()
     try:
         args = ap.parse_args(argv)
+        args.preset = resolve(args.preset)
     except _ArgError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -174,3 +175,38 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_written(small_run, tmp_path):
     assert m["interrupted"] is True and 0 < m["steps"] < 10000000
     rows = (out / "loss.csv").read_text().splitlines()
     assert len(rows) == m["steps"] + 1
+
+
+# ----------------------------------------------------------------- a newcomer's first minutes
+def _explorer(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "explorer", *map(str, args)], capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def test_without_a_display_the_window_exits_2_with_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = _explorer(env=env)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no display found")
+    assert "score-explorer run" in lines[0]
+
+
+def test_version_and_help_list_every_command():
+    r = _explorer("--version")
+    assert r.returncode == 0 and r.stdout.startswith("score-explorer ")
+    h = _explorer("--help")
+    assert h.returncode == 0
+    for word in ("run PRESET", "compare PRESET", "--version", "ddpm_moons"):
+        assert word in h.stdout
+    rh = _explorer("run", "--help")
+    assert rh.returncode == 0 and "training@1080:t.mp4" in rh.stdout   # the export syntax
+
+
+def test_run_accepts_a_shipped_preset_by_name(tmp_path):
+    r = run("langevin_1d", "--steps", "3", "--particles", "20", "--out", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "o" / "samples.npy").is_file()
+    bad = run("no_such_preset", "--out", tmp_path / "p")
+    assert bad.returncode == 2 and "no_such_preset" in bad.stderr

@@ -55,7 +55,8 @@ def _to_qimage(rgb: np.ndarray) -> QImage:
 def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
     """A picture of a density: image for 2-D, curve for 1-D, tilted cloud for 3-D."""
     import torch
-    from ..core.grid import grid_points
+    from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
+from ..core.grid import grid_points
     b = np.asarray(bounds, dtype=np.float64)
     dim = len(b)
     if dim == 2:
@@ -103,36 +104,6 @@ def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
     painter.drawPath(path)
     painter.end()
     return img
-
-
-def presets_folder() -> Path:
-    from importlib import resources
-    return Path(str(resources.files("explorer") / "presets"))
-
-
-def course_order(folder: Path | None = None) -> list[tuple[str, list[Path]]]:
-    """The shipped presets as [(section title, preset files)] in the order of the course
-    (presets/course/order.toml); presets it does not list come last, by file name."""
-    import tomllib
-    folder = folder or presets_folder()
-    files = {p.stem: p for p in sorted(folder.glob("*.toml"))}
-    sections = []
-    try:
-        course = tomllib.loads((folder / "course" / "order.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        course = {}
-    for sec in course.get("section", []):
-        listed = [files.pop(n) for n in sec.get("presets", []) if n in files]
-        if listed:
-            sections.append((str(sec.get("title", "")), listed))
-    if files:
-        sections.append(("More presets", list(files.values())))
-    return sections
-
-
-def shipped_presets() -> list[Path]:
-    """The preset files that come with the program, in the order of the course."""
-    return [p for _title, paths in course_order() for p in paths]
 
 
 def _placeholder(text: str) -> QPixmap:
