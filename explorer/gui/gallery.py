@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QLi
                                QListWidget, QListWidgetItem, QSplitter, QTextBrowser, QVBoxLayout,
                                QWidget)
 
+from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
 from .style import BACKGROUND, FOREGROUND, TRUE
 from .texts import sampler_label
 
@@ -55,8 +56,7 @@ def _to_qimage(rgb: np.ndarray) -> QImage:
 def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
     """A picture of a density: image for 2-D, curve for 1-D, tilted cloud for 3-D."""
     import torch
-    from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
-from ..core.grid import grid_points
+    from ..core.grid import grid_points
     b = np.asarray(bounds, dtype=np.float64)
     dim = len(b)
     if dim == 2:
