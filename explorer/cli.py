@@ -170,7 +170,8 @@ def _headless(args) -> int:
     rel = m.get("relative_fisher_divergence")
     summary = [f"{m['steps']} steps", f"{m['steps_per_second'] or 0:.0f} steps/s on {m['device']}"]
     if rel is not None:
-        summary.append(f"relative Fisher divergence {rel:.4f}")
+        on = m.get("fisher_measured_on", "p")
+        summary.append(f"relative Fisher divergence {rel:.4f}" + ("" if on == "p" else f" (on {on})"))
     if "mode_weights" in m:
         summary.append("mode weights " + ", ".join(f"{w:.3f}" for w in m["mode_weights"])
                        + " (true " + ", ".join(f"{w:.3f}" for w in m["true_weights"]) + ")")

@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
+from .scores import level_text
 from .training import Trainer
 from . import metrics as M
 from . import threads as thread_policy
@@ -81,7 +82,7 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         interrupted = True
     samples = sampler.numpy()
 
-    ev = trainer.evaluate() if trainer.step_count > 0 else _evaluate_untrained(trainer)
+    ev = trainer.evaluate(record=trainer.step_count > 0)
     metrics = {
         "steps": trainer.step_count,
         "train_seconds": round(trainer.train_seconds, 4),
@@ -90,6 +91,7 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         "final_loss": trainer.losses[-1] if trainer.losses else None,
         "fisher_divergence": ev["fisher_divergence"] if true_known else None,
         "relative_fisher_divergence": ev["relative_fisher_divergence"] if true_known else None,
+        "fisher_measured_on": level_text(preset, trainer.fisher_level),
         "device": str(trainer.device),
         "objective": preset.objective["kind"],
         "sampler": preset.sampler["kind"],
@@ -105,12 +107,6 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     if interrupted:
         metrics["interrupted"] = True
     return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted)
-
-
-def _evaluate_untrained(trainer: Trainer) -> dict:
-    f, rel = M.fisher_divergence(trainer.learned_score().field, trainer.true_score().field,
-                                 trainer.eval_samples())
-    return {"fisher_divergence": f, "relative_fisher_divergence": rel}
 
 
 # --- writing -----------------------------------------------------------------------------

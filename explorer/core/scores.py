@@ -34,6 +34,47 @@ def _schedule(preset: Preset) -> DDPMSchedule:
     return DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"])
 
 
+# DDPM's Fisher divergence is measured where the noise std sqrt(1 - alpha_bar_t) first reaches
+# this: at t = 0 the marginal is the data itself (a kernel density of bandwidth 0.1 on
+# ddpm_moons), whose true score is huge and whose learned score -eps/sqrt(1 - alpha_bar_0) is
+# eps divided by 0.01; a relative divergence of 13 there says nothing about the model.
+DDPM_FISHER_NOISE = 0.1
+
+Level = tuple  # ("sigma", s) or ("step", t); None for a model without noise levels
+
+
+def fisher_level(preset: Preset) -> Level | None:
+    """The noise level at which a noise-conditional model's Fisher divergence is measured:
+    NCSN at sigma_min (its finest level), DDPM at the first step whose noise std reaches
+    DDPM_FISHER_NOISE; the divergence there is against the true score of that perturbed law."""
+    o = preset.objective
+    if o["kind"] == "ncsn":
+        return ("sigma", float(o["sigma_min"]))
+    if o["kind"] == "ddpm":
+        noise = (1.0 - _schedule(preset).alpha_bars).sqrt()
+        above = torch.nonzero(noise >= DDPM_FISHER_NOISE)
+        return ("step", int(above[0]) if len(above) else int(o["timesteps"]) - 1)
+    return None
+
+
+def level_noise(preset: Preset, level: Level | None) -> tuple[float, float]:
+    """(sigma, scale) of the law scale * y + sigma * z, y ~ p, at a level (DESIGN section 3)."""
+    if level is None:
+        return 0.0, 1.0
+    if level[0] == "sigma":
+        return float(level[1]), 1.0
+    ab = float(_schedule(preset).alpha_bars[int(level[1])])
+    return math.sqrt(1.0 - ab), math.sqrt(ab)
+
+
+def level_text(preset: Preset, level: Level | None) -> str:
+    if level is None:
+        return "p"
+    if level[0] == "sigma":
+        return f"p_sigma at sigma = {level[1]:.3g}"
+    return f"DDPM marginal at t = {int(level[1])} (noise std {level_noise(preset, level)[0]:.3g})"
+
+
 class TrueScore:
     def __init__(self, density, preset: Preset):
         self.density = density
@@ -50,6 +91,11 @@ class TrueScore:
 
     def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         return self.density.perturbed_score(x, float(sigma))
+
+    def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
+        if level is None:
+            return self.field(x)
+        return self.at_sigma(x, level[1]) if level[0] == "sigma" else self.at_step(x, int(level[1]))
 
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         ab = float(self.schedule.alpha_bars[t])
@@ -84,6 +130,11 @@ class LearnedScore:
             return self._eval(x)  # a plain score model has one level only
         c = torch.full((x.shape[0],), float(sigma), device=x.device, dtype=x.dtype)
         return self._eval(x, c)
+
+    def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
+        if level is None:
+            return self.field(x)
+        return self.at_sigma(x, level[1]) if level[0] == "sigma" else self.at_step(x, int(level[1]))
 
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         c = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)

@@ -22,7 +22,7 @@ from .errors import DivergedError
 from .models import build_model
 from .objectives import build_objective
 from .preset import Preset
-from .scores import LearnedScore, TrueScore
+from .scores import LearnedScore, TrueScore, fisher_level, level_noise
 from . import metrics
 
 EVAL_SAMPLES = 10_000
@@ -128,17 +128,31 @@ class Trainer:
         return TrueScore(self.density, self.preset)
 
     def eval_samples(self) -> torch.Tensor:
+        """10,000 samples of the law the Fisher divergence is measured on: p, or for a
+        noise-conditional model p perturbed to its `fisher_level` (fixed for the run)."""
         if self._eval_x is None:
             g = torch.Generator(device=self.device).manual_seed(int(self.preset.training["seed"]) + 1)
-            self._eval_x = self.density.sample(EVAL_SAMPLES, g)
+            x = self.density.sample(EVAL_SAMPLES, g)
+            sigma, scale = level_noise(self.preset, self.fisher_level)
+            if sigma > 0 or scale != 1.0:
+                x = scale * x + sigma * torch.randn(x.shape, generator=g, device=x.device)
+            self._eval_x = x
         return self._eval_x
 
-    def evaluate(self) -> dict:
-        """Fisher and relative Fisher divergence of the current model on 10,000 samples of p."""
-        f, rel = metrics.fisher_divergence(self.learned_score().field, self.true_score().field,
+    def evaluate(self, record: bool = True) -> dict:
+        """Fisher and relative Fisher divergence of the current model on 10,000 samples:
+        of p, or for NCSN and DDPM at their `fisher_level`, against the true score there."""
+        level = self.fisher_level
+        f, rel = metrics.fisher_divergence(lambda x: self.learned_score().at_level(x, level),
+                                           lambda x: self.true_score().at_level(x, level),
                                            self.eval_samples())
-        self.fisher.append((self.step_count, f, rel))
+        if record:
+            self.fisher.append((self.step_count, f, rel))
         return {"step": self.step_count, "fisher_divergence": f, "relative_fisher_divergence": rel}
+
+    @property
+    def fisher_level(self):
+        return fisher_level(self.preset)
 
     def ism_constant(self) -> float:
         """1/2 E_p |grad log p|^2: added to the ISM loss it estimates the Fisher divergence."""

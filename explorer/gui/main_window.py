@@ -621,8 +621,11 @@ class MainWindow(QMainWindow):
         obj = self.preset.objective["kind"]
         ism_c = self.trainer.ism_constant() if obj == "ism" else None
         # F itself, not the relative F, so that it shares the loss axis
+        level = self.trainer.fisher_level
+        at = "" if level is None else (f"σ = {level[1]:.3g}" if level[0] == "sigma"
+                                       else f"t = {int(level[1])}")
         self.loss_view.set_curves(steps, losses, np.asarray(self._fisher_steps),
-                                  np.asarray(self._fisher_vals), ism_c, obj)
+                                  np.asarray(self._fisher_vals), ism_c, obj, at)
 
     @Slot(str)
     def on_train_failed(self, message: str) -> None:

@@ -103,6 +103,7 @@ class LossView(QtWidgets.QWidget):
         self.style = style
         self.smoothing = float(smoothing)
         self.objective = ""
+        self.fisher_at = ""
         self.ism_constant = None
         self.auto_y = True
         self.y_range = (0.0, 1.0)
@@ -166,8 +167,11 @@ class LossView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ public API
     def set_curves(self, steps, loss, fisher_steps=None, fisher=None,
-                   ism_constant: float | None = None, objective: str = "") -> None:
+                   ism_constant: float | None = None, objective: str = "",
+                   fisher_at: str = "") -> None:
+        """`fisher_at` says where a noise-conditional model's F is measured ("t = 27")."""
         self.objective = objective or ""
+        self.fisher_at = fisher_at
         name = objective_name(objective) or "training"
         C.set_title(self.plot, f"Training loss ({name})" if objective else "Training loss",
                     self.style)
@@ -268,7 +272,7 @@ class LossView(QtWidgets.QWidget):
         return C.legend_names(self.legend)
 
     def _update_legend(self, name, has_fisher, has_shift, has_loss) -> None:
-        key = (name, has_fisher, has_shift, has_loss)
+        key = (name, has_fisher, has_shift, has_loss, self.fisher_at)
         if key == self._legend_key:
             return
         self._legend_key = key
@@ -285,7 +289,8 @@ class LossView(QtWidgets.QWidget):
         if has_loss:
             entries.append((self.ema_item, "loss (smoothed)"))
         if has_fisher:
-            entries.append((self.fisher_item, FISHER_NAME))
+            entries.append((self.fisher_item, FISHER_NAME + (f" (at {self.fisher_at})"
+                                                             if self.fisher_at else "")))
         for item, label in entries:
             self.legend.addItem(item, label)
         C.style_legend(self.legend, self.style)
