@@ -8,6 +8,7 @@ gives the plots the room; the choice is remembered between sessions.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout
 
 from .settings import app_settings
@@ -36,7 +37,11 @@ class LessonCard(QFrame):
         lay.addWidget(self.header)
         lay.addWidget(self.body)
         self.title = ""
-        folded = app_settings().value(SETTING, False)
+        # folded on a short screen until the user opens it (a 720-line projector needs the
+        # height for the views); the user's choice is remembered either way
+        screen = QGuiApplication.primaryScreen()
+        short = screen is not None and screen.availableGeometry().height() < 800
+        folded = app_settings().value(SETTING, short)
         self.set_folded(folded in (True, "true", "1", 1))
 
     def set_lesson(self, title: str, text: str) -> None:

@@ -962,6 +962,12 @@ class MainWindow(QMainWindow):
         self.menuBar().setVisible(not on)
         self.statusBar().setVisible(not on)
         self.toolbar.setVisible(not on)   # the keys still work: Space, Ctrl+L, Ctrl+1..3
+        # the lecturer tells the lesson; its card folds to one line (a click opens it)
+        if on:
+            self._lesson_was_folded = self.lesson.folded
+            self.lesson.set_folded(True)
+        else:
+            self.lesson.set_folded(getattr(self, "_lesson_was_folded", self.lesson.folded))
         self._apply_view_style()
         if on:
             self._was_maximized = self.isMaximized()
@@ -971,8 +977,15 @@ class MainWindow(QMainWindow):
         else:
             self.showNormal()
 
+    def presenter_style(self):
+        """Presenter fonts and lines in proportion to the screen: sized for 1080 lines, they
+        filled a 720-line projector's views with legends and readouts."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        h = screen.geometry().height() if screen is not None else 1080
+        return PRESENTER.scaled(min(1.0, max(0.6, h / 1080)))
+
     def _apply_view_style(self) -> None:
-        style = PRESENTER if self.presenting else SCREEN
+        style = self.presenter_style() if self.presenting else SCREEN
         self.lesson.set_font_pt(style.font_pt)
         for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view):
             if v is not None:

@@ -402,6 +402,23 @@ def style_legend(legend: pg.LegendItem, style: ViewStyle) -> None:
     legend.updateSize()
 
 
+def fit_legend_columns(legend: pg.LegendItem, width: float) -> None:
+    """As many columns of legend entries as fit `width` (fewest rows, most room for the
+    plot), else one: a legend wider than its view pushes the layout past the view's edge,
+    where it is cut off."""
+    for columns in range(max(len(legend.items), 1), 0, -1):
+        legend.setColumnCount(columns)
+        legend.updateSize()
+        if columns == 1 or legend_size(legend)[0] <= width - 16:
+            return
+
+
+def legend_size(legend: pg.LegendItem) -> tuple[float, float]:
+    """The legend's own size (its rectangle stretches with the layout cell it is in)."""
+    m = legend.layout.minimumSize()
+    return m.width(), m.height()
+
+
 def legend_names(legend: pg.LegendItem) -> list[str]:
     return [label.text for _sample, label in legend.items]
 

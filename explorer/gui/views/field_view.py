@@ -339,8 +339,18 @@ class FieldView(QtWidgets.QWidget):
         return keep, cell * k
 
     def _on_resized(self, *_) -> None:
+        self._fit_legends()
         if self.mode != "error" and len(self.points):
             self._refresh()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legends()
+
+    def _fit_legends(self) -> None:
+        width = self.stack.currentWidget().width() if self.stack.currentWidget() else self.width()
+        for legend in (self.side_legend, self.overlay_legend, self.error_legend):
+            C.fit_legend_columns(legend, min(width, self.width()))
 
     def _refresh_error(self) -> None:
         weighted = self.error_weighted

@@ -199,6 +199,7 @@ class LossView(QtWidgets.QWidget):
             self.shifted_item.setData([], [])
         self.shifted_item.setVisible(c is not None)
         self.fisher_item.setVisible(len(fs) > 0)
+        self.plot.getAxis("right").setVisible(len(fs) > 0 or c is not None)
         self._update_legend(name, has_fisher=len(fs) > 0, has_shift=c is not None,
                             has_loss=len(s) > 0)
         self.hint.setVisible(len(s) == 0 and len(fs) == 0)
@@ -302,14 +303,22 @@ class LossView(QtWidgets.QWidget):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """As many columns of legend entries as fit the view's width (fewest rows, most
-        room for the plot), else one: a legend wider than the view pushes the plot's right
-        end out of the window."""
-        for columns in range(max(len(self.legend.items), 1), 0, -1):
-            self.legend.setColumnCount(columns)
+        """Under the plot in as many columns as fit; in a wide, short view (a 3-D layout, or
+        presenter fonts) beside it, where a row of legend would leave the plot no height."""
+        w, h = self.graphics.width(), self.graphics.height()
+        self.legend.setColumnCount(1)
+        self.legend.updateSize()
+        lw, lh = C.legend_size(self.legend)
+        beside = w > 2.5 * h and h < 320 and lw < 0.45 * w and lh < h - 12
+        if beside != getattr(self, "_legend_beside", False):
+            self._legend_beside = beside
+            self.graphics.ci.removeItem(self.legend)
+            self.graphics.addItem(self.legend, *((0, 1) if beside else (1, 0)))
+        if beside:
+            self.legend.setColumnCount(1)
             self.legend.updateSize()
-            if columns == 1 or self.legend.boundingRect().width() <= self.graphics.width() - 12:
-                return
+        else:
+            C.fit_legend_columns(self.legend, w)
 
     def robust_y_range(self) -> tuple[float, float]:
         """The loss axis's range (in log10 units on a log axis): the whole curve, not single

@@ -257,6 +257,9 @@ class ParticleHistogram(pg.ImageItem):
         self.setRect(C.image_rect(b))
 
 
+MIN_BOX = 80   # pixels: a plot smaller than this shows nothing
+
+
 class ParticlesView(QtWidgets.QWidget):
     def __init__(self, parent=None, style: ViewStyle = SCREEN, max_points: int = 250_000,
                  title: str = "Particles"):
@@ -293,13 +296,13 @@ class ParticlesView(QtWidgets.QWidget):
         self.points_item = PointCloudItem(size=style.point_size)
         self.plot.addItem(self.points_item)
         # Readouts beside the plot, never over the particles.
+        # The legend heads the column: under the plot it took a row a 720p screen cannot spare.
         self.status_text = C.SideText()
         self.weights_text = C.SideText()
-        self.readouts = C.ReadoutColumn(self.status_text, self.weights_text)
+        self.legend = C.make_legend(style, columns=1)
+        self.readouts = C.ReadoutColumn(self.legend, self.status_text, self.weights_text)
         self.graphics.addItem(self.readouts, 0, 1)
         self._readouts_beside = True
-        self.legend = C.make_legend(style, columns=2)
-        self.graphics.addItem(self.legend, 1, 0, 1, 2)   # both columns: it must not widen the plot's
         self._particle_swatch = C.swatch(PARTICLES, size=8)
         self.legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
         self.legend.addItem(self._particle_swatch, "particles")
@@ -377,17 +380,30 @@ class ParticlesView(QtWidgets.QWidget):
     def _place_readouts(self) -> None:
         """Readouts beside the plot or under it, whichever leaves the larger square box."""
         texts = [t for t in (self.status_text, self.weights_text) if t.plain_text]
-        if not texts:
-            return
-        need_w = max(t.itemRect().width() for t in texts) + 16
-        need_h = sum(t.itemRect().height() for t in texts) + 10 * len(texts) + 16
-        # What the plot's axes, title and the legend take around the box.
+        sizes = [(t.itemRect().width(), t.itemRect().height()) for t in texts]
+        legend = C.legend_size(self.legend)
+        # What the plot's axes and title take around the box.
         over_w = self.plot.getAxis("left").width() + 24
-        over_h = (self.plot.titleLabel.height() + self.plot.getAxis("bottom").height()
-                  + self.legend.height() + 24)
-        side_beside = min(self.width() - over_w - need_w, self.height() - over_h)
-        side_below = min(self.width() - over_w, self.height() - over_h - need_h)
-        beside = side_beside >= side_below
+        over_h = self.plot.titleLabel.height() + self.plot.getAxis("bottom").height() + 24
+
+        def boxes(items):
+            need_w = max((w for w, _ in items), default=0) + 16
+            need_h = sum(h for _, h in items) + 10 * len(items) + 16
+            beside = min(self.width() - over_w - need_w, self.height() - over_h)
+            below = min(self.width() - over_w, self.height() - over_h - need_h)
+            return ((beside, self.height() >= need_h and beside >= MIN_BOX),
+                    (below, self.width() >= need_w and below >= MIN_BOX))
+        # The legend (the particles' colour and count, also in the status) gives way first
+        # when the readouts would not fit the view's height or width otherwise.
+        (bs, b_fit), (us, u_fit) = boxes(sizes + [legend])
+        with_legend = b_fit or u_fit or not sizes
+        if not with_legend:
+            (bs, b_fit), (us, u_fit) = boxes(sizes)
+        # both fit, or neither: the larger box (beside, the readouts that do not fit are cut
+        # at the bottom; below, the plot would vanish)
+        beside = (bs >= us if b_fit == u_fit else b_fit) or not (b_fit or u_fit)
+        self.legend.setVisible(with_legend)
+        self.legend.setMaximumHeight(1e6 if with_legend else 0)
         if beside == self._readouts_beside:
             return
         self._readouts_beside = beside
@@ -410,6 +426,8 @@ class ParticlesView(QtWidgets.QWidget):
         self.trail_item.width = max(1.0, style.line_width * 0.67)
         self.status_text.restyle(style)
         self.weights_text.restyle(style)
+        self._readouts_beside = None   # larger text may need the other place
+        self._place_readouts()
 
     # ------------------------------------------------------------ internals
     @staticmethod
