@@ -111,6 +111,7 @@ def _gl_classes():
             t = time.perf_counter()
             w, h = self.width(), self.height()
             self.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            self.owner.sync_side()
             p = QtGui.QPainter(self)
             try:
                 self.owner.paint_overlay(p, w, h, interactive=True)
@@ -152,7 +153,7 @@ def composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore
         if w < 2 or h < 2:
             continue
         pos = c.mapTo(root, QtCore.QPoint(0, 0)) + offset
-        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h))
+        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h, text_in_frame=False))
 
 
 def _composite_onto(widget, device, offset: QtCore.QPoint) -> None:
@@ -177,6 +178,48 @@ def grab_with_gl(widget, pix: QtGui.QPixmap, rect) -> QtGui.QPixmap:
     """After QWidget.grab(rect): the GL pictures on top (see `composite_gl`)."""
     _composite_onto(widget, pix, -QtCore.QRect(rect).topLeft())
     return pix
+
+
+class ChromeColumn(QtWidgets.QWidget):
+    """The 3-D view's title, legend and readouts as the same pictures the exported frame
+    shows, stacked in a widget beside or under the GL picture (painted over it, the
+    legend covered the cube)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images: list[QtGui.QImage] = []
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def set_images(self, images) -> None:
+        self.images = list(images)
+        self.setVisible(bool(self.images))
+        self.updateGeometry()
+        self.update()
+
+    def sizeHint(self) -> QtCore.QSize:
+        if not self.images:
+            return QtCore.QSize(0, 0)
+        return QtCore.QSize(max(i.width() for i in self.images) + 8,
+                            sum(i.height() + 6 for i in self.images) + 6)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
+
+    def box_rects(self) -> list[QtCore.QRect]:
+        """Where each picture is drawn, in this widget's coordinates."""
+        out, y = [], 6
+        for img in self.images:
+            out.append(QtCore.QRect(4, y, img.width(), img.height()))
+            y += img.height() + 6
+        return out
+
+    def paintEvent(self, ev) -> None:
+        p = QtGui.QPainter(self)
+        try:
+            for img, r in zip(self.images, self.box_rects()):
+                p.drawImage(r.topLeft(), img)
+        finally:
+            p.end()
 
 
 class View3D(QtWidgets.QWidget, AutoRotate):
@@ -224,9 +267,14 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         self.container = QtWidgets.QWidget.createWindowContainer(self.gl, self)
         self.container.setMinimumSize(160, 120)
         self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.container)
+        # Title, legend and readouts in a column beside or under the picture, not over the cube.
+        self.side = ChromeColumn()
+        self._box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.setSpacing(4)
+        self._box.addWidget(self.container, 1)
+        self._box.addWidget(self.side, 0)
+        self.side_beside = True
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
@@ -410,7 +458,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         self.gl.update()
 
     # ------------------------------------------------------------ drawing
-    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False) -> None:
+    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False,
+                      text_boxes: bool = True) -> None:
         """Axis names and ticks, title, legend, status (and on screen the mouse hint).
 
         The boxes are painted once into small images (cached until their text changes) and
@@ -421,15 +470,49 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
         paint_axis_labels(p, layout, font, bold)
+        if not (interactive or text_boxes):
+            return
         for img, pos in self._chrome(w, h, interactive):
             p.drawImage(pos, img)
 
-    def _chrome(self, w: int, h: int, interactive: bool) -> list:
+    def sync_side(self) -> None:
+        """Put the current title, legend and readouts in the side column (cheap when none
+        of them changed), and the column beside or under the picture."""
+        key = (self.title, self.scene.status, self.scene.mode_weights,
+               tuple(self.scene.legend_rows()), self.style)
+        if key != getattr(self, "_side_key", None):
+            self._side_key = key
+            self.side.set_images([img for img, _pos in self._chrome(0, 0, False, boxes_only=True)])
+            self._place_side()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_side()
+
+    def _place_side(self) -> None:
+        """Beside or under the picture, whichever leaves the larger square for the cube."""
+        hint = self.side.sizeHint()
+        w, h = self.width(), self.height()
+        beside = min(w - hint.width(), h) >= min(w, h - hint.height())
+        if beside != self.side_beside:
+            self.side_beside = beside
+            self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
+                                   else QtWidgets.QBoxLayout.Direction.TopToBottom)
+
+    def _chrome(self, w: int, h: int, interactive: bool, boxes_only: bool = False) -> list:
+        """(image, position) of the text boxes painted over the picture: on screen only the
+        mouse hint (the rest is in the side column); in a picture of the view alone
+        (`render_image`, export) all of them; `boxes_only`: title, legend, status and mode
+        weights stacked from (0, 0), for the side column."""
         rows = self.scene.legend_rows()
-        key = (w, h, interactive, self.title, self.scene.status, self.scene.mode_weights,
-               tuple(rows), self.style)
+        key = (w, h, interactive, boxes_only, self.title, self.scene.status,
+               self.scene.mode_weights, tuple(rows), self.style)
         if key == getattr(self, "_chrome_key", None):
             return self._chrome_items
+        if interactive:
+            items = self._hint_item(w, h)
+            self._chrome_key, self._chrome_items = key, items
+            return items
         font, _ = fonts_for(self.style)
         tf = QtGui.QFont(font)
         tf.setPointSizeF(self.style.font_pt + 2)
@@ -474,20 +557,32 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             size = text_box_size(text, mono)
             items.append((picture(size, lambda q: paint_text_box(q, text, QtCore.QPointF(0, 0), "tl", mono)),
                           QtCore.QPointF(w - 8 - size.width(), top)))
-        if interactive:
-            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
-            fm = QtGui.QFontMetricsF(font)
-            size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
-
-            def draw_hint(q):
-                q.setFont(font)
-                q.setPen(QtGui.QColor(*C.HINT))
-                q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
-            items.append((picture(size, draw_hint),
-                          QtCore.QPointF(w - size.width() - 10, h - size.height() - 6)))
+        if boxes_only:   # stacked top to bottom for the side column
+            y = 0.0
+            for i, (img, _pos) in enumerate(items):
+                items[i] = (img, QtCore.QPointF(0, y))
+                y += img.height() + 6
         self._chrome_key = key
         self._chrome_items = items
         return items
+
+    def _hint_item(self, w: int, h: int) -> list:
+        font, _ = fonts_for(self.style)
+        hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
+        fm = QtGui.QFontMetricsF(font)
+        size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
+        img = QtGui.QImage(int(math.ceil(size.width())) + 2, int(math.ceil(size.height())) + 2,
+                           QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(0)
+        q = QtGui.QPainter(img)
+        try:
+            q.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+            q.setFont(font)
+            q.setPen(QtGui.QColor(*C.HINT))
+            q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
+        finally:
+            q.end()
+        return [(img, QtCore.QPointF(w - size.width() - 10, h - size.height() - 6))]
 
     def _draw_slice(self) -> None:
         s = self.scene
@@ -576,7 +671,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                     if not len(faces):
                         continue
                     verts = b[:, 0] + (np.asarray(verts) * f + 0.5) * step
-                    c = lut.map(0.3 + 0.7 * frac, mode="float")
+                    c = lut.map(0.45 + 0.55 * frac, mode="float")   # teal to green: not orange, not sky blue
                     md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
                     item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
                                          shader="shaded", smooth=True, glOptions="additive")
@@ -587,7 +682,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             m.setVisible(show)
 
     # ------------------------------------------------------------ pictures
-    def render_image(self, w: int | None = None, h: int | None = None) -> QtGui.QImage:
+    def render_image(self, w: int | None = None, h: int | None = None,
+                     text_in_frame: bool = True) -> QtGui.QImage:
         """The scene and its text drawn offscreen at w x h (default: the on-screen size),
         whether or not the view is on screen. RGB32."""
         QtOpenGL = self._QtOpenGL
@@ -613,7 +709,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             dev = QtOpenGL.QOpenGLPaintDevice(w, h)
             p = QtGui.QPainter(dev)
             try:
-                self.paint_overlay(p, w, h, interactive=False)
+                self.paint_overlay(p, w, h, interactive=False, text_boxes=text_in_frame)
             finally:
                 p.end()
             img = fbo.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
