@@ -188,6 +188,7 @@ class ChromeColumn(QtWidgets.QWidget):
     def __init__(self):
         super().__init__()
         self.images: list[QtGui.QImage] = []
+        self.wrap_width = 0          # 0: one column; else the width to fill row by row
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
 
     def set_images(self, images) -> None:
@@ -199,19 +200,32 @@ class ChromeColumn(QtWidgets.QWidget):
     def sizeHint(self) -> QtCore.QSize:
         if not self.images:
             return QtCore.QSize(0, 0)
-        return QtCore.QSize(max(i.width() for i in self.images) + 8,
-                            sum(i.height() + 6 for i in self.images) + 6)
+        rects = self.box_rects()
+        return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
 
     def minimumSizeHint(self) -> QtCore.QSize:
         return self.sizeHint()
 
     def box_rects(self) -> list[QtCore.QRect]:
-        """Where each picture is drawn, in this widget's coordinates."""
-        out, y = [], 6
+        """Where each picture is drawn, in this widget's coordinates: top to bottom, and
+        under the picture (`wrap_width` set) also side by side while they fit the width."""
+        out, x, y, row_h = [], 4, 6, 0
         for img in self.images:
-            out.append(QtCore.QRect(4, y, img.width(), img.height()))
-            y += img.height() + 6
+            if self.wrap_width and x > 4 and x + img.width() > self.wrap_width:
+                x, y, row_h = 4, y + row_h + 6, 0
+            out.append(QtCore.QRect(x, y, img.width(), img.height()))
+            if self.wrap_width:
+                x += img.width() + 8
+                row_h = max(row_h, img.height())
+            else:
+                y += img.height() + 6
         return out
+
+    def set_wrap_width(self, width: int) -> None:
+        if width != self.wrap_width:
+            self.wrap_width = width
+            self.updateGeometry()
+            self.update()
 
     def paintEvent(self, ev) -> None:
         p = QtGui.QPainter(self)
@@ -482,7 +496,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                tuple(self.scene.legend_rows()), self.style)
         if key != getattr(self, "_side_key", None):
             self._side_key = key
-            self.side.set_images([img for img, _pos in self._chrome(0, 0, False, boxes_only=True)])
+            self.side.set_images([img for img, _pos in self._chrome(0, 0, False, boxes_only=True)]
+                                 [1 if self.title else 0:])
             self._place_side()
 
     def resizeEvent(self, ev) -> None:
@@ -491,9 +506,13 @@ class View3D(QtWidgets.QWidget, AutoRotate):
 
     def _place_side(self) -> None:
         """Beside or under the picture, whichever leaves the larger square for the cube."""
-        hint = self.side.sizeHint()
         w, h = self.width(), self.height()
-        beside = min(w - hint.width(), h) >= min(w, h - hint.height())
+        self.side.wrap_width = 0
+        beside_w = self.side.sizeHint().width()
+        self.side.wrap_width = w
+        under_h = self.side.sizeHint().height()
+        beside = min(w - beside_w, h) >= min(w, h - under_h)
+        self.side.set_wrap_width(0 if beside else w)
         if beside != self.side_beside:
             self.side_beside = beside
             self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
@@ -509,8 +528,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                self.scene.mode_weights, tuple(rows), self.style)
         if key == getattr(self, "_chrome_key", None):
             return self._chrome_items
-        if interactive:
-            items = self._hint_item(w, h)
+        if interactive:   # the mouse hint, only where it does not crowd the axis labels
+            items = self._hint_item(w, h) if w >= 560 and h >= 300 else []
             self._chrome_key, self._chrome_items = key, items
             return items
         font, _ = fonts_for(self.style)
