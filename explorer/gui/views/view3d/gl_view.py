@@ -180,6 +180,29 @@ def grab_with_gl(widget, pix: QtGui.QPixmap, rect) -> QtGui.QPixmap:
     return pix
 
 
+def flow_rects(images, wrap_width: int = 0) -> list[QtCore.QRect]:
+    """Rectangles for pictures stacked top to bottom, or (`wrap_width` > 0) placed side by
+    side while they fit that width, then on the next row."""
+    out, x, y, row_h = [], 4, 6, 0
+    for img in images:
+        if wrap_width and x > 4 and x + img.width() > wrap_width:
+            x, y, row_h = 4, y + row_h + 6, 0
+        out.append(QtCore.QRect(x, y, img.width(), img.height()))
+        if wrap_width:
+            x += img.width() + 8
+            row_h = max(row_h, img.height())
+        else:
+            y += img.height() + 6
+    return out
+
+
+def flow_size(images, wrap_width: int = 0) -> QtCore.QSize:
+    rects = flow_rects(images, wrap_width)
+    if not rects:
+        return QtCore.QSize(0, 0)
+    return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
+
+
 class ChromeColumn(QtWidgets.QWidget):
     """The 3-D view's title, legend and readouts as the same pictures the exported frame
     shows, stacked in a widget beside or under the GL picture (painted over it, the
@@ -188,6 +211,7 @@ class ChromeColumn(QtWidgets.QWidget):
     def __init__(self):
         super().__init__()
         self.images: list[QtGui.QImage] = []
+        self.images_source = None    # the list last given, to skip unchanged updates
         self.wrap_width = 0          # 0: one column; else the width to fill row by row
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
 
@@ -198,28 +222,14 @@ class ChromeColumn(QtWidgets.QWidget):
         self.update()
 
     def sizeHint(self) -> QtCore.QSize:
-        if not self.images:
-            return QtCore.QSize(0, 0)
-        rects = self.box_rects()
-        return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
+        return flow_size(self.images, self.wrap_width)
 
     def minimumSizeHint(self) -> QtCore.QSize:
         return self.sizeHint()
 
     def box_rects(self) -> list[QtCore.QRect]:
-        """Where each picture is drawn, in this widget's coordinates: top to bottom, and
-        under the picture (`wrap_width` set) also side by side while they fit the width."""
-        out, x, y, row_h = [], 4, 6, 0
-        for img in self.images:
-            if self.wrap_width and x > 4 and x + img.width() > self.wrap_width:
-                x, y, row_h = 4, y + row_h + 6, 0
-            out.append(QtCore.QRect(x, y, img.width(), img.height()))
-            if self.wrap_width:
-                x += img.width() + 8
-                row_h = max(row_h, img.height())
-            else:
-                y += img.height() + 6
-        return out
+        """Where each picture is drawn, in this widget's coordinates."""
+        return flow_rects(self.images, self.wrap_width)
 
     def set_wrap_width(self, width: int) -> None:
         if width != self.wrap_width:
@@ -490,41 +500,65 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             p.drawImage(pos, img)
 
     def sync_side(self) -> None:
-        """Put the current title, legend and readouts in the side column (cheap when none
-        of them changed), and the column beside or under the picture."""
+        """Put the current legend and readouts in the side column (cheap when none of them
+        changed), and the column beside or under the picture."""
         key = (self.title, self.scene.status, self.scene.mode_weights,
                tuple(self.scene.legend_rows()), self.style)
         if key != getattr(self, "_side_key", None):
             self._side_key = key
-            self.side.set_images([img for img, _pos in self._chrome(0, 0, False, boxes_only=True)]
-                                 [1 if self.title else 0:])
-            self._place_side()
+            self._side_images = {}
+            self._place_side(force=True)
+
+    def _images_for_side(self, columns: int) -> list:
+        """Legend (in `columns` columns), status and mode weights; the title stays out (the
+        window names the view; an exported frame of the view alone shows it)."""
+        cache = getattr(self, "_side_images", {})
+        if columns not in cache:
+            items = self._chrome(0, 0, False, boxes_only=True, legend_columns=columns)
+            cache[columns] = [img for img, _pos in items][1 if self.title else 0:]
+            self._side_images = cache
+        return cache[columns]
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._place_side()
 
-    def _place_side(self) -> None:
-        """Beside or under the picture, whichever leaves the larger square for the cube."""
+    def _place_side(self, force: bool = False) -> None:
+        """Beside the picture (one column) or under it (the legend in as many columns as
+        the width holds, boxes side by side), whichever leaves the larger square for the cube."""
+        if getattr(self, "_side_key", None) is None:
+            return
         w, h = self.width(), self.height()
-        self.side.wrap_width = 0
-        beside_w = self.side.sizeHint().width()
-        self.side.wrap_width = w
-        under_h = self.side.sizeHint().height()
+        one = self._images_for_side(1)
+        beside_w = max((i.width() for i in one), default=0) + 8
+        n_rows = max(1, len(self.scene.legend_rows()))
+        cols = 1
+        for c in range(n_rows, 1, -1):
+            imgs = self._images_for_side(c)
+            if imgs and imgs[0].width() + 8 <= w:
+                cols = c
+                break
+        under = self._images_for_side(cols)
+        under_h = flow_size(under, w).height()
         beside = min(w - beside_w, h) >= min(w, h - under_h)
+        images = one if beside else under
+        if force or images is not self.side.images_source:
+            self.side.set_images(images)
+            self.side.images_source = images
         self.side.set_wrap_width(0 if beside else w)
         if beside != self.side_beside:
             self.side_beside = beside
             self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
                                    else QtWidgets.QBoxLayout.Direction.TopToBottom)
 
-    def _chrome(self, w: int, h: int, interactive: bool, boxes_only: bool = False) -> list:
+    def _chrome(self, w: int, h: int, interactive: bool, boxes_only: bool = False,
+                legend_columns: int = 1) -> list:
         """(image, position) of the text boxes painted over the picture: on screen only the
         mouse hint (the rest is in the side column); in a picture of the view alone
         (`render_image`, export) all of them; `boxes_only`: title, legend, status and mode
         weights stacked from (0, 0), for the side column."""
         rows = self.scene.legend_rows()
-        key = (w, h, interactive, boxes_only, self.title, self.scene.status,
+        key = (w, h, interactive, boxes_only, legend_columns, self.title, self.scene.status,
                self.scene.mode_weights, tuple(rows), self.style)
         if key == getattr(self, "_chrome_key", None):
             return self._chrome_items
@@ -559,8 +593,9 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                           QtCore.QPointF(8, 8)))
             th = size.height()
         if rows:
-            size = legend_size(rows, font)
-            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True)),
+            size = legend_size(rows, font, legend_columns)
+            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True,
+                                                               columns=legend_columns)),
                           QtCore.QPointF(8, 8 + th + 6)))
         if self.scene.status:
             size = text_box_size(self.scene.status, font)
@@ -601,7 +636,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
         finally:
             q.end()
-        return [(img, QtCore.QPointF(w - size.width() - 10, h - size.height() - 6))]
+        return [(img, QtCore.QPointF(w - size.width() - 10, 6))]   # the top is clear of axis labels
 
     def _draw_slice(self) -> None:
         s = self.scene
