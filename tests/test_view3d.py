@@ -445,6 +445,18 @@ for size in ((1100, 700), (560, 330), (900, 600)):
     out.setdefault("cube_in_picture", []).append(
         bool(QtCore.QRectF(c.geometry()).adjusted(-1, -1, 1, 1).contains(cube)))
 panel.resize(1100, 700)
+wait(200)
+
+# an exported frame of the view alone: the boxes beside or under the cube there too
+for fw, fh in ((800, 600), (1280, 720), (480, 360)):
+    cube_rect, boxes = view.frame_layout(fw, fh)
+    px = view.screen_projector(cube_rect.width(), cube_rect.height(),
+                               view.frame_distance(cube_rect.width(), cube_rect.height()))(corners)
+    cube = QtCore.QRectF(px[:, 0].min() + cube_rect.x(), px[:, 1].min() + cube_rect.y(),
+                         np.ptp(px[:, 0]), np.ptp(px[:, 1]))
+    out.setdefault("frame_boxes", []).append(len(boxes))
+    out.setdefault("frame_over_cube", []).append(
+        sum(1 for _img, r in boxes if QtCore.QRectF(r).intersects(cube)))
 
 # isosurfaces of p read on a projector: the outer one stands out from the background
 n = 32
@@ -522,7 +534,8 @@ def test_gl_view_draws_particles_and_arrows(gl_results):
     r = gl_results
     assert r["offscreen_shape"] == [600, 800, 3]
     assert r["offscreen_unique"] > 50
-    assert r["offscreen_particles"] > 100, r          # 1,500 white particles (3 px)
+    assert r["offscreen_particles"] > 60, r           # 1,500 white particles (3 px), the cube
+    #                                                   sharing the frame with its legend
     assert r["offscreen_learned"] > 1000, r           # learned arrows, zero error: pure orange
     assert r["offscreen_true"] > 1000, r              # true arrows: sky blue
 
@@ -581,6 +594,8 @@ def test_gl_legend_is_beside_or_under_the_cube(gl_results):
     assert all(n >= 2 for n in r["legend_boxes"]), r["legend_boxes"]   # title and legend at least
     assert r["legend_over_cube"] == [0, 0, 0], r
     assert all(r["cube_in_picture"]), r
+    assert all(n >= 3 for n in r["frame_boxes"]), r          # exported frames keep the title
+    assert r["frame_over_cube"] == [0, 0, 0], r
 
 
 @pytest.mark.gl

@@ -342,14 +342,23 @@ class View3D(QtWidgets.QWidget, AutoRotate):
 
     # ------------------------------------------------------------ camera
     def _fit_distance(self, w: int | None = None, h: int | None = None) -> None:
+        self.gl.opts["distance"] = self._fitting_distance(w, h)
+        self.gl.update()
+
+    def frame_distance(self, w: int, h: int) -> float:
+        """The camera distance for a w x h picture of the view alone: the box fits it as it
+        fits the window, and the user's zoom is kept."""
+        return self.gl.opts["distance"] * self._fitting_distance(w, h) / self._fitting_distance()
+
+    def _fitting_distance(self, w: int | None = None, h: int | None = None) -> float:
+        """The camera distance at which the box fills a w x h picture."""
         b = self.scene.bounds
         radius = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
         w = max(w or self.gl.width() or self.width(), 1)
         h = max(h or self.gl.height() or self.height(), 1)
         half_h = math.atan(math.tan(math.radians(self.gl.opts["fov"] / 2)) * h / w)
         half = min(half_h, math.radians(self.gl.opts["fov"] / 2))
-        self.gl.opts["distance"] = 1.06 * radius / math.sin(half)
-        self.gl.update()
+        return 1.06 * radius / math.sin(half)
 
     def reset_camera(self) -> None:
         b = self.scene.bounds
@@ -366,12 +375,20 @@ class View3D(QtWidgets.QWidget, AutoRotate):
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
         self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
 
-    def screen_projector(self, w: int | None = None, h: int | None = None):
+    def screen_projector(self, w: int | None = None, h: int | None = None,
+                         distance: float | None = None):
         """A function (n, 3) -> (n, 2) pixel coordinates (y down) in a w x h picture of the
-        current camera (default: the on-screen size); NaN for points behind it."""
+        current camera (default: the on-screen size; `distance`: another camera distance);
+        NaN for points behind it."""
         w = max(w or self.gl.width() or self.width(), 1)
         h = max(h or self.gl.height() or self.height(), 1)
-        m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        kept = self.gl.opts["distance"]
+        if distance is not None:
+            self.gl.opts["distance"] = distance
+        try:
+            m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        finally:
+            self.gl.opts["distance"] = kept
         M = np.array(m.data(), dtype=np.float64).reshape(4, 4)   # column-major: this is M^T
 
         def proj(pts) -> np.ndarray:
@@ -502,54 +519,80 @@ class View3D(QtWidgets.QWidget, AutoRotate):
     def sync_side(self) -> None:
         """Put the current legend and readouts in the side column (cheap when none of them
         changed), and the column beside or under the picture."""
-        key = (self.title, self.scene.status, self.scene.mode_weights,
-               tuple(self.scene.legend_rows()), self.style)
+        key = self._text_key()
         if key != getattr(self, "_side_key", None):
             self._side_key = key
-            self._side_images = {}
+            if key != getattr(self, "_frame_key", None):
+                self._side_images = {}
+                self._frame_key = key
             self._place_side(force=True)
 
-    def _images_for_side(self, columns: int) -> list:
-        """Legend (in `columns` columns), status and mode weights; the title stays out (the
-        window names the view; an exported frame of the view alone shows it)."""
+    def _images_for_side(self, columns: int, with_title: bool = False) -> list:
+        """Title (only `with_title`: the window names the view; a frame of the view alone
+        shows it), legend in `columns` columns, status and mode weights."""
         cache = getattr(self, "_side_images", {})
         if columns not in cache:
             items = self._chrome(0, 0, False, boxes_only=True, legend_columns=columns)
-            cache[columns] = [img for img, _pos in items][1 if self.title else 0:]
+            cache[columns] = [img for img, _pos in items]
             self._side_images = cache
-        return cache[columns]
+        return cache[columns][0 if with_title or not self.title else 1:]
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._place_side()
 
-    def _place_side(self, force: bool = False) -> None:
-        """Beside the picture (one column) or under it (the legend in as many columns as
-        the width holds, boxes side by side), whichever leaves the larger square for the cube."""
-        if getattr(self, "_side_key", None) is None:
-            return
-        w, h = self.width(), self.height()
-        one = self._images_for_side(1)
-        beside_w = max((i.width() for i in one), default=0) + 8
-        n_rows = max(1, len(self.scene.legend_rows()))
+    def _arrangement(self, w: int, h: int, with_title: bool = False) -> tuple[bool, list]:
+        """(beside, pictures): the text boxes in one column beside a w x h area, or under it
+        (the legend in as many columns as the width holds, boxes side by side), whichever
+        leaves the larger square for the cube."""
+        one = self._images_for_side(1, with_title)
+        if not one:
+            return True, []
+        beside_w = flow_size(one).width()
         cols = 1
-        for c in range(n_rows, 1, -1):
-            imgs = self._images_for_side(c)
-            if imgs and imgs[0].width() + 8 <= w:
+        for c in range(max(1, len(self.scene.legend_rows())), 1, -1):
+            legend_w = self._images_for_side(c, True)[1 if self.title else 0].width()
+            if legend_w + 8 <= w:
                 cols = c
                 break
-        under = self._images_for_side(cols)
+        under = self._images_for_side(cols, with_title)
         under_h = flow_size(under, w).height()
         beside = min(w - beside_w, h) >= min(w, h - under_h)
-        images = one if beside else under
+        return beside, (one if beside else under)
+
+    def _place_side(self, force: bool = False) -> None:
+        """The side column beside or under the picture (see `_arrangement`)."""
+        if getattr(self, "_side_key", None) is None:
+            return
+        beside, images = self._arrangement(self.width(), self.height())
         if force or images is not self.side.images_source:
             self.side.set_images(images)
             self.side.images_source = images
-        self.side.set_wrap_width(0 if beside else w)
+        self.side.set_wrap_width(0 if beside else self.width())
         if beside != self.side_beside:
             self.side_beside = beside
             self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
                                    else QtWidgets.QBoxLayout.Direction.TopToBottom)
+
+    def frame_layout(self, w: int, h: int) -> tuple[QtCore.QRect, list]:
+        """For a w x h picture of the view alone (export): the rectangle the cube is drawn
+        in and [(image, rect)] of the text boxes beside or under it, as on screen."""
+        self._side_images = {} if getattr(self, "_frame_key", None) != self._text_key() else \
+            getattr(self, "_side_images", {})
+        self._frame_key = self._text_key()
+        beside, images = self._arrangement(w, h, with_title=True)
+        if not images:
+            return QtCore.QRect(0, 0, w, h), []
+        if beside:
+            side_w = flow_size(images).width()
+            return QtCore.QRect(side_w, 0, w - side_w, h), list(zip(images, flow_rects(images)))
+        under_h = flow_size(images, w).height()
+        rects = [r.translated(0, h - under_h) for r in flow_rects(images, w)]
+        return QtCore.QRect(0, 0, w, h - under_h), list(zip(images, rects))
+
+    def _text_key(self) -> tuple:
+        return (self.title, self.scene.status, self.scene.mode_weights,
+                tuple(self.scene.legend_rows()), self.style)
 
     def _chrome(self, w: int, h: int, interactive: bool, boxes_only: bool = False,
                 legend_columns: int = 1) -> list:
@@ -757,15 +800,28 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             for item in self.gl.items:
                 if not item.isInitialized():
                     item.initialize()
-            GL.glViewport(0, 0, w, h)
+            cube, boxes = self.frame_layout(w, h) if text_in_frame else (QtCore.QRect(0, 0, w, h), [])
+            gl_rect = (cube.x(), h - cube.y() - cube.height(), cube.width(), cube.height())  # y up
+            GL.glViewport(*gl_rect)
             GL.glDisable(GL.GL_SCISSOR_TEST)
-            self.gl.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
-            dev = QtOpenGL.QOpenGLPaintDevice(w, h)
-            p = QtGui.QPainter(dev)
+            # The box fits the cube's area as it fits the window (the user's zoom kept).
+            distance = self.gl.opts["distance"]
+            self.gl.opts["distance"] = self.frame_distance(cube.width(), cube.height())
             try:
-                self.paint_overlay(p, w, h, interactive=False, text_boxes=text_in_frame)
+                self.gl.paint(region=gl_rect, viewport=gl_rect)   # glClear clears the whole frame
+                dev = QtOpenGL.QOpenGLPaintDevice(w, h)
+                p = QtGui.QPainter(dev)
+                try:
+                    p.translate(cube.x(), cube.y())
+                    self.paint_overlay(p, cube.width(), cube.height(), interactive=False,
+                                       text_boxes=False)
+                    p.resetTransform()
+                    for img, r in boxes:        # beside or under the cube, never over it
+                        p.drawImage(r.topLeft(), img)
+                finally:
+                    p.end()
             finally:
-                p.end()
+                self.gl.opts["distance"] = distance
             img = fbo.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
             fbo.release()
         finally:
