@@ -339,6 +339,7 @@ panel.set_arrow_mode("true")                # where both coincide the learned ar
 out["offscreen_true"] = colour_count(V.render_rgb(view, 800, 600), TRUE_ON_BG, 14)
 panel.set_arrow_mode("both")
 
+wait(300)
 # what is on the screen: the X server's pixels under the GL window
 c = view.container
 top_left = c.mapToGlobal(QtCore.QPoint(0, 0))
@@ -346,6 +347,8 @@ shot = app.primaryScreen().grabWindow(0, top_left.x(), top_left.y(), c.width(), 
 scr = V.qimage_rgb(shot.toImage())
 out["screen_shape"] = list(scr.shape)
 out["screen_particles"] = colour_count(scr, PARTICLE, 14)
+out["same_size_particles"] = colour_count(
+    V.qimage_rgb(view.render_image(c.width(), c.height(), text_in_frame=False)), PARTICLE, 14)
 out["screen_learned"] = colour_count(scr, S.LEARNED, 14)
 out["paints"] = view.gl.paint_count
 
@@ -423,6 +426,58 @@ hidden.set_particles(ring)
 h = V.render_rgb(hidden, 320, 200)
 out["hidden_shape"] = list(h.shape)
 out["hidden_particles"] = colour_count(h, PARTICLE, 14)
+
+# the legend and readouts sit beside or under the picture, never over the cube
+for size in ((1100, 700), (560, 330), (900, 600)):
+    panel.resize(*size)
+    wait(300)
+    view.sync_side()
+    wait(100)
+    corners = np.array([[x, y, z] for x in B[0] for y in B[1] for z in B[2]])
+    px = view.screen_projector()(corners)
+    tl = c.mapTo(view, QtCore.QPoint(0, 0))
+    cube = QtCore.QRectF(px[:, 0].min() + tl.x(), px[:, 1].min() + tl.y(),
+                         np.ptp(px[:, 0]), np.ptp(px[:, 1]))
+    boxes = [QtCore.QRectF(r.translated(view.side.mapTo(view, QtCore.QPoint(0, 0))))
+             for r in view.side.box_rects()]
+    out.setdefault("legend_boxes", []).append(len(boxes))
+    out.setdefault("legend_over_cube", []).append(
+        sum(1 for r in boxes if r.intersected(cube).width() * r.intersected(cube).height() > 0))
+    out.setdefault("cube_in_picture", []).append(
+        bool(QtCore.QRectF(c.geometry()).adjusted(-1, -1, 1, 1).contains(cube)))
+panel.resize(1100, 700)
+wait(200)
+
+# an exported frame of the view alone: the boxes beside or under the cube there too
+for fw, fh in ((800, 600), (1280, 720), (480, 360)):
+    cube_rect, boxes = view.frame_layout(fw, fh)
+    px = view.screen_projector(cube_rect.width(), cube_rect.height(),
+                               view.frame_distance(cube_rect.width(), cube_rect.height()))(corners)
+    cube = QtCore.QRectF(px[:, 0].min() + cube_rect.x(), px[:, 1].min() + cube_rect.y(),
+                         np.ptp(px[:, 0]), np.ptp(px[:, 1]))
+    out.setdefault("frame_boxes", []).append(len(boxes))
+    out.setdefault("frame_over_cube", []).append(
+        sum(1 for _img, r in boxes if QtCore.QRectF(r).intersects(cube)))
+
+# isosurfaces of p read on a projector: the outer one stands out from the background
+n = 32
+ax = [np.linspace(lo, hi, n) for lo, hi in B]
+X, Y, Z = np.meshgrid(*ax, indexing="ij")
+blob = np.exp(-0.5 * ((X - 1.0) ** 2 + Y ** 2 + Z ** 2))
+iso = V.View3D()
+iso.set_bounds(B)
+iso.set_slice_visible(False)
+iso.set_density_grid(blob)
+with_s = V.render_rgb(iso, 480, 360).astype(float)
+iso.set_density_mode("off")
+without = V.render_rgb(iso, 480, 360).astype(float)
+changed = np.abs(with_s - without).max(axis=2) > 3
+lum = with_s[changed] @ [0.2126, 0.7152, 0.0722]
+from explorer.gui.views import common as C
+ratio = C.contrast_ratio(with_s[changed], without[changed])
+out["iso_pixels"] = int(changed.sum())
+out["iso_contrast_median"] = float(np.median(ratio))
+out["iso_contrast_p90"] = float(np.percentile(ratio, 90))
 panel.close()
 wait(100)
 print("RESULT " + json.dumps(out))
@@ -480,7 +535,8 @@ def test_gl_view_draws_particles_and_arrows(gl_results):
     r = gl_results
     assert r["offscreen_shape"] == [600, 800, 3]
     assert r["offscreen_unique"] > 50
-    assert r["offscreen_particles"] > 100, r          # 1,500 white particles (3 px)
+    assert r["offscreen_particles"] > 60, r           # 1,500 white particles (3 px), the cube
+    #                                                   sharing the frame with its legend
     assert r["offscreen_learned"] > 1000, r           # learned arrows, zero error: pure orange
     assert r["offscreen_true"] > 1000, r              # true arrows: sky blue
 
@@ -489,7 +545,9 @@ def test_gl_view_draws_particles_and_arrows(gl_results):
 def test_gl_view_is_on_screen(gl_results):
     r = gl_results
     assert r["paints"] > 0
-    assert r["screen_particles"] > 100, r
+    # the picture is narrower now that the legend has a column of its own: compare the
+    # screen with an offscreen picture of the same size
+    assert r["screen_particles"] > 30 and r["screen_particles"] >= 0.5 * r["same_size_particles"], r
     assert r["screen_learned"] > 1000, r
     assert r["grab_particles"] > 100, r
 
@@ -527,3 +585,25 @@ def test_gl_view_renders_when_never_shown(gl_results):
 def test_gl_second_window_draws_too(gl_results):
     assert gl_results["second_view_particles"] > 50
     assert gl_results["first_view_again"] > 50
+
+
+@pytest.mark.gl
+def test_gl_legend_is_beside_or_under_the_cube(gl_results):
+    """The legend box was painted over the cube; now every text box is in a column beside
+    or under the picture, at a wide, a small and a medium size."""
+    r = gl_results
+    assert all(n >= 2 for n in r["legend_boxes"]), r["legend_boxes"]   # title and legend at least
+    assert r["legend_over_cube"] == [0, 0, 0], r
+    assert all(r["cube_in_picture"]), r
+    assert all(n >= 3 for n in r["frame_boxes"]), r          # exported frames keep the title
+    assert r["frame_over_cube"] == [0, 0, 0], r
+
+
+@pytest.mark.gl
+def test_gl_isosurfaces_stand_out(gl_results):
+    """Isosurfaces were faint (alpha 0.09 and 0.2): the outer one must differ from what is
+    behind it by a contrast ratio of 1.5 (median) and the inner one by 3."""
+    r = gl_results
+    assert r["iso_pixels"] > 2000, r
+    assert r["iso_contrast_median"] >= 1.5, r
+    assert r["iso_contrast_p90"] >= 3.0, r

@@ -116,8 +116,9 @@ def dark_lut(name: str = DENSITY_CMAP, top_luminance: float = DENSITY_TOP_LUMINA
     """The density backdrop: hues of `span` of a colour map, lightness capped so that
     arrows and particles drawn over the densest part keep their contrast.
 
-    Level t gets the CIE lightness L* interpolated from the background's to that of
-    `top_luminance` (even perceptual steps), the chromaticity of the map at t, blended
+    Level t gets the CIE lightness L* from the background's to that of `top_luminance`
+    along t^0.6 (low levels, a weak mode's peak, get more of the little lightness there
+    is to share), the chromaticity of the map at t, blended
     from the background's own below t = 0.35 (exactly the background at 0, no step).
     Luminance is linear in linear-light RGB, so scaling and blending keep it exact.
     """
@@ -126,7 +127,7 @@ def dark_lut(name: str = DENSITY_CMAP, top_luminance: float = DENSITY_TOP_LUMINA
     bg = srgb_to_linear(BACKGROUND)
     y_bg = float(bg @ np.array([0.2126, 0.7152, 0.0722]))
     t = np.linspace(0.0, 1.0, n)
-    lstar = _lstar(y_bg) + (_lstar(top_luminance) - _lstar(y_bg)) * t
+    lstar = _lstar(y_bg) + (_lstar(top_luminance) - _lstar(y_bg)) * t ** 0.6
     y = _lstar_inv(lstar)[:, None]
     y_map = np.maximum(lin @ np.array([0.2126, 0.7152, 0.0722]), 1e-6)[:, None]
     w = np.minimum(1.0, t / 0.35)[:, None]

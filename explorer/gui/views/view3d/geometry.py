@@ -51,7 +51,7 @@ BOX_COLOR = (150, 150, 160)
 ROTATE_DEG_PER_S = 24.0
 
 
-SURFACE_LEVELS = ((0.08, 0.09), (0.5, 0.2))   # (fraction of max p, alpha) per isosurface
+SURFACE_LEVELS = ((0.08, 0.30), (0.5, 0.65))   # (fraction of max p, alpha): readable on a projector
 
 
 SURFACE_GRID_MAX = 32                         # density grids are subsampled to this per axis

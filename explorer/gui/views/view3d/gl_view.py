@@ -111,6 +111,7 @@ def _gl_classes():
             t = time.perf_counter()
             w, h = self.width(), self.height()
             self.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
+            self.owner.sync_side()
             p = QtGui.QPainter(self)
             try:
                 self.owner.paint_overlay(p, w, h, interactive=True)
@@ -152,7 +153,7 @@ def composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore
         if w < 2 or h < 2:
             continue
         pos = c.mapTo(root, QtCore.QPoint(0, 0)) + offset
-        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h))
+        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h, text_in_frame=False))
 
 
 def _composite_onto(widget, device, offset: QtCore.QPoint) -> None:
@@ -177,6 +178,72 @@ def grab_with_gl(widget, pix: QtGui.QPixmap, rect) -> QtGui.QPixmap:
     """After QWidget.grab(rect): the GL pictures on top (see `composite_gl`)."""
     _composite_onto(widget, pix, -QtCore.QRect(rect).topLeft())
     return pix
+
+
+def flow_rects(images, wrap_width: int = 0) -> list[QtCore.QRect]:
+    """Rectangles for pictures stacked top to bottom, or (`wrap_width` > 0) placed side by
+    side while they fit that width, then on the next row."""
+    out, x, y, row_h = [], 4, 6, 0
+    for img in images:
+        if wrap_width and x > 4 and x + img.width() > wrap_width:
+            x, y, row_h = 4, y + row_h + 6, 0
+        out.append(QtCore.QRect(x, y, img.width(), img.height()))
+        if wrap_width:
+            x += img.width() + 8
+            row_h = max(row_h, img.height())
+        else:
+            y += img.height() + 6
+    return out
+
+
+def flow_size(images, wrap_width: int = 0) -> QtCore.QSize:
+    rects = flow_rects(images, wrap_width)
+    if not rects:
+        return QtCore.QSize(0, 0)
+    return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
+
+
+class ChromeColumn(QtWidgets.QWidget):
+    """The 3-D view's title, legend and readouts as the same pictures the exported frame
+    shows, stacked in a widget beside or under the GL picture (painted over it, the
+    legend covered the cube)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images: list[QtGui.QImage] = []
+        self.images_source = None    # the list last given, to skip unchanged updates
+        self.wrap_width = 0          # 0: one column; else the width to fill row by row
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def set_images(self, images) -> None:
+        self.images = list(images)
+        self.setVisible(bool(self.images))
+        self.updateGeometry()
+        self.update()
+
+    def sizeHint(self) -> QtCore.QSize:
+        return flow_size(self.images, self.wrap_width)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
+
+    def box_rects(self) -> list[QtCore.QRect]:
+        """Where each picture is drawn, in this widget's coordinates."""
+        return flow_rects(self.images, self.wrap_width)
+
+    def set_wrap_width(self, width: int) -> None:
+        if width != self.wrap_width:
+            self.wrap_width = width
+            self.updateGeometry()
+            self.update()
+
+    def paintEvent(self, ev) -> None:
+        p = QtGui.QPainter(self)
+        try:
+            for img, r in zip(self.images, self.box_rects()):
+                p.drawImage(r.topLeft(), img)
+        finally:
+            p.end()
 
 
 class View3D(QtWidgets.QWidget, AutoRotate):
@@ -224,9 +291,14 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         self.container = QtWidgets.QWidget.createWindowContainer(self.gl, self)
         self.container.setMinimumSize(160, 120)
         self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.container)
+        # Title, legend and readouts in a column beside or under the picture, not over the cube.
+        self.side = ChromeColumn()
+        self._box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.setSpacing(4)
+        self._box.addWidget(self.container, 1)
+        self._box.addWidget(self.side, 0)
+        self.side_beside = True
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
@@ -270,14 +342,23 @@ class View3D(QtWidgets.QWidget, AutoRotate):
 
     # ------------------------------------------------------------ camera
     def _fit_distance(self, w: int | None = None, h: int | None = None) -> None:
+        self.gl.opts["distance"] = self._fitting_distance(w, h)
+        self.gl.update()
+
+    def frame_distance(self, w: int, h: int) -> float:
+        """The camera distance for a w x h picture of the view alone: the box fits it as it
+        fits the window, and the user's zoom is kept."""
+        return self.gl.opts["distance"] * self._fitting_distance(w, h) / self._fitting_distance()
+
+    def _fitting_distance(self, w: int | None = None, h: int | None = None) -> float:
+        """The camera distance at which the box fills a w x h picture."""
         b = self.scene.bounds
         radius = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
         w = max(w or self.gl.width() or self.width(), 1)
         h = max(h or self.gl.height() or self.height(), 1)
         half_h = math.atan(math.tan(math.radians(self.gl.opts["fov"] / 2)) * h / w)
         half = min(half_h, math.radians(self.gl.opts["fov"] / 2))
-        self.gl.opts["distance"] = 1.06 * radius / math.sin(half)
-        self.gl.update()
+        return 1.06 * radius / math.sin(half)
 
     def reset_camera(self) -> None:
         b = self.scene.bounds
@@ -294,12 +375,20 @@ class View3D(QtWidgets.QWidget, AutoRotate):
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None) -> None:
         self.gl.setCameraPosition(azimuth=azimuth, elevation=elevation)
 
-    def screen_projector(self, w: int | None = None, h: int | None = None):
+    def screen_projector(self, w: int | None = None, h: int | None = None,
+                         distance: float | None = None):
         """A function (n, 3) -> (n, 2) pixel coordinates (y down) in a w x h picture of the
-        current camera (default: the on-screen size); NaN for points behind it."""
+        current camera (default: the on-screen size; `distance`: another camera distance);
+        NaN for points behind it."""
         w = max(w or self.gl.width() or self.width(), 1)
         h = max(h or self.gl.height() or self.height(), 1)
-        m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        kept = self.gl.opts["distance"]
+        if distance is not None:
+            self.gl.opts["distance"] = distance
+        try:
+            m = self.gl.projectionMatrix((0, 0, w, h), (0, 0, w, h)) * self.gl.viewMatrix()
+        finally:
+            self.gl.opts["distance"] = kept
         M = np.array(m.data(), dtype=np.float64).reshape(4, 4)   # column-major: this is M^T
 
         def proj(pts) -> np.ndarray:
@@ -410,7 +499,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         self.gl.update()
 
     # ------------------------------------------------------------ drawing
-    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False) -> None:
+    def paint_overlay(self, p: QtGui.QPainter, w: int, h: int, interactive: bool = False,
+                      text_boxes: bool = True) -> None:
         """Axis names and ticks, title, legend, status (and on screen the mouse hint).
 
         The boxes are painted once into small images (cached until their text changes) and
@@ -421,15 +511,104 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
         paint_axis_labels(p, layout, font, bold)
+        if not (interactive or text_boxes):
+            return
         for img, pos in self._chrome(w, h, interactive):
             p.drawImage(pos, img)
 
-    def _chrome(self, w: int, h: int, interactive: bool) -> list:
+    def sync_side(self) -> None:
+        """Put the current legend and readouts in the side column (cheap when none of them
+        changed), and the column beside or under the picture."""
+        key = self._text_key()
+        if key != getattr(self, "_side_key", None):
+            self._side_key = key
+            if key != getattr(self, "_frame_key", None):
+                self._side_images = {}
+                self._frame_key = key
+            self._place_side(force=True)
+
+    def _images_for_side(self, columns: int, with_title: bool = False) -> list:
+        """Title (only `with_title`: the window names the view; a frame of the view alone
+        shows it), legend in `columns` columns, status and mode weights."""
+        cache = getattr(self, "_side_images", {})
+        if columns not in cache:
+            items = self._chrome(0, 0, False, boxes_only=True, legend_columns=columns)
+            cache[columns] = [img for img, _pos in items]
+            self._side_images = cache
+        return cache[columns][0 if with_title or not self.title else 1:]
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_side()
+
+    def _arrangement(self, w: int, h: int, with_title: bool = False) -> tuple[bool, list]:
+        """(beside, pictures): the text boxes in one column beside a w x h area, or under it
+        (the legend in as many columns as the width holds, boxes side by side), whichever
+        leaves the larger square for the cube."""
+        one = self._images_for_side(1, with_title)
+        if not one:
+            return True, []
+        beside_w = flow_size(one).width()
+        cols = 1
+        for c in range(max(1, len(self.scene.legend_rows())), 1, -1):
+            legend_w = self._images_for_side(c, True)[1 if self.title else 0].width()
+            if legend_w + 8 <= w:
+                cols = c
+                break
+        under = self._images_for_side(cols, with_title)
+        under_h = flow_size(under, w).height()
+        beside = min(w - beside_w, h) >= min(w, h - under_h)
+        return beside, (one if beside else under)
+
+    def _place_side(self, force: bool = False) -> None:
+        """The side column beside or under the picture (see `_arrangement`)."""
+        if getattr(self, "_side_key", None) is None:
+            return
+        beside, images = self._arrangement(self.width(), self.height())
+        if force or images is not self.side.images_source:
+            self.side.set_images(images)
+            self.side.images_source = images
+        self.side.set_wrap_width(0 if beside else self.width())
+        if beside != self.side_beside:
+            self.side_beside = beside
+            self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
+                                   else QtWidgets.QBoxLayout.Direction.TopToBottom)
+
+    def frame_layout(self, w: int, h: int) -> tuple[QtCore.QRect, list]:
+        """For a w x h picture of the view alone (export): the rectangle the cube is drawn
+        in and [(image, rect)] of the text boxes beside or under it, as on screen."""
+        self._side_images = {} if getattr(self, "_frame_key", None) != self._text_key() else \
+            getattr(self, "_side_images", {})
+        self._frame_key = self._text_key()
+        beside, images = self._arrangement(w, h, with_title=True)
+        if not images:
+            return QtCore.QRect(0, 0, w, h), []
+        if beside:
+            side_w = flow_size(images).width()
+            return QtCore.QRect(side_w, 0, w - side_w, h), list(zip(images, flow_rects(images)))
+        under_h = flow_size(images, w).height()
+        rects = [r.translated(0, h - under_h) for r in flow_rects(images, w)]
+        return QtCore.QRect(0, 0, w, h - under_h), list(zip(images, rects))
+
+    def _text_key(self) -> tuple:
+        return (self.title, self.scene.status, self.scene.mode_weights,
+                tuple(self.scene.legend_rows()), self.style)
+
+    def _chrome(self, w: int, h: int, interactive: bool, boxes_only: bool = False,
+                legend_columns: int = 1) -> list:
+        """(image, position) of the text boxes painted over the picture: on screen only the
+        mouse hint (the rest is in the side column); in a picture of the view alone
+        (`render_image`, export) all of them; `boxes_only`: title, legend, status and mode
+        weights stacked from (0, 0), for the side column."""
         rows = self.scene.legend_rows()
-        key = (w, h, interactive, self.title, self.scene.status, self.scene.mode_weights,
-               tuple(rows), self.style)
+        key = (w, h, interactive, boxes_only, legend_columns, self.title, self.scene.status,
+               self.scene.mode_weights, tuple(rows), self.style)
         if key == getattr(self, "_chrome_key", None):
             return self._chrome_items
+        if interactive:   # the mouse hint, only where it does not crowd the axis labels
+            items = self._hint_item(w, h) if w >= 560 and h >= 300 else []
+            self._chrome_key, self._chrome_items = key, items
+            return items
         font, _ = fonts_for(self.style)
         tf = QtGui.QFont(font)
         tf.setPointSizeF(self.style.font_pt + 2)
@@ -457,8 +636,9 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                           QtCore.QPointF(8, 8)))
             th = size.height()
         if rows:
-            size = legend_size(rows, font)
-            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True)),
+            size = legend_size(rows, font, legend_columns)
+            items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True,
+                                                               columns=legend_columns)),
                           QtCore.QPointF(8, 8 + th + 6)))
         if self.scene.status:
             size = text_box_size(self.scene.status, font)
@@ -474,20 +654,32 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             size = text_box_size(text, mono)
             items.append((picture(size, lambda q: paint_text_box(q, text, QtCore.QPointF(0, 0), "tl", mono)),
                           QtCore.QPointF(w - 8 - size.width(), top)))
-        if interactive:
-            hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
-            fm = QtGui.QFontMetricsF(font)
-            size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
-
-            def draw_hint(q):
-                q.setFont(font)
-                q.setPen(QtGui.QColor(*C.HINT))
-                q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
-            items.append((picture(size, draw_hint),
-                          QtCore.QPointF(w - size.width() - 10, h - size.height() - 6)))
+        if boxes_only:   # stacked top to bottom for the side column
+            y = 0.0
+            for i, (img, _pos) in enumerate(items):
+                items[i] = (img, QtCore.QPointF(0, y))
+                y += img.height() + 6
         self._chrome_key = key
         self._chrome_items = items
         return items
+
+    def _hint_item(self, w: int, h: int) -> list:
+        font, _ = fonts_for(self.style)
+        hint = "drag: orbit \u00b7 wheel: zoom \u00b7 right-drag: pan \u00b7 double-click: reset"
+        fm = QtGui.QFontMetricsF(font)
+        size = QtCore.QSizeF(fm.horizontalAdvance(hint) + 4, fm.height() + 2)
+        img = QtGui.QImage(int(math.ceil(size.width())) + 2, int(math.ceil(size.height())) + 2,
+                           QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(0)
+        q = QtGui.QPainter(img)
+        try:
+            q.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+            q.setFont(font)
+            q.setPen(QtGui.QColor(*C.HINT))
+            q.drawText(QtCore.QPointF(1, fm.ascent()), hint)
+        finally:
+            q.end()
+        return [(img, QtCore.QPointF(w - size.width() - 10, 6))]   # the top is clear of axis labels
 
     def _draw_slice(self) -> None:
         s = self.scene
@@ -576,7 +768,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                     if not len(faces):
                         continue
                     verts = b[:, 0] + (np.asarray(verts) * f + 0.5) * step
-                    c = lut.map(0.3 + 0.7 * frac, mode="float")
+                    c = lut.map(0.45 + 0.55 * frac, mode="float")   # teal to green: not orange, not sky blue
                     md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
                     item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
                                          shader="shaded", smooth=True, glOptions="additive")
@@ -587,7 +779,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             m.setVisible(show)
 
     # ------------------------------------------------------------ pictures
-    def render_image(self, w: int | None = None, h: int | None = None) -> QtGui.QImage:
+    def render_image(self, w: int | None = None, h: int | None = None,
+                     text_in_frame: bool = True) -> QtGui.QImage:
         """The scene and its text drawn offscreen at w x h (default: the on-screen size),
         whether or not the view is on screen. RGB32."""
         QtOpenGL = self._QtOpenGL
@@ -607,15 +800,28 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             for item in self.gl.items:
                 if not item.isInitialized():
                     item.initialize()
-            GL.glViewport(0, 0, w, h)
+            cube, boxes = self.frame_layout(w, h) if text_in_frame else (QtCore.QRect(0, 0, w, h), [])
+            gl_rect = (cube.x(), h - cube.y() - cube.height(), cube.width(), cube.height())  # y up
+            GL.glViewport(*gl_rect)
             GL.glDisable(GL.GL_SCISSOR_TEST)
-            self.gl.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
-            dev = QtOpenGL.QOpenGLPaintDevice(w, h)
-            p = QtGui.QPainter(dev)
+            # The box fits the cube's area as it fits the window (the user's zoom kept).
+            distance = self.gl.opts["distance"]
+            self.gl.opts["distance"] = self.frame_distance(cube.width(), cube.height())
             try:
-                self.paint_overlay(p, w, h, interactive=False)
+                self.gl.paint(region=gl_rect, viewport=gl_rect)   # glClear clears the whole frame
+                dev = QtOpenGL.QOpenGLPaintDevice(w, h)
+                p = QtGui.QPainter(dev)
+                try:
+                    p.translate(cube.x(), cube.y())
+                    self.paint_overlay(p, cube.width(), cube.height(), interactive=False,
+                                       text_boxes=False)
+                    p.resetTransform()
+                    for img, r in boxes:        # beside or under the cube, never over it
+                        p.drawImage(r.topLeft(), img)
+                finally:
+                    p.end()
             finally:
-                p.end()
+                self.gl.opts["distance"] = distance
             img = fbo.toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
             fbo.release()
         finally:

@@ -19,11 +19,19 @@ def text_box_size(text: str, font: QtGui.QFont) -> QtCore.QSizeF:
     return QtCore.QSizeF(max(fm.horizontalAdvance(s) for s in lines) + 16, fm.height() * len(lines) + 10)
 
 
-def legend_size(rows, font: QtGui.QFont) -> QtCore.QSizeF:
+def legend_size(rows, font: QtGui.QFont, columns: int = 1) -> QtCore.QSizeF:
+    widths, n = _legend_columns(rows, font, columns)
+    fm = QtGui.QFontMetricsF(font)
+    return QtCore.QSizeF(sum(widths) + 8, fm.height() * 1.25 * n + 10)
+
+
+def _legend_columns(rows, font: QtGui.QFont, columns: int) -> tuple[list[float], int]:
+    """Widths of the legend's columns (rows filled column by column) and rows per column."""
     fm = QtGui.QFontMetricsF(font)
     sw = fm.height() * 2.0
-    return QtCore.QSizeF(max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22,
-                         fm.height() * 1.25 * len(rows) + 10)
+    n = max(1, math.ceil(len(rows) / max(1, columns)))
+    cols = [rows[i:i + n] for i in range(0, len(rows), n)]
+    return [max(fm.horizontalAdvance(r[2]) for r in col) + sw + 22 for col in cols], n
 
 
 def mode_weights_text(fractions, true=None, labels=None) -> str:
@@ -52,21 +60,23 @@ def _paint_panel(p: QtGui.QPainter, rect: QtCore.QRectF) -> None:
 
 
 def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
-                 from_top: bool = False) -> float:
-    """The legend box with its bottom-left (or top-left) corner at (x, y); returns its height."""
+                 from_top: bool = False, columns: int = 1) -> float:
+    """The legend box with its bottom-left (or top-left) corner at (x, y), its rows filled
+    column by column into `columns` columns; returns its height."""
     if not rows:
         return 0.0
     fm = QtGui.QFontMetricsF(font)
     lh = fm.height() * 1.25
     sw = fm.height() * 2.0
-    width = max(fm.horizontalAdvance(r[2]) for r in rows) + sw + 22
-    height = lh * len(rows) + 10
-    top = y if from_top else y - height
-    _paint_panel(p, QtCore.QRectF(x, top, width, height))
+    widths, per_col = _legend_columns(rows, font, columns)
+    size = legend_size(rows, font, columns)
+    top = y if from_top else y - size.height()
+    _paint_panel(p, QtCore.QRectF(x, top, size.width(), size.height()))
     p.setFont(font)
     for i, (kind, color, text) in enumerate(rows):
-        cy = top + 5 + lh * (i + 0.5)
-        sx = x + 8
+        col, k = divmod(i, per_col)
+        cy = top + 5 + lh * (k + 0.5)
+        sx = x + 8 + sum(widths[:col])
         if kind == "dot":
             p.setPen(QtCore.Qt.PenStyle.NoPen)
             p.setBrush(QtGui.QColor(*color))
@@ -84,7 +94,7 @@ def paint_legend(p: QtGui.QPainter, rows, x: float, y: float, font: QtGui.QFont,
             p.drawRect(QtCore.QRectF(sx, cy - fm.height() * 0.18, sw, fm.height() * 0.36))
         p.setPen(QtGui.QColor(*FOREGROUND))
         p.drawText(QtCore.QPointF(sx + sw + 8, cy + fm.ascent() / 2 - fm.descent() / 2), text)
-    return height
+    return size.height()
 
 
 def paint_text_box(p: QtGui.QPainter, text: str, anchor: QtCore.QPointF, corner: str,
