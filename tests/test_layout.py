@@ -1,0 +1,145 @@
+"""Every shipped preset, sampled, on a lecturer's screens (1280x720 and 1920x1080, the window
+maximised, then in presenter mode): no readout or legend covers a plot's data area, nothing is
+clipped off its view, the density box fills its plots, and the window fits the screen
+(issue 10). Each screen size needs its own Qt application (the offscreen platform's screen is
+fixed when Qt starts), so the probe runs in a child process, one per screen; it loads every
+preset in turn into one window, as a lecturer going through the course would."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+SCREENS = [(1280, 720), (1920, 1080)]
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_preset_readable_on_lecture_screens(tmp_path, screen):
+    w, h = screen
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"synchronousWindowSystemEvents": True, "windowFrameMargins": False,
+                                  "screens": [{"name": "projector", "x": 0, "y": 0, "width": w,
+                                               "height": h, "logicalDpi": 96,
+                                               "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
+    r = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    problems = json.loads(r.stdout.strip().splitlines()[-1])
+    assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------- the probe (child process)
+
+def _graphics(w):
+    """The pyqtgraph canvases on screen: each view's, the field view's current page."""
+    out = []
+    for v in (w.field_view, w.particles_view, w.curve_view, w.loss_view):
+        if v is None or not isinstance(v, pg.QtWidgets.QWidget) or not v.isVisible():
+            continue
+        g = getattr(v, "graphics", None)
+        if g is None and hasattr(v, "stack"):
+            g = v.stack.currentWidget()
+        if g is not None and g.isVisible():
+            out.append((type(v).__name__, g))
+    return out
+
+
+def _overlaps(name, graphics) -> list[str]:
+    """Readouts and legends whose rectangle meets a plot's data area, or leaves the view."""
+    scene = graphics.scene()
+    whole = graphics.sceneRect()
+    boxes = [i for i in scene.items() if isinstance(i, pg.ViewBox) and i.isVisible()]
+    texts = [i for i in scene.items() if isinstance(i, (C.SideText, pg.LegendItem))
+             and i.isVisible() and i.boundingRect().width() > 1]
+    bad = []
+    for t in texts:
+        # what is drawn: a legend's own size (its rectangle stretches with its layout cell)
+        if isinstance(t, pg.LegendItem):
+            cw, ch = C.legend_size(t)
+            r = t.mapRectToScene(pg.QtCore.QRectF(0, 0, cw, ch))
+        else:
+            r = t.mapRectToScene(t.itemRect())
+        label = getattr(t, "plain_text", "") or type(t).__name__
+        for b in boxes:
+            vr = b.sceneBoundingRect()
+            if vr.width() > 2 and r.intersects(vr) and not r.intersected(vr).isEmpty():
+                inter = r.intersected(vr)
+                if inter.width() > 1 and inter.height() > 1:
+                    bad.append(f"{name}: {label[:40]!r} over a plot {inter}")
+        if not whole.adjusted(-1, -1, 1, 1).contains(r):
+            bad.append(f"{name}: {label[:40]!r} clipped {r} outside {whole}")
+    return bad
+
+
+def _fills(w) -> list[str]:
+    bad = []
+    bounds = w.preset.density["bounds"]
+    if w.preset.dim != 2:
+        return bad
+    fv = w.field_view
+    plots = [w.particles_view.plot] + {
+        "side": [fv.learned_plot, fv.true_plot], "overlay": [fv.overlay_plot],
+        "error": [fv.error_plot]}[fv.mode]
+    for plot in plots:
+        f = C.box_fill_fraction(plot, bounds)
+        if f < 0.8:
+            bad.append(f"{plot.title_text!r}: the box fills {f:.2f} of the plot")
+    return bad
+
+
+def _overlaps_all(w):
+    out = []
+    for name, g in _graphics(w):
+        out += _overlaps(name, g)
+    return out
+
+
+def _check(w, app, label) -> list[str]:
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.01)
+    out = [f"{label}: {p}" for p in _overlaps_all(w) + _fills(w)]
+    screen = w.screen().availableGeometry()
+    frame = w.frameGeometry()
+    if not screen.contains(frame):
+        out.append(f"{label}: the window {frame} leaves the screen {screen}")
+    return out
+
+
+def probe() -> list[str]:
+    global pg, C
+    import pyqtgraph as pg
+    from explorer.gui.views import common as C
+    from explorer.core.shipped import shipped_presets
+    from explorer.gui.app import make_app, open_window
+    app = make_app()
+    w = open_window(None)
+    w.showMaximized()
+    problems = []
+    for path in shipped_presets():
+        if not w.load_path(str(path)):
+            problems.append(f"{path.stem}: {w.last_error}")
+            continue
+        w.toggle_sampling()   # readouts appear with the first frame (an untrained net is fine)
+        t0 = time.time()
+        while (w.sample is None or w.sample.worker.sampler.done_steps == 0) and time.time() - t0 < 60:
+            app.processEvents()
+            time.sleep(0.01)
+        w.toggle_sampling()
+        problems += _check(w, app, f"{path.stem}, maximised")
+        w.set_presenter(True)
+        problems += _check(w, app, f"{path.stem}, presenter")
+        w.set_presenter(False)
+    w.close()
+    app.processEvents()
+    return problems
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    print(json.dumps(probe()))
