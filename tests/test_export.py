@@ -462,3 +462,17 @@ def test_close_mid_frame_of_a_long_export_takes_effect_within_a_second(qtbot, mo
     assert not runner.running
     assert took < 1.0, f"closing took {took:.1f} s"
     assert _leftovers(out) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="file modes are POSIX")
+def test_exports_respect_the_umask(tmp_path):
+    """Issue 16.11: exports were created 0600 whatever the umask."""
+    from explorer.export.stills import atomic_write
+    old = os.umask(0o022)
+    try:
+        a = write_frames(tmp_path / "a.gif", _frames(n=3))
+        b = atomic_write(tmp_path / "b.csv", lambda p: p.write_text("x\n"))
+    finally:
+        os.umask(old)
+    for f in (a, b):
+        assert (os.stat(f).st_mode & 0o777) == 0o644, oct(os.stat(f).st_mode)

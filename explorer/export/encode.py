@@ -58,10 +58,31 @@ def check_cancel(cancel) -> None:
 
 
 def temp_path_for(path: Path) -> Path:
-    """A fresh hidden name beside `path` (same folder, so the final rename is atomic)."""
+    """A fresh hidden name beside `path` (same folder, so the final rename is atomic), with
+    the permissions of any file the user creates: mkstemp makes it 0600, and the rename kept
+    that, so a colleague could not open a shared export."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    except (AttributeError, OSError):   # no fchmod (Windows), or a filesystem without modes
+        pass
     os.close(fd)
     return Path(name)
+
+
+def current_umask() -> int:
+    """The process's umask. Linux reports it in /proc without changing it; elsewhere it is
+    read by setting it and straight back (a moment in which another thread's new file would
+    get the wrong mode)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:
