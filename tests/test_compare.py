@@ -4,6 +4,7 @@ numbers, Ctrl-C."""
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def test_runs_are_the_product_of_the_varies_and_seeds(local):
             assert pre.objective["kind"] == kind and pre.training["lr"] == float(lr)
             # seeds 0..K-1 are added to the preset's (5); the sampler's follows training's
             assert pre.training["seed"] == 5 + s and pre.sampler["seed"] == 5 + s
-            assert json.loads((d / "metrics.json").read_text())["steps"] == 40
+            m = json.loads((d / "metrics.json").read_text())
+            assert m["steps"] == 40 and m["threads"] == 1   # one torch thread per worker
 
 
 def test_seeds_give_different_runs_and_variants_differ(local):
@@ -150,10 +152,15 @@ def test_workers_one_and_two_give_the_same_numbers(local, preset_file, tmp_path)
 def test_dask_cluster_gives_the_same_numbers(local, preset_file, tmp_path):
     distributed = pytest.importorskip("distributed")
     out, _ = local
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        r = compare(preset_file, *VARY, "--seeds", 2, "--out", tmp_path / "dask",
-                    "--scheduler", cluster.scheduler_address)
+    saved = dict(os.environ)   # LocalCluster sets OMP_NUM_THREADS=1 & co in this process's
+    try:                       # environment: later tests get theirs back
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            r = compare(preset_file, *VARY, "--seeds", 2, "--out", tmp_path / "dask",
+                        "--scheduler", cluster.scheduler_address)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert r.returncode == 0, r.stderr
     assert "2 Dask workers" in r.stderr
     pick = lambda path: [[row[k] for k in DETERMINISTIC] for row in read_csv(path)]
