@@ -164,6 +164,11 @@ def _main_compare(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # an unexpected failure: say what, without a traceback
+        if os.environ.get("SCORE_EXPLORER_DEBUG"):
+            raise
+        print(f"error: unexpected failure: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     for run, why in outcome.failed:
         print(f"error: {run.folder}: {why}", file=sys.stderr)
     return 130 if outcome.interrupted else 1 if outcome.failed else 0
