@@ -248,3 +248,24 @@ def test_ctrl_c_keeps_the_finished_runs_and_their_summary(preset_file, tmp_path)
     assert all({p.name for p in (out / "runs" / k / "seed-0").iterdir()} == RUN_FILES for k in kept)
     assert json.loads((out / "summary.json").read_text())["variants"][0]["runs"] == 1
     assert (out / "compare.png").is_file() and not list(out.rglob(".*.part"))
+
+
+def test_the_band_is_the_mean_and_sample_sd_over_seeds():
+    from explorer.core.compare import summary as S
+    from explorer.core.compare.execute import Finished
+    v = PL.Variant({"a": 1}, "a=1")
+    curves = [[(100, 2.0), (200, 1.0)], [(100, 4.0), (200, 0.5), (300, 0.1)], [(100, 3.0), (200, 1.5)]]
+    fs = [Finished(PL.Run(v, s, None), {}, c) for s, c in enumerate(curves)]
+    steps, mean, sd = S.fisher_band(fs)
+    assert list(steps) == [100, 200]   # the steps every seed reached
+    np.testing.assert_allclose(mean, [3.0, 1.0])
+    np.testing.assert_allclose(sd, [1.0, 0.5])
+    assert S.mean_sd([1.0, None, 3.0]) == (2.0, 2 ** 0.5)
+    assert S.mean_sd([[0.2, 0.8]]) == ([0.2, 0.8], None)
+
+
+def test_compare_imports_no_qt():
+    code = ("import sys, explorer.core.compare, explorer.core.threads\n"
+            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph', 'shiboken'))]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
