@@ -137,11 +137,14 @@ def _compare_parser() -> argparse.ArgumentParser:
     ap.add_argument("preset", help="preset file (.toml)")
     ap.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                     help="a dotted preset key and its values (TOML), e.g. objective.kind=esm,ism")
-    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1, added to the preset's")
-    ap.add_argument("--steps", type=int, help="training steps of every run")
-    ap.add_argument("--out", help="folder for the results (default: runs/compare-<preset name>)")
-    ap.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    ap.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT")
+    ap.add_argument("--seeds", type=int, default=1, metavar="K",
+                    help="seeds 0..K-1, added to the preset's (default 1)")
+    ap.add_argument("--steps", type=int, metavar="N", help="training steps of every run")
+    ap.add_argument("--out", metavar="DIR",
+                    help="folder for the results (default: runs/compare-<preset name>)")
+    ap.add_argument("--workers", type=int, metavar="N",
+                    help="local worker processes (default: one per core)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster: tcp://HOST:PORT")
     return ap
 
 
