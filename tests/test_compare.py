@@ -230,7 +230,7 @@ def test_ctrl_c_keeps_the_finished_runs_and_their_summary(preset_file, tmp_path)
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "explorer", "compare", str(preset_file), "--vary",
-         "training.lr=0.001,0.002,0.003,0.004", "--steps", "400", "--workers", "1",
+         "training.lr=0.001,0.002,0.003,0.004,0.005,0.006", "--steps", "400", "--workers", "1",
          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list((out / "runs").glob("*/seed-0")) and time.monotonic() < deadline:
@@ -242,7 +242,7 @@ def test_ctrl_c_keeps_the_finished_runs_and_their_summary(preset_file, tmp_path)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     kept = sorted(p.parent.name for p in out.glob("runs/*/seed-0"))
-    assert 1 <= len(kept) < 4, stderr
+    assert 1 <= len(kept) < 6, stderr
     rows = read_csv(out / "summary.csv")
     assert sorted(f"training.lr={r['training.lr']}" for r in rows) == kept
     assert all({p.name for p in (out / "runs" / k / "seed-0").iterdir()} == RUN_FILES for k in kept)
