@@ -39,13 +39,14 @@ PRESET = {
 VARY = ["objective.kind=ssm_vr,dsm", "training.lr=0.001,0.003"]   # 4 variants x 3 seeds = 12
 
 
-def timed(preset: Path, out: Path, steps: int, **where) -> float:
+def timed(preset: Path, out: Path, steps: int, **where) -> tuple[float, float]:
+    """Seconds for the whole command, and the median training steps/s of one of its runs."""
     t0 = time.perf_counter()
     outcome = run_compare(preset, VARY, seeds=3, steps=steps, out=out, log=io.StringIO(),
                           stdout=io.StringIO(), **where)
     dt = time.perf_counter() - t0
     assert len(outcome.finished) == 12 and not outcome.failed, outcome.failed
-    return dt
+    return dt, statistics.median(f.metrics["steps_per_second"] for f in outcome.finished)
 
 
 def main() -> None:
@@ -64,27 +65,33 @@ def main() -> None:
           f"({args.steps} steps, MLP 64x64, batch 256, 500 particles x 200 Langevin steps); "
           f"medians of {args.rounds} alternating rounds")
     times: dict[str, list[float]] = {"1 worker": [], "2 workers": [], "Dask LocalCluster(2)": []}
+    rates: dict[str, list[float]] = {k: [] for k in times}
+
+    def record(how: str, result: tuple[float, float]) -> None:
+        times[how].append(result[0])
+        rates[how].append(result[1])
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         preset = tmp / "bench.toml"
         preset.write_text(tomli_w.dumps(PRESET))
         for r in range(args.rounds):
-            times["1 worker"].append(timed(preset, tmp / f"one{r}", args.steps, workers=1))
-            times["2 workers"].append(timed(preset, tmp / f"two{r}", args.steps, workers=2))
+            record("1 worker", timed(preset, tmp / f"one{r}", args.steps, workers=1))
+            record("2 workers", timed(preset, tmp / f"two{r}", args.steps, workers=2))
             if use_dask:
                 with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-                    times["Dask LocalCluster(2)"].append(
-                        timed(preset, tmp / f"dask{r}", args.steps, scheduler=cluster.scheduler_address))
+                    record("Dask LocalCluster(2)", timed(preset, tmp / f"dask{r}", args.steps,
+                                                         scheduler=cluster.scheduler_address))
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items() if v),
                   flush=True)
     base = statistics.median(times["1 worker"])
-    print("\n| how | seconds (median) | speed-up over 1 worker |")
-    print("|---|---|---|")
+    print("\n| how | seconds (median) | speed-up over 1 worker | a run's training steps/s |")
+    print("|---|---|---|---|")
     for k, v in times.items():
         if v:
             m = statistics.median(v)
-            print(f"| {k} | {m:.1f} | {base / m:.2f} |")
+            print(f"| {k} | {m:.1f} | {base / m:.2f} | {statistics.median(rates[k]):.0f} |")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 

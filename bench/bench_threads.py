@@ -5,7 +5,8 @@ switching torch's thread count between rounds: A = torch's default (one per core
 policy's choice. Rounds alternate A, B, A, B, ... so that the machine's drift hits both;
 the figures are medians of steps/s. Twice: on the machine as it is ("quiet"), and with a
 second process spinning on one core ("busy", what a shared 2-core machine or a second
-program looks like).
+program looks like). "quiet" only means nothing of ours is added: the load average printed
+says how quiet the machine was.
 
 `--sizes` also trains larger MLPs on 1 thread against every core, quiet and busy: whether
 a larger network would justify more threads (on the 2-core development machine it did not).

@@ -188,11 +188,14 @@ def _compare_parser() -> argparse.ArgumentParser:
     ap.add_argument("preset", help="preset file (.toml)")
     ap.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                     help="a dotted preset key and its values (TOML), e.g. objective.kind=esm,ism")
-    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1, added to the preset's")
-    ap.add_argument("--steps", type=int, help="training steps of every run")
-    ap.add_argument("--out", help="folder for the results (default: runs/compare-<preset name>)")
-    ap.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
-    ap.add_argument("--scheduler", help="run on a Dask cluster: tcp://HOST:PORT")
+    ap.add_argument("--seeds", type=int, default=1, metavar="K",
+                    help="seeds 0..K-1, added to the preset's (default 1)")
+    ap.add_argument("--steps", type=int, metavar="N", help="training steps of every run")
+    ap.add_argument("--out", metavar="DIR",
+                    help="folder for the results (default: runs/compare-<preset name>)")
+    ap.add_argument("--workers", type=int, metavar="N",
+                    help="local worker processes (default: one per core)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster: tcp://HOST:PORT")
     return ap
 
 
@@ -215,6 +218,11 @@ def _main_compare(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # an unexpected failure: say what, without a traceback
+        if os.environ.get("SCORE_EXPLORER_DEBUG"):
+            raise
+        print(f"error: unexpected failure: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     for run, why in outcome.failed:
         print(f"error: {run.folder}: {why}", file=sys.stderr)
     return 130 if outcome.interrupted else 1 if outcome.failed else 0

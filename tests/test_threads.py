@@ -1,6 +1,6 @@
 """The thread policy (core/threads.py): one torch thread per trainer unless OMP_NUM_THREADS
-says otherwise (the headless run; compare workers are checked in test_compare, the window's
-training process calls the same `threads.apply`)."""
+says otherwise (the headless run here; compare workers in test_compare, through metrics.json's `threads`;
+the window's training process calls the same `threads.apply`)."""
 
 import os
 import subprocess
@@ -16,13 +16,14 @@ p = P.parse({"density": {"kind": "gaussian"}, "model": {"hidden": [8]},
              "training": {"steps": 3, "batch_size": 8}, "sampler": {"particles": 5, "steps": 2},
              "view": {"grid": 4}})
 before = torch.get_num_threads()
-train_and_sample(p)
-print(before, torch.get_num_threads())
+m = train_and_sample(p).metrics
+assert m["threads"] == torch.get_num_threads()
+print(before, m["threads"])
 """
 
 
 def run_check(env_threads):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in threads.ENV}
     if env_threads:
         env["OMP_NUM_THREADS"] = env_threads
     r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, env=env,
@@ -43,7 +44,10 @@ def test_an_explicit_omp_num_threads_is_left_alone():
 
 
 def test_choose(monkeypatch):
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for v in threads.ENV:
+        monkeypatch.delenv(v, raising=False)
     assert threads.choose() == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert threads.choose() is None
+    for v in threads.ENV:
+        monkeypatch.setenv(v, "3")
+        assert threads.choose() is None
+        monkeypatch.delenv(v)

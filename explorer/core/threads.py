@@ -10,7 +10,7 @@ speed of one thread, and even a 512x512 MLP at batch 2048 (540 M multiply-adds a
 A thread count that is only sometimes faster and often many times slower fails "never
 slower than one thread", so:
 
-- `OMP_NUM_THREADS` in the environment wins: torch has read it, and we leave it alone
+- `OMP_NUM_THREADS` (or `MKL_NUM_THREADS`) in the environment wins: torch has read it, and we leave it alone
   (a user who owns a quiet many-core machine and trains a large network can ask for more);
 - otherwise every trainer (a headless run, each compare worker or Dask task, the window's
   training process) trains on one thread.
@@ -19,6 +19,8 @@ slower than one thread", so:
 from __future__ import annotations
 
 import os
+
+ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")   # what torch reads for its default count
 
 
 def usable_cores() -> int:
@@ -30,7 +32,7 @@ def usable_cores() -> int:
 
 def choose() -> int | None:
     """Threads for one trainer; None where the environment has set them (leave torch's)."""
-    if os.environ.get("OMP_NUM_THREADS", "").strip():
+    if any(os.environ.get(v, "").strip() for v in ENV):
         return None
     return 1
 

@@ -69,6 +69,7 @@ def run_task(task: dict) -> dict:
     from .. import threads
     from ..run import train_and_sample, write_outputs
 
+    _warm_up()
     stop = _STOP.is_set if _STOP is not None else None
     with tempfile.TemporaryDirectory(prefix="score-explorer-") as tmp:
         tmp = Path(tmp)
@@ -83,6 +84,24 @@ def run_task(task: dict) -> dict:
         files = {f.name: f.read_bytes() for f in sorted(out.iterdir()) if f.is_file()}
     return {"interrupted": False, "metrics": result.metrics,
             "fisher": sorted(result.fisher_rows.items()), "files": files}
+
+
+_WARM = False
+
+
+def _warm_up() -> None:
+    """torch.optim's first step imports torch._dynamo (seconds, more on a busy machine): pay
+    it once per worker before a run's clock starts, or the first run on every worker would
+    report a fraction of its steps/s."""
+    global _WARM
+    if not _WARM:
+        import torch
+
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.Adam([p])
+        p.sum().backward()
+        opt.step()
+        _WARM = True
 
 
 def _init_worker(stop) -> None:

@@ -137,7 +137,7 @@ def plot(groups: list[tuple[Variant, list[Finished]]], title: str, out: Path) ->
         drawn += 1
     ax.set_yscale("log")
     ax.set_xlabel("training step")
-    ax.set_ylabel("Fisher divergence  ½ E_p |s_θ − ∇log p|²")
+    ax.set_ylabel(r"Fisher divergence  $\frac{1}{2}\,E_p\,|s_\theta - \nabla \log p|^2$")
     ax.set_title(title + ("" if drawn else " (no training steps: nothing to plot)"))
     ax.grid(True, which="both", alpha=0.3)
     if drawn:
