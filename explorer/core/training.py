@@ -23,7 +23,7 @@ from .models import build_model
 from .objectives import build_objective
 from .preset import Preset
 from .scores import LearnedScore, TrueScore
-from . import metrics
+from . import budget, metrics
 
 EVAL_SAMPLES = 10_000
 
@@ -136,7 +136,8 @@ class Trainer:
     def evaluate(self) -> dict:
         """Fisher and relative Fisher divergence of the current model on 10,000 samples of p."""
         f, rel = metrics.fisher_divergence(self.learned_score().field, self.true_score().field,
-                                           self.eval_samples())
+                                           self.eval_samples(),
+                                           chunk=min(4096, budget.rows_per_chunk(self.preset)))
         self.fisher.append((self.step_count, f, rel))
         return {"step": self.step_count, "fisher_divergence": f, "relative_fisher_divergence": rel}
 
