@@ -162,7 +162,7 @@ def test_arbitrary_text_raises_only_spec_errors(text):
 
 
 @pytest.mark.slow
-@settings(max_examples=4, deadline=None, database=None,
+@settings(max_examples=2, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(t=valid_preset())
 def test_generated_preset_runs_through_the_cli(tmp_path_factory, t):
