@@ -1,13 +1,26 @@
 """The `score-explorer` command: the window, or `run` for a headless run (DESIGN section 5).
 
-Exit status: 0 done; 2 invalid input, with one `error:` line naming the file and key;
-1 an unexpected failure; 130 interrupted by Ctrl-C (what was written is kept).
+Exit status of `run`:
+  0   done.
+  1   the run could not finish for a reason outside its input: a result file could not be
+      written (disk full, a folder that became unwritable: one `error:` line naming the
+      file), or an unexpected failure. Rerunning after the cause is fixed works.
+  2   invalid input, with one `error:` line naming the file and key (a preset key, a data
+      file, a command-line value, an --out folder that cannot be written); nothing is written.
+  3   the run went wrong numerically: training diverged (the last finite weights, the loss
+      so far and metrics.json with "diverged" are written) or the sampler's particles blew
+      up ("sampler_diverged"; no samples.npy); one `error:` line says at which step and
+      what to change.
+  130 interrupted by Ctrl-C, 143 by SIGTERM: what was written is kept, every file complete.
+`warning:` lines (exit status unchanged) flag values float32 cannot compute with and
+results that are worse than a zero score.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -117,27 +130,41 @@ def _main_run(argv: list[str]) -> int:
     except SystemExit as e:  # --help
         return int(e.code or 0)
 
-    from .core.errors import SpecError
+    from .core.errors import OutputError, SpecError
+    terminated = []
+
+    def on_sigterm(signum, frame):  # SIGTERM stops like Ctrl-C: complete files or none
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        return _headless(args)
+        rc = _headless(args)
+        return 143 if rc == 130 and terminated else rc
     except SpecError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return 143 if terminated else 130
     except Exception as e:  # an unexpected failure: say what, without a traceback
         if os.environ.get("SCORE_EXPLORER_DEBUG"):
             raise
         print(f"error: unexpected failure: {type(e).__name__}: {e} "
               f"(set SCORE_EXPLORER_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _headless(args) -> int:
     from .core import preset as P
     from .core.errors import SpecError
-    from .core.run import train_and_sample, write_outputs
+    from .core.numerics import preset_warnings
+    from .core.run import metric_warnings, train_and_sample, write_outputs
 
     preset = P.load(args.preset)
     preset = apply_overrides(preset, args)
@@ -159,6 +186,9 @@ def _headless(args) -> int:
             make_out()
         exporter = check_export_path(args.export, "--export")
     make_out()
+    _probe_writable(out)
+    for w in preset_warnings(preset):
+        print(f"warning: {w}", file=sys.stderr)
 
     bar = ProgressBar(sys.stderr)
     result = train_and_sample(preset, progress=bar.update)
@@ -176,9 +206,15 @@ def _headless(args) -> int:
         summary.append("mode weights " + ", ".join(f"{w:.3f}" for w in m["mode_weights"])
                        + " (true " + ", ".join(f"{w:.3f}" for w in m["true_weights"]) + ")")
     print("; ".join(summary), file=sys.stderr)
-    if exporter is not None and not result.interrupted:
+    if result.failure is None:
+        for w in metric_warnings(m):
+            print(f"warning: {w}", file=sys.stderr)
+    if exporter is not None and not result.interrupted and result.failure is None:
         exporter(result, preset, progress=ProgressBar(sys.stderr, "export").update)
     print(f"wrote {out}", file=sys.stderr)
+    if result.failure is not None and not result.interrupted:
+        print(f"error: {' '.join(result.failure.splitlines())}", file=sys.stderr)
+        return 3
     return 130 if result.interrupted else 0
 
 
@@ -226,6 +262,21 @@ def _main_compare(argv: list[str]) -> int:
     for run, why in outcome.failed:
         print(f"error: {run.folder}: {why}", file=sys.stderr)
     return 130 if outcome.interrupted else 1 if outcome.failed else 0
+
+
+def _probe_writable(out: Path) -> None:
+    """Fail before training, not after it, when --out cannot take a file."""
+    from .core.errors import SpecError
+    probe = out / f".score-explorer-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"probe")
+    except OSError as e:
+        raise SpecError("--out", f"cannot write in {out}: {e.strerror or e}") from None
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def apply_overrides(preset, args):

@@ -211,9 +211,9 @@ def _derive(p: Preset, dens) -> None:
     half_diag = 0.5 * sum((hi - lo) ** 2 for lo, hi in b) ** 0.5
     o = p.objective
     if o["sigma_max"] is None:
-        o["sigma_max"] = round(float(half_diag), 4)
+        o["sigma_max"] = _round(float(half_diag), 4)
     if o["sigma_min"] is None:
-        o["sigma_min"] = round(min(0.1, o["sigma_max"] / 10), 6)
+        o["sigma_min"] = _round(min(0.1, o["sigma_max"] / 10), 6)
     s = p.sampler
     if s["kind"] is None:
         s["kind"] = {"ncsn": "annealed_langevin", "ddpm": "ddpm"}.get(o["kind"], "langevin")
@@ -223,6 +223,13 @@ def _derive(p: Preset, dens) -> None:
         s["steps"] = {"langevin": 1000, "annealed_langevin": 100, "ddpm": o["timesteps"]}[s["kind"]]
     if s["seed"] is None:
         s["seed"] = p.training["seed"]
+
+
+def _round(x: float, digits: int) -> float:
+    """x to `digits` decimals, or to 4 significant digits where that would give 0 (a density
+    a millionth wide still gets positive noise levels)."""
+    r = round(x, digits)
+    return r if r != 0 or x == 0 else float(f"{x:.4g}")
 
 
 def _check_consistency(p: Preset) -> None:

@@ -2,14 +2,21 @@
 
 Used by `score-explorer run` and by the tests and benchmarks, so the figures quoted for
 headless runs are the figures of this code. Every file is written to a temporary name and
-renamed, so an interrupted run leaves complete files or none.
+renamed, so an interrupted run leaves complete files or none; files get the permissions
+the umask allows, like any other program's.
+
+A run that goes wrong still writes what it has: training that diverges keeps the last
+finite weights and the loss so far, and metrics.json says at which step and why
+(`diverged`); a sampler whose particles blow up stops there (`sampler_diverged`) and
+writes no samples. `RunResult.failure` is then the one-line advice for the user.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from . import budget
+from .errors import DivergedError, OutputError
 from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
@@ -28,6 +37,16 @@ from . import metrics as M
 from . import threads as thread_policy
 
 EVAL_EVERY = 100
+BAD_RELATIVE_FISHER = 10.0  # a zero score has relative Fisher divergence 1
+
+
+def _read_umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+UMASK = _read_umask()  # read once at import, in the importing thread
 
 
 @dataclass
@@ -38,6 +57,7 @@ class RunResult:
     sampler: Sampler | None
     fisher_rows: dict[int, float] = field(default_factory=dict)
     interrupted: bool = False
+    failure: str | None = None  # what went wrong and what to change (diverged, blew up)
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -59,28 +79,38 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     fisher_rows: dict[int, float] = {}
     true_known = True
     interrupted = False
+    diverged: DivergedError | None = None
     try:
         while trainer.step_count < steps:
             if stop and stop():
                 interrupted = True
                 break
             chunk = min(EVAL_EVERY - trainer.step_count % EVAL_EVERY, steps - trainer.step_count)
-            trainer.step(chunk)
+            try:
+                trainer.step(chunk)
+            except DivergedError as e:  # the weights are back at the last finite state
+                diverged = e
             ev = trainer.evaluate()
             fisher_rows[trainer.step_count] = ev["fisher_divergence"]
             progress("train", trainer.step_count, steps)
+            if diverged:
+                break
     except KeyboardInterrupt:
         interrupted = True
 
-    score = trainer.true_score() if preset.sampler["score"] == "true" else trainer.learned_score()
+    true_score = preset.sampler["score"] == "true"
+    score = trainer.true_score() if true_score else trainer.learned_score()
     sampler = Sampler(preset, score, trainer.device)
+    sample = not interrupted and (diverged is None or true_score)
     try:
-        while not sampler.done and not interrupted:
+        while not sampler.done and sample:
             sampler.advance(max(1, sampler.total // 100))
             progress("sample", sampler.done_steps, sampler.total)
     except KeyboardInterrupt:
         interrupted = True
-    samples = sampler.numpy()
+    blowup = sampler.blowup_message()
+    # no samples from a model that diverged before sampling, nor particles that blew up
+    samples = sampler.numpy() if sample and blowup is None else None
 
     ev = trainer.evaluate(record=trainer.step_count > 0)
     metrics = {
@@ -102,36 +132,83 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     if trainer.device_note:
         metrics["device_note"] = trainer.device_note
     comps = trainer.density.components()
-    if comps is not None:
+    if comps is not None and samples is not None:
         metrics["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
         metrics["true_weights"] = [round(float(w), 6) for w in comps[0]]
+    failure = None
+    if diverged is not None:
+        metrics.update(diverged=True, diverged_step=diverged.step, diverged_reason=diverged.reason)
+        failure = str(diverged)
+    if blowup is not None:
+        metrics.update(sampler_diverged=True, sampler_diverged_step=sampler.blown_up_at,
+                       sampler_diverged_reason=blowup)
+        failure = failure or f"sampling blew up: {blowup}"
     if interrupted:
         metrics["interrupted"] = True
-    return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted)
+    return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted, failure)
+
+
+def metric_warnings(metrics: dict) -> list[str]:
+    """Figures that say the run, though it finished, learned something useless."""
+    out = []
+    rel = metrics.get("relative_fisher_divergence")
+    if rel is not None and not rel <= BAD_RELATIVE_FISHER:
+        out.append(f"relative Fisher divergence {rel:.4g} at the end: the learned score is worse "
+                   f"than zero (a zero score has 1); lower training.lr or train longer")
+    return out
 
 
 # --- writing -----------------------------------------------------------------------------
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary name and rename; an OSError becomes an OutputError naming
+    the file (disk full, read-only), and the temporary file is removed in every case."""
     tmp = path.with_name(f".{path.name}.part")
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~UMASK)  # some writers (safetensors) create files 0600
         tmp.replace(path)
+    except OSError as e:
+        if isinstance(e, OutputError):
+            raise
+        raise OutputError(path, e) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+# safetensors refuses headers over 100 MB; the preset (and its description, which may be a
+# long text) is written beside the weights anyway, so the header holds it only when small.
+MAX_HEADER_PRESET = 64 * 1024
 
 
 def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(out, e) from None
     written = portable_preset(preset, out)
-    _atomic(out / "preset.toml", lambda p: p.write_text(written.to_toml()))
-    _atomic(out / "metrics.json", lambda p: p.write_text(json.dumps(result.metrics, indent=2) + "\n"))
-    _atomic(out / "loss.csv", lambda p: p.write_text(loss_csv(result)))
-    _atomic(out / "samples.npy", lambda p: _save_npy(p, result.samples.astype(np.float32)))
+    text = written.to_toml()
+    _atomic(out / "preset.toml", lambda p: p.write_text(text))
+    safe = M.json_safe(result.metrics)
+    _atomic(out / "metrics.json",
+            lambda p: p.write_text(json.dumps(safe, indent=2, allow_nan=False) + "\n"))
+    _atomic(out / "loss.csv", lambda p: write_loss_csv(p, result))
+    if result.samples is not None:
+        _atomic(out / "samples.npy", lambda p: _save_npy(p, result.samples.astype(np.float32)))
+    else:  # a samples.npy of an earlier run must not pass for this one's
+        try:
+            (out / "samples.npy").unlink(missing_ok=True)
+        except OSError as e:
+            raise OutputError(out / "samples.npy", e) from None
     pts, learned, true = field_arrays(result.trainer, preset)
     _atomic(out / "field.npz", lambda p: _save_npz(p, points=pts, learned=learned, true=true))
     state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
-    meta = {"preset": written.to_toml()}
+    meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}
+    if len(text) <= MAX_HEADER_PRESET:
+        meta["preset"] = text
     _atomic(out / "model.safetensors", lambda p: save_file(state, str(p), metadata=meta))
 
 
@@ -145,32 +222,45 @@ def _save_npz(path: Path, **arrays) -> None:
         np.savez(f, **arrays)
 
 
+def write_loss_csv(path: Path, result: RunResult) -> None:
+    """step,loss,fisher, streamed: ten million steps are never one string in memory."""
+    with open(path, "w", newline="") as f:
+        _loss_rows(f, result)
+
+
 def loss_csv(result: RunResult) -> str:
+    import io
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    _loss_rows(buf, result)
+    return buf.getvalue()
+
+
+def _loss_rows(f, result: RunResult) -> None:
+    w = csv.writer(f, lineterminator="\n")
     w.writerow(["step", "loss", "fisher"])
     for i, loss in enumerate(result.trainer.losses, start=1):
-        f = result.fisher_rows.get(i)
-        w.writerow([i, repr(float(loss)), "" if f is None else repr(float(f))])
-    return buf.getvalue()
+        fi = result.fisher_rows.get(i)
+        w.writerow([i, repr(float(loss)), "" if fi is None else repr(float(fi))])
 
 
 def field_arrays(trainer: Trainer, preset: Preset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pts = grid_points(preset.density["bounds"], int(preset.view["grid"]))
     x = torch.from_numpy(pts).to(trainer.device)
-    learned = torch.cat([trainer.learned_score().field(b) for b in torch.split(x, 8192)])
-    true = torch.cat([trainer.true_score().field(b) for b in torch.split(x, 8192)])
-    return pts, learned.cpu().numpy().astype(np.float32), true.cpu().numpy().astype(np.float32)
+    rows = budget.rows_per_chunk(preset)
+    learned = torch.cat([trainer.learned_score().field(b).cpu() for b in torch.split(x, rows)])
+    true = torch.cat([trainer.true_score().field(b).cpu() for b in torch.split(x, rows)])
+    return pts, learned.numpy().astype(np.float32), true.numpy().astype(np.float32)
 
 
 def portable_preset(preset: Preset, out: Path) -> Preset:
-    """The preset as written beside the results: data files copied next to it, paths relative."""
+    """The preset as written beside the results: data files copied next to it (through a
+    temporary name, so a killed run never leaves half a copy), paths relative."""
     p = preset.copy()
     if "path" in p.density:
         src = (preset.base_dir / p.density["path"]).resolve()
         dst = out / src.name
         if src != dst.resolve():
-            shutil.copyfile(src, dst)
+            _atomic(dst, lambda tmp: shutil.copyfile(src, tmp))
         p.density["path"] = src.name
         p.base_dir = out
     return p

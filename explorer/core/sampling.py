@@ -103,7 +103,7 @@ class Sampler:
             self.done_steps += 1
             if first_bad is None:
                 first_bad = torch.zeros((), dtype=torch.long, device=self.device)
-            bad = ~torch.isfinite(self.x).all()
+            bad = ~torch.isfinite(self.x.sum())  # NaN and inf propagate through the sum
             first_bad = torch.where((first_bad == 0) & bad, self.done_steps, first_bad)
         if first_bad is not None:
             k = int(first_bad)  # one host sync per call

@@ -23,7 +23,7 @@ from .models import build_model
 from .objectives import build_objective
 from .preset import Preset
 from .scores import LearnedScore, TrueScore, fisher_level, level_noise
-from . import metrics
+from . import budget, metrics
 
 EVAL_SAMPLES = 10_000
 
@@ -145,7 +145,8 @@ class Trainer:
         level = self.fisher_level
         f, rel = metrics.fisher_divergence(lambda x: self.learned_score().at_level(x, level),
                                            lambda x: self.true_score().at_level(x, level),
-                                           self.eval_samples())
+                                           self.eval_samples(),
+                                           chunk=min(4096, budget.rows_per_chunk(self.preset)))
         if record:
             self.fisher.append((self.step_count, f, rel))
         return {"step": self.step_count, "fisher_divergence": f, "relative_fisher_divergence": rel}

@@ -8,6 +8,7 @@ NaN, ...).
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -15,11 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
+from ..files import IMAGE_LIMIT, POINTS_LIMIT, read_limited
 from .base import check_bounds
 from .kernel import KernelDensity
 
 KEY = "density.path"
 MAX_SIDE = 96  # longest side of the image after downsampling, in pixels
+MAX_PIXELS = 40_000_000  # decoded, an RGBA image of this size is 160 MB
+MAX_POINTS = 1_000_000  # rows of a points file; each is a kernel centre evaluated every step
 DEFAULT_IMAGE_BOUNDS = [[-4.0, 4.0], [-4.0, 4.0]]
 
 
@@ -29,10 +33,13 @@ def resolve_path(path, base_dir) -> Path:
     p = Path(path).expanduser()
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
-    if not p.exists():
-        raise SpecError(KEY, f"no such file: {p}")
-    if p.is_dir():
-        raise SpecError(KEY, f"is a folder, not a file: {p}")
+    try:
+        if not p.exists():
+            raise SpecError(KEY, f"no such file: {p}")
+        if p.is_dir():
+            raise SpecError(KEY, f"is a folder, not a file: {p}")
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte, ...
+        raise SpecError(KEY, f"cannot use this file name ({e})") from None
     return p
 
 
@@ -42,11 +49,19 @@ def load_image_mass(path: Path, invert: bool = False, max_side: int = MAX_SIDE) 
     """(H, W) float64 mass per pixel in [0, 1]: grey level (inverted if asked) times alpha."""
     from PIL import Image, UnidentifiedImageError
 
+    data = read_limited(path, KEY, IMAGE_LIMIT)
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise SpecError(KEY, f"the image has {w} x {h} pixels; at most {MAX_PIXELS:,} "
+                                     f"({path})")
             im.load()
             rgba = im.convert("RGBA")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    except SpecError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, MemoryError,
+            Image.DecompressionBombError) as e:
         raise SpecError(KEY, f"cannot read as an image: {path} ({type(e).__name__})") from None
     w, h = rgba.size
     if w == 0 or h == 0:
@@ -98,17 +113,18 @@ _SPLIT = re.compile(r"[,;\s]+")
 def _parse_text(path: Path) -> tuple[np.ndarray, list[int]]:
     """Rows of numbers from a CSV / whitespace file; an optional header line is skipped."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_limited(path, KEY, POINTS_LIMIT).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError(KEY, f"cannot read as text (CSV): {path}") from None
-    except OSError as e:
-        raise SpecError(KEY, f"cannot read: {path} ({e.strerror or e})") from None
     rows, lines, ncol = [], [], None
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         toks = [t for t in _SPLIT.split(s) if t]
+        if len(toks) > 64:  # neither a header nor a row of 1 to 3 coordinates
+            raise SpecError(KEY, f"line {lineno} has {len(toks):,} fields; points need 1, 2 or 3 "
+                                 f"columns ({path.name})")
         try:
             vals = [float(t) for t in toks]
         except ValueError:
@@ -118,7 +134,11 @@ def _parse_text(path: Path) -> tuple[np.ndarray, list[int]]:
             bad = next(t for t in toks if not _is_float(t))
             raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}): cannot read {bad!r} "
                                  f"as a number ({path.name})") from None
+        if len(rows) >= MAX_POINTS:
+            raise SpecError(KEY, f"has more than {MAX_POINTS:,} rows ({path.name})")
         if ncol is None:
+            if not 1 <= len(vals) <= 3:
+                raise SpecError(KEY, f"has {len(vals)} columns; points need 1, 2 or 3 ({path.name})")
             ncol = len(vals)
         elif len(vals) != ncol:
             raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}) has {len(vals)} values "
@@ -142,9 +162,10 @@ def load_points(path: Path) -> np.ndarray:
     """(n, d) float64 points from a .npy file or a CSV / text file, fully checked."""
     lines = None
     if path.suffix.lower() == ".npy":
+        data = read_limited(path, KEY, POINTS_LIMIT)
         try:
-            a = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+            a = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError, MemoryError) as e:
             raise SpecError(KEY, f"cannot read as a .npy file: {path} ({e})") from None
         if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
             raise SpecError(KEY, f"holds {getattr(a, 'dtype', type(a))} values, not real numbers ({path.name})")
@@ -156,6 +177,8 @@ def load_points(path: Path) -> np.ndarray:
     else:
         a, lines = _parse_text(path)
     n, d = a.shape
+    if n > MAX_POINTS:
+        raise SpecError(KEY, f"has {n:,} points; at most {MAX_POINTS:,} ({path.name})")
     if not 1 <= d <= 3:
         raise SpecError(KEY, f"has {d} columns; points need 1, 2 or 3 ({path.name})")
     bad = ~np.isfinite(a)
