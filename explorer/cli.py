@@ -64,7 +64,8 @@ def _run_parser() -> argparse.ArgumentParser:
     ap.add_argument("--particles", type=int, help="number of sampler particles")
     ap.add_argument("--seed", type=int, help="seed for training and sampling")
     ap.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
-    ap.add_argument("--export", metavar="[WHAT][@SIZE]:FILE", help=EXPORT_HELP)
+    ap.add_argument("--export", metavar="[WHAT][@SIZE]:FILE", action="append", default=[],
+                    help=EXPORT_HELP + " Give --export several times for several files.")
     return ap
 
 
@@ -178,13 +179,13 @@ def _headless(args) -> int:
         except OSError as e:
             raise SpecError("--out", f"cannot create {out}: {e.strerror}") from None
 
-    exporter = None
-    if args.export:  # checked before anything is written, so a bad path leaves nothing
+    exporters = []
+    for spec in args.export:  # all checked before anything is written: a bad path leaves nothing
         from .export import check_export_path
-        target = Path(args.export.rsplit(":", 1)[-1]).resolve()
+        target = Path(spec.rsplit(":", 1)[-1]).resolve()
         if out.resolve() in target.parents:  # an export into the results folder
             make_out()
-        exporter = check_export_path(args.export, "--export")
+        exporters.append(check_export_path(spec, "--export"))
     make_out()
     _probe_writable(out)
     for w in preset_warnings(preset):
@@ -209,8 +210,11 @@ def _headless(args) -> int:
     if result.failure is None:
         for w in metric_warnings(m):
             print(f"warning: {w}", file=sys.stderr)
-    if exporter is not None and not result.interrupted and result.failure is None:
-        exporter(result, preset, progress=ProgressBar(sys.stderr, "export").update)
+    if not result.interrupted and result.failure is None:
+        for exporter in exporters:
+            bar = ProgressBar(sys.stderr, "export")
+            exporter(result, preset, progress=bar.update)
+            bar.close()
     print(f"wrote {out}", file=sys.stderr)
     if result.failure is not None and not result.interrupted:
         print(f"error: {' '.join(result.failure.splitlines())}", file=sys.stderr)
@@ -221,7 +225,7 @@ def _headless(args) -> int:
 def _compare_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="score-explorer compare",
                  description="Run a preset with every combination of the --vary values and seeds.")
-    ap.add_argument("preset", help="preset file (.toml)")
+    ap.add_argument("preset", help="preset file (.toml), or the name of a shipped preset")
     ap.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                     help="a dotted preset key and its values (TOML), e.g. objective.kind=esm,ism")
     ap.add_argument("--seeds", type=int, default=1, metavar="K",
@@ -236,8 +240,10 @@ def _compare_parser() -> argparse.ArgumentParser:
 
 
 def _main_compare(argv: list[str]) -> int:
+    from .core.shipped import resolve
     try:
         args = _compare_parser().parse_args(argv)
+        args.preset = resolve(args.preset)
     except _ArgError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -303,29 +309,30 @@ def apply_overrides(preset, args):
 
 
 class ProgressBar:
-    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+    """A live progress line per phase (train, sample, export) on a terminal, drawn by tqdm
+    (rate and time left included); nothing when stderr is not a terminal (tqdm's
+    disable=None), so logs and pipes stay clean."""
 
     def __init__(self, stream, label: str | None = None):
         self.stream = stream
         self.label = label
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self.last = None
+        self.bar = None
+        self.phase = None
 
     def update(self, phase: str, done: int, total: int) -> None:
-        if not self.tty or total <= 0:
+        if total <= 0:
             return
-        frac = done / total
-        width = 30
-        filled = int(frac * width)
-        line = f"\r{self.label or phase:>7} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-        if line != self.last:
-            self.stream.write(line)
-            self.stream.flush()
-            self.last = line
+        if self.bar is None or phase != self.phase:
+            from tqdm import tqdm
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=total, desc=self.label or phase, file=self.stream, disable=None,
+                            unit="step", dynamic_ncols=True, leave=True)
+        self.bar.update(max(0, done - self.bar.n))
         if done >= total:
-            self.stream.write("\n")
-            self.last = None
+            self.close()
 
     def close(self) -> None:
-        if self.tty and self.last is not None:
-            self.stream.write("\n")
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -210,3 +210,37 @@ def test_run_accepts_a_shipped_preset_by_name(tmp_path):
     assert (tmp_path / "o" / "samples.npy").is_file()
     bad = run("no_such_preset", "--out", tmp_path / "p")
     assert bad.returncode == 2 and "no_such_preset" in bad.stderr
+
+
+def test_several_exports_in_one_run_and_a_live_progress_line(small_run, tmp_path):
+    """--export may be given several times; a terminal gets tqdm's progress lines (a pipe
+    gets none)."""
+    preset, _out = small_run
+    out = tmp_path / "o"
+    r = run(preset, "--out", out, "--steps", "20", "--export", tmp_path / "a.png",
+            "--export", f"loss:{tmp_path / 'b.svg'}", "--export", tmp_path / "c.npy")
+    assert r.returncode == 0, r.stderr
+    for name in ("a.png", "b.svg", "c.npy"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "it/s" not in r.stderr and "step/s" not in r.stderr   # not a terminal: no bar
+    import pty
+    import fcntl
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 120 columns
+    p = subprocess.run([sys.executable, "-m", "explorer", "run", str(preset), "--out",
+                        str(tmp_path / "t"), "--steps", "20"], stdout=subprocess.PIPE,
+                       stderr=slave, timeout=300)
+    os.close(slave)
+    text = b""
+    try:
+        while True:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            text += chunk
+    except OSError:
+        pass
+    assert p.returncode == 0
+    assert b"train" in text and b"step/s" in text and b"100%" in text, text[-500:]
