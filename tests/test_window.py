@@ -481,3 +481,27 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
         np.testing.assert_allclose(w.field_view.density, before, atol=1e-6)
     finally:
         w.close()
+
+
+def test_help_lists_the_shortcuts_and_hover_reads_out_the_field(window, qtbot):
+    """Issue 10.13: a Help menu with the shortcuts; p(x) and the scores at the cursor."""
+    from explorer.gui.help_menu import shortcuts_html
+    menus = [m.title().replace("&", "") for m in window.menuBar().findChildren(type(window.recent_menu))]
+    assert "Help" in menus
+    text = shortcuts_html(window)
+    for key in ("Space", "Ctrl+L", "Ctrl+1", "F11", "Ctrl+E"):
+        assert key in text
+    # the readout at (0.5, 0.2), between the modes: the true score there, computed directly
+    # for the 0.3/0.7 mixture of the small preset
+    import re
+    got = window.hover.describe(np.array([0.5, 0.2]))
+    x = np.array([0.5, 0.2])
+    w, mu, sd = np.array([0.3, 0.7]), np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([0.5, 0.7])
+    logc = np.log(w) - 2 * np.log(sd) - 0.5 * ((x - mu) ** 2).sum(1) / sd ** 2
+    r = np.exp(logc - logc.max())
+    r /= r.sum()
+    score = (r[:, None] * (mu - x) / sd[:, None] ** 2).sum(0)
+    shown = re.search(r"true ∇log p = \(([^)]*)\)", got).group(1)
+    np.testing.assert_allclose([float(v) for v in shown.split(",")], score, rtol=2e-3)
+    assert "x = (0.5, 0.2)" in got
+    assert "learned" not in got   # untrained: no learned score to show yet

@@ -30,6 +30,8 @@ from ..core.training_process import TrainingProcess
 from . import session
 from .controls.panel import ControlPanel
 from .lesson_card import LessonCard
+from .help_menu import add_help_menu
+from .hover import HoverReadout
 from .view_focus import ViewFocus
 from .settings import app_settings
 from .texts import sampler_label
@@ -150,11 +152,13 @@ class MainWindow(QMainWindow):
         vmenu.addAction(self.act_presenter)
         vmenu.addSeparator()
         self.view_focus = ViewFocus(self)
+        self.hover = HoverReadout(self)
         for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),
                                 ("Ctrl+2", "particles", "&Particles alone"),
                                 ("Ctrl+3", "loss", "&Loss alone")):
             vmenu.addAction(act(text, lambda _checked=False, n=name: self.view_focus.toggle(n), key))
         vmenu.addAction(act("&All views", lambda: self.view_focus.show_all(), "Ctrl+0"))
+        add_help_menu(self)
         self.setAcceptDrops(True)
 
     def _build_ui(self) -> None:
@@ -321,6 +325,7 @@ class MainWindow(QMainWindow):
         self.views_widget = w
         self._views_dim = dim
         self.views_holder.addWidget(w)
+        self.hover.watch(self._hover_plots())
         one = self.view3d or self.curve_view   # 1-D and 3-D have one main view
         self.view_focus.set_views(w, {"field": one or self.field_view,
                                       "particles": one or self.particles_view,
@@ -332,6 +337,17 @@ class MainWindow(QMainWindow):
         self._trails_changed(self.trails.isChecked())
         if self.presenting:
             self._apply_view_style()
+
+    def _hover_plots(self) -> list:
+        """The plots whose points the status bar reads out under the mouse."""
+        plots = []
+        fv = self.field_view
+        if fv is not None and hasattr(fv, "learned_plot"):
+            plots += [fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot]
+        pv = self.particles_view
+        if pv is not None and hasattr(pv, "plot"):
+            plots.append(pv.plot)
+        return plots
 
     def _trails_changed(self, on: bool) -> None:
         self.trails.setEnabled(self.particles_view is not None)
