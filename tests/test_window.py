@@ -505,3 +505,24 @@ def test_help_lists_the_shortcuts_and_hover_reads_out_the_field(window, qtbot):
     np.testing.assert_allclose([float(v) for v in shown.split(",")], score, rtol=2e-3)
     assert "x = (0.5, 0.2)" in got
     assert "learned" not in got   # untrained: no learned score to show yet
+
+
+def test_clicking_the_particles_plot_traces_one_particle(window, qtbot):
+    """Issue 10.13: click to trace one particle's trajectory from that point."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QGraphicsView
+    qtbot.wait(200)
+    pv = window.particles_view
+    vb = pv.plot.getViewBox()
+    view = pv.findChildren(QGraphicsView)[0]
+    target = vb.mapViewToScene(pg_point(1.0, -1.0))
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=view.mapFromScene(target))
+    qtbot.waitUntil(lambda: pv.trace is not None, timeout=30000)
+    assert np.allclose(pv.trace[0], [1.0, -1.0], atol=0.1)   # it starts where the click was
+    assert len(pv.trace) == 201 and np.isfinite(pv.trace).all()   # the small preset's 200 steps
+    assert "path" in window.statusBar().currentMessage()
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+    return QPointF(x, y)

@@ -32,6 +32,7 @@ from .controls.panel import ControlPanel
 from .lesson_card import LessonCard
 from .help_menu import add_help_menu
 from .hover import HoverReadout
+from .trace_tool import TraceTool
 from .view_focus import ViewFocus
 from .settings import app_settings
 from .texts import sampler_label
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         vmenu.addSeparator()
         self.view_focus = ViewFocus(self)
         self.hover = HoverReadout(self)
+        self.trace = TraceTool(self)
         for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),
                                 ("Ctrl+2", "particles", "&Particles alone"),
                                 ("Ctrl+3", "loss", "&Loss alone")):
@@ -326,6 +328,7 @@ class MainWindow(QMainWindow):
         self._views_dim = dim
         self.views_holder.addWidget(w)
         self.hover.watch(self._hover_plots())
+        self.trace.watch(self.particles_view)
         one = self.view3d or self.curve_view   # 1-D and 3-D have one main view
         self.view_focus.set_views(w, {"field": one or self.field_view,
                                       "particles": one or self.particles_view,
@@ -1048,6 +1051,7 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.close()  # cancels and joins a running export
         self._stop_threads()
+        self.trace.close()
         if self._training_process is not None:
             self._training_process.close()
             self._training_process = None

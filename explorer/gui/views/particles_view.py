@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..style import PARTICLES, SCREEN, ViewStyle
+from ..style import PARTICLES, SCREEN, TRACE, ViewStyle
 from . import common as C
 
 RENDER_MODES = ("auto", "points", "histogram")
@@ -272,6 +272,7 @@ class ParticlesView(QtWidgets.QWidget):
         self.n_particles = 0      # rows given to set_particles
         self.n_drawn = 0          # finite rows drawn (as points or counted in the histogram)
         self.trails_enabled = False
+        self.trace = None
         self.trail_length = 8
         self.trail_max_particles = 2000
         self.history: deque = deque(maxlen=self.trail_length)
@@ -293,6 +294,13 @@ class ParticlesView(QtWidgets.QWidget):
         self.plot.addItem(self.histogram_item)
         self.trail_item = TrailItem()
         self.plot.addItem(self.trail_item)
+        # one particle's path from a clicked point (yellow, Okabe-Ito), its start a ring
+        self.trace_item = pg.PlotDataItem(pen=pg.mkPen(TRACE, width=2))
+        self.trace_start = pg.ScatterPlotItem(size=12, pen=pg.mkPen(TRACE, width=2), brush=None)
+        self.trace_end = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(TRACE))
+        for item in (self.trace_item, self.trace_start, self.trace_end):
+            item.setZValue(20)
+            self.plot.addItem(item)
         self.points_item = PointCloudItem(size=style.point_size)
         self.plot.addItem(self.points_item)
         # Readouts beside the plot, never over the particles.
@@ -358,6 +366,19 @@ class ParticlesView(QtWidgets.QWidget):
             raise ValueError(f"render mode must be one of {RENDER_MODES}")
         self.render_mode = mode
         self.set_particles(self._last)
+
+    def set_trace(self, path) -> None:
+        """Draw one particle's path (k x 2), or clear it with None."""
+        if path is None or len(path) == 0:
+            for item in (self.trace_item, self.trace_start, self.trace_end):
+                item.setData([], [])
+            self.trace = None
+            return
+        path = np.asarray(path, dtype=np.float64)[:, :2]
+        self.trace = path
+        self.trace_item.setData(path[:, 0], path[:, 1])
+        self.trace_start.setData([path[0, 0]], [path[0, 1]])
+        self.trace_end.setData([path[-1, 0]], [path[-1, 1]])
 
     def set_trails(self, enabled: bool, length: int = 8) -> None:
         self.trails_enabled = bool(enabled)
