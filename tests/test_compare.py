@@ -149,6 +149,7 @@ def test_workers_one_and_two_give_the_same_numbers(local, preset_file, tmp_path)
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_numbers(local, preset_file, tmp_path):
     distributed = pytest.importorskip("distributed")
     out, _ = local
