@@ -66,6 +66,8 @@ def _run_parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     ap.add_argument("--export", metavar="[WHAT][@SIZE]:FILE", action="append", default=[],
                     help=EXPORT_HELP + " Give --export several times for several files.")
+    ap.add_argument("--title", action="store_true",
+                    help="put the preset's name above every exported frame (a slide's heading)")
     return ap
 
 
@@ -119,17 +121,25 @@ def _shipped_names() -> list[str]:
     return names()
 
 
-def _main_run(argv: list[str]) -> int:
+def _parse(parser: argparse.ArgumentParser, argv: list[str]):
+    """The parsed arguments, with a shipped preset's name turned into its path; or the exit
+    status (2 after one `error:` line, 0 after --help)."""
     from .core.shipped import resolve
-    ap = _run_parser()
     try:
-        args = ap.parse_args(argv)
-        args.preset = resolve(args.preset)
+        args = parser.parse_args(argv)
     except _ArgError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
+    args.preset = resolve(args.preset)
+    return args
+
+
+def _main_run(argv: list[str]) -> int:
+    args = _parse(_run_parser(), argv)
+    if isinstance(args, int):
+        return args
 
     from .core.errors import OutputError, SpecError
     terminated = []
@@ -213,7 +223,8 @@ def _headless(args) -> int:
     if not result.interrupted and result.failure is None:
         for exporter in exporters:
             bar = ProgressBar(sys.stderr, "export")
-            exporter(result, preset, progress=bar.update)
+            exporter(result, preset, progress=bar.update,
+                     title=preset.name if args.title else None)
             bar.close()
     print(f"wrote {out}", file=sys.stderr)
     if result.failure is not None and not result.interrupted:
@@ -240,15 +251,9 @@ def _compare_parser() -> argparse.ArgumentParser:
 
 
 def _main_compare(argv: list[str]) -> int:
-    from .core.shipped import resolve
-    try:
-        args = _compare_parser().parse_args(argv)
-        args.preset = resolve(args.preset)
-    except _ArgError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except SystemExit as e:  # --help
-        return int(e.code or 0)
+    args = _parse(_compare_parser(), argv)
+    if isinstance(args, int):
+        return args
     from .core.compare import run_compare
     from .core.errors import SpecError
     try:

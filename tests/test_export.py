@@ -476,3 +476,27 @@ def test_exports_respect_the_umask(tmp_path):
         os.umask(old)
     for f in (a, b):
         assert (os.stat(f).st_mode & 0o777) == 0o644, oct(os.stat(f).st_mode)
+
+
+def test_a_title_heads_every_frame_when_asked(run2d, tmp_path):
+    """Issue 10: an optional preset title on exported frames, in the slide's font."""
+    from explorer.export.frames import ParticleScene, ensure_qapp
+    from explorer.gui.style import SLIDE_720
+    preset, result = run2d
+    ensure_qapp()
+    snap = {"x": result.samples, "status": "", "modes": None}
+    plain = ParticleScene(preset, result.trainer.density, (640, 360), SLIDE_720)
+    titled = ParticleScene(preset, result.trainer.density, (640, 360), SLIDE_720,
+                           title="Two modes, unequal weights")
+    try:
+        a, b = plain.render(snap), titled.render(snap)
+        assert a.shape == b.shape == (360, 640, 3)
+        label = titled.widget.title_label
+        assert label.text() == "Two modes, unequal weights" and label.isVisible()
+        assert label.font().pointSizeF() >= SLIDE_720.font_pt + 6
+        top = b[: label.height()].astype(int)
+        assert (top.max(axis=2) > 180).sum() > 200, "the title's light text is in the top rows"
+        assert (a[: label.height()].astype(int).max(axis=2) > 180).sum() < (top.max(axis=2) > 180).sum()
+    finally:
+        plain.close()
+        titled.close()

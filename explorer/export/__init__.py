@@ -146,10 +146,13 @@ class Exporter:
     def path(self) -> Path:
         return self.spec.path
 
-    def __call__(self, result, preset, progress: Progress | None = None, cancel=None) -> Path:
-        """Write the export of `result` (a core.run.RunResult) for `preset`; returns the path."""
+    def __call__(self, result, preset, progress: Progress | None = None, cancel=None,
+                 title: str | None = None) -> Path:
+        """Write the export of `result` (a core.run.RunResult) for `preset`; returns the path.
+        `title` (the preset's name, say) heads every frame."""
         from .frames import export_run
-        return export_run(self.spec, result, preset, progress=progress, cancel=cancel)
+        return export_run(self.spec, result, preset, progress=progress, cancel=cancel,
+                          title=title)
 
     def __repr__(self) -> str:
         s = self.spec

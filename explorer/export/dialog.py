@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -331,20 +331,21 @@ class ExportJobs:
                 "modes": mode_readout(self.particles, self.density)}
 
     # --- the jobs (run in the worker thread) ----------------------------------------------
-    def animation(self, what: str, path: Path, size, style):
+    def animation(self, what: str, path: Path, size, style, title: str | None = None):
         from .frames import particle_animation, training_animation
 
         def job(progress, cancel, render_call):
             if what == "training":
                 return training_animation(path, self.preset, self.density, style, size,
                                           device="cpu", cancel=cancel, progress=progress,
-                                          render_call=render_call)
+                                          render_call=render_call, title=title)
             return particle_animation(path, self.preset, self.sampler_score(), "cpu",
                                       self.density, style, size, cancel, progress, render_call,
-                                      learned=self.learned())
+                                      learned=self.learned(), title=title)
         return job
 
-    def still(self, view_key: str, path: Path, size, style, live_widget=None):
+    def still(self, view_key: str, path: Path, size, style, live_widget=None,
+              title: str | None = None):
         from . import stills
         from .frames import ParticleScene, TrainingScene
 
@@ -354,11 +355,11 @@ class ExportJobs:
             if view_key == "particles":
                 snap = self.particle_state()
                 make = lambda: ParticleScene(self.preset, self.density, size, style,  # noqa: E731
-                                             self.learned(), "cpu")
+                                             self.learned(), "cpu", title)
             else:
                 snap = self.field_state()
                 make = lambda: TrainingScene(self.preset, self.density, size, style,  # noqa: E731
-                                             show=view_key)
+                                             show=view_key, title=title)
             return stills.render_still(path, make, snap, cancel=cancel, render_call=render_call)
         return job
 
@@ -432,6 +433,9 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Size", self.size)
         form.addRow("File", row)
+        self.title = QCheckBox("The preset's name above every frame (a slide's heading)")
+        self.title.setChecked(bool(app_settings().value("export/title", False) in (True, "true")))
+        form.addRow("Title", self.title)
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.AcceptRole)
         buttons.accepted.connect(self.start_export)
@@ -458,6 +462,7 @@ class ExportDialog(QDialog):
         self.format.blockSignals(False)
         self.view.setEnabled(what == "still")
         self.size.setEnabled(what != "data")
+        self.title.setEnabled(what != "data")
         self._format_changed()
 
     def _format_changed(self) -> None:
@@ -522,8 +527,10 @@ class ExportDialog(QDialog):
         if ext == ".mp4":
             size = even_size(*size)
         style = {"screen": S.SCREEN, "slide_720": S.SLIDE_720, "slide_1080": S.SLIDE_1080}[style_name]
+        title = self.jobs.preset.name if self.title.isChecked() else None
+        app_settings().setValue("export/title", self.title.isChecked())
         if what in ("particles", "training"):
-            return self.jobs.animation(what, path, size, style), f"Rendering {path.name}…"
+            return self.jobs.animation(what, path, size, style, title), f"Rendering {path.name}…"
         if what == "still":
             key = self.view.currentData()
             live = None
@@ -532,7 +539,7 @@ class ExportDialog(QDialog):
                                       else key)
                 if live is None and key in ("error", "training"):
                     live = self.views.get("field")
-            return self.jobs.still(key, path, size, style, live), f"Saving {path.name}…"
+            return self.jobs.still(key, path, size, style, live, title), f"Saving {path.name}…"
         return self.jobs.data(self.format.currentData(), path), f"Saving {path.name}…"
 
     def start_export(self) -> None:

@@ -121,6 +121,29 @@ def _view(name: str):
     return getattr(importlib.import_module(f"..gui.views.{module}", __package__), name)
 
 
+def _titled(widget, title: str, style=None):
+    """The widget under a title line (the preset's name, for a slide), in the slide's font."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+    from ..gui.style import FOREGROUND
+    box = QWidget()
+    _dark(box)
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 6, 0, 0)
+    lay.setSpacing(2)
+    label = QLabel(title)
+    label.setAlignment(Qt.AlignCenter)
+    f = label.font()
+    f.setPointSizeF(float(getattr(style, "font_pt", 12)) + 6)
+    f.setBold(True)
+    label.setFont(f)
+    label.setStyleSheet("color: rgb(%d, %d, %d);" % tuple(FOREGROUND[:3]))
+    lay.addWidget(label)
+    lay.addWidget(widget, 1)
+    box.title_label = label
+    return box
+
+
 def _dark(widget) -> None:
     from PySide6.QtGui import QColor, QPalette
     from ..gui.style import BACKGROUND
@@ -303,7 +326,9 @@ def field_caption(preset: Preset, density, step: int | None = None, budget: int 
 class Scene:
     """A widget at a fixed size and style; `render(snap, i, n)` returns an RGB frame."""
 
-    def __init__(self, widget, size: tuple[int, int]):
+    def __init__(self, widget, size: tuple[int, int], title: str | None = None, style=None):
+        if title:
+            widget = _titled(widget, title, style)
         self.widget = widget
         self.size = (int(size[0]), int(size[1]))
         _prepare(widget, self.size)
@@ -337,12 +362,14 @@ class Scene:
 class ParticleScene(Scene):
     """The particle cloud over the density: 2-D directly, 3-D as a turning projection, 1-D curves."""
 
-    def __init__(self, preset: Preset, density, size, style, learned=None, device="cpu"):
+    def __init__(self, preset: Preset, density, size, style, learned=None, device="cpu",
+                 title: str | None = None):
         self.preset, self.density, self.dim = preset, density, preset.dim
         b = np.asarray(preset.density["bounds"], dtype=np.float64)
         view = _view("Curve1DView" if self.dim == 1 else "ParticlesView")()
         view.apply_style(style)
-        super().__init__(view, size)
+        super().__init__(view, size, title, style)
+        self.view = view
         if self.dim == 1:
             xs, p = density_curve(density, b)
             view.set_bounds(b)
@@ -378,7 +405,7 @@ class ParticleScene(Scene):
         return np.stack([u, v], 1).astype(np.float32)
 
     def update(self, snap, i=0, n=1):
-        v = self.widget
+        v = self.view
         x = snap["x"]
         status = snap.get("status", "")
         if self.dim == 1:
@@ -403,7 +430,7 @@ class TrainingScene(Scene):
     """Learned vs true field (or the 1-D score curves) beside the loss curves, or either alone."""
 
     def __init__(self, preset: Preset, density, size, style, show: str = "training",
-                 field_mode: str = "overlay"):
+                 field_mode: str = "overlay", title: str | None = None):
         from PySide6.QtWidgets import QHBoxLayout, QWidget
         self.preset, self.density, self.dim, self.show = preset, density, preset.dim, show
         b = np.asarray(preset.density["bounds"], dtype=np.float64)
@@ -439,7 +466,7 @@ class TrainingScene(Scene):
             self.loss = _view("LossView")()
             self.loss.apply_style(style)
             lay.addWidget(self.loss, 1)
-        super().__init__(box, size)
+        super().__init__(box, size, title, style)
 
     def update(self, snap, i=0, n=1):
         if self.field is not None:
@@ -531,23 +558,25 @@ def render_animation(path, snapshots: Iterable[dict], make_scene: Callable[[], S
 
 def particle_animation(path, preset: Preset, score, device, density, style, size,
                        cancel=None, progress=None, render_call: RenderCall = _direct,
-                       learned=None) -> Path:
+                       learned=None, title: str | None = None) -> Path:
     ext = Path(path).suffix.lower()
     motion = motion_frames(ext)
     n = count_particle_frames(preset, motion)
     snaps = particle_snapshots(preset, score, device, density, motion, cancel=cancel)
     return render_animation(
-        path, snaps, lambda: ParticleScene(preset, density, size, style, learned, device),
+        path, snaps, lambda: ParticleScene(preset, density, size, style, learned, device, title),
         n, hold_frames(ext), cancel, progress, render_call)
 
 
 def training_animation(path, preset: Preset, density, style, size, device=None, cancel=None,
-                       progress=None, render_call: RenderCall = _direct) -> Path:
+                       progress=None, render_call: RenderCall = _direct,
+                       title: str | None = None) -> Path:
     ext = Path(path).suffix.lower()
     motion = motion_frames(ext)
     n = count_training_frames(preset, motion)
     snaps = training_snapshots(preset, motion, density=density, device=device, cancel=cancel)
-    return render_animation(path, snaps, lambda: TrainingScene(preset, density, size, style),
+    return render_animation(path, snaps,
+                            lambda: TrainingScene(preset, density, size, style, title=title),
                             n, hold_frames(ext), cancel, progress, render_call)
 
 
@@ -558,8 +587,9 @@ def _learned_or_none(trainer: Trainer, preset: Preset):
 
 
 def export_run(spec, result, preset: Preset, progress=None, cancel=None,
-               render_call: RenderCall = _direct) -> Path:
-    """Write `spec` (an ExportSpec) for a finished run (`core.run.RunResult`)."""
+               render_call: RenderCall = _direct, title: str | None = None) -> Path:
+    """Write `spec` (an ExportSpec) for a finished run (`core.run.RunResult`); `title` goes
+    above every frame of an animation or still (a slide's heading)."""
     from . import stills
     trainer = result.trainer
     density = trainer.density
@@ -572,11 +602,11 @@ def export_run(spec, result, preset: Preset, progress=None, cancel=None,
         if spec.what == "training":
             return training_animation(spec.path, preset, density, style, spec.size,
                                       device=trainer.device, cancel=cancel, progress=progress,
-                                      render_call=render_call)
+                                      render_call=render_call, title=title)
         score = trainer.true_score() if preset.sampler["score"] == "true" else trainer.learned_score()
         return particle_animation(spec.path, preset, score, trainer.device, density, style,
                                   spec.size, cancel, progress, render_call,
-                                  learned=_learned_or_none(trainer, preset))
+                                  learned=_learned_or_none(trainer, preset), title=title)
     # a still of the end of the run
     if spec.what == "particles":
         s = result.sampler
@@ -586,11 +616,12 @@ def export_run(spec, result, preset: Preset, progress=None, cancel=None,
                                          s.sigma if s else None),
                 "modes": mode_readout(result.samples, density)}
         make = lambda: ParticleScene(preset, density, spec.size, style,  # noqa: E731
-                                     _learned_or_none(trainer, preset), trainer.device)
+                                     _learned_or_none(trainer, preset), trainer.device, title)
     else:
         pts, _ = field_grid(preset)
         true = _eval_field(trainer.true_score().field, pts, trainer.device)
         fisher = [(s, f) for s, f in sorted(result.fisher_rows.items())]
         snap = training_state(trainer, preset, pts, true, fisher_abs=fisher)
-        make = lambda: TrainingScene(preset, density, spec.size, style, show=spec.what)  # noqa: E731
+        make = lambda: TrainingScene(preset, density, spec.size, style,  # noqa: E731
+                                     show=spec.what, title=title)
     return stills.render_still(spec.path, make, snap, cancel=cancel, render_call=render_call)
