@@ -500,3 +500,17 @@ def test_a_title_heads_every_frame_when_asked(run2d, tmp_path):
     finally:
         plain.close()
         titled.close()
+
+
+def test_ffmpeg_failures_are_said_in_the_users_terms(tmp_path):
+    """Issue 16.7: on a full disk ffmpeg's last line is "Conversion failed!"."""
+    from explorer.export.encode import ffmpeg_error_summary
+    log = ["frame=   12 fps=0.0 q=0.0 size=       0kB",
+           "[mp4 @ 0x55] Error writing trailer: No space left on device",
+           "av_interleaved_write_frame(): No space left on device",
+           "Conversion failed!"]
+    assert ffmpeg_error_summary(log, tmp_path / "a.mp4") == \
+        f"no space left on device writing {tmp_path / 'a.mp4'}"
+    assert ffmpeg_error_summary(["Unknown encoder 'libx264'", "Conversion failed!"], "a.mp4") == \
+        "Unknown encoder 'libx264'"
+    assert ffmpeg_error_summary([], "a.mp4") == "no error message"

@@ -85,6 +85,27 @@ def current_umask() -> int:
     return mask
 
 
+# What ffmpeg says when the system refused it, and what the user should read instead: its
+# last line on a full disk is "Conversion failed!", which sent users looking at the video.
+SYSTEM_ERRORS = {"No space left on device": "no space left on device",
+                 "Disk quota exceeded": "disk quota exceeded",
+                 "Read-only file system": "the file system is read-only",
+                 "Permission denied": "permission denied"}
+GENERIC_LINES = ("Conversion failed!", "Exiting normally", "")
+
+
+def ffmpeg_error_summary(lines, path) -> str:
+    """One line for the user from ffmpeg's log: the system's refusal with the file named
+    when there is one, else ffmpeg's last specific complaint."""
+    text = [ln.strip() for ln in lines]
+    for line in text:
+        for needle, said in SYSTEM_ERRORS.items():
+            if needle in line:
+                return f"{said} writing {path}"
+    specific = [ln for ln in text if ln not in GENERIC_LINES]
+    return specific[-1] if specific else (text[-1] if text and text[-1] else "no error message")
+
+
 def even_size(width: int, height: int) -> tuple[int, int]:
     """The largest even size not above (width, height): H.264 in yuv420p needs even sides."""
     return max(2, int(width) // 2 * 2), max(2, int(height) // 2 * 2)
@@ -274,11 +295,10 @@ class Mp4Sink(FrameSink):
             return "no output"
         try:
             self._log.seek(0)
-            lines = [ln.strip() for ln in self._log.read().decode("utf-8", "replace").splitlines()
-                     if ln.strip()]
+            lines = self._log.read().decode("utf-8", "replace").splitlines()
         except OSError:
             lines = []
-        return lines[-1] if lines else "no error message"
+        return ffmpeg_error_summary(lines, self.path)
 
     def _close_log(self):
         if self._log is not None:
