@@ -83,7 +83,10 @@ def _main_run(argv: list[str]) -> int:
         terminated.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): leave SIGTERM alone
+        previous = None
     try:
         rc = _headless(args)
         return 143 if rc == 130 and terminated else rc
@@ -103,7 +106,8 @@ def _main_run(argv: list[str]) -> int:
               f"(set SCORE_EXPLORER_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _headless(args) -> int:
