@@ -111,12 +111,16 @@ def _main_run(argv: list[str]) -> int:
 
 
 def _headless(args) -> int:
+    from .core.files import PRESET_LIMIT, read_limited
+    # read before torch is imported: a FIFO, a device or a huge file fails within a second
+    data = read_limited(args.preset, "", PRESET_LIMIT)
+
     from .core import preset as P
     from .core.errors import SpecError
     from .core.numerics import preset_warnings
     from .core.run import metric_warnings, train_and_sample, write_outputs
 
-    preset = P.load(args.preset)
+    preset = P.load_bytes(data, args.preset)
     preset = apply_overrides(preset, args)
     out = Path(args.out) if args.out else Path("runs") / Path(args.preset).stem
     if out.exists() and not out.is_dir():
