@@ -148,7 +148,10 @@ def _main_run(argv: list[str]) -> int:
         terminated.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): leave SIGTERM alone
+        previous = None
     try:
         rc = _headless(args)
         return 143 if rc == 130 and terminated else rc
@@ -168,16 +171,21 @@ def _main_run(argv: list[str]) -> int:
               f"(set SCORE_EXPLORER_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _headless(args) -> int:
+    from .core.files import PRESET_LIMIT, read_limited
+    # read before torch is imported: a FIFO, a device or a huge file fails within a second
+    data = read_limited(args.preset, "", PRESET_LIMIT)
+
     from .core import preset as P
     from .core.errors import SpecError
     from .core.numerics import preset_warnings
     from .core.run import metric_warnings, train_and_sample, write_outputs
 
-    preset = P.load(args.preset)
+    preset = P.load_bytes(data, args.preset)
     preset = apply_overrides(preset, args)
     out = Path(args.out) if args.out else Path("runs") / Path(args.preset).stem
     if out.exists() and not out.is_dir():

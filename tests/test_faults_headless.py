@@ -481,3 +481,21 @@ def test_sigterm_stops_like_ctrl_c_with_complete_files(tmp_path):
     assert not list(out.glob(".*part"))
     for name in ("preset.toml", "loss.csv", "field.npz", "model.safetensors"):
         assert (out / name).is_file()
+
+
+def test_brackets_inside_strings_and_comments_are_not_nesting():
+    text = ('name = "[[[[[[[[[[[[[[[[[[[["  # [[[[[[[[[[[[[[[[[[\n'
+            "description = '''{{{{{{{{{{{{{{{{{{{{\n[[[[[[[[[[[[[[[[[[[['''\n"
+            "[density]\nkind = \"mixture\"\nmeans = [[-1.0, 0.0], [1.0, 0.0]]\n")
+    p = P.loads(text)
+    assert p.name.startswith("[[[[") and p.density["means"] == [[-1.0, 0.0], [1.0, 0.0]]
+
+
+def test_float32_resolution_warning_names_the_key():
+    from explorer.core.numerics import preset_warnings
+    far = P.parse({"density": {"kind": "gaussian", "mean": [1e5, 0.0], "std": 1e-4}})
+    (w,) = preset_warnings(far)
+    assert w.startswith("density.std") and "resolution" in w
+    assert preset_warnings(P.parse({"density": {"kind": "mixture"}})) == []
+    ncsn = P.parse({"density": {"kind": "mixture"}, "objective": {"kind": "ncsn", "sigma_min": 1e-9}})
+    assert [w.split(" ")[0] for w in preset_warnings(ncsn)] == ["objective.sigma_min"]

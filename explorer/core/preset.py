@@ -270,7 +270,12 @@ def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> P
 def load(path) -> Preset:
     """Load a preset file: a regular file of at most 1 MB, UTF-8 (a byte-order mark is fine)."""
     path = Path(path)
-    data = read_limited(path, "", PRESET_LIMIT)
+    return load_bytes(read_limited(path, "", PRESET_LIMIT), path)
+
+
+def load_bytes(data: bytes, path) -> Preset:
+    """A preset from the bytes of its file (read with files.read_limited)."""
+    path = Path(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -87,10 +87,14 @@ def build_density(spec: dict, base_dir: Path | str | None = None) -> Density:
         s["bounds"] = check_bounds(s["bounds"], DIM_OF_KIND[kind])
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     try:
-        return BUILDERS[kind](s, base)
+        # numpy's overflow and invalid-value warnings become errors here, reported below,
+        # instead of printing before (or without) a message
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            return BUILDERS[kind](s, base)
     except SpecError:
         raise
-    except (ValueError, np.linalg.LinAlgError) as e:  # a numeric corner a builder did not foresee
+    except (ValueError, ArithmeticError, TypeError, IndexError, RecursionError,
+            np.linalg.LinAlgError) as e:  # a numeric corner a builder did not foresee
         raise SpecError("density", f"cannot build a {kind} density from these values: {e}") from None
 
 
