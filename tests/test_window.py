@@ -526,3 +526,27 @@ def test_clicking_the_particles_plot_traces_one_particle(window, qtbot):
 def pg_point(x, y):
     from PySide6.QtCore import QPointF
     return QPointF(x, y)
+
+
+def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp_path):
+    """Issue 16.3 in the window: Langevin with a step far too large on a narrow Gaussian."""
+    import tomli_w
+    from explorer.gui.app import make_app, open_window
+    f = tmp_path / "blow.toml"
+    f.write_text(tomli_w.dumps({
+        "name": "blow-up", "density": {"kind": "gaussian", "mean": [0.0, 0.0], "std": 0.1},
+        "training": {"steps": 10},
+        "sampler": {"kind": "langevin", "score": "true", "step_size": 1000.0, "steps": 400,
+                    "particles": 200}}))
+    make_app()
+    w = open_window(str(f))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.toggle_sampling()
+        qtbot.waitUntil(lambda: w.last_error is not None and "infinite" in w.last_error,
+                        timeout=30000)
+        assert "step" in w.last_error and "step_size" in w.last_error
+        assert w.sample_button.text() == "Sample"
+    finally:
+        w.close()

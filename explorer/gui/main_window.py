@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxL
 from ..core import preset as P
 from ..core.errors import SpecError
 from ..core.grid import grid_points
+from ..core.numerics import preset_warnings
 from ..core.preset import Preset
 from ..core.sampling import Sampler
 from ..core.schedules import ncsn_sigmas
@@ -374,6 +375,10 @@ class MainWindow(QMainWindow):
         self._show_in_draw_panel()
         self.restart_training()
         self.reset_sampling()
+        warnings = preset_warnings(preset)   # values float32 cannot compute with
+        if warnings:
+            self.show_error("Note: " + " ".join(w[0].upper() + w[1:].rstrip(".") + "." for w in warnings),
+                            error=False)
 
     def _show_in_draw_panel(self) -> None:
         """The Draw tab shows the current density when it is one it can edit."""
@@ -888,6 +893,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def on_sampling_done(self) -> None:
         self._set_sample_text(False)
+        blowup = self.sample.worker.sampler.blowup_message() if self.sample is not None else None
+        if blowup:   # the sampler stopped at the step where a particle stopped being finite
+            self.show_error(blowup[0].upper() + blowup[1:] + ".")
+            return
         self.statusBar().showMessage("Sampling finished.", 5000)
 
     # ================================================================ files
