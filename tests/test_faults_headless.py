@@ -228,15 +228,31 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 
+GROWTH = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from explorer.core import preset as P
+{base}
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) // 1024
+rss0 = status("VmRSS:")
+with open("/proc/self/clear_refs", "w") as f:   # resets the peak (VmHWM) to the current RSS
+    f.write("5")
+{body}
+print(status("VmHWM:") - rss0)
+"""
+
+
 def peak_mb(body: str, base: str = "") -> int:
-    r = subprocess.run([sys.executable, "-c", PEAK.format(root=str(ROOT), body=base)],
+    """How far `body` raises the resident memory above what `base` left, in MB, measured in
+    one process (Linux resets the peak through /proc/self/clear_refs): two processes' peaks
+    differ by their start-up, which on a loaded machine was as large as the step measured."""
+    r = subprocess.run([sys.executable, "-c", GROWTH.format(root=str(ROOT), base=base, body=body)],
                        capture_output=True, text=True, timeout=300, env=ENV)
     assert r.returncode == 0, r.stderr
-    before = int(r.stdout.split()[-1])
-    r = subprocess.run([sys.executable, "-c", PEAK.format(root=str(ROOT), body=base + "\n" + body)],
-                       capture_output=True, text=True, timeout=300, env=ENV)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout.split()[-1]) - before
+    return int(r.stdout.split()[-1])
 
 
 @pytest.mark.slow
@@ -249,7 +265,8 @@ def test_mixture_score_is_evaluated_in_bounded_memory():
             "d.score(x[:10]); d.log_prob(x[:10])  # warm-up: torch's own buffers")
     grow = peak_mb("s = d.score(x); lp = d.log_prob(x)\nassert torch.isfinite(s).all()", base)
     # unchunked, each (10000, 3000, 2) float32 temporary is 240 MB, and there are several
-    assert grow < 200, f"grew {grow} MB"
+    # (1,368 MB measured before chunking); chunked, a few temporaries of a ~128 MB chunk
+    assert grow < 400, f"grew {grow} MB"
 
 
 def test_mixture_chunked_score_matches_an_independent_computation():

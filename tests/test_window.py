@@ -259,7 +259,11 @@ def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
     from explorer.gui.style import PRESENTER
     window.set_presenter(True)
     assert not window.panel.isVisible() and window.isFullScreen()
-    assert window.loss_view.style == PRESENTER
+    # presenter sizes, in proportion to the screen (PRESENTER is sized for 1080 lines)
+    assert window.loss_view.style == window.presenter_style()
+    screen_h = window.screen().geometry().height()
+    assert window.loss_view.style.font_pt == round(PRESENTER.font_pt * min(1.0, max(0.6, screen_h / 1080)))
+    assert window.loss_view.style.font_pt > 10
     assert not window.toolbar.isVisible(), "presenter mode hides the small toolbar too"
     window.set_presenter(False)
     assert window.panel.isVisible() and not window.isFullScreen() and window.toolbar.isVisible()
