@@ -554,3 +554,26 @@ def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp
         assert w.sample_button.text() == "Sample"
     finally:
         w.close()
+
+
+def test_reset_and_new_sampling_during_an_export_leave_it_complete(window, qtbot, tmp_path):
+    """Issue 16: the window survives reset during an export, and the file is whole."""
+    import imageio.v3 as iio
+    window.step_count.setValue(20)
+    window.step_training()
+    qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
+    window.open_export()
+    dlg = window._export_dialog
+    dlg.what.setCurrentIndex(dlg.what.findData("particles"))
+    dlg.format.setCurrentIndex(dlg.format.findData(".gif"))
+    dlg.size.setCurrentIndex(dlg.size.findData("720"))
+    dlg.file.setText(str(tmp_path / "p.gif"))
+    dlg.start_export()
+    runner = dlg.runner
+    qtbot.waitUntil(lambda: runner.progress.value() >= 2, timeout=60000)
+    window.reset_training()      # new weights, a new training session
+    window.toggle_sampling()     # and a new particle cloud, while the export goes on
+    qtbot.waitUntil(lambda: dlg.last_outcome is not None, timeout=180000)
+    assert dlg.last_outcome == ("ok", str(tmp_path / "p.gif"))
+    frames = iio.imread(tmp_path / "p.gif", index=None)
+    assert len(frames) > 5 and window.trainer.step_count == 0
