@@ -250,6 +250,8 @@ def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
     w = open_window(str(f))
     qtbot.addWidget(w)
     assert w.curve_view is not None and w.field_view is None
+    w.show()
+    assert not w.arrow_combo.isVisible() and not w.mode_combo.isVisible()  # no arrows in 1-D
     w.toggle_sampling()
     qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=30000)
     w.close()

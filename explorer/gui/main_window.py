@@ -328,6 +328,8 @@ class MainWindow(QMainWindow):
         self.views_widget = w
         self._views_dim = dim
         self.views_holder.addWidget(w)
+        for control in (self.mode_combo, self.arrow_combo, self.weighted):
+            control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
         self.hover.watch(self._hover_plots())
         self.trace.watch(self.particles_view)
         one = self.view3d or self.curve_view   # 1-D and 3-D have one main view
