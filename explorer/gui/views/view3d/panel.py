@@ -238,9 +238,10 @@ class View3DPanel(QtWidgets.QWidget):
         self.field_view.set_fields(p[:, keep], None if lrn is None else lrn[:, keep],
                                    None if tru is None else tru[:, keep], dens)
         self.slice_n = n
+        # short: a pyqtgraph title is as wide as its text at least, and a long one pushed the
+        # narrow slice panel past the window's edge at 1280 px (the caption says the rest)
         C.set_title(self.field_view.overlay_plot,
-                    f"Learned and true score on the slice {AXIS_NAMES[axis]} = {tick_text(value)}",
-                    self.style)
+                    f"Scores on the slice {AXIS_NAMES[axis]} = {tick_text(value)}", self.style)
         self.field_view.set_caption(self.slice_caption())
 
     def slice_caption(self) -> str:
