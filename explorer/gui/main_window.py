@@ -25,7 +25,7 @@ from ..core.numerics import preset_warnings
 from ..core.preset import Preset
 from ..core.sampling import Sampler
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import TrueScore
+from ..core.scores import TrueScore, level_noise
 from ..core.training import Trainer
 from ..core.training_process import TrainingProcess
 from . import session
@@ -713,7 +713,7 @@ class MainWindow(QMainWindow):
         if self._backdrop_level != level:  # the density drawn is p at the slider's noise level
             self._backdrop_level = level
             img = session.density_image(self.density, self.preset.density["bounds"],
-                                        noise=session.noise_of(self.preset, level))
+                                        noise=level_noise(self.preset, level))
             for v in (self.field_view, self.particles_view):
                 v.set_density(img)
         self.field_view.set_fields(self._grid, learned, true, self._p_on_grid(level))
@@ -723,7 +723,7 @@ class MainWindow(QMainWindow):
         key = ("p", level, len(self._grid))
         if key not in self._true_cache:
             self._true_cache[key] = session.density_at(self.density, self._grid,
-                                                       session.noise_of(self.preset, level))
+                                                       level_noise(self.preset, level))
         return self._true_cache[key]
 
     def _draw_fields_3d(self, learned, true, p, level) -> None:
@@ -747,7 +747,7 @@ class MainWindow(QMainWindow):
         if level is not None and level[0] == "sigma":
             return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
         if level is not None:
-            sigma, _ = session.noise_of(self.preset, level)
+            sigma, _ = level_noise(self.preset, level)
             return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
                     f"(true: score of the marginal p_t, {src}); density p_t")
         if self.preset.objective["kind"] == "ncsn":
@@ -779,7 +779,7 @@ class MainWindow(QMainWindow):
     def _level_text(self, level) -> str:
         if level[0] == "sigma":
             return f"σ = {level[1]:.3g}"
-        sigma, _ = session.noise_of(self.preset, level)
+        sigma, _ = level_noise(self.preset, level)
         return f"t = {int(level[1])} (σ_t = {sigma:.2g})"
 
     def set_view_level(self, level) -> None:

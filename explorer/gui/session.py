@@ -6,33 +6,16 @@ decides when to ask for it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from ..core.densities.base import kernel_log_prob
 from ..core.grid import grid_axes, grid_points
 from ..core.preset import Preset
-from ..core.schedules import DDPMSchedule
 from ..core.scores import TrueScore
 
 IMAGE_RES = 160        # pixels per side of the density background
 KERNEL_IMAGE_RES = 96  # for kernel densities (paintings, points): each pixel costs every centre
-
-
-def noise_of(preset: Preset, level: tuple[str, float] | None) -> tuple[float, float]:
-    """(sigma, scale) of the perturbed law scale * y + sigma * z, y ~ p, at a slider's level:
-    NCSN's ("sigma", s) is p_s = p * N(0, s^2 I); DDPM's ("step", t) is its marginal at step t,
-    scale = sqrt(alpha_bar_t), sigma = sqrt(1 - alpha_bar_t) (DESIGN section 3)."""
-    if level is None:
-        return 0.0, 1.0
-    kind, value = level
-    if kind == "sigma":
-        return float(value), 1.0
-    o = preset.objective
-    ab = float(DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"]).alpha_bars[int(value)])
-    return math.sqrt(1.0 - ab), math.sqrt(ab)
 
 
 def perturbed_log_prob(density, x: torch.Tensor, sigma: float, scale: float) -> torch.Tensor:
