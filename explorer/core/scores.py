@@ -67,6 +67,13 @@ def level_noise(preset: Preset, level: Level | None) -> tuple[float, float]:
     return math.sqrt(1.0 - ab), math.sqrt(ab)
 
 
+def level_label(level: Level | None) -> str:
+    """The level as a view labels it: "σ = 0.3", "t = 27", or "" for none."""
+    if level is None:
+        return ""
+    return f"σ = {level[1]:.3g}" if level[0] == "sigma" else f"t = {int(level[1])}"
+
+
 def level_text(preset: Preset, level: Level | None) -> str:
     if level is None:
         return "p"

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QObject
 
-from ..core.scores import TrueScore
+from ..core.scores import TrueScore, level_label
 
 
 class HoverReadout(QObject):
@@ -76,5 +76,5 @@ class HoverReadout(QObject):
             parts.append(f"learned sθ = {vec(learned)}")
             parts.append(f"|sθ − ∇log p| = {float(np.linalg.norm(learned - true)):.3g}")
         if level is not None:
-            parts.append("at " + (f"σ = {level[1]:.3g}" if level[0] == "sigma" else f"t = {int(level[1])}"))
+            parts.append("at " + level_label(level))
         return "   ".join(parts)

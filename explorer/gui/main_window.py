@@ -25,7 +25,7 @@ from ..core.numerics import preset_warnings
 from ..core.preset import Preset
 from ..core.sampling import Sampler
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import TrueScore, level_noise
+from ..core.scores import TrueScore, level_label, level_noise
 from ..core.training import Trainer
 from ..core.training_process import TrainingProcess
 from . import session
@@ -648,8 +648,7 @@ class MainWindow(QMainWindow):
         ism_c = self.trainer.ism_constant() if obj == "ism" else None
         # F itself, not the relative F, so that it shares the loss axis
         level = self.trainer.fisher_level
-        at = "" if level is None else (f"σ = {level[1]:.3g}" if level[0] == "sigma"
-                                       else f"t = {int(level[1])}")
+        at = level_label(level)
         self.loss_view.set_curves(steps, losses, np.asarray(self._fisher_steps),
                                   np.asarray(self._fisher_vals), ism_c, obj, at)
 
@@ -778,9 +777,9 @@ class MainWindow(QMainWindow):
 
     def _level_text(self, level) -> str:
         if level[0] == "sigma":
-            return f"σ = {level[1]:.3g}"
+            return level_label(level)
         sigma, _ = level_noise(self.preset, level)
-        return f"t = {int(level[1])} (σ_t = {sigma:.2g})"
+        return f"{level_label(level)} (σ_t = {sigma:.2g})"
 
     def set_view_level(self, level) -> None:
         """Draw the fields and the density at `level` (None: the finest); moves the slider."""
