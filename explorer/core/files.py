@@ -78,3 +78,19 @@ def read_limited(path, key: str, limit: int) -> bytes:
         raise _fail(key, path, f"cannot read ({e.strerror or e})") from None
     finally:
         os.close(fd)
+
+
+def new_file_mode() -> int:
+    """The mode a file the user creates gets (0o666 less the umask): files written through
+    a temporary name (mkstemp, safetensors) start 0600, and a rename keeps that. Linux
+    reports the umask in /proc without changing it; elsewhere it is read by setting it and
+    straight back (a moment in which another thread's new file would get the wrong mode)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -28,6 +28,7 @@ from safetensors.torch import save_file
 
 from . import budget
 from .errors import DivergedError, OutputError
+from .files import new_file_mode
 from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
@@ -38,15 +39,6 @@ from . import threads as thread_policy
 
 EVAL_EVERY = 100
 BAD_RELATIVE_FISHER = 10.0  # a zero score has relative Fisher divergence 1
-
-
-def _read_umask() -> int:
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-
-UMASK = _read_umask()  # read once at import, in the importing thread
 
 
 @dataclass
@@ -166,7 +158,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(f".{path.name}.part")
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~UMASK)  # some writers (safetensors) create files 0600
+        os.chmod(tmp, new_file_mode())  # some writers (safetensors) create files 0600
         tmp.replace(path)
     except OSError as e:
         if isinstance(e, OutputError):

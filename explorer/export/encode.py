@@ -25,6 +25,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ..core.files import new_file_mode
+
 MP4_FPS = 30
 GIF_FRAME_MS = 70                      # GIF delays are in 1/100 s: 70 ms is 14.29 fps
 GIF_FPS = 1000.0 / GIF_FRAME_MS
@@ -63,26 +65,11 @@ def temp_path_for(path: Path) -> Path:
     that, so a colleague could not open a shared export."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~current_umask())
+        os.fchmod(fd, new_file_mode())
     except (AttributeError, OSError):   # no fchmod (Windows), or a filesystem without modes
         pass
     os.close(fd)
     return Path(name)
-
-
-def current_umask() -> int:
-    """The process's umask. Linux reports it in /proc without changing it; elsewhere it is
-    read by setting it and straight back (a moment in which another thread's new file would
-    get the wrong mode)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # What ffmpeg says when the system refused it, and what the user should read instead: its
