@@ -143,8 +143,9 @@ class Trainer:
         """Fisher and relative Fisher divergence of the current model on 10,000 samples:
         of p, or for NCSN and DDPM at their `fisher_level`, against the true score there."""
         level = self.fisher_level
-        f, rel = metrics.fisher_divergence(lambda x: self.learned_score().at_level(x, level),
-                                           lambda x: self.true_score().at_level(x, level),
+        learned, true = self.learned_score(), self.true_score()   # once, not per chunk
+        f, rel = metrics.fisher_divergence(lambda x: learned.at_level(x, level),
+                                           lambda x: true.at_level(x, level),
                                            self.eval_samples(),
                                            chunk=min(4096, budget.rows_per_chunk(self.preset)))
         if record:
