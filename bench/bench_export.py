@@ -27,7 +27,7 @@ from explorer.core import preset as P  # noqa: E402
 from explorer.core.shipped import resolve  # noqa: E402
 from explorer.core.training import Trainer  # noqa: E402
 from explorer.export import frames as F  # noqa: E402
-from explorer.gui.style import SLIDE_720  # noqa: E402
+from explorer.views.style import SLIDE_720  # noqa: E402
 
 SIZE = (1280, 720)
 

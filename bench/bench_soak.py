@@ -23,7 +23,7 @@ os.environ.setdefault("SCORE_EXPLORER_SETTINGS", os.path.join(tempfile.mkdtemp()
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from explorer.core import preset as P  # noqa: E402
-from explorer.gui.app import make_app  # noqa: E402
+from explorer.views.application import make_app  # noqa: E402
 from explorer.gui.main_window import MainWindow  # noqa: E402
 
 PRESET = {

@@ -65,9 +65,9 @@ from PySide6 import QtCore  # noqa: E402
 
 from explorer.core.densities.shapes3d import Torus  # noqa: E402
 from explorer.core.grid import grid_points  # noqa: E402
-from explorer.gui.app import make_app  # noqa: E402
-from explorer.gui.gl_probe import gl_available  # noqa: E402
-from explorer.gui.views import view3d as V  # noqa: E402
+from explorer.views.application import make_app  # noqa: E402
+from explorer.views.gl_probe import gl_available  # noqa: E402
+from explorer.views import view3d as V  # noqa: E402
 
 BOUNDS = np.array([[-4.0, 4.0]] * 3)
 REPEATS = 3          # each figure: median and best of 3 runs (shared machines are noisy)

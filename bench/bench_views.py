@@ -26,10 +26,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 
-from explorer.gui.views.field_view import FieldView  # noqa: E402
-from explorer.gui.views.loss_view import LossView  # noqa: E402
-from explorer.gui.views.particles_view import ParticlesView  # noqa: E402
-from explorer.gui.views.quiver import QuiverItem  # noqa: E402
+from explorer.views.field_view import FieldView  # noqa: E402
+from explorer.views.loss_view import LossView  # noqa: E402
+from explorer.views.particles_view import ParticlesView  # noqa: E402
+from explorer.views.quiver import QuiverItem  # noqa: E402
 
 BOUNDS = np.array([[-8.0, 8.0], [-8.0, 8.0]])
 M = np.array([[-5.0, -5.0], [5.0, 5.0]])

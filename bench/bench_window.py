@@ -31,7 +31,7 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 
 from explorer.core import preset as P  # noqa: E402
 from explorer.core.training import Trainer  # noqa: E402
-from explorer.gui.app import make_app  # noqa: E402
+from explorer.views.application import make_app  # noqa: E402
 from explorer.gui.main_window import MainWindow  # noqa: E402
 
 PRESET = {

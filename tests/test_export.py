@@ -364,7 +364,7 @@ def test_mp4_sink_makes_odd_sizes_even_and_is_deterministic(tmp_path):
 
 @pytest.fixture
 def dialog_factory(qtbot, run2d, monkeypatch, tmp_path_factory):
-    from explorer.export.dialog import ExportDialog
+    from explorer.gui.export_dialog import ExportDialog
     preset, result = run2d
     monkeypatch.setenv("SCORE_EXPLORER_SETTINGS",
                        str(tmp_path_factory.mktemp("settings") / "settings.ini"))
@@ -424,7 +424,7 @@ def test_dialog_closed_while_exporting_joins_the_thread(qtbot, dialog_factory, t
 
 def test_dialog_reports_an_unwritable_path_without_a_traceback(qtbot, dialog_factory, monkeypatch,
                                                                  tmp_path):
-    from explorer.export import dialog as D
+    from explorer.gui import export_dialog as D
     shown = []
     monkeypatch.setattr(D.QMessageBox, "warning", lambda *a: shown.append(a[1:]))
     dlg = dialog_factory()
@@ -440,7 +440,7 @@ def test_close_mid_frame_of_a_long_export_takes_effect_within_a_second(qtbot, mo
     """Issue 16.1: a frame of a long export spans tens of thousands of sampler (or training)
     steps; closing the dialog in the middle of one must not wait for it to end."""
     import time
-    from explorer.export.dialog import ExportDialog
+    from explorer.gui.export_dialog import ExportDialog
     monkeypatch.setenv("SCORE_EXPLORER_SETTINGS",
                        str(tmp_path_factory.mktemp("settings") / "settings.ini"))
     preset = _small("two_modes_annealed", training={"steps": 2_000_000},
@@ -481,7 +481,7 @@ def test_exports_respect_the_umask(tmp_path):
 def test_a_title_heads_every_frame_when_asked(run2d, tmp_path):
     """Issue 10: an optional preset title on exported frames, in the slide's font."""
     from explorer.export.frames import ParticleScene, ensure_qapp
-    from explorer.gui.style import SLIDE_720
+    from explorer.views.style import SLIDE_720
     preset, result = run2d
     ensure_qapp()
     snap = {"x": result.samples, "status": "", "modes": None}

@@ -114,9 +114,9 @@ def _check(w, app, label) -> list[str]:
 def probe() -> list[str]:
     global pg, C
     import pyqtgraph as pg
-    from explorer.gui.views import common as C
+    from explorer.views import common as C
     from explorer.core.shipped import shipped_presets
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     app = make_app()
     w = open_window(None)
     w.showMaximized()

@@ -19,10 +19,10 @@ import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
-from explorer.gui import style as S  # noqa: E402
-from explorer.gui.gl_probe import gl_available  # noqa: E402
-from explorer.gui.views import common as C  # noqa: E402
-from explorer.gui.views import view3d as V  # noqa: E402
+from explorer.views import style as S  # noqa: E402
+from explorer.views.gl_probe import gl_available  # noqa: E402
+from explorer.views import common as C  # noqa: E402
+from explorer.views import view3d as V  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDS = np.array([[-4.0, 4.0], [-4.0, 4.0], [-3.0, 3.0]])
@@ -288,10 +288,10 @@ GL_SCRIPT = r'''
 import json, math, os, sys, time
 import numpy as np
 from PySide6 import QtCore
-from explorer.gui.app import make_app
-from explorer.gui.gl_probe import gl_available
-from explorer.gui.views import view3d as V
-from explorer.gui import style as S
+from explorer.views.application import make_app
+from explorer.views.gl_probe import gl_available
+from explorer.views import view3d as V
+from explorer.views import style as S
 
 out = {}
 app = make_app(["test"])
@@ -473,7 +473,7 @@ iso.set_density_mode("off")
 without = V.render_rgb(iso, 480, 360).astype(float)
 changed = np.abs(with_s - without).max(axis=2) > 3
 lum = with_s[changed] @ [0.2126, 0.7152, 0.0722]
-from explorer.gui.views import common as C
+from explorer.views import common as C
 ratio = C.contrast_ratio(with_s[changed], without[changed])
 out["iso_pixels"] = int(changed.sum())
 out["iso_contrast_median"] = float(np.median(ratio))

@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.gui import style as S  # noqa: E402
-from explorer.gui.views import common as C  # noqa: E402
-from explorer.gui.views.curve1d_view import Curve1DView  # noqa: E402
-from explorer.gui.views.field_view import FieldView  # noqa: E402
-from explorer.gui.views.loss_view import LossView, ema  # noqa: E402
-from explorer.gui.views.particles_view import ParticlesView  # noqa: E402
-from explorer.gui.views.quiver import CLIP_CELLS, TYPICAL_FRACTION, QuiverItem  # noqa: E402
+from explorer.views import style as S  # noqa: E402
+from explorer.views import common as C  # noqa: E402
+from explorer.views.curve1d_view import Curve1DView  # noqa: E402
+from explorer.views.field_view import FieldView  # noqa: E402
+from explorer.views.loss_view import LossView, ema  # noqa: E402
+from explorer.views.particles_view import ParticlesView  # noqa: E402
+from explorer.views.quiver import CLIP_CELLS, TYPICAL_FRACTION, QuiverItem  # noqa: E402
 
 BOUNDS = np.array([[-8.0, 8.0], [-8.0, 8.0]])
 W = np.array([0.2, 0.8])
@@ -204,7 +204,7 @@ def test_direction_mode_equal_lengths_colour_by_magnitude(field, qtbot):
 @pytest.mark.parametrize("size", [(420, 300), (1200, 700)])
 def test_dense_grid_thinned_to_pixel_size(field, qtbot, size):
     """A 64 x 64 grid in a small panel must not become a solid block of arrows."""
-    from explorer.gui.views.field_view import MIN_ARROW_PX
+    from explorer.views.field_view import MIN_ARROW_PX
     field.resize(*size)
     field.show()
     qtbot.waitExposed(field)
@@ -620,12 +620,12 @@ def _preset_scene(name):
     """(bounds, density image, sampled points) of a shipped preset."""
     import torch
     from explorer.core import preset as P
-    from explorer.gui import session
+    from explorer.core import pictures
     pr = P.default() if name is None else P.load(P.__file__.rsplit("/core/", 1)[0]
                                                   + f"/presets/{name}.toml")
     dens = pr.build_density()
     b = np.asarray(pr.density["bounds"], dtype=np.float64)
-    img = session.density_image(dens, b)
+    img = pictures.density_image(dens, b)
     x = dens.sample(600, torch.Generator().manual_seed(0)).numpy()
     return b, img, x
 

@@ -28,7 +28,7 @@ def small(tmp_path):
 
 @pytest.fixture
 def window(qtbot, small):
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     make_app()
     w = open_window(str(small))
     qtbot.addWidget(w)
@@ -45,7 +45,7 @@ def test_opens_with_the_preset_and_its_title(window):
 
 
 def test_default_preset_opens_without_arguments(qtbot):
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     make_app()
     w = open_window(None)
     qtbot.addWidget(w)
@@ -134,7 +134,7 @@ def test_sampling_an_untrained_network_says_so_and_keeps_the_view(window, qtbot)
     assert window.last_error is None                 # a note, not an error
     qtbot.waitUntil(lambda: window.sample.worker.sampler.done, timeout=30000)
     qtbot.waitUntil(lambda: "outside the box" in window.particles_view.status, timeout=5000)
-    from explorer.gui.views import common as C      # the view stays on the box
+    from explorer.views import common as C      # the view stays on the box
     assert C.box_fill_fraction(window.particles_view.plot, window.preset.density["bounds"]) > 0.9
 
 
@@ -196,7 +196,7 @@ def test_save_and_reopen_gives_the_same_preset(window, tmp_path):
 
 
 def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, capfd):
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     make_app()
     w = open_window(str(small))
     qtbot.addWidget(w)
@@ -228,7 +228,7 @@ def test_a_training_process_that_dies_is_reported_and_reset_starts_another(windo
 
 
 def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     f = tmp_path / "one.toml"
     f.write_text(textwrap.dedent("""
         [density]
@@ -258,7 +258,7 @@ def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
 
 
 def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
-    from explorer.gui.style import PRESENTER
+    from explorer.views.style import PRESENTER
     window.set_presenter(True)
     assert not window.panel.isVisible() and window.isFullScreen()
     # presenter sizes, in proportion to the screen (PRESENTER is sized for 1080 lines)
@@ -361,7 +361,7 @@ def test_particles_are_drawn_inside_the_window(window, qtbot):
 
 
 def test_three_dimensional_density_trains_and_samples_in_the_3d_panel(qtbot, tmp_path):
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     f = tmp_path / "three.toml"
     f.write_text(textwrap.dedent("""
         name = "3-D two modes"
@@ -436,7 +436,7 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
     import torch
     from explorer.core.schedules import DDPMSchedule
     from explorer.core.training_process import learned_on_grid
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     d = tomllib.loads(SMALL)
     d["objective"] = {"kind": "ddpm", "timesteps": 100}
     d["sampler"] = {"kind": "ddpm", "particles": 200}
@@ -537,7 +537,7 @@ def pg_point(x, y):
 def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp_path):
     """Issue 16.3 in the window: Langevin with a step far too large on a narrow Gaussian."""
     import tomli_w
-    from explorer.gui.app import make_app, open_window
+    from explorer.views.application import make_app, open_window
     f = tmp_path / "blow.toml"
     f.write_text(tomli_w.dumps({
         "name": "blow-up", "density": {"kind": "gaussian", "mean": [0.0, 0.0], "std": 0.1},

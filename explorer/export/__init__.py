@@ -57,7 +57,7 @@ class ExportSpec:
         return self.ext in ANIMATIONS
 
     def view_style(self):
-        from ..gui import style as S
+        from ..views import style as S
         return {"screen": S.SCREEN, "slide_720": S.SLIDE_720, "slide_1080": S.SLIDE_1080}[self.style]
 
 

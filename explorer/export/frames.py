@@ -7,7 +7,7 @@ Two halves that meet in `render_animation`:
   `training_snapshots` trains a fresh `Trainer` from the preset's seed and yields the
   learned field and the loss curves every k steps. The step k is fixed by the length of
   the schedule and the format, never by a clock, so the same run gives the same frames.
-- *Scenes* (Qt, GUI thread only): the views of `explorer.gui.views` at the export size
+- *Scenes* (Qt, GUI thread only): the views of `explorer.views` at the export size
   and style, fed a snapshot and rendered to an RGB array.
 
 The command line runs both halves in its one thread; the window's export dialog runs
@@ -66,7 +66,7 @@ def ensure_qapp():
                                                       or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        from ..gui.app import make_app
+        from ..views.application import make_app
         _APP = make_app([sys.argv[0] if sys.argv else "score-explorer"])
     except ImportError:  # pragma: no cover - the window's module is part of the package
         _APP = QApplication([sys.argv[0] if sys.argv else "score-explorer"])
@@ -94,7 +94,7 @@ def grab_rgb(widget, size: tuple[int, int] | None = None) -> np.ndarray:
     w, h = size if size is not None else (widget.width(), widget.height())
     img = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
     img.setDevicePixelRatio(1.0)
-    from ..gui.style import BACKGROUND
+    from ..views.style import BACKGROUND
     img.fill(QColor(*BACKGROUND))
     painter = QPainter(img)
     try:
@@ -114,18 +114,18 @@ def qimage_to_rgb(img) -> np.ndarray:
 
 
 def _view(name: str):
-    """A view class of explorer.gui.views, imported when first needed."""
+    """A view class of explorer.views, imported when first needed."""
     import importlib
     module = {"FieldView": "field_view", "ParticlesView": "particles_view",
               "LossView": "loss_view", "Curve1DView": "curve1d_view"}[name]
-    return getattr(importlib.import_module(f"..gui.views.{module}", __package__), name)
+    return getattr(importlib.import_module(f"..views.{module}", __package__), name)
 
 
 def _titled(widget, title: str, style=None):
     """The widget under a title line (the preset's name, for a slide), in the slide's font."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-    from ..gui.style import FOREGROUND
+    from ..views.style import FOREGROUND
     box = QWidget()
     _dark(box)
     lay = QVBoxLayout(box)
@@ -146,7 +146,7 @@ def _titled(widget, title: str, style=None):
 
 def _dark(widget) -> None:
     from PySide6.QtGui import QColor, QPalette
-    from ..gui.style import BACKGROUND
+    from ..views.style import BACKGROUND
     pal = widget.palette()
     pal.setColor(QPalette.Window, QColor(*BACKGROUND))
     widget.setPalette(pal)
@@ -168,13 +168,13 @@ def _eval_field(fn, pts: np.ndarray, device) -> np.ndarray:
 
 def density_image(density, bounds, n: int = DENSITY_RES) -> np.ndarray:
     """p on an n x n grid over 2-D bounds (first index x), scaled to max 1 (the window's own)."""
-    from ..gui.session import density_image as image
+    from ..core.pictures import density_image as image
     return image(density, bounds, n)
 
 
 def density_curve(density, bounds, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """(xs, p) for a 1-D density, normalised over the range (the window's own)."""
-    from ..gui.session import density_curve as curve
+    from ..core.pictures import density_curve as curve
     return curve(density, bounds, n)
 
 

@@ -1,4 +1,4 @@
-"""Starting the window: the Qt application, its look, and the preset to open first."""
+"""Starting the window: the preset to open first, signals, and a clean exit."""
 
 from __future__ import annotations
 
@@ -8,43 +8,8 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
 
-from .style import BACKGROUND, FOREGROUND
-
-
-def make_app(argv=None) -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        # Qt names a hidden X11 clipboard window after the application at construction; a
-        # neutral name keeps `xdotool search --name Score` finding the main window first.
-        QApplication.setApplicationName("explorer")
-        app = QApplication(list(argv or sys.argv[:1]))
-    app.setApplicationName("Score Explorer")
-    app.setOrganizationName("score-explorer")
-    app.setStyle("Fusion")
-    pal = QPalette()
-    bg, fg = QColor(*BACKGROUND), QColor(*FOREGROUND)
-    panel = QColor(38, 40, 46)
-    for role, col in ((QPalette.Window, panel), (QPalette.WindowText, fg), (QPalette.Base, bg),
-                      (QPalette.AlternateBase, panel), (QPalette.Text, fg),
-                      (QPalette.Button, QColor(52, 55, 62)), (QPalette.ButtonText, fg),
-                      (QPalette.ToolTipBase, panel), (QPalette.ToolTipText, fg),
-                      (QPalette.Highlight, QColor(0, 114, 178)),
-                      (QPalette.HighlightedText, QColor(255, 255, 255)),
-                      (QPalette.PlaceholderText, QColor(140, 140, 140))):
-        pal.setColor(role, col)
-    pal.setColor(QPalette.Disabled, QPalette.Text, QColor(120, 120, 120))
-    pal.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(120, 120, 120))
-    app.setPalette(pal)
-    f = app.font()
-    if f.pointSize() < 10:
-        f.setPointSize(10)
-        app.setFont(f)
-    import pyqtgraph as pg
-    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND)
-    return app
+from ..views.application import make_app
 
 
 def open_window(path: str | None = None):
@@ -113,6 +78,6 @@ def run_app(path: str | None = None) -> int:
     win.show()
     code = app.exec()
     sys.excepthook = sys.__excepthook__
-    from ..export.dialog import wait_for_exports
+    from .export_dialog import wait_for_exports
     wait_for_exports()  # a cancelled export thread must end before Python tears Qt down
     return 128 + received[0] if received else int(code)  # 130 for Ctrl-C, 143 for SIGTERM

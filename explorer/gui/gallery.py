@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QLi
                                QWidget)
 
 from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
-from .style import BACKGROUND, FOREGROUND, TRUE
+from ..views.style import BACKGROUND, FOREGROUND, TRUE
 from .texts import sampler_label
 
 THUMB = 112

@@ -28,7 +28,7 @@ from ..core.schedules import ncsn_sigmas
 from ..core.scores import TrueScore, level_label, level_noise
 from ..core.training import Trainer
 from ..core.training_process import TrainingProcess
-from . import session
+from ..core import pictures
 from .controls.panel import ControlPanel
 from .lesson_card import LessonCard
 from .help_menu import add_help_menu
@@ -37,7 +37,7 @@ from .trace_tool import TraceTool
 from .view_focus import ViewFocus
 from .settings import app_settings
 from .texts import sampler_label
-from .style import PRESENTER, SCREEN
+from ..views.style import PRESENTER, SCREEN
 from .workers import SamplingWorker, ThreadHandle, TrainingWorker, learned_sampler_score
 
 UNTRAINED_NOTE = ("The network is untrained (0 steps): its score is random, so the particles "
@@ -286,12 +286,12 @@ class MainWindow(QMainWindow):
         if self.views_widget is not None:
             self.views_widget.setParent(None)
             self.views_widget.deleteLater()
-        from .views.loss_view import LossView
+        from ..views.loss_view import LossView
         self.loss_view = LossView()
         self.field_view = self.particles_view = self.curve_view = None
         self.view3d = None
         if dim == 3:
-            from .views.view3d import make_view3d
+            from ..views.view3d import make_view3d
             self.view3d = make_view3d()
             self.field_view = self.view3d.field_view   # the slice's learned-vs-true view
             self.particles_view = self.view3d
@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
             w.addWidget(self.loss_view)
             w.setSizes([640, 300])
         elif dim == 1:
-            from .views.curve1d_view import Curve1DView
+            from ..views.curve1d_view import Curve1DView
             self.curve_view = Curve1DView()
             top = self.curve_view
             bottom = self.loss_view
@@ -313,8 +313,8 @@ class MainWindow(QMainWindow):
             w.addWidget(bottom)
             w.setSizes([600, 300])
         else:
-            from .views.field_view import FieldView
-            from .views.particles_view import ParticlesView
+            from ..views.field_view import FieldView
+            from ..views.particles_view import ParticlesView
             self.field_view = FieldView()
             self.particles_view = ParticlesView()
             w = QSplitter(Qt.Vertical)
@@ -669,12 +669,12 @@ class MainWindow(QMainWindow):
     def _draw_density(self) -> None:
         b = np.asarray(self.preset.density["bounds"])
         if self.preset.dim == 1:
-            xs, p = session.density_curve(self.density, b)
+            xs, p = pictures.density_curve(self.density, b)
             self.curve_view.set_bounds(b)
             self.curve_view.set_density(xs, p)
             return
         if self.preset.dim == 2:
-            img = session.density_image(self.density, b)
+            img = pictures.density_image(self.density, b)
             self._backdrop_level = None
             for v in (self.field_view, self.particles_view):
                 v.set_bounds(b)
@@ -689,12 +689,12 @@ class MainWindow(QMainWindow):
         self.view3d.set_bounds(b)
         self.view3d.set_density_points(x)
         n = DENSITY_GRID_3D
-        self.view3d.set_density_grid(session.density_at(self.density, grid_points(b, n)).reshape(n, n, n))
+        self.view3d.set_density_grid(pictures.density_at(self.density, grid_points(b, n)).reshape(n, n, n))
 
     def _true_on_grid(self, level) -> np.ndarray:
         key = (level, len(self._grid))
         if key not in self._true_cache:
-            self._true_cache[key] = session.true_field(self.density, self.preset, self._grid, level)
+            self._true_cache[key] = pictures.true_field(self.density, self.preset, self._grid, level)
         return self._true_cache[key]
 
     def _draw_true_field(self) -> None:
@@ -711,7 +711,7 @@ class MainWindow(QMainWindow):
             return self._draw_fields_3d(learned, true, self._p_on_grid(None), level)
         if self._backdrop_level != level:  # the density drawn is p at the slider's noise level
             self._backdrop_level = level
-            img = session.density_image(self.density, self.preset.density["bounds"],
+            img = pictures.density_image(self.density, self.preset.density["bounds"],
                                         noise=level_noise(self.preset, level))
             for v in (self.field_view, self.particles_view):
                 v.set_density(img)
@@ -721,13 +721,13 @@ class MainWindow(QMainWindow):
     def _p_on_grid(self, level) -> np.ndarray:
         key = ("p", level, len(self._grid))
         if key not in self._true_cache:
-            self._true_cache[key] = session.density_at(self.density, self._grid,
+            self._true_cache[key] = pictures.density_at(self.density, self._grid,
                                                        level_noise(self.preset, level))
         return self._true_cache[key]
 
     def _draw_fields_3d(self, learned, true, p, level) -> None:
         """Arrows on a coarse subset of the grid, and learned vs true on the slice plane."""
-        from .views.view3d import grid_slice, grid_subset
+        from ..views.view3d import grid_slice, grid_subset
         n = self._grid_n()
         g = self._grid
         sub = grid_subset(n, 9)
@@ -914,7 +914,7 @@ class MainWindow(QMainWindow):
             self.load_path(path)
 
     def open_export(self) -> None:
-        from ..export.dialog import open_export_dialog
+        from .export_dialog import open_export_dialog
         self.pause()
         self._export_dialog = open_export_dialog(self)
 

@@ -22,8 +22,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from ...core.errors import SpecError
-from ..style import FOREGROUND, LEARNED, SCREEN, ViewStyle
-from ..views import common as C
+from ...views.style import FOREGROUND, LEARNED, SCREEN, ViewStyle
+from ...views import common as C
 
 DEFAULT_BOUNDS = [[-4.0, 4.0], [-4.0, 4.0]]
 NEW_STD = 0.5

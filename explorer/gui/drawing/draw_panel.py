@@ -25,8 +25,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from ...core.errors import SpecError
-from ..style import SCREEN, TRUE, ViewStyle
-from ..views import common as C
+from ...views.style import SCREEN, TRUE, ViewStyle
+from ...views import common as C
 from .component_editor import ComponentEditor
 from .paint_canvas import PaintCanvas
 

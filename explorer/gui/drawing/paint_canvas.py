@@ -30,8 +30,8 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtCore import Signal
 
 from ...core.errors import SpecError
-from ..style import BACKGROUND, LEARNED, SCREEN, ViewStyle
-from ..views import common as C
+from ...views.style import BACKGROUND, LEARNED, SCREEN, ViewStyle
+from ...views import common as C
 
 DEFAULT_BOUNDS = [[-4.0, 4.0], [-4.0, 4.0]]
 RESOLUTION = 128          # pixels along the longer side of the bounds

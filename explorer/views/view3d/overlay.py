@@ -10,7 +10,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui
 
 from .. import common as C
-from ...style import FOREGROUND, ViewStyle
+from ..style import FOREGROUND, ViewStyle
 from .geometry import BOX_COLOR, ERROR_STOPS
 
 def text_box_size(text: str, font: QtGui.QFont) -> QtCore.QSizeF:

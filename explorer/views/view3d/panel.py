@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal
 
 from .. import common as C
-from ...style import BACKGROUND, SCREEN, ViewStyle
+from ..style import BACKGROUND, SCREEN, ViewStyle
 from .geometry import ARROW_MODES, AXIS_NAMES, DENSITY_MODES, fit_rows, slice_grid, tick_text
 from .gl_view import View3D, grab_with_gl, render_rgb, render_with_gl
 from .projected_view import Projected3DView, upsample
@@ -297,7 +297,7 @@ class View3DPanel(QtWidgets.QWidget):
 # ====================================================================== factory and export
 def make_view3d(parent=None, style: ViewStyle = SCREEN) -> View3DPanel:
     """The panel with a `View3D` when OpenGL >= 2.1 is there, else a `Projected3DView`."""
-    from ...gl_probe import gl_available
+    from ..gl_probe import gl_available
     ok, reason = gl_available()
     view = None
     if ok:

@@ -28,7 +28,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from ..style import FISHER, LOSS, SCREEN, ViewStyle
+from .style import FISHER, LOSS, SCREEN, ViewStyle
 from . import common as C
 
 OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",

@@ -25,7 +25,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from ..style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
+from .style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
 from . import common as C
 from .quiver import QuiverItem, reference_scale
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE,
+from .style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE,
                      FOREGROUND, SCREEN, ViewStyle)
 
 # Extra Okabe-Ito colours used only by the views.

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
-from ...style import FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
+from ..style import FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
 from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, NO_GL_NOTE, SLICE_COLOR, arrow_segments,
                        axis_labels_layout, box_edges, error_colors, project)
 from .gl_view import render_rgb

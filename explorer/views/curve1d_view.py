@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from ..style import LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from .style import LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from . import common as C
 from .loss_view import _finite_xy
 

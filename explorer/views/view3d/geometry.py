@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import common as C
-from ...style import LEARNED
+from ..style import LEARNED
 from ..quiver import CLIP_CELLS, HEAD_FRACTION, HEAD_MAX_CELLS, TYPICAL_FRACTION
 
 AXIS_NAMES = ("x\u2081", "x\u2082", "x\u2083")
@@ -176,7 +176,7 @@ def slice_grid(bounds, axis: int, value: float, n: int = 24) -> np.ndarray:
 
 def coarse_grid(bounds, n: int = 9) -> np.ndarray:
     """(n**3, 3) float32 cell-centred grid, x1 slowest: a good place for 3-D arrows."""
-    from ....core.grid import grid_points
+    from ...core.grid import grid_points
     return grid_points(bounds3(bounds), n)
 
 

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
-from ...style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from ..style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from .capture import qimage_rgb
 from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX,
                        SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors,

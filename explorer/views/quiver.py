@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from ..style import LEARNED
+from .style import LEARNED
 from .common import as_points, grid_cell
 
 TYPICAL_FRACTION = 0.9   # a vector of norm `scale` is this many cells long

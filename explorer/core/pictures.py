@@ -1,7 +1,7 @@
-"""What the window computes from a preset without training: the density picture and the true field.
+"""What the views draw that needs no training: the density picture and the true field.
 
-Kept apart from the window so that it is plain numpy in, numpy out, and the window only
-decides when to ask for it.
+Plain numpy in, numpy out, and Qt-free, so that the window, the offline exporter and the
+compare lab compute the same pictures; each only decides when to ask for them.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core.densities.base import kernel_log_prob
-from ..core.grid import grid_axes, grid_points
-from ..core.preset import Preset
-from ..core.scores import TrueScore
+from .densities.base import kernel_log_prob
+from .grid import grid_axes, grid_points
+from .preset import Preset
+from .scores import TrueScore
 
 IMAGE_RES = 160        # pixels per side of the density background
 KERNEL_IMAGE_RES = 96  # for kernel densities (paintings, points): each pixel costs every centre

@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..style import PARTICLES, SCREEN, TRACE, ViewStyle
+from .style import PARTICLES, SCREEN, TRACE, ViewStyle
 from . import common as C
 
 RENDER_MODES = ("auto", "points", "histogram")

@@ -9,7 +9,7 @@ reach the user as a message box, never as a traceback.
 
 Use from the window:
 
-    from explorer.export.dialog import ExportDialog, open_export_dialog
+    from explorer.gui.export_dialog import ExportDialog, open_export_dialog
     open_export_dialog(main_window)          # reads preset, trainer, views, particles
     # or explicitly:
     ExportDialog(parent, preset=..., density=..., trainer=..., particles=x,
@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QPushButton, QVBoxLayout, QWidget)
 
 from ..core.errors import SpecError
-from ..gui.settings import app_settings
-from . import SIZES, check_writable
-from .encode import ExportCancelled, even_size, is_cancelled
+from .settings import app_settings
+from ..export import SIZES, check_writable
+from ..export.encode import ExportCancelled, even_size, is_cancelled
 
 WHAT_ITEMS = [
     ("particles", "Particle animation"),
@@ -66,7 +66,7 @@ class GuiCaller(QObject):
 
     @Slot(object)
     def _run(self, job) -> None:
-        from .frames import Scene
+        from ..export.frames import Scene
         if job["abandoned"]:
             return
         try:
@@ -81,7 +81,7 @@ class GuiCaller(QObject):
             job["done"].set()
 
     def __call__(self, fn, *args):
-        from .frames import Scene
+        from ..export.frames import Scene
         if QThread.currentThread() is self.thread():
             return fn(*args)
         job = self._job(fn, args)
@@ -304,7 +304,7 @@ class ExportJobs:
         return [(int(st), float(f)) for st, f, _ in self.fisher_rel]
 
     def field_state(self) -> dict:
-        from .frames import _eval_field, field_grid
+        from ..export.frames import _eval_field, field_grid
         pts, _ = field_grid(self.preset)
         true = _eval_field(self.true().field, pts, "cpu")
         learned = (_eval_field(self.learned().field, pts, "cpu") if self.model is not None
@@ -324,7 +324,7 @@ class ExportJobs:
                 "ism_constant": ism_c, "objective": obj}
 
     def particle_state(self) -> dict:
-        from .frames import mode_readout
+        from ..export.frames import mode_readout
         if self.particles is None or len(self.particles) == 0:
             raise SpecError("particles", "there are no particles yet: press Sample first")
         return {"x": self.particles, "status": f"{len(self.particles):,} particles",
@@ -332,7 +332,7 @@ class ExportJobs:
 
     # --- the jobs (run in the worker thread) ----------------------------------------------
     def animation(self, what: str, path: Path, size, style, title: str | None = None):
-        from .frames import particle_animation, training_animation
+        from ..export.frames import particle_animation, training_animation
 
         def job(progress, cancel, render_call):
             if what == "training":
@@ -346,8 +346,8 @@ class ExportJobs:
 
     def still(self, view_key: str, path: Path, size, style, live_widget=None,
               title: str | None = None):
-        from . import stills
-        from .frames import ParticleScene, TrainingScene
+        from ..export import stills
+        from ..export.frames import ParticleScene, TrainingScene
 
         def job(progress, cancel, render_call):
             if live_widget is not None:  # window size: the view exactly as it is on screen
@@ -364,7 +364,7 @@ class ExportJobs:
         return job
 
     def data(self, kind: str, path: Path):
-        from . import stills
+        from ..export import stills
 
         def job(progress, cancel, render_call):
             if kind in (".npy", ".csv"):
@@ -374,7 +374,7 @@ class ExportJobs:
                 return stills.save_loss(path, self.losses, [a for a, _ in fis],
                                         [b for _, b in fis], cancel, steps=self.loss_steps)
             st = self.field_state()
-            from .frames import field_grid
+            from ..export.frames import field_grid
             pts, _ = field_grid(self.preset)
             return stills.save_npz(path, cancel, points=pts, learned=st["learned"],
                                    true=st["true"], samples=self.particles)
@@ -512,7 +512,7 @@ class ExportDialog(QDialog):
     # --- running ----------------------------------------------------------------------------
     def build_job(self):
         """(job, label) for the current choices; raises SpecError for a bad file."""
-        from ..gui import style as S
+        from ..views import style as S
         what = self.what.currentData()
         ext = self._ext()
         text = self.file.text().strip()
