@@ -63,11 +63,11 @@ def main() -> None:
     next_sample = t0
     while time.time() - t0 < args.minutes * 60:
         app.processEvents()
-        if w.sample is None or (not w.sample.worker.playing):
+        if w.session.sampling is None or (not w.session.sampling.playing):
             w.toggle_sampling()
         now = time.time()
         if now >= next_sample:
-            child = w._training_process.process.pid if w._training_process else None
+            child = w.session.training_process.process.pid if w.session.training_process else None
             row = (now - t0, rss_mb(os.getpid()), rss_mb(child) if child else float("nan"),
                    w.trainer.step_count)
             samples.append(row)

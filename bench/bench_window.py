@@ -102,7 +102,7 @@ def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
         frames[0] += 1
         orig(x)
     view.set_particles = counting
-    win.speed.setValue(1)
+    win.run_bar.speed.setValue(1)
     win.play()
     if sample:
         win.toggle_sampling()

@@ -116,7 +116,7 @@ def probe() -> list[str]:
     import pyqtgraph as pg
     from explorer.views import common as C
     from explorer.core.shipped import shipped_presets
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     app = make_app()
     w = open_window(None)
     w.showMaximized()
@@ -127,7 +127,7 @@ def probe() -> list[str]:
             continue
         w.toggle_sampling()   # readouts appear with the first frame (an untrained net is fine)
         t0 = time.time()
-        while (w.sample is None or w.sample.worker.sampler.done_steps == 0) and time.time() - t0 < 60:
+        while (w.session.sampling is None or w.session.sampling.sampler.done_steps == 0) and time.time() - t0 < 60:
             app.processEvents()
             time.sleep(0.01)
         w.toggle_sampling()

@@ -28,7 +28,7 @@ def small(tmp_path):
 
 @pytest.fixture
 def window(qtbot, small):
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     make_app()
     w = open_window(str(small))
     qtbot.addWidget(w)
@@ -45,7 +45,7 @@ def test_opens_with_the_preset_and_its_title(window):
 
 
 def test_default_preset_opens_without_arguments(qtbot):
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     make_app()
     w = open_window(None)
     qtbot.addWidget(w)
@@ -59,10 +59,10 @@ def test_play_trains_in_the_background_and_the_views_follow(window, qtbot):
     qtbot.waitUntil(lambda: window.trainer.step_count >= 100, timeout=30000)
     qtbot.waitUntil(lambda: window.loss_view is not None
                     and len(window.loss_view.data["loss"][0]) >= 50, timeout=10000)
-    assert window.progress.value() > 0
+    assert window.run_bar.progress.value() > 0
     assert window.trainer.fisher, "the Fisher divergence is evaluated while training"
     window.pause()
-    qtbot.waitUntil(lambda: not window.train.worker.playing, timeout=2000)
+    qtbot.waitUntil(lambda: not window.session.training.playing, timeout=2000)
     n = window.trainer.step_count
     qtbot.wait(300)
     assert window.trainer.step_count - n <= 200  # at most one chunk after pause
@@ -71,13 +71,13 @@ def test_play_trains_in_the_background_and_the_views_follow(window, qtbot):
 def test_training_stops_at_the_budget(window, qtbot):
     window.on_edit("training", "steps", 60)
     window.play()
-    qtbot.waitUntil(lambda: window.trainer.finished and not window.train.worker.playing,
+    qtbot.waitUntil(lambda: window.trainer.finished and not window.session.training.playing,
                     timeout=30000)
     assert window.trainer.step_count == 60
-    qtbot.waitUntil(lambda: window.progress.value() == 60, timeout=5000)
+    qtbot.waitUntil(lambda: window.run_bar.progress.value() == 60, timeout=5000)
     # Stopped: the rate readout says what it was, never a bare "0 steps/s".
-    qtbot.waitUntil(lambda: window.rate_label.text() != "starting…", timeout=5000)
-    assert window.rate_label.text().startswith(("was ", "idle"))
+    qtbot.waitUntil(lambda: window.run_bar.rate_label.text() != "starting…", timeout=5000)
+    assert window.run_bar.rate_label.text().startswith(("was ", "idle"))
 
 
 def test_loss_history_stays_bounded_and_the_plot_covers_the_whole_run(window, qtbot,
@@ -89,11 +89,11 @@ def test_loss_history_stays_bounded_and_the_plot_covers_the_whole_run(window, qt
     window.play()
     qtbot.waitUntil(lambda: window.trainer.step_count >= 350, timeout=60000)
     window.pause()
-    qtbot.waitUntil(lambda: not window.train.worker.playing, timeout=2000)
+    qtbot.waitUntil(lambda: not window.session.training.playing, timeout=2000)
     qtbot.wait(300)
     steps, loss = window.loss_view.data["loss"]
-    assert len(steps) <= 65 and window.train.worker.losses.stride >= 4
-    assert steps[-1] == window.trainer.step_count and steps[0] <= 2 * window.train.worker.losses.stride
+    assert len(steps) <= 65 and window.session.training.losses.stride >= 4
+    assert steps[-1] == window.trainer.step_count and steps[0] <= 2 * window.session.training.losses.stride
     assert np.isfinite(loss).all()
     assert len(window.trainer.losses) == 0, "the mirror keeps no list of every step's loss"
 
@@ -103,12 +103,12 @@ def test_learning_rate_change_applies_without_reset(window, qtbot):
     qtbot.waitUntil(lambda: window.trainer.step_count >= 30, timeout=30000)
     trainer = window.trainer
     window.on_edit("training", "lr", 0.0005)
-    qtbot.waitUntil(lambda: window.train.worker.reported_lr == 0.0005, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.training.reported_lr == 0.0005, timeout=5000)
     assert window.trainer is trainer and trainer.step_count >= 30
 
 
 def test_step_button_trains_exactly_n_steps(window, qtbot):
-    window.step_count.setValue(25)
+    window.run_bar.step_count.setValue(25)
     window.step_training()
     qtbot.waitUntil(lambda: window.trainer.step_count == 25, timeout=30000)
     qtbot.wait(200)
@@ -119,11 +119,11 @@ def test_sampling_animates_particles_and_reads_out_mode_weights(window, qtbot):
     window.on_edit("sampler", "score", "true")
     window.toggle_sampling()
     qtbot.waitUntil(lambda: window.particles_view.n_particles == 500, timeout=10000)
-    qtbot.waitUntil(lambda: window.sample.worker.sampler.done, timeout=30000)
-    x = window.sample.worker.sampler.numpy()
+    qtbot.waitUntil(lambda: window.session.sampling.sampler.done, timeout=30000)
+    x = window.session.sampling.sampler.numpy()
     assert np.isfinite(x).all()
     assert "step" in window.particles_view.status
-    fractions = window.sample.worker.sampler.numpy()
+    fractions = window.session.sampling.sampler.numpy()
     assert len(fractions) == 500
 
 
@@ -132,7 +132,7 @@ def test_sampling_an_untrained_network_says_so_and_keeps_the_view(window, qtbot)
     window.toggle_sampling()
     assert window.banner.isVisible() and "untrained" in window.banner.label.text()
     assert window.last_error is None                 # a note, not an error
-    qtbot.waitUntil(lambda: window.sample.worker.sampler.done, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.sampling.sampler.done, timeout=30000)
     qtbot.waitUntil(lambda: "outside the box" in window.particles_view.status, timeout=5000)
     from explorer.views import common as C      # the view stays on the box
     assert C.box_fill_fraction(window.particles_view.plot, window.preset.density["bounds"]) > 0.9
@@ -196,7 +196,7 @@ def test_save_and_reopen_gives_the_same_preset(window, tmp_path):
 
 
 def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, capfd):
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     make_app()
     w = open_window(str(small))
     qtbot.addWidget(w)
@@ -204,10 +204,10 @@ def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, ca
     w.play()
     w.toggle_sampling()
     qtbot.waitUntil(lambda: w.trainer.step_count > 5, timeout=30000)
-    threads = [w.train.thread, w.sample.thread]
-    child = w._training_process.process
+    runs = [w.session.training, w.session.sampling]
+    child = w.session.training_process.process
     w.close()
-    assert not any(t.isRunning() for t in threads)
+    assert not any(r.alive for r in runs)
     assert child.poll() is not None, "the training process ends with the window"
     assert "Destroyed while thread" not in capfd.readouterr().err
 
@@ -215,20 +215,20 @@ def test_closing_while_training_and_sampling_joins_every_thread(qtbot, small, ca
 def test_a_training_process_that_dies_is_reported_and_reset_starts_another(window, qtbot):
     window.play()
     qtbot.waitUntil(lambda: window.trainer.step_count > 5, timeout=30000)
-    window._training_process.process.kill()
+    window.session.training_process.process.kill()
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=10000)
     assert "training process ended (it was stopped by SIGKILL)" in window.last_error
     assert "Reset" in window.last_error
-    assert window.play_button.text() == "Play"
+    assert window.run_bar.play_button.text() == "Play"
     steps = window.trainer.step_count
     window.reset_training()
     window.play()
     qtbot.waitUntil(lambda: window.trainer.step_count > 5, timeout=30000)
-    assert window._training_process.alive and steps > 5
+    assert window.session.training_process.alive and steps > 5
 
 
 def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     f = tmp_path / "one.toml"
     f.write_text(textwrap.dedent("""
         [density]
@@ -251,9 +251,9 @@ def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
     qtbot.addWidget(w)
     assert w.curve_view is not None and w.field_view is None
     w.show()
-    assert not w.arrow_combo.isVisible() and not w.mode_combo.isVisible()  # no arrows in 1-D
+    assert not w.views.arrow_combo.isVisible() and not w.views.mode_combo.isVisible()  # no arrows in 1-D
     w.toggle_sampling()
-    qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=30000)
+    qtbot.waitUntil(lambda: w.session.sampling is not None and w.session.sampling.sampler.done, timeout=30000)
     w.close()
 
 
@@ -266,16 +266,16 @@ def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
     screen_h = window.screen().geometry().height()
     assert window.loss_view.style.font_pt == round(PRESENTER.font_pt * min(1.0, max(0.6, screen_h / 1080)))
     assert window.loss_view.style.font_pt > 10
-    assert not window.toolbar.isVisible(), "presenter mode hides the small toolbar too"
+    assert not window.run_bar.isVisible(), "presenter mode hides the small toolbar too"
     window.set_presenter(False)
-    assert window.panel.isVisible() and not window.isFullScreen() and window.toolbar.isVisible()
+    assert window.panel.isVisible() and not window.isFullScreen() and window.run_bar.isVisible()
 
 
 def test_one_view_alone_by_key_or_double_click_and_all_views_back(window, qtbot):
     """Issue 10.6: a lecturer shows one view large (Ctrl+1..3 or a double-click)."""
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtWidgets import QGraphicsView
-    area = window.views_widget
+    area = window.views.views_widget
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=3000)   # shortcuts go to the active window
     field_w = window.field_view.width()
@@ -342,11 +342,11 @@ def test_particles_are_drawn_inside_the_window(window, qtbot):
     from PySide6.QtCore import QPoint
     window.on_edit("sampler", "score", "true")
     window.toggle_sampling()
-    qtbot.waitUntil(lambda: window.sample.worker.sampler.done_steps > 50, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.sampling.sampler.done_steps > 50, timeout=30000)
     window.toggle_sampling()  # pause: the picture stays still
     qtbot.wait(300)
     view = window.particles_view
-    x = window.sample.worker.sampler.numpy()
+    x = window.session.sampling.sampler.numpy()
 
     def region(particles):
         view.set_particles(particles)
@@ -361,7 +361,7 @@ def test_particles_are_drawn_inside_the_window(window, qtbot):
 
 
 def test_three_dimensional_density_trains_and_samples_in_the_3d_panel(qtbot, tmp_path):
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     f = tmp_path / "three.toml"
     f.write_text(textwrap.dedent("""
         name = "3-D two modes"
@@ -391,13 +391,13 @@ def test_three_dimensional_density_trains_and_samples_in_the_3d_panel(qtbot, tmp
     w.play()
     qtbot.waitUntil(lambda: w.trainer.finished, timeout=60000)
     w.toggle_sampling()
-    qtbot.waitUntil(lambda: w.sample is not None and w.sample.worker.sampler.done, timeout=60000)
+    qtbot.waitUntil(lambda: w.session.sampling is not None and w.session.sampling.sampler.done, timeout=60000)
     qtbot.wait(200)
-    x = w.sample.worker.sampler.numpy()
+    x = w.session.sampling.sampler.numpy()
     assert x.shape == (800, 3) and np.isfinite(x).all()
     # the slice view shows learned and true fields on the plane
     w.view3d.set_slice(2, 0.0)
-    w._redraw_fields()
+    w.views.redraw_fields()
     assert w.field_view.caption.startswith("Slice x")
     w.close()
 
@@ -436,7 +436,7 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
     import torch
     from explorer.core.schedules import DDPMSchedule
     from explorer.core.training_process import learned_on_grid
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     d = tomllib.loads(SMALL)
     d["objective"] = {"kind": "ddpm", "timesteps": 100}
     d["sampler"] = {"kind": "ddpm", "particles": 200}
@@ -448,18 +448,18 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
     w.resize(1280, 720)
     w.show()
     try:
-        assert w.sigma_row.isVisible()
-        assert w.sigma_slider.value() == w.sigma_slider.maximum()    # t = 0: the data
+        assert w.views.sigma_row.isVisible()
+        assert w.views.sigma_slider.value() == w.views.sigma_slider.maximum()    # t = 0: the data
         before = w.field_view.density.copy()
         t = 60
         w.set_view_level(("step", t))
-        assert "t = 60" in w.sigma_label.text()
+        assert "t = 60" in w.views.sigma_label.text()
         assert "t = 60" in w.field_view.caption
         ab = float(DDPMSchedule(100, 1e-4, 0.02).alpha_bars[t])
         # the marginal of sqrt(ab) y + sqrt(1 - ab) z for y ~ the mixture, computed directly
         wts, means, stds = np.array([0.3, 0.7]), np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([0.5, 0.7])
         var = ab * stds ** 2 + (1 - ab)
-        x = w._grid.astype(np.float64)
+        x = w.session.grid.astype(np.float64)
         diff = x[:, None, :] - np.sqrt(ab) * means[None]
         logc = np.log(wts) - np.log(2 * np.pi * var) - 0.5 * (diff ** 2).sum(-1) / var
         r = np.exp(logc - logc.max(1, keepdims=True))
@@ -475,13 +475,13 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
         np.testing.assert_allclose(w.field_view.density.ravel(), pi / pi.max(), atol=1e-4)
         assert not np.allclose(before, w.field_view.density, atol=1e-2)
         # the learned field at t goes to the training process and comes back at that step
-        w.step_count.setValue(5)
+        w.run_bar.step_count.setValue(5)
         w.step_training()
-        qtbot.waitUntil(lambda: w.trainer.step_count >= 5 and w._last_learned is not None
-                        and w.train.worker._view_level == ("step", t), timeout=30000)
+        qtbot.waitUntil(lambda: w.trainer.step_count >= 5 and w.views._last_learned is not None
+                        and w.session.view_level == ("step", t), timeout=30000)
         qtbot.wait(500)
-        with w.train.worker.model_lock:
-            want = learned_on_grid(w.trainer, torch.from_numpy(w._grid), ("step", t))
+        with w.session.training.model_lock:
+            want = learned_on_grid(w.trainer, torch.from_numpy(w.session.grid), ("step", t))
         np.testing.assert_allclose(w.field_view.learned, want, rtol=1e-4, atol=1e-4)
         w.set_view_level(None)
         np.testing.assert_allclose(w.field_view.density, before, atol=1e-6)
@@ -537,7 +537,7 @@ def pg_point(x, y):
 def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp_path):
     """Issue 16.3 in the window: Langevin with a step far too large on a narrow Gaussian."""
     import tomli_w
-    from explorer.views.application import make_app, open_window
+    from explorer.gui.app import make_app, open_window
     f = tmp_path / "blow.toml"
     f.write_text(tomli_w.dumps({
         "name": "blow-up", "density": {"kind": "gaussian", "mean": [0.0, 0.0], "std": 0.1},
@@ -553,7 +553,7 @@ def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp
         qtbot.waitUntil(lambda: w.last_error is not None and "infinite" in w.last_error,
                         timeout=30000)
         assert "step" in w.last_error and "step_size" in w.last_error
-        assert w.sample_button.text() == "Sample"
+        assert w.run_bar.sample_button.text() == "Sample"
     finally:
         w.close()
 
@@ -561,7 +561,7 @@ def test_sampling_that_blows_up_says_at_which_step_and_what_to_change(qtbot, tmp
 def test_reset_and_new_sampling_during_an_export_leave_it_complete(window, qtbot, tmp_path):
     """Issue 16: the window survives reset during an export, and the file is whole."""
     import imageio.v3 as iio
-    window.step_count.setValue(20)
+    window.run_bar.step_count.setValue(20)
     window.step_training()
     qtbot.waitUntil(lambda: window.trainer.step_count >= 20, timeout=30000)
     window.open_export()

@@ -598,23 +598,19 @@ class ExportDialog(QDialog):
 
 def open_export_dialog(window) -> ExportDialog:
     """Open the dialog for a MainWindow, reading what it has (missing parts are just absent)."""
-    particles = None
-    handle = getattr(window, "sample", None)
-    sampler = getattr(getattr(handle, "worker", None), "sampler", None)
-    if sampler is not None:
-        particles = sampler.numpy()
+    session = window.session
+    particles = session.particles()
     views = {"field": getattr(window, "field_view", None),
              "particles": getattr(window, "particles_view", None),
              "curve": getattr(window, "curve_view", None),
              "loss": getattr(window, "loss_view", None)}
     if views["particles"] is None:
         views["particles"] = views["curve"]
-    # the training worker copies the weights under its lock: its thread may be writing them
-    train = getattr(window, "train", None)
-    model = train.worker.model_copy().eval() if train is not None else None
-    losses = train.worker.loss_arrays() if train is not None else None
-    dlg = ExportDialog(window, preset=window.preset, density=getattr(window, "density", None),
-                       trainer=getattr(window, "trainer", None), particles=particles, views=views,
+    # the training run copies the weights under its lock: its thread may be writing them
+    model = session.model_copy()
+    losses = session.loss_arrays() if session.training is not None else None
+    dlg = ExportDialog(window, preset=session.preset, density=session.density,
+                       trainer=session.trainer, particles=particles, views=views,
                        model=model, losses=losses)
     dlg.show()
     return dlg

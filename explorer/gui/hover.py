@@ -61,15 +61,13 @@ class HoverReadout(QObject):
             x = np.zeros(3)
             x[others] = xy[:2]
             x[axis] = value
-        level = w._view_level
+        level = w.session.view_level
         t = torch.tensor(x[None], dtype=torch.float32)
         with torch.no_grad():
             true = TrueScore(w.density, w.preset).at_level(t, level)[0].numpy()
             log_p = float(w.density.log_prob(t)[0])
-            learned = None
-            if w.train is not None and w.trainer.step_count > 0:
-                with w.train.worker.model_lock:
-                    learned = w.trainer.learned_score().at_level(t, level)[0].numpy()
+            learned = w.session.learned_at(t, level)
+            learned = None if learned is None else learned[0]
         vec = lambda v: "(" + ", ".join(f"{c:.3g}" for c in v) + ")"  # noqa: E731
         parts = [f"x = {vec(x)}", f"log p(x) = {log_p:.3g}", f"true ∇log p = {vec(true)}"]
         if learned is not None:

@@ -57,10 +57,11 @@ class TraceTool(QObject):
         if w.preset.dim != 2:
             return
         p = w.preset
-        if p.sampler["score"] == "true" or w.train is None:
+        model = w.session.model_copy()
+        if p.sampler["score"] == "true" or model is None:
             score = TrueScore(w.density, p)
         else:
-            score = LearnedScore(w.train.worker.model_copy().eval(), p)
+            score = LearnedScore(model, p)
         self._clicks += 1
         seed = self._clicks
         self._future = self._pool.submit(trajectory, p.copy(), score, "cpu", xy, seed)

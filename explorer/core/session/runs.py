@@ -1,13 +1,18 @@
-"""Background threads for training and sampling, and their clean shutdown.
+"""Training and sampling in background threads, with a newest-snapshot hand-off.
 
-Each worker is a QObject moved to its own QThread, looping in `run` until told to stop.
-Training itself runs in a child process (core/training_process.py), out of reach of the
-window's interpreter lock; its worker here only receives what the child sends. A worker
-never touches a widget: it keeps the newest snapshot (numpy copies) under a lock and emits
-`ready` (particles at most 36 times a second, training at 5); the window takes the newest
-snapshot when it gets round to it, so stale ones are simply dropped (DESIGN 7a, 8). Pause
-and stop go through `threading.Event`s, so they work while the worker is busy, and
-`ThreadHandle.join` ends the thread within a second or two whatever it is doing.
+A run loops in a thread of its own until told to stop. It never calls into a window: it
+keeps the newest snapshot (numpy copies) under a lock and emits `ready`; whoever draws
+takes the newest snapshot when it gets round to it, so stale ones are simply dropped
+(DESIGN 7a, 8). Pause and stop go through `threading.Event`s, so they work while the run
+is busy, and `join` ends the thread within a second or two whatever it is doing.
+
+Training itself happens in a child process (core/training_process.py), out of reach of
+the interpreter lock of whoever watches; a `TrainingRun`'s thread only receives what the
+child sends and mirrors it into a `Trainer`. Sampling advances a `Sampler` in its thread
+(torch releases the interpreter lock while it computes).
+
+No Qt here: the window bridges `ready` to its own thread (gui/session_bridge.py); a
+script or a test can connect a plain callback or just poll `take_snapshot`.
 """
 
 from __future__ import annotations
@@ -19,42 +24,42 @@ import traceback
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from psygnal import Signal
 
-from ..core.metrics import mode_weights
-from ..core.sampling import Sampler
-from ..core.scores import LearnedScore
-from ..core.history import LossHistory
-from ..core.training import Trainer
-from ..core.training_process import (TrainingProcess, TrainingProcessGone, learned_on_grid,
-                                     load_weights)
+from ..history import LossHistory
+from ..metrics import mode_weights
+from ..sampling import Sampler
+from ..scores import LearnedScore
+from ..training import Trainer
+from ..training_process import TrainingProcess, TrainingProcessGone, learned_on_grid, load_weights
 
-EMIT_INTERVAL = 1 / 36      # seconds between particle snapshots
 MODES_INTERVAL = 0.2        # seconds between mode-fraction readouts
 FRAME_HZ = 36.0             # particle frames aimed at per second (30 are drawn after overheads)
-TAKE_WAIT = 0.5             # longest wait for the window to take a particle frame
-STOP_WAIT = 0.5             # seconds a stopping training worker waits for the child's last word
+TAKE_WAIT = 0.5             # longest wait for the watcher to take a particle frame
+STOP_WAIT = 0.5             # seconds a stopping training run waits for the child's last word
+JOIN_TIMEOUT = 3.0          # seconds `join` waits before it reports an overrun
 
 
-class _Worker(QObject):
+class RunThread:
+    """A loop in a thread of its own that publishes its newest snapshot."""
+
     ready = Signal()          # a new snapshot is waiting in take_snapshot()
-    failed = Signal(str)      # a message for the user; the worker pauses
-    stopped = Signal()
-
-    emit_interval = EMIT_INTERVAL
+    failed = Signal(str)      # a message for the user; the run pauses
 
     def __init__(self):
-        super().__init__()
         self._run = threading.Event()     # set = playing
         self._stop = threading.Event()
         self._wake = threading.Event()    # something to do while paused (a request)
         self._lock = threading.Lock()
         self._latest: dict | None = None
-        self._taken = threading.Event()   # the window has taken the last snapshot
+        self._taken = threading.Event()   # the watcher has taken the last snapshot
         self._taken.set()
-        self._last_emit = 0.0
+        self._thread = threading.Thread(target=self._main, name=type(self).__name__, daemon=True)
 
-    # --- called from the GUI thread ---------------------------------------------------
+    # --- called by the owner --------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
     def play(self) -> None:
         self._run.set()
         self._wake.set()
@@ -66,11 +71,26 @@ class _Worker(QObject):
     def playing(self) -> bool:
         return self._run.is_set()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._run.clear()
         self._wake.set()
         self._taken.set()
+
+    def join(self, timeout: float = JOIN_TIMEOUT) -> bool:
+        """Stop the run and wait for its thread; True if it ended within the timeout.
+
+        A run only overruns while torch does something it cannot interrupt (a first
+        import); its thread is a daemon, so it cannot keep the program from exiting."""
+        self.stop()
+        if self._thread.ident is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def take_snapshot(self) -> dict | None:
         with self._lock:
@@ -78,19 +98,15 @@ class _Worker(QObject):
             self._taken.set()
         return snap
 
-    # --- in the worker thread ---------------------------------------------------------
-    def _publish(self, snap: dict, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self._last_emit < self.emit_interval:
-            return
-        self._last_emit = now
+    # --- in the run's thread -----------------------------------------------------------
+    def _publish(self, snap: dict) -> None:
         with self._lock:
             self._latest = snap
             self._taken.clear()
         self.ready.emit()
 
     def _wait_while_paused(self) -> bool:
-        """Block until playing, a request or stop; True if the worker should stop."""
+        """Block until playing, a request or stop; True if the run should stop."""
         while not self._run.is_set() and not self._stop.is_set():
             self._wake.wait(0.1)
             if self._wake.is_set():
@@ -101,31 +117,28 @@ class _Worker(QObject):
     def _serve_requests(self) -> None:
         pass
 
-    @Slot()
-    def run(self) -> None:
+    def _main(self) -> None:
         try:
             self._loop()
-        except Exception as e:  # never let a traceback escape into Qt
+        except Exception as e:  # never let a traceback escape the thread
             traceback.print_exc()
+            self._run.clear()
             self.failed.emit(f"{type(e).__name__}: {e}")
-        finally:
-            self.stopped.emit()
 
     def _loop(self) -> None:
         raise NotImplementedError
 
 
-class TrainingWorker(_Worker):
-    """The window's end of a training session in the child process.
+class TrainingRun(RunThread):
+    """The watcher's end of a training session in the child process.
 
-    The child (core/training_process.py) trains; this worker's thread receives its
-    snapshots, copies the weights, losses and Fisher values into `trainer` (the window's
-    mirror of the child's trainer) and hands the learned field to the window. Commands go
-    straight to the child from the GUI thread.
+    The child (core/training_process.py) trains; this run's thread receives its snapshots,
+    copies the weights, losses and Fisher values into `trainer` (the watcher's mirror of
+    the child's trainer) and publishes the learned field on the view grid. Commands go
+    straight to the child from the caller's thread.
     """
 
     budget_reached = Signal()
-    emit_interval = 0.0    # the child already paces its snapshots
 
     def __init__(self, trainer: Trainer, grid: np.ndarray, process: TrainingProcess,
                  view_level: tuple[str, float] | None = None, losses: LossHistory | None = None):
@@ -140,12 +153,11 @@ class TrainingWorker(_Worker):
         self.reported_lr: float | None = None   # the child optimizer's learning rate
         self.session = process.open_session(trainer, grid, view_level)
 
-    # GUI thread
     def _command(self, *message) -> None:
         try:
             self.process.send(message[0], self.session, *message[1:])
         except TrainingProcessGone:
-            pass   # the worker's thread reports it
+            pass   # the run's thread reports it
 
     def play(self) -> None:
         super().play()
@@ -178,9 +190,14 @@ class TrainingWorker(_Worker):
         with self.model_lock:
             return copy.deepcopy(self.trainer.model)
 
-    # worker thread
+    def loss_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(step, loss) so far; safe from any thread."""
+        with self.model_lock:
+            return self.losses.arrays()
+
+    # the run's thread
     def _loop(self) -> None:
-        self._publish(self._mirror_snapshot(), force=True)   # a picture before the child answers
+        self._publish(self._mirror_snapshot())   # a picture before the child answers
         try:
             self._receive_until_stopped()
         except TrainingProcessGone as e:
@@ -210,7 +227,7 @@ class TrainingWorker(_Worker):
                 return
 
     def _apply(self, snap: dict) -> None:
-        """Bring the mirror up to the child's state, then let the window draw it."""
+        """Bring the mirror up to the child's state, then publish it."""
         t = self.trainer
         with self.model_lock:
             load_weights(t.model, snap.pop("state"))
@@ -221,7 +238,7 @@ class TrainingWorker(_Worker):
         self.reported_lr = snap.pop("lr")
         if not self._run.is_set():
             snap["steps_per_s"] = 0.0
-        self._publish(snap, force=True)
+        self._publish(snap)
 
     def _mirror_snapshot(self) -> dict:
         t = self.trainer
@@ -235,16 +252,11 @@ class TrainingWorker(_Worker):
                 "learned": learned, "view_level": level,
                 "loss_steps": loss_steps, "loss_values": loss_values}
 
-    def loss_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(step, loss) so far, for an export; safe from any thread."""
-        with self.model_lock:
-            return self.losses.arrays()
 
-
-class SamplingWorker(_Worker):
+class SamplingRun(RunThread):
     """Advances a Sampler a few steps per frame and publishes the particles."""
 
-    finished_sampling = Signal()
+    finished = Signal()
 
     def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = FRAME_HZ,
                  components=None):
@@ -256,28 +268,28 @@ class SamplingWorker(_Worker):
         self._last_modes = -1.0
 
     def _loop(self) -> None:
-        self._publish(self._snapshot(), force=True)
+        self._publish(self._snapshot())
         while not self._stop.is_set():
             if self._wait_while_paused():
                 break
-            # Back-pressure: no new frame until the window has drawn the last one, so that
+            # Back-pressure: no new frame until the watcher has drawn the last one, so that
             # a window that cannot keep up (100,000 particles on a slow machine) is not
             # also fighting this thread for the interpreter lock over frames it will drop.
             self._taken.wait(TAKE_WAIT)
             t0 = time.perf_counter()
             with torch.no_grad():
                 self.sampler.advance(self.steps_per_frame)
-            self._publish(self._snapshot(), force=True)
+            self._publish(self._snapshot())
             if self.sampler.done:
                 self._run.clear()
-                self.finished_sampling.emit()
+                self.finished.emit()
                 continue
             spare = self.frame_interval - (time.perf_counter() - t0)
             if spare > 0:
                 self._stop.wait(spare)
 
     def _serve_requests(self) -> None:
-        self._publish(self._snapshot(), force=True)
+        self._publish(self._snapshot())
 
     def _snapshot(self) -> dict:
         s = self.sampler
@@ -291,35 +303,8 @@ class SamplingWorker(_Worker):
         return snap
 
 
-class ThreadHandle:
-    """A worker, its QThread, and a join that always ends both."""
-
-    def __init__(self, worker: _Worker):
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName(type(worker).__name__)
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def join(self, timeout_ms: int = 3000) -> bool:
-        """Stop the worker and wait for its thread; True if it ended within the timeout.
-
-        A worker only overruns while torch does something it cannot interrupt (a first
-        import); the wait then goes on, because a QThread must never be destroyed running.
-        """
-        self.worker.stop()
-        self.thread.quit()
-        if self.thread.wait(timeout_ms):
-            return True
-        self.thread.wait()
-        return False
-
-
-def learned_sampler_score(worker: TrainingWorker) -> LearnedScore:
+def learned_sampler_score(run: TrainingRun) -> LearnedScore:
     """A frozen copy of the model for sampling, so that training can go on meanwhile."""
-    model = worker.model_copy()
+    model = run.model_copy()
     model.eval()
-    return LearnedScore(model, worker.trainer.preset)
+    return LearnedScore(model, run.trainer.preset)

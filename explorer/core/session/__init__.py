@@ -1,0 +1,10 @@
+"""A preset being explored, Qt-free: its training and sampling runs and their histories.
+
+`Session` (session.py) is what a window binds its views to; `runs.py` holds the two
+background loops it starts. Nothing here imports Qt (tests/test_presets_contract.py).
+"""
+
+from .runs import SamplingRun, TrainingRun
+from .session import UNTRAINED_NOTE, Session
+
+__all__ = ["Session", "SamplingRun", "TrainingRun", "UNTRAINED_NOTE"]

@@ -1,0 +1,320 @@
+"""One preset being explored: its density, its training and sampling, their histories.
+
+The window binds its views to a Session (one today; the compare lab binds several), and
+a script can drive one without a window. Every edit goes through `edit`, which re-parses
+the whole preset with the command line's code and restarts only what the edit
+invalidates: a learning-rate change restarts nothing, a new objective restarts training,
+a new density also restarts sampling. Whoever watches connects to the signals (psygnal,
+so no Qt here); signals of a run arrive in that run's thread, the others in the caller's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from psygnal import Signal
+
+from .. import pictures
+from .. import preset as P
+from ..errors import SpecError
+from ..grid import grid_points
+from ..history import LossHistory
+from ..preset import Preset
+from ..sampling import Sampler
+from ..scores import TrueScore, level_noise
+from ..training import Trainer
+from ..training_process import TrainingProcess
+from .runs import SamplingRun, TrainingRun, learned_sampler_score
+
+# Edits that need fresh weights; everything else is applied live or at the next sampling.
+RESTART_TRAINING = {"model", "objective", "density"}
+RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
+GRID_3D_MAX = 16      # points per axis of the 3-D view grid (16^3 evaluations a snapshot)
+
+UNTRAINED_NOTE = ("The network is untrained (0 steps): its score is random, so the particles "
+                  "drift off the box and the mode readout means nothing. Press Play to train "
+                  "first, or set sampler score = true to sample with the exact score.")
+
+
+class Session:
+    """A preset, the density it describes, a training run and a sampling run.
+
+    `edit` returns what the edit changed, so that a window redraws only that:
+    "dimension" (everything is new), "density", "training" (new weights), "lr", "steps",
+    "sampler", "view" (same weights, a new grid) or "nothing".
+    """
+
+    trained = Signal()             # a training snapshot waits in training.take_snapshot()
+    sampled = Signal()             # a particle snapshot waits in sampling.take_snapshot()
+    failed = Signal(str)           # training or sampling stopped: why, and what to change
+    note = Signal(str)             # something to tell the user that is not an error
+    budget_reached = Signal()
+    sampling_done = Signal()
+    training_started = Signal()    # a new training run (new weights, or a new grid)
+    sampling_reset = Signal()      # no particles any more
+
+    def __init__(self, preset: Preset | None = None, density=None):
+        self.preset: Preset = preset if preset is not None else P.default()
+        self.density = density if density is not None else self.preset.build_density()
+        self.trainer: Trainer | None = None   # mirror of the one training in the child process
+        self.training: TrainingRun | None = None
+        self.sampling: SamplingRun | None = None
+        self.view_level: tuple[str, float] | None = None   # the noise-level slider's
+        self.restart_on_density_edit = True
+        self.grid = grid_points(self.preset.density["bounds"], self.grid_n())
+        self._process: TrainingProcess | None = None
+        self._cache: dict = {}
+
+    # ================================================================ edits
+    def edit(self, d: dict, changed: set[tuple[str, str]]) -> str:
+        """Make the preset `d` (a whole preset as a dict) current; `changed` names the
+        (section, key) pairs edited. Raises SpecError naming the field, and then nothing
+        has changed."""
+        new = P.parse(d, self.preset.base_dir, None)
+        sections = {s for s, _ in changed}
+        density = new.build_density() if "density" in sections else self.density
+        old, self.preset = self.preset, new
+        if "density" in sections or sections & RESTART_TRAINING or changed & RESTART_TRAINING_KEYS:
+            self.view_level = None   # the noise levels may be others now: back to the finest
+        if "density" in sections:
+            self.density = density
+            self._cache.clear()
+            if new.dim != old.dim:
+                self.replace(new, density)
+                return "dimension"
+            if self.restart_on_density_edit or self.trainer is None:
+                self.restart_training()
+            else:
+                self._keep_training_on_new_density()
+            self.reset_sampling()
+            return "density"
+        if sections & RESTART_TRAINING or changed & RESTART_TRAINING_KEYS:
+            self._cache.clear()
+            self.restart_training()
+            self.reset_sampling()
+            return "training"
+        if ("training", "lr") in changed and self.training is not None:
+            self.trainer.preset.training["lr"] = new.training["lr"]
+            self.training.set_lr(new.training["lr"])
+            return "lr"
+        if ("training", "steps") in changed and self.training is not None:
+            self.trainer.preset.training["steps"] = new.training["steps"]
+            self.training.set_budget(new.training["steps"])
+            return "steps"
+        if "sampler" in sections:
+            self.reset_sampling()
+            return "sampler"
+        if "view" in sections:
+            self.restart_training(keep_weights=True)
+            return "view"
+        return "nothing"
+
+    def replace(self, preset: Preset, density=None) -> None:
+        """Another preset altogether (opened, or of another dimension): both runs end and
+        nothing is trained yet; `restart_training` (or `play`) starts afresh. A window
+        rebuilds its views in between, so no picture of the new preset reaches old views."""
+        self.stop_runs()
+        self.preset = preset
+        self.density = density if density is not None else preset.build_density()
+        self.trainer = None
+        self._cache.clear()
+        self.view_level = None
+        self.grid = grid_points(preset.density["bounds"], self.grid_n())
+
+    # ================================================================ training
+    def grid_n(self) -> int:
+        n = int(self.preset.view["grid"])
+        return min(n, GRID_3D_MAX) if self.preset.dim == 3 else n
+
+    def restart_training(self, keep_weights: bool = False) -> None:
+        """A new trainer (fresh weights from the seed, or the same weights on a new grid)
+        and a paused run in the training process; playing goes on if it was."""
+        was_playing = self.training is not None and self.training.playing
+        old = self.trainer if keep_weights else None
+        losses = self.training.losses if (old is not None and self.training) else None
+        self._join(self.training)
+        self.training = None
+        try:
+            self.trainer = Trainer(self.preset.copy(), self.density)
+        except SpecError as e:
+            self.failed.emit(str(e))
+            return
+        if old is not None:
+            self.trainer.model.load_state_dict(old.model.state_dict())
+            self.trainer.step_count, self.trainer.fisher = old.step_count, old.fisher
+        if self.trainer.device_note:
+            self.note.emit(self.trainer.device_note)
+        self.grid = grid_points(self.preset.density["bounds"], self.grid_n())
+        self._start_training_run(losses)
+        if was_playing:
+            self.play()
+
+    def _keep_training_on_new_density(self) -> None:
+        """Go on with the same weights on the edited density (the user's choice)."""
+        was_playing = self.training.playing
+        losses = self.training.losses
+        self._join(self.training)
+        self.trainer.set_density(self.density)
+        self.trainer.preset = self.preset.copy()
+        self._start_training_run(losses)
+        if was_playing:
+            self.play()
+
+    def _start_training_run(self, losses: LossHistory | None = None) -> None:
+        """A paused run of the mirror trainer in the training process (a new process if
+        the last one has ended); `losses` goes on with the history of the same weights."""
+        if self._process is None or not self._process.alive:
+            if self._process is not None:
+                self._process.close()
+            self._process = TrainingProcess()
+        run = TrainingRun(self.trainer, self.grid, self._process, self.view_level, losses)
+        run.ready.connect(lambda: self.trained.emit())
+        run.failed.connect(lambda text: self.failed.emit(text))
+        run.budget_reached.connect(lambda: self.budget_reached.emit())
+        self.training = run
+        run.start()
+        self.training_started.emit()
+
+    @property
+    def playing(self) -> bool:
+        return self.training is not None and self.training.playing
+
+    def play(self) -> bool:
+        """Train in the background; False (and nothing happens) once the budget is spent."""
+        if self.training is None:
+            self.restart_training()
+        if self.training is None or self.trainer.finished:
+            return False
+        self.training.play()
+        return True
+
+    def pause(self) -> None:
+        if self.training is not None:
+            self.training.pause()
+
+    def step(self, n: int) -> None:
+        """Train exactly n steps, then pause."""
+        if self.training is not None:
+            self.pause()
+            self.training.step_n(n)
+
+    def set_view_level(self, level: tuple[str, float] | None) -> None:
+        """Draw the learned field at a noise level: ("sigma", s), ("step", t), None = finest."""
+        self.view_level = level
+        if self.training is not None:
+            self.training.set_view_level(level)
+
+    def loss_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.training is None:
+            return np.zeros(0), np.zeros(0)
+        return self.training.loss_arrays()
+
+    def fisher_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step, F, relative F) of every evaluation so far."""
+        rows = list(self.trainer.fisher) if self.trainer is not None else []
+        a = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+        return a[:, 0], a[:, 1], a[:, 2]
+
+    def model_copy(self):
+        """The learned model as it is now, copied under the run's lock (eval mode)."""
+        return self.training.model_copy().eval() if self.training is not None else None
+
+    def learned_at(self, x: torch.Tensor, level) -> np.ndarray | None:
+        """The learned score at a few points, None before the first step."""
+        if self.training is None or self.trainer.step_count == 0:
+            return None
+        with self.training.model_lock, torch.no_grad():
+            return self.trainer.learned_score().at_level(x, level).numpy()
+
+    # ================================================================ sampling
+    @property
+    def sampling_playing(self) -> bool:
+        return self.sampling is not None and self.sampling.playing
+
+    def start_sampling(self, steps_per_frame: int) -> bool:
+        """Play the sampler; a new cloud if there is none or the last one is done.
+        False if it could not start (the reason went out on `failed`)."""
+        if self.sampling is None or self.sampling.sampler.done:
+            if not self._new_sampler(steps_per_frame):
+                return False
+        self.sampling.play()
+        return True
+
+    def pause_sampling(self) -> None:
+        if self.sampling is not None:
+            self.sampling.pause()
+
+    def set_sampling_speed(self, steps_per_frame: int) -> None:
+        if self.sampling is not None:
+            self.sampling.steps_per_frame = steps_per_frame
+
+    def _new_sampler(self, steps_per_frame: int) -> bool:
+        self._join(self.sampling)
+        self.sampling = None
+        p = self.preset
+        try:
+            if p.sampler["score"] == "true":
+                score = TrueScore(self.density, p)
+            else:
+                score = learned_sampler_score(self.training)
+                if self.trainer.step_count == 0:
+                    self.note.emit(UNTRAINED_NOTE)
+            sampler = Sampler(p, score, self.trainer.device)
+        except SpecError as e:
+            self.failed.emit(str(e))
+            return False
+        run = SamplingRun(sampler, steps_per_frame=steps_per_frame,
+                          components=self.density.components())
+        run.ready.connect(lambda: self.sampled.emit())
+        run.failed.connect(lambda text: self.failed.emit(text))
+        run.finished.connect(lambda: self.sampling_done.emit())
+        self.sampling = run
+        run.start()
+        return True
+
+    def reset_sampling(self) -> None:
+        self._join(self.sampling)
+        self.sampling = None
+        self.sampling_reset.emit()
+
+    def particles(self) -> np.ndarray | None:
+        return self.sampling.sampler.numpy() if self.sampling is not None else None
+
+    # ================================================================ pictures
+    def true_on_grid(self, level) -> np.ndarray:
+        """The true score on the view grid at a noise level (cached)."""
+        key = ("true", level, len(self.grid))
+        if key not in self._cache:
+            self._cache[key] = pictures.true_field(self.density, self.preset, self.grid, level)
+        return self._cache[key]
+
+    def p_on_grid(self, level) -> np.ndarray:
+        """p (or p_sigma, p_t) on the view grid, scaled to max 1 (cached)."""
+        key = ("p", level, len(self.grid))
+        if key not in self._cache:
+            self._cache[key] = pictures.density_at(self.density, self.grid,
+                                                   level_noise(self.preset, level))
+        return self._cache[key]
+
+    # ================================================================ lifecycle
+    @property
+    def training_process(self) -> TrainingProcess | None:
+        return self._process
+
+    @staticmethod
+    def _join(run) -> None:
+        if run is not None:
+            run.join()
+
+    def stop_runs(self) -> None:
+        self._join(self.sampling)
+        self._join(self.training)
+        self.sampling = None
+        self.training = None
+
+    def close(self) -> None:
+        """End both runs and the training process; the session can be dropped after."""
+        self.stop_runs()
+        if self._process is not None:
+            self._process.close()
+            self._process = None

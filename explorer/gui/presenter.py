@@ -1,0 +1,56 @@
+"""Presenter mode: controls hidden, fonts and lines for the lecture hall, full screen.
+
+The keys still work (Space, Ctrl+L, Ctrl+1..3); the lesson card folds to one line,
+because the lecturer tells the lesson. Sizes follow the screen: sized for 1080 lines,
+they filled a 720-line projector's views with legends and readouts.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+
+from ..views.style import PRESENTER, SCREEN
+
+
+class Presenter:
+    def __init__(self, window):
+        self.window = window
+        self.on = False
+        self._was_maximized = False
+        self._lesson_was_folded: bool | None = None
+
+    def style(self):
+        """The view style now: presenter sizes in proportion to the screen, or the screen's."""
+        if not self.on:
+            return SCREEN
+        screen = self.window.screen() or QGuiApplication.primaryScreen()
+        h = screen.geometry().height() if screen is not None else 1080
+        return PRESENTER.scaled(min(1.0, max(0.6, h / 1080)))
+
+    def set(self, on: bool) -> None:
+        w = self.window
+        if on == self.on:
+            return
+        self.on = on
+        w.act_presenter.setChecked(on)
+        for widget in (w.left, w.menuBar(), w.statusBar(), w.run_bar):
+            widget.setVisible(not on)
+        lesson = w.lesson
+        if on:
+            self._lesson_was_folded = lesson.folded
+            lesson.set_folded(True)
+        elif self._lesson_was_folded is not None:
+            lesson.set_folded(self._lesson_was_folded)
+        self.apply_style()
+        if on:
+            self._was_maximized = w.isMaximized()
+            w.showFullScreen()
+        elif self._was_maximized:
+            w.showMaximized()
+        else:
+            w.showNormal()
+
+    def apply_style(self) -> None:
+        style = self.style()
+        self.window.lesson.set_font_pt(style.font_pt)
+        self.window.views.apply_style(style)

@@ -1,0 +1,344 @@
+"""The right-hand side of the window: the views of one session and the row that steers them.
+
+One arrangement of views per dimension (1-D curves, 2-D field + particles, 3-D scene),
+each with the loss plot; above them the noise-level slider (NCSN's sigma, DDPM's t), the
+learned-vs-true comparison mode and the arrow-length mode. Everything drawn comes from the
+session (core/session): its density pictures, its true field at the slider's level, and the
+snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+
+from ..core import pictures
+from ..core.grid import grid_points
+from ..core.schedules import ncsn_sigmas
+from ..core.scores import level_label, level_noise
+from ..core.session import Session
+from ..views.style import ViewStyle
+from .texts import sampler_label
+
+DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
+DENSITY_SAMPLES_3D = 20000
+
+
+def outside_count(x: np.ndarray, bounds) -> int:
+    """Particles outside the view box (or not finite): the readout says how many are off view."""
+    b = np.asarray(bounds, dtype=np.float64)
+    x = np.asarray(x)
+    inside = np.isfinite(x).all(axis=1) & ((x >= b[:, 0]) & (x <= b[:, 1])).all(axis=1)
+    return int(len(x) - inside.sum())
+
+
+def mode_label(mean) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
+
+
+class ViewsArea(QWidget):
+    """The views of one session, rebuilt only when the dimension changes."""
+
+    rebuilt = Signal()   # new view widgets: whoever watches them (hover, focus) looks again
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        self.views_widget: QWidget | None = None
+        self._views_dim: int | None = None
+        self.field_view = self.particles_view = self.curve_view = self.loss_view = None
+        self.view3d = None
+        self._levels: list = []
+        self._backdrop_level = None   # the noise level of the density image now drawn
+        self._last_learned = None
+        self._style: ViewStyle | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self._build_controls())
+        self.holder = QVBoxLayout()
+        lay.addLayout(self.holder, 1)
+
+    # ================================================================ the control row
+    def _build_controls(self) -> QHBoxLayout:
+        """The views' own controls, above the views they change (in the toolbar they were
+        pushed off a 1280-pixel screen): noise level (NCSN, DDPM), comparison, arrows."""
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        self.sigma_label = QLabel("σ")
+        self.sigma_slider = QSlider(Qt.Horizontal)
+        self.sigma_slider.setToolTip("Noise level at which the learned and true fields and the "
+                                     "density are drawn (left: most noise; right: the data)")
+        self.sigma_slider.valueChanged.connect(self._sigma_changed)
+        sig = QHBoxLayout()
+        sig.setContentsMargins(0, 0, 0, 0)
+        sig.addWidget(QLabel("Noise level"))
+        sig.addWidget(self.sigma_slider, 1)
+        sig.addWidget(self.sigma_label)
+        self.sigma_row = QWidget()
+        self.sigma_row.setLayout(sig)
+        row.addWidget(self.sigma_row, 1)
+
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Side by side", "side")
+        self.mode_combo.addItem("Overlay", "overlay")
+        self.mode_combo.addItem("Error map", "error")
+        self.mode_combo.setToolTip("How to compare the learned and the true score")
+        self.mode_combo.currentIndexChanged.connect(
+            lambda: self.field_view and self.field_view.set_mode(self.mode_combo.currentData()))
+        self.arrow_combo = QComboBox()
+        self.arrow_combo.addItem("Arrows: own scale", "per_panel")
+        self.arrow_combo.addItem("Arrows: one scale", "shared")
+        self.arrow_combo.addItem("Arrows: direction, colour = |s|", "direction")
+        self.arrow_combo.setToolTip(
+            "Arrow length: each panel on its own scale (directions of a weak field stay "
+            "visible), one scale for both (equal vectors, equal arrows), or equal lengths "
+            "coloured by magnitude")
+        self.arrow_combo.currentIndexChanged.connect(
+            lambda: self.field_view and self.field_view.set_arrow_mode(self.arrow_combo.currentData()))
+        self.weighted = QCheckBox("Weight error by p")
+        self.weighted.toggled.connect(
+            lambda on: self.field_view and self.field_view.set_error_weighted(on))
+        for w in (self.mode_combo, self.arrow_combo, self.weighted):
+            row.addWidget(w)
+        return row
+
+    def setup_levels(self) -> None:
+        """NCSN: its sigma levels, largest on the left. DDPM: its steps t, the noisiest
+        (t = T - 1) on the left. The right end, the finest level, is the default."""
+        preset = self.session.preset
+        o = preset.objective
+        show = o["kind"] in ("ncsn", "ddpm")
+        self.sigma_row.setVisible(show)
+        if not show:
+            self._levels = []
+            return
+        if o["kind"] == "ncsn":
+            sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
+            self._levels = [("sigma", s) for s in sigmas]
+        else:
+            self._levels = [("step", t) for t in range(int(o["timesteps"]) - 1, -1, -1)]
+        level = self.session.view_level
+        i = self._levels.index(level) if level in self._levels else len(self._levels) - 1
+        self.sigma_slider.blockSignals(True)
+        self.sigma_slider.setRange(0, len(self._levels) - 1)
+        self.sigma_slider.setValue(i)
+        self.sigma_slider.blockSignals(False)
+        self.sigma_label.setText(self._level_text(self._levels[i]))
+
+    def _level_text(self, level) -> str:
+        if level[0] == "sigma":
+            return level_label(level)
+        sigma, _ = level_noise(self.session.preset, level)
+        return f"{level_label(level)} (σ_t = {sigma:.2g})"
+
+    def set_view_level(self, level) -> None:
+        """Draw the fields and the density at `level` (None: the finest); moves the slider."""
+        i = len(self._levels) - 1 if level is None else self._levels.index(level)
+        self.sigma_slider.setValue(i)
+
+    def _sigma_changed(self, i: int) -> None:
+        level = self._levels[i]
+        self.sigma_label.setText(self._level_text(level))
+        self.session.set_view_level(None if i == len(self._levels) - 1 else level)
+        self.draw_true_field()
+
+    # ================================================================ the views
+    def build(self, dim: int) -> None:
+        """One arrangement of views per dimension; rebuilt only when the dimension changes."""
+        if self.views_widget is not None and self._views_dim == dim:
+            return
+        if self.views_widget is not None:
+            self.views_widget.setParent(None)
+            self.views_widget.deleteLater()
+        from ..views.loss_view import LossView
+        self.loss_view = LossView()
+        self.field_view = self.particles_view = self.curve_view = None
+        self.view3d = None
+        w = QSplitter(Qt.Vertical)
+        if dim == 3:
+            from ..views.view3d import make_view3d
+            self.view3d = make_view3d()
+            self.field_view = self.view3d.field_view   # the slice's learned-vs-true view
+            self.particles_view = self.view3d
+            self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
+            # the slice panel is narrow: one overlaid plot reads better than two side by side
+            if self.mode_combo.currentData() == "side":
+                self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
+            w.addWidget(self.view3d)
+            w.addWidget(self.loss_view)
+            w.setSizes([640, 300])
+        elif dim == 1:
+            from ..views.curve1d_view import Curve1DView
+            self.curve_view = Curve1DView()
+            w.addWidget(self.curve_view)
+            w.addWidget(self.loss_view)
+            w.setSizes([600, 300])
+        else:
+            from ..views.field_view import FieldView
+            from ..views.particles_view import ParticlesView
+            self.field_view = FieldView()
+            self.particles_view = ParticlesView()
+            w.addWidget(self.field_view)
+            bottom = QSplitter(Qt.Horizontal)
+            bottom.addWidget(self.loss_view)
+            bottom.addWidget(self.particles_view)
+            bottom.setSizes([500, 500])
+            w.addWidget(bottom)
+            w.setSizes([520, 420])
+        self.views_widget = w
+        self._views_dim = dim
+        self.holder.addWidget(w)
+        for control in (self.mode_combo, self.arrow_combo, self.weighted):
+            control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
+        if self.field_view is not None:
+            self.field_view.set_mode(self.mode_combo.currentData())
+            self.field_view.set_error_weighted(self.weighted.isChecked())
+            self.field_view.set_arrow_mode(self.arrow_combo.currentData())
+        if self._style is not None:
+            self.apply_style(self._style)
+        self.rebuilt.emit()
+
+    def focusable_views(self) -> dict:
+        """The views Ctrl+1..3 show alone (1-D and 3-D have one main view)."""
+        one = self.view3d or self.curve_view
+        return {"field": one or self.field_view, "particles": one or self.particles_view,
+                "loss": self.loss_view}
+
+    def hover_plots(self) -> list:
+        """The plots whose points the status bar reads out under the mouse."""
+        plots = []
+        fv = self.field_view
+        if fv is not None and hasattr(fv, "learned_plot"):
+            plots += [fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot]
+        pv = self.particles_view
+        if pv is not None and hasattr(pv, "plot"):
+            plots.append(pv.plot)
+        return plots
+
+    def particle_view(self):
+        """Where particles are drawn: the particle plot, the 3-D view, or the 1-D curves."""
+        return self.curve_view if self.curve_view is not None else self.particles_view
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self._style = style
+        for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view):
+            if v is not None:
+                v.apply_style(style)
+
+    # ================================================================ drawing
+    def draw_density(self) -> None:
+        s = self.session
+        b = np.asarray(s.preset.density["bounds"])
+        if s.preset.dim == 1:
+            xs, p = pictures.density_curve(s.density, b)
+            self.curve_view.set_bounds(b)
+            self.curve_view.set_density(xs, p)
+        elif s.preset.dim == 2:
+            img = pictures.density_image(s.density, b)
+            self._backdrop_level = None
+            for v in (self.field_view, self.particles_view):
+                v.set_bounds(b)
+                v.set_density(img)
+        else:
+            # a cloud of samples of p and translucent level sets of p on a 40^3 grid
+            x = s.density.sample(DENSITY_SAMPLES_3D, torch.Generator().manual_seed(0)).numpy()
+            self.view3d.set_bounds(b)
+            self.view3d.set_density_points(x)
+            n = DENSITY_GRID_3D
+            p = pictures.density_at(s.density, grid_points(b, n))
+            self.view3d.set_density_grid(p.reshape(n, n, n))
+
+    def draw_true_field(self) -> None:
+        self.draw_fields(None, self.session.view_level)
+
+    def redraw_fields(self) -> None:
+        self.draw_fields(self._last_learned, self.session.view_level)
+
+    def draw_fields(self, learned: np.ndarray | None, level) -> None:
+        s = self.session
+        true = s.true_on_grid(level)
+        if s.preset.dim == 1:
+            xs = s.grid[:, 0]
+            self.curve_view.set_scores(xs, None if learned is None else learned[:, 0], true[:, 0])
+            return
+        self._last_learned = learned
+        if s.preset.dim == 3:
+            return self._draw_fields_3d(learned, true, s.p_on_grid(None), level)
+        if self._backdrop_level != level:  # the density drawn is p at the slider's noise level
+            self._backdrop_level = level
+            img = pictures.density_image(s.density, s.preset.density["bounds"],
+                                         noise=level_noise(s.preset, level))
+            for v in (self.field_view, self.particles_view):
+                v.set_density(img)
+        self.field_view.set_fields(s.grid, learned, true, s.p_on_grid(level))
+        self.field_view.set_caption(self._field_caption(level))
+
+    def _draw_fields_3d(self, learned, true, p, level) -> None:
+        """Arrows on a coarse subset of the grid, and learned vs true on the slice plane."""
+        from ..views.view3d import grid_slice, grid_subset
+        s = self.session
+        n, g = s.grid_n(), s.grid
+        sub = grid_subset(n, 9)
+        self.view3d.set_fields(g[sub], None if learned is None else learned[sub], true[sub])
+        axis, value = self.view3d.slice()
+        idx, snapped = grid_slice(s.preset.density["bounds"], n, axis, value)
+        self.view3d.set_slice(axis, snapped)
+        self.view3d.set_slice_fields(g[idx], None if learned is None else learned[idx], true[idx], p[idx])
+        self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(level)}")
+
+    def _field_caption(self, level) -> str:
+        preset = self.session.preset
+        src = self.session.density.score_source
+        if level is not None and level[0] == "sigma":
+            return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
+        if level is not None:
+            sigma, _ = level_noise(preset, level)
+            return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
+                    f"(true: score of the marginal p_t, {src}); density p_t")
+        if preset.objective["kind"] == "ncsn":
+            return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
+        if preset.objective["kind"] == "ddpm":
+            return f"learned at t = 0; true score: {src}"
+        return f"true score: {src}"
+
+    def show_training(self, snap: dict) -> None:
+        """A training snapshot: the learned field at its level, the loss and Fisher curves."""
+        self.draw_fields(snap["learned"], snap["view_level"])
+        self.draw_loss(snap["loss_steps"], snap["loss_values"])
+
+    def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        s = self.session
+        obj = s.preset.objective["kind"]
+        ism_c = s.trainer.ism_constant() if obj == "ism" else None
+        f_steps, f, _rel = s.fisher_arrays()   # F itself, not the relative F: it shares the loss axis
+        self.loss_view.set_curves(steps, losses, f_steps, f, ism_c, obj,
+                                  level_label(s.trainer.fisher_level))
+
+    def show_particles(self, snap: dict) -> None:
+        s = self.session
+        x = snap["x"]
+        view = self.particle_view()
+        view.set_particles(x)
+        status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
+        if snap["sigma"] is not None:
+            status += f", σ = {snap['sigma']:.3g}"
+        outside = outside_count(x, s.preset.density["bounds"])
+        if outside:
+            status += f"\n{outside:,} of {len(x):,} particles outside the box"
+        view.set_status(status)
+        comps = s.density.components()
+        if comps is not None and snap["mode_weights"] is not None:
+            labels = [mode_label(m) for m in comps[1]]
+            view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
+
+    def clear_particles(self) -> None:
+        view = self.particle_view()
+        if view is None:
+            return
+        sampler = self.session.preset.sampler
+        view.set_particles(np.zeros((0, self.session.preset.dim), np.float32))
+        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score, "
+                        f"ε = {sampler['step_size']:g}")
+        view.set_mode_weights(None, None, None)
