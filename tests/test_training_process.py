@@ -41,9 +41,10 @@ def receive_until(proc, session, done, timeout=60.0):
     got = []
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        m = proc.receive(0.2)
-        if m is None or m[1] != session:
+        m = proc.receive(session, 0.2)
+        if m is None:
             continue
+        assert m[1] == session, "each session reads only its own messages"
         got.append(m)
         if done(m):
             return got
@@ -142,13 +143,37 @@ def test_close_ends_the_child_and_a_killed_child_is_reported():
     assert p.process.poll() is not None and not p.alive
     q = TrainingProcess()
     try:
+        session, _ = open_session(q, mirror())
         q.process.kill()
         q.process.wait()
         with pytest.raises(TrainingProcessGone, match="stopped by SIGKILL"):
             for _ in range(50):
-                q.receive(0.1)
+                q.receive(session, 0.1)
     finally:
         q.close()
+
+
+def test_sessions_opened_side_by_side_train_in_turn_each_its_own_numbers(proc):
+    """The compare lab's variants share one child: each session trains exactly what it
+    would alone, and the child alternates between them."""
+    a, b = mirror(), mirror(lr=0.003)
+    alone = mirror(lr=0.003)
+    sa = proc.open_session(a, grid_points(a.preset.density["bounds"], 8), None, replace=False)
+    sb = proc.open_session(b, grid_points(b.preset.density["bounds"], 8), None, replace=False)
+    proc.send("step", sa, 30)
+    proc.send("step", sb, 30)
+    got_a = receive_until(proc, sa, snapshot_at(30))
+    got_b = receive_until(proc, sb, snapshot_at(30))
+    alone.step(30)
+    for k, v in alone.model.state_dict().items():
+        np.testing.assert_allclose(got_b[-1][2]["state"][k], v.numpy(), rtol=0, atol=0)
+    state_a, state_b = got_a[-1][2]["state"], got_b[-1][2]["state"]
+    assert not all(np.array_equal(state_a[k], state_b[k]) for k in state_a), \
+        "the two learning rates train two different networks"
+    proc.send("stop", sa)
+    receive_until(proc, sa, lambda m: m[0] == "stopped")
+    proc.send("step", sb, 5)   # the other session goes on after one stops
+    receive_until(proc, sb, snapshot_at(35))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),

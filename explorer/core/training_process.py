@@ -96,10 +96,15 @@ class TrainingProcess:
         self._conn = Connection(ours.detach())
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._sessions = itertools.count(1)
+        self._inboxes: dict[int, queue.SimpleQueue] = {}   # session -> its messages
+        self._gone = False
         self._closed = False
         self._sender = threading.Thread(target=self._send_loop, name="training-commands",
                                         daemon=True)
         self._sender.start()
+        self._router = threading.Thread(target=self._route_loop, name="training-results",
+                                        daemon=True)
+        self._router.start()
 
     @property
     def alive(self) -> bool:
@@ -129,13 +134,38 @@ class TrainingProcess:
             except OSError:
                 return
 
-    def open_session(self, trainer, grid, view_level: tuple[str, float] | None) -> int:
-        """Send the child what to train (the mirror trainer's state); returns the session."""
+    def _route_loop(self) -> None:
+        """Hand each message to its session's inbox: several sessions share one child (the
+        compare lab's variants), and each run reads only its own."""
+        while True:
+            try:
+                message = pickle.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                self._gone = True
+                for inbox in list(self._inboxes.values()):
+                    inbox.put(None)
+                return
+            inbox = self._inboxes.get(message[1])
+            if inbox is not None:
+                inbox.put(message)
+
+    def open_session(self, trainer, grid, view_level: tuple[str, float] | None,
+                     replace: bool = True) -> int:
+        """Send the child what to train (the mirror trainer's state); returns the session.
+        With `replace` the child drops every other session; without, it trains them all in
+        turn, a chunk of each."""
         session = next(self._sessions)
+        if replace:
+            self._inboxes.clear()
+        self._inboxes[session] = queue.SimpleQueue()
         self.send("load", session, trainer.preset, trainer.density, str(trainer.device),
                   weights_of(trainer.model),
-                  trainer.step_count, grid, view_level)
+                  trainer.step_count, grid, view_level, replace)
         return session
+
+    def close_session(self, session: int) -> None:
+        """Forget a session's inbox (its run has ended)."""
+        self._inboxes.pop(session, None)
 
     def send(self, *message) -> None:
         """Queue a command; it is pickled now, so later changes to its objects do not leak in."""
@@ -143,14 +173,21 @@ class TrainingProcess:
             raise TrainingProcessGone(self.exit_note())
         self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def receive(self, timeout: float) -> tuple | None:
-        """The next message, or None if none came within `timeout` seconds."""
+    def receive(self, session: int, timeout: float) -> tuple | None:
+        """The next message of `session`, or None if none came within `timeout` seconds."""
+        inbox = self._inboxes.get(session)
+        if inbox is None or self._gone:
+            if self._gone:
+                raise TrainingProcessGone(self.exit_note())
+            time.sleep(timeout)
+            return None
         try:
-            if not self._conn.poll(timeout):
-                return None
-            return pickle.loads(self._conn.recv_bytes())
-        except (EOFError, OSError) as e:
-            raise TrainingProcessGone(self.exit_note()) from e
+            message = inbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if message is None:
+            raise TrainingProcessGone(self.exit_note())
+        return message
 
     def close(self, timeout: float = 0.5) -> None:
         """Ask the child to quit and kill it if it has not within `timeout` seconds: it
@@ -168,6 +205,7 @@ class TrainingProcess:
             self.process.wait()
         self._sender.join()         # a send to the ended child fails at once
         self._conn.close()
+        self._router.join(1.0)
 
 
 # ==================================================================== the child's side
@@ -188,13 +226,65 @@ def serve(conn: Connection) -> None:
 
 
 class _Server:
+    """Reads commands and trains every open session in turn, a chunk of each."""
+
     def __init__(self, commands: Connection, results: Connection):
         self.commands = commands
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         self.writer = threading.Thread(target=_write_results, args=(self.outbox, results),
                                        daemon=True)
         self.writer.start()
-        self.session: int | None = None
+        self.slots: dict[int, _Slot] = {}
+        self._turn = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                busy = [s for s in self.slots.values() if s.busy]
+                timeout = 0 if busy else None
+                while self.commands.poll(timeout):
+                    message = pickle.loads(self.commands.recv_bytes())
+                    if message[0] == "quit":
+                        return
+                    self._handle(message)
+                    timeout = 0
+                busy = [s for s in self.slots.values() if s.busy]
+                if busy:   # round robin: every session gets a chunk of about CHUNK_SECONDS
+                    self._turn = (self._turn + 1) % len(busy)
+                    slot = busy[self._turn]
+                    try:
+                        slot.train_chunk()
+                    except Exception as e:   # a snapshot failed (a GPU that went away)
+                        slot.fail(e)
+        except (EOFError, OSError):
+            return   # the parent has gone
+        finally:
+            self.outbox.put(None)
+            self.writer.join(2.0)
+
+    def _handle(self, message: tuple) -> None:
+        kind, session, *args = message
+        if kind == "load":
+            *load_args, replace = args
+            if replace:
+                self.slots.clear()
+            slot = _Slot(session, self.outbox)
+            if slot.load(*load_args):
+                self.slots[session] = slot
+            return
+        slot = self.slots.get(session)
+        if slot is None:
+            return   # a session that was replaced or stopped
+        if slot.handle(kind, args) == "stopped":
+            del self.slots[session]
+
+
+class _Slot:
+    """One training session in the child: its trainer and where it stands."""
+
+    def __init__(self, session: int, outbox: queue.SimpleQueue):
+        self.session = session
+        self.outbox = outbox
         self.trainer = None
         self.playing = False
         self.pending = 0            # "Step N" steps still to run
@@ -207,41 +297,20 @@ class _Server:
         self.view_level: tuple[str, float] | None = None
         self.last_loss = 0.0        # the trainer's losses are cleared once sent (bounded memory)
         self.sent_fisher = 0
+        self.rng = None             # torch's global random state of this session's objective
 
-    def run(self) -> None:
-        try:
-            while True:
-                busy = self.trainer is not None and (self.playing or self.pending > 0)
-                timeout = 0 if busy else None
-                while self.commands.poll(timeout):
-                    message = pickle.loads(self.commands.recv_bytes())
-                    if message[0] == "quit":
-                        return
-                    self._handle(message)
-                    timeout = 0
-                if self.trainer is not None and (self.playing or self.pending > 0):
-                    try:
-                        self._train_chunk()
-                    except Exception as e:   # a snapshot failed (a GPU that went away)
-                        self._fail(e)
-        except (EOFError, OSError):
-            return   # the parent has gone
-        finally:
-            self.outbox.put(None)
-            self.writer.join(2.0)
+    @property
+    def busy(self) -> bool:
+        return self.trainer is not None and (self.playing or self.pending > 0)
 
     def _send(self, kind: str, *payload) -> None:
         # pickled here, not in the writer: the weights go on changing once training resumes
         self.outbox.put(pickle.dumps((kind, self.session, *payload), protocol=pickle.HIGHEST_PROTOCOL))
 
     # --- commands ---------------------------------------------------------------------
-    def _handle(self, message: tuple) -> None:
-        kind, session, *args = message
-        if kind == "load":
-            self._load(session, *args)
-            return
-        if session != self.session or self.trainer is None:
-            return
+    def handle(self, kind: str, args: list) -> str | None:
+        if self.trainer is None:
+            return "stopped" if kind == "stop" else None
         try:
             if kind == "play":
                 self.playing = True
@@ -265,33 +334,33 @@ class _Server:
                 self._publish(fisher=False)
                 self._send("stopped")
                 self.trainer = None
+                return "stopped"
         except Exception as e:  # a snapshot failed (a GPU that went away): say so, go on
-            self._fail(e)
+            self.fail(e)
+        return None
 
-    def _load(self, session, preset, density, device, state, step_count, grid, view_level):
+    def load(self, preset, density, device, state, step_count, grid, view_level) -> bool:
         import torch
         from .training import Trainer
 
-        self.session, self.playing, self.pending, self.chunk = session, False, 0, 1
-        self.trainer = None
         try:
             trainer = Trainer(preset, density, device=torch.device(device))
             load_weights(trainer.model, state)
             trainer.step_count = int(step_count)
             trainer.optimizer   # built now: its first use imports torch._dynamo (seconds)
             self.grid = torch.from_numpy(grid).to(trainer.device)
+            self.rng = _rng_state(trainer.device)   # as the Trainer left it: as headless
         except Exception as e:
-            self._fail(e)
-            return
+            self.fail(e)
+            return False
         self.trainer = trainer
         self.view_level = view_level
-        self.last_loss = 0.0
-        self.sent_fisher = 0
         self.fisher_due = max(FIRST_FISHER_STEP, 2 * trainer.step_count)
         self._publish(fisher=True)
+        return True
 
     # --- training ---------------------------------------------------------------------
-    def _train_chunk(self) -> None:
+    def train_chunk(self) -> None:
         from .errors import DivergedError
 
         t = self.trainer
@@ -304,6 +373,10 @@ class _Server:
         n = min(self.chunk, left, self.pending if not self.playing else left,
                 max(1, self.fisher_due - t.step_count))
         t0 = time.perf_counter()
+        # The objectives draw their noise (projections, perturbations) from torch's global
+        # generator; sessions side by side in this process would draw from each other's
+        # stream. Each keeps its own state, so a session trains the numbers it would alone.
+        _set_rng_state(t.device, self.rng)
         try:
             t.step(n)
         except DivergedError as e:
@@ -311,6 +384,8 @@ class _Server:
             self._publish(fisher=False)
             self._send("failed", str(e))
             return
+        finally:
+            self.rng = _rng_state(t.device)
         dt = time.perf_counter() - t0
         self.steps_per_s = n / dt if dt > 0 else 0.0
         # chunks of about CHUNK_SECONDS, so that a command waits no longer than that
@@ -329,7 +404,7 @@ class _Server:
         elif now - self.last_emit >= EMIT_INTERVAL:
             self._publish(fisher=now - self.last_fisher >= FISHER_INTERVAL)
 
-    def _fail(self, e: Exception) -> None:
+    def fail(self, e: Exception) -> None:
         traceback.print_exc()
         self.playing, self.pending = False, 0
         self._send("failed", f"Training stopped: {type(e).__name__}: {e}")
@@ -359,6 +434,22 @@ class _Server:
         t.losses.clear()   # the parent keeps the history; a long run must not grow here
         self.sent_fisher = len(t.fisher)
         self._send("snapshot", snap)
+
+
+def _rng_state(device) -> tuple:
+    import torch
+
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(device, state: tuple) -> None:
+    import torch
+
+    cpu, cuda = state
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state(cuda, device)
 
 
 def _write_results(outbox: queue.SimpleQueue, results: Connection) -> None:

@@ -141,7 +141,8 @@ class TrainingRun(RunThread):
     budget_reached = Signal()
 
     def __init__(self, trainer: Trainer, grid: np.ndarray, process: TrainingProcess,
-                 view_level: tuple[str, float] | None = None, losses: LossHistory | None = None):
+                 view_level: tuple[str, float] | None = None, losses: LossHistory | None = None,
+                 shared: bool = False):
         super().__init__()
         self.trainer = trainer
         # the loss of every step so far, in bounded memory (the mirror keeps no list of them)
@@ -151,7 +152,8 @@ class TrainingRun(RunThread):
         self.model_lock = threading.Lock()   # held while the mirror's weights change
         self._view_level = view_level
         self.reported_lr: float | None = None   # the child optimizer's learning rate
-        self.session = process.open_session(trainer, grid, view_level)
+        # a shared process trains other sessions beside this one (the compare lab's)
+        self.session = process.open_session(trainer, grid, view_level, replace=not shared)
 
     def _command(self, *message) -> None:
         try:
@@ -203,6 +205,8 @@ class TrainingRun(RunThread):
         except TrainingProcessGone as e:
             self._run.clear()
             self.failed.emit(f"The training process ended ({e}). Press Reset to start a new one.")
+        finally:
+            self.process.close_session(self.session)
 
     def _receive_until_stopped(self) -> None:
         deadline = None
@@ -211,8 +215,8 @@ class TrainingRun(RunThread):
                 deadline = time.perf_counter() + STOP_WAIT
             if deadline is not None and time.perf_counter() > deadline:
                 return   # the child is busy with something it cannot interrupt; leave it
-            message = self.process.receive(0.1)
-            if message is None or message[1] != self.session:
+            message = self.process.receive(self.session, 0.1)
+            if message is None:
                 continue
             kind, _, *args = message
             if kind == "snapshot":
