@@ -422,6 +422,7 @@ class _Slot:
             t.evaluate()
         snap = {
             "step": t.step_count,
+            "train_seconds": t.train_seconds,   # time spent in steps (the lab's equal-time budget)
             "budget": t.budget,
             "steps_per_s": self.steps_per_s if self.playing else 0.0,
             "lr": t.optimizer.param_groups[0]["lr"],

@@ -10,7 +10,7 @@ toolbar (run_controls.py), and the views with their control row (views_area.py).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -150,6 +150,11 @@ class MainWindow(QMainWindow):
                                 ("Ctrl+3", "loss", "&Loss alone")):
             vmenu.addAction(act(text, lambda _checked=False, n=name: self.view_focus.toggle(n), key))
         vmenu.addAction(act("&All views", lambda: self.view_focus.show_all(), "Ctrl+0"))
+        vmenu.addSeparator()
+        self.act_compare = act("&Compare variants…", self.open_compare, "Ctrl+K")
+        self.act_compare.setToolTip("Variants of this preset training side by side: Fisher "
+                                    "divergence and loss overlaid, error maps, mean ± sd over seeds")
+        vmenu.addAction(self.act_compare)
         add_help_menu(self)
         self.setAcceptDrops(True)
 
@@ -357,6 +362,19 @@ class MainWindow(QMainWindow):
         self.run_bar.pause()
         self._export_dialog = open_export_dialog(self)
 
+    def open_compare(self):
+        """Compare mode for the current preset, in a window of its own; this window's own
+        training pauses, so that the variants have the cores."""
+        from .compare_window import CompareWindow
+        self.run_bar.pause()
+        old = getattr(self, "compare_window", None)
+        if old is not None:
+            old.close()
+        self.compare_window = CompareWindow(self.preset.copy(), self.density, self)
+        self.compare_window.setWindowFlag(Qt.Window, True)
+        self.compare_window.show()
+        return self.compare_window
+
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
 
@@ -413,6 +431,9 @@ class MainWindow(QMainWindow):
         dialog = getattr(self, "_export_dialog", None)
         if dialog is not None:
             dialog.close()  # cancels and joins a running export
+        compare = getattr(self, "compare_window", None)
+        if compare is not None:
+            compare.close()  # its runs joined, its training process ended
         self.bridge.detach()
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()

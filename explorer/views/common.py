@@ -636,3 +636,13 @@ def titled(title: QtWidgets.QWidget, view: QtWidgets.QWidget) -> QtWidgets.QWidg
     lay.addWidget(title)
     lay.addWidget(view, 1)
     return w
+
+
+class SparseLogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten: across less than two
+    decades pyqtgraph labels every minor tick (0.06 0.07 0.08 0.09), and they overlap."""
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        mantissas = ["%0.1e" % v for v in 10 ** np.asarray(values, dtype=float) * scale]
+        return [s if m[0] in "125" and m[1:3] == ".0" else "" for s, m in zip(strings, mantissas)]

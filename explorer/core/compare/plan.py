@@ -199,3 +199,66 @@ def _checked(preset_path, raw, overrides, seed, steps, label, own_key) -> P.Pres
         # the key itself when it is the one at fault, else the key that the value broke
         detail = e.message if e.key in (own_key, "") else f"{e.key}: {e.message}"
         raise SpecError(label, detail, e.path or str(preset_path)) from None
+
+
+# --- variants of a preset in memory (the window's compare lab) -----------------------------
+
+LAB_SECTIONS = ("model", "objective", "training", "sampler")   # what a lab variant may change
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """`objective.kind=ism, training.lr=0.003`: one value per key, TOML values as in --vary
+    (a bare word is a string). An empty text is the preset itself."""
+    out: dict[str, Any] = {}
+    for part in (p.strip() for p in split_values(text)):
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not value:
+            raise SpecError(key or part, f"expected KEY=VALUE, got {part!r}")
+        if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) for k in key.split(".")) \
+                or "." not in key:
+            raise SpecError(key, "expected a dotted preset key such as objective.kind")
+        if key.split(".")[0] not in LAB_SECTIONS:
+            raise SpecError(key, "variants share the density and the view; a variant may change "
+                                 + ", ".join(f"{s}.*" for s in LAB_SECTIONS))
+        if key in out:
+            raise SpecError(key, "is given twice")
+        out[key] = toml_value(value)
+    return out
+
+
+def variant_preset(base: P.Preset, overrides: dict[str, Any], seed: int = 0) -> P.Preset:
+    """`base` with `overrides` and the seeds moved on by `seed`, validated like a file.
+
+    The base is a resolved preset (every key present), so the keys that follow the objective
+    when not given (the sampler's kind, steps and step size) are dropped when the objective
+    changes, as the window does when its objective is edited."""
+    data = base.to_dict()
+    if "objective.kind" in overrides:
+        for key in ("kind", "steps", "step_size"):
+            if f"sampler.{key}" not in overrides:
+                data["sampler"].pop(key, None)
+    for key, value in overrides.items():
+        set_dotted(data, key, value)
+    for section in ("training", "sampler"):
+        if isinstance(data[section].get("seed"), int):
+            data[section]["seed"] += seed
+    try:
+        return P.parse(data, base.base_dir, base.source)
+    except SpecError as e:
+        label = ", ".join(f"{k}={format_value(v)}" for k, v in overrides.items()) or "the preset"
+        raise SpecError(e.key, e.message + f" (in the variant {label})", e.path) from None
+
+
+def short_name(overrides: dict[str, Any]) -> str:
+    """A variant's name for a table or a legend: `ism`, `dsm, sigma=0.5`, `lr=0.003`
+    (a kind by its value alone, other keys by their last part)."""
+    if not overrides:
+        return "preset"
+    parts = []
+    for key, value in overrides.items():
+        last = key.rsplit(".", 1)[-1]
+        parts.append(format_value(value) if last == "kind" else f"{last}={format_value(value)}")
+    return ", ".join(parts)

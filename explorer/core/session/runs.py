@@ -238,6 +238,7 @@ class TrainingRun(RunThread):
             self.losses.extend(snap.pop("losses"))
             t.fisher.extend(snap.pop("fisher"))
             t.step_count = snap["step"]
+            t.train_seconds = snap["train_seconds"]
             snap["loss_steps"], snap["loss_values"] = self.losses.arrays()
         self.reported_lr = snap.pop("lr")
         if not self._run.is_set():

@@ -53,7 +53,10 @@ class Session:
     training_started = Signal()    # a new training run (new weights, or a new grid)
     sampling_reset = Signal()      # no particles any more
 
-    def __init__(self, preset: Preset | None = None, density=None):
+    def __init__(self, preset: Preset | None = None, density=None,
+                 process: TrainingProcess | None = None):
+        """`process`: a training process shared with other sessions (the compare lab's
+        variants train side by side in one); by default the session starts its own."""
         self.preset: Preset = preset if preset is not None else P.default()
         self.density = density if density is not None else self.preset.build_density()
         self.trainer: Trainer | None = None   # mirror of the one training in the child process
@@ -62,7 +65,8 @@ class Session:
         self.view_level: tuple[str, float] | None = None   # the noise-level slider's
         self.restart_on_density_edit = True
         self.grid = grid_points(self.preset.density["bounds"], self.grid_n())
-        self._process: TrainingProcess | None = None
+        self._process: TrainingProcess | None = process
+        self._shared = process is not None
         self._cache: dict = {}
 
     # ================================================================ edits
@@ -163,11 +167,12 @@ class Session:
     def _start_training_run(self, losses: LossHistory | None = None) -> None:
         """A paused run of the mirror trainer in the training process (a new process if
         the last one has ended); `losses` goes on with the history of the same weights."""
-        if self._process is None or not self._process.alive:
+        if not self._shared and (self._process is None or not self._process.alive):
             if self._process is not None:
                 self._process.close()
             self._process = TrainingProcess()
-        run = TrainingRun(self.trainer, self.grid, self._process, self.view_level, losses)
+        run = TrainingRun(self.trainer, self.grid, self._process, self.view_level, losses,
+                          shared=self._shared)
         run.ready.connect(lambda: self.trained.emit())
         run.failed.connect(lambda text: self.failed.emit(text))
         run.budget_reached.connect(lambda: self.budget_reached.emit())
@@ -313,8 +318,9 @@ class Session:
         self.training = None
 
     def close(self) -> None:
-        """End both runs and the training process; the session can be dropped after."""
+        """End both runs and the training process (unless shared); the session can be
+        dropped after."""
         self.stop_runs()
-        if self._process is not None:
+        if self._process is not None and not self._shared:
             self._process.close()
             self._process = None

@@ -1,0 +1,356 @@
+"""Compare mode: variants of the current preset training side by side, in a window of their own.
+
+The state is a `CompareLab` (core/compare/lab.py); this window shows it: a table of the
+variants (name editable in place, overrides, seeds, steps, speed, final relative Fisher
+divergence and loss as mean +- sd over seeds, sampled mode weights), the Fisher divergence
+and loss curves of every variant overlaid with a band over seeds, and a small-multiples grid
+of each variant's error map on one colour scale. The lab's news arrives from its runs'
+threads; the window marks itself stale and redraws five times a second at most, so eight
+runs training at once cannot flood the event loop.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QHeaderView, QLabel, QLineEdit, QMainWindow, QSpinBox, QSplitter,
+                               QTableWidget, QTableWidgetItem)
+
+from ..core.compare.lab import MAX_SEEDS, CompareLab, LabVariant
+from ..core.compare.plan import format_value
+from ..core.errors import SpecError
+from ..core.preset import Preset
+from ..views.compare_views import Curve, CurvesView, FieldGrid, variant_colour
+from .banner import Banner
+
+REDRAW_MS = 200
+CLASSIC_OBJECTIVES = ("esm", "ism", "ssm_vr", "dsm")
+COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "Mode weights")
+
+
+class _LabBridge(QObject):
+    """The lab's signals (emitted in run threads) as Qt signals, queued to the GUI thread."""
+    news = Signal()
+    failed = Signal(str)
+
+    def __init__(self, lab: CompareLab, parent: QObject):
+        super().__init__(parent)
+        self.lab = lab
+        self._news = lambda: self.news.emit()
+        self._failed = lambda text: self.failed.emit(text)
+        for signal in (lab.trained, lab.sampled, lab.changed):
+            signal.connect(self._news)
+        lab.failed.connect(self._failed)
+
+    def detach(self) -> None:
+        for signal in (self.lab.trained, self.lab.sampled, self.lab.changed):
+            signal.disconnect(self._news)
+        self.lab.failed.disconnect(self._failed)
+
+
+def _mean_sd(pair, fmt: str) -> str:
+    if pair is None:
+        return "–"
+    mean, sd = pair
+    return format(mean, fmt) + ("" if sd is None else f" ± {format(sd, fmt)}")
+
+
+class VariantDialog(QDialog):
+    """Overrides of the base preset (as `compare --vary` takes them), seeds and a name."""
+
+    def __init__(self, parent, lab: CompareLab):
+        super().__init__(parent)
+        self.lab = lab
+        self.variant: LabVariant | None = None
+        self.setWindowTitle("Add a variant")
+        form = QFormLayout(self)
+        self.overrides = QLineEdit()
+        self.overrides.setPlaceholderText("objective.kind=ism, training.lr=0.003")
+        self.overrides.setMinimumWidth(420)
+        self.seeds = QSpinBox()
+        self.seeds.setRange(1, MAX_SEEDS)
+        self.seeds.setToolTip("Runs with seeds 0..k-1 added to the preset's seed: the table and "
+                              "curves show mean ± sd over them")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("(from the overrides)")
+        hint = QLabel("Dotted keys of the model, objective, training or sampler sections, "
+                      "values as in a preset file (a bare word is text). Nothing: the preset "
+                      "itself. See docs/presets.md for every key.")
+        hint.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #ff8c69;")
+        form.addRow("Overrides", self.overrides)
+        form.addRow("Seeds", self.seeds)
+        form.addRow("Name", self.name)
+        form.addRow(hint)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self._add)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _add(self) -> None:
+        try:
+            self.variant = self.lab.add(self.overrides.text(), self.seeds.value(),
+                                        self.name.text() or None)
+        except SpecError as e:   # named, shown, and the dialog stays with what was typed
+            self.error.setText(str(e))
+            return
+        self.accept()
+
+
+class CompareWindow(QMainWindow):
+    def __init__(self, preset: Preset, density=None, parent=None):
+        super().__init__(parent)
+        self.setAttribute(Qt.WA_DeleteOnClose, False)
+        self.lab = CompareLab(preset, density)
+        self.setWindowTitle(f"Score Explorer — compare: {preset.name}")
+        self._stale = True
+        self._filling = False
+        self._build()
+        self.bridge = _LabBridge(self.lab, self)
+        self.bridge.news.connect(self._mark_stale)
+        self.bridge.failed.connect(lambda text: self.banner.show_message(text))
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._redraw_if_stale)
+        self.timer.start(REDRAW_MS)
+        self.grid_view.set_bounds(preset.density["bounds"])
+        self.resize(1500, 900)
+
+    # ================================================================ layout
+    def _build(self) -> None:
+        tb = self.addToolBar("Compare")
+        tb.setMovable(False)
+
+        def act(text, slot, tip, shortcut=None):
+            a = QAction(text, self)
+            a.setToolTip(tip)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            tb.addAction(a)
+            return a
+
+        act("Add variant…", self.add_variant, "A set of overrides of the preset, with k seeds",
+            "Ctrl+N")
+        act("Add ESM, ISM, SSM-VR, DSM", self.add_classic_objectives,
+            "The four classic objectives, 3 seeds each")
+        act("Remove", self.remove_selected, "Remove the selected variant", "Delete")
+        self.act_pause_variant = act("Pause variant", self.toggle_selected,
+                                     "Pause or resume the selected variant; the others go on")
+        tb.addSeparator()
+        self.act_play = act("Train all", self.toggle_play, "Train every variant (Space)", "Space")
+        act("Reset", self.reset, "Fresh weights for every variant, from their seeds", "Ctrl+R")
+        tb.addSeparator()
+        self.budget = QComboBox()
+        self.budget.addItem("Equal steps", "steps")
+        self.budget.addItem("Equal time (s)", "seconds")
+        self.budget.setToolTip("Every run trains the same number of steps, or for the same "
+                               "seconds of training (the x axis follows)")
+        self.budget_value = QDoubleSpinBox()
+        self.budget_value.setDecimals(0)
+        self.budget_value.setRange(1, 10_000_000)
+        self.budget_value.setValue(self.lab.steps)
+        self.budget.currentIndexChanged.connect(self._budget_mode_changed)
+        self.budget_value.editingFinished.connect(self._budget_changed)
+        tb.addWidget(self.budget)
+        tb.addWidget(self.budget_value)
+        tb.addSeparator()
+        act("Sample all", self.sample_all, "Every variant samples with its own learned score",
+            "Ctrl+L")
+
+        self.banner = Banner()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SingleSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.itemChanged.connect(self._renamed)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+
+        self.fisher_view = CurvesView("Fisher divergence (geometric mean, band ± 1 sd over seeds)",
+                                      "training step", "F (log)", log_y=True)
+        self.loss_view = CurvesView("Training loss (mean, band ± 1 sd over seeds)",
+                                    "training step", "loss")
+        self.grid_view = FieldGrid()
+
+        top = QSplitter(Qt.Horizontal)
+        left = QSplitter(Qt.Vertical)
+        left.addWidget(self.banner)
+        left.addWidget(self.table)
+        top.addWidget(left)
+        top.addWidget(self.grid_view)
+        top.setSizes([760, 740])
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.fisher_view)
+        bottom.addWidget(self.loss_view)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setSizes([470, 430])
+        self.setCentralWidget(split)
+        self.statusBar().showMessage("Add variants, then Train all (Space)")
+
+    # ================================================================ commands
+    def add_variant(self) -> LabVariant | None:
+        dialog = VariantDialog(self, self.lab)
+        dialog.exec()
+        return dialog.variant
+
+    def add_classic_objectives(self) -> None:
+        for kind in CLASSIC_OBJECTIVES:
+            try:
+                self.lab.add({"objective.kind": kind}, seeds=3)
+            except SpecError as e:
+                self.banner.show_message(str(e))
+                return
+
+    def selected(self) -> LabVariant | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+        return self.lab.variants[row] if row < len(self.lab.variants) else None
+
+    def remove_selected(self) -> None:
+        v = self.selected()
+        if v is not None:
+            self.lab.remove(v)
+
+    def toggle_selected(self) -> None:
+        v = self.selected()
+        if v is not None:
+            self.lab.set_paused(v, not v.paused)
+
+    def toggle_play(self) -> None:
+        if self.lab.playing:
+            self.lab.pause()
+        else:
+            self.lab.play()
+        self.act_play.setText("Pause all" if self.lab.playing else "Train all")
+
+    def reset(self) -> None:
+        self.lab.reset()
+        self.act_play.setText("Train all")
+
+    def sample_all(self) -> None:
+        if not self.lab.variants:
+            return
+        self.lab.sample()
+        self.statusBar().showMessage("Sampling every variant with its own learned score…", 5000)
+
+    def _budget_mode_changed(self) -> None:
+        mode = self.budget.currentData()
+        self.budget_value.blockSignals(True)
+        self.budget_value.setValue(self.lab.steps if mode == "steps" else self.lab.seconds)
+        self.budget_value.blockSignals(False)
+        self._budget_changed()
+
+    def _budget_changed(self) -> None:
+        mode = self.budget.currentData()
+        self.lab.set_budget(mode, self.budget_value.value())
+        x = "training step" if mode == "steps" else "training time (s)"
+        self.fisher_view.set_x_label(x)
+        self.loss_view.set_x_label(x)
+
+    def _selection_changed(self) -> None:
+        v = self.selected()
+        self.act_pause_variant.setText("Resume variant" if v is not None and v.paused
+                                       else "Pause variant")
+
+    def _renamed(self, item: QTableWidgetItem) -> None:
+        if self._filling or item.column() != 0 or item.row() >= len(self.lab.variants):
+            return
+        v = self.lab.variants[item.row()]
+        try:
+            self.lab.rename(v, item.text())
+        except SpecError as e:
+            self.banner.show_message(str(e))
+            self._stale = True
+
+    # ================================================================ drawing
+    def _mark_stale(self) -> None:
+        self._stale = True
+
+    def _redraw_if_stale(self) -> None:
+        if not self._stale:
+            return
+        self._stale = False
+        self.redraw()
+
+    def redraw(self) -> None:
+        lab = self.lab
+        variants = list(lab.variants)
+        self._fill_table(lab.rows(), variants)
+        fisher, losses = [], []
+        for v in variants:
+            colour = variant_colour(v.colour)
+            x, c, lo, hi = lab.curve(v, "fisher")
+            fisher.append(Curve(v.name, colour, x, c, lo, hi))
+            x, c, lo, hi = lab.curve(v, "loss")
+            losses.append(Curve(v.name, colour, x, c, lo, hi))
+            const = lab.ism_constant(v)
+            if const is not None and len(x):   # ISM's loss + 1/2 E|grad log p|^2 estimates F
+                fisher.append(Curve(f"{v.name}: loss + C", colour, x, c + const, dashed=True))
+        self.fisher_view.set_curves(fisher)
+        self.loss_view.set_curves(losses)
+        self.grid_view.set_variants([v.name for v in variants],
+                                    [variant_colour(v.colour) for v in variants])
+        if variants:
+            first = variants[0].sessions[0]
+            true = first.true_on_grid(None)
+            errors = [None if v.learned is None else
+                      ((v.learned - true) ** 2).sum(-1) ** 0.5 for v in variants]
+            self.grid_view.set_errors(first.grid, errors)
+            self.grid_view.set_particles([lab.particles(v) for v in variants])
+        playing = any(s.playing for v in variants for s in v.sessions)
+        if lab.playing and not playing and lab.finished:
+            lab.playing = False
+            self.act_play.setText("Train all")
+            self.statusBar().showMessage("Every variant has spent its budget. Sample all (Ctrl+L) "
+                                         "to compare their samplers.", 10000)
+
+    def _fill_table(self, rows: list[dict], variants: list[LabVariant]) -> None:
+        self._filling = True
+        self.table.setRowCount(len(rows))
+        for r, (row, v) in enumerate(zip(rows, variants)):
+            overrides = ", ".join(f"{k}={format_value(x)}" for k, x in row["overrides"].items())
+            state = " (paused)" if row["paused"] else ""
+            weights = "–"
+            if row["mode_weights"] is not None:
+                mean, sd = row["mode_weights"]
+                parts = [f"{m:.2f}" + (f"±{s:.2f}" if sd is not None else "")
+                         for m, s in zip(mean, sd or [None] * len(mean))]
+                weights = " / ".join(parts)
+            true = row["true_weights"]
+            header = "Mode weights" + (" (true " + " / ".join(f"{w:.2f}" for w in true) + ")"
+                                       if true else "")
+            self.table.horizontalHeaderItem(len(COLUMNS) - 1).setText(header)
+            cells = [row["name"], str(row["seeds"]), _mean_sd(row["steps"], ".0f") + state,
+                     _mean_sd(row["steps_per_second"], ".0f"), _mean_sd(row["relative_fisher"], ".4f"), _mean_sd(row["final_loss"], ".3g"),
+                     weights]
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(r, c, item)
+                if item.text() != text:
+                    item.setText(text)
+                flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled
+                item.setFlags(flags | Qt.ItemIsEditable if c == 0 else flags)
+            self.table.item(r, 0).setForeground(QBrush(QColor(*variant_colour(v.colour))))
+            self.table.item(r, 0).setToolTip(f"Overrides: {overrides or 'none (the preset)'}")
+        self._filling = False
+
+    # ================================================================ lifecycle
+    def closeEvent(self, event) -> None:
+        self.timer.stop()
+        self.bridge.detach()
+        self.lab.close()   # every run joined, the shared training process ended
+        super().closeEvent(event)
+

@@ -1,0 +1,216 @@
+"""The compare lab's pictures: curves of several variants overlaid, and small multiples.
+
+- `CurvesView`: one curve per variant (its colour, its name in a legend beside the plot,
+  never over it), a translucent band between `low` and `high` (the spread over seeds),
+  optionally a dashed companion curve (ISM's loss + constant, which estimates F). Log y for
+  the Fisher divergence, which spans decades.
+- `FieldGrid`: one small plot per variant of the error |s_theta - grad log p| on the view
+  grid over the box, every plot on one colour scale (one colour bar), with the variant's
+  particles when it has sampled. Same box, same scale: the eye compares them directly.
+
+Both are fed plain arrays; they know nothing of sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from . import common as C
+from .style import ERROR_CMAP, FOREGROUND, SCREEN, ViewStyle
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies, on a dark background
+VARIANT_COLOURS = [(230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
+                   (213, 94, 0), (204, 121, 167), (0, 114, 178), (190, 190, 190)]
+
+
+def variant_colour(index: int) -> tuple[int, int, int]:
+    return VARIANT_COLOURS[index % len(VARIANT_COLOURS)]
+
+
+@dataclass
+class Curve:
+    name: str
+    colour: tuple
+    x: np.ndarray
+    centre: np.ndarray
+    low: np.ndarray | None = None     # the band (None or equal to centre: no band)
+    high: np.ndarray | None = None
+    dashed: bool = False
+
+
+class CurvesView(QtWidgets.QWidget):
+    """Curves of several variants on one plot, the legend in a column at its right."""
+
+    def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False):
+        super().__init__()
+        self.style = SCREEN
+        self.log_y = log_y
+        self.widget = C.make_layout_widget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self.plot = C.make_plot(title, x_label, y_label, self.style, grid=True)
+        if log_y:
+            self.plot.setAxisItems({"left": C.SparseLogAxis("left")})
+            C.label_axes(self.plot, x_label, y_label, self.style)
+            C.apply_style(self.plot, self.style)
+        self.plot.setLogMode(y=log_y)
+        self.widget.addItem(self.plot, 0, 0)
+        self.legend = C.make_legend(self.style)
+        self.widget.addItem(self.legend, 0, 1)
+        self._items: list = []
+        self.curves: list[Curve] = []
+
+    def set_x_label(self, text: str) -> None:
+        x, y = self.plot.axis_labels
+        C.label_axes(self.plot, text, y, self.style)
+
+    def set_curves(self, curves: list[Curve]) -> None:
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items = []
+        self.legend.clear()
+        self.curves = list(curves)
+        w = self.style.line_width
+        for c in curves:
+            x = np.asarray(c.x, dtype=np.float64)
+            y = np.asarray(c.centre, dtype=np.float64)
+            ok = np.isfinite(x) & np.isfinite(y) & ((y > 0) if self.log_y else True)
+            if not ok.any():
+                continue
+            pen = pg.mkPen(*c.colour, width=w * (0.8 if c.dashed else 1.3))
+            if c.dashed:
+                pen.setStyle(QtCore.Qt.DashLine)
+            line = pg.PlotDataItem(x[ok], y[ok], pen=pen)
+            self.plot.addItem(line)
+            self._items.append(line)
+            if c.low is not None and c.high is not None and not np.array_equal(c.low, c.centre):
+                lo, hi = np.asarray(c.low)[ok], np.asarray(c.high)[ok]
+                if self.log_y:
+                    lo = np.maximum(lo, y[ok].min() * 1e-3)
+                a = pg.PlotDataItem(x[ok], lo, pen=None)
+                b = pg.PlotDataItem(x[ok], hi, pen=None)
+                band = pg.FillBetweenItem(a, b, brush=pg.mkBrush(*c.colour, 60))
+                for item in (a, b, band):
+                    self.plot.addItem(item)
+                    self._items.append(item)
+            self.legend.addItem(line, c.name)
+        C.style_legend(self.legend, self.style)
+        self.legend.setVisible(bool(self.legend.items))
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Under the plot, in as many columns as its width takes (LegendItem.updateSize
+        moves it to the scene's corner, so it goes back into its layout cell each time)."""
+        C.fit_legend_columns(self.legend, self.widget.width())
+        self.widget.ci.removeItem(self.legend)
+        self.widget.addItem(self.legend, 1, 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        C.apply_style(self.plot, style)
+        self.set_curves(self.curves)
+
+
+class FieldGrid(QtWidgets.QWidget):
+    """Small multiples: each variant's error map on one shared colour scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.style = SCREEN
+        self.widget = C.make_layout_widget()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.widget)
+        self.bounds = np.array([[-1.0, 1.0], [-1.0, 1.0]])
+        self.density: np.ndarray | None = None
+        self.plots: list[pg.PlotItem] = []
+        self.images: list[pg.ImageItem] = []
+        self.scatters: list[pg.ScatterPlotItem] = []
+        self.levels = (0.0, 1.0)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(ERROR_CMAP),
+                                        label="|sθ − ∇log p|", interactive=False, width=14)
+        self._names: list[str] = []
+        self._colours: list[tuple] = []
+
+    def set_bounds(self, bounds) -> None:
+        self.bounds = C.bounds_array(bounds)
+        for plot in self.plots:
+            C.fit_box(plot, self.bounds)
+
+    def set_variants(self, names: list[str], colours: list[tuple]) -> None:
+        """One plot per variant, laid out in the grid that best fits the widget's shape."""
+        if names == self._names and len(self.plots) == len(names):
+            return
+        self._names, self._colours = list(names), list(colours)
+        self.widget.clear()
+        self.plots, self.images, self.scatters = [], [], []
+        n = max(len(names), 1)
+        aspect = max(self.width(), 1) / max(self.height(), 1)
+        cols = max(1, min(n, round(math.sqrt(n * aspect))))
+        for i, (name, colour) in enumerate(zip(names, colours)):
+            plot = C.make_plot(name, "", "", self.style)
+            plot.titleLabel.setText(name, size=f"{self.style.font_pt + 1}pt", color=colour)
+            plot.title_text = None   # coloured by hand above; apply_style must not reset it
+            plot.setAspectLocked(True)
+            plot.getAxis("left").setWidth(36)
+            plot.getAxis("bottom").setHeight(24)
+            image = pg.ImageItem()
+            image.setOpts(axisOrder="col-major")
+            plot.addItem(image)
+            scatter = pg.ScatterPlotItem(size=2.5, pen=None, brush=pg.mkBrush(240, 240, 240, 170))
+            plot.addItem(scatter)
+            self.widget.addItem(plot, i // cols, i % cols)
+            C.fit_box(plot, self.bounds)
+            self.plots.append(plot)
+            self.images.append(image)
+            self.scatters.append(scatter)
+        if names:
+            self.colorbar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get(ERROR_CMAP),
+                                            label="|sθ − ∇log p|", interactive=False, width=14)
+            self.widget.addItem(self.colorbar, 0, cols, rowspan=math.ceil(n / cols))
+            C.apply_style_colorbar(self.colorbar, self.style)
+
+    def set_errors(self, grid: np.ndarray, errors: list[np.ndarray | None]) -> None:
+        """The error of each variant at the grid points (None: not trained yet); the colour
+        scale runs from 0 to the 99th percentile of all of them, shared."""
+        finite = [e[np.isfinite(e)] for e in errors if e is not None]
+        top = C.robust_max(np.concatenate(finite)) if finite and any(len(f) for f in finite) else 1.0
+        self.levels = (0.0, max(float(top), 1e-12))
+        cmap = pg.colormap.get(ERROR_CMAP)
+        for image, err in zip(self.images, errors):
+            if err is None:
+                image.setVisible(False)
+                continue
+            arranged = C.grid_image(grid, err)
+            if arranged is None:
+                continue
+            img, rect = arranged
+            image.setImage(np.nan_to_num(img, nan=0.0).astype(np.float32), levels=self.levels,
+                           autoLevels=False)
+            image.setLookupTable(cmap.getLookupTable(nPts=256))
+            image.setRect(rect)
+            image.setVisible(True)
+        self.colorbar.setLevels(self.levels)
+
+    def set_particles(self, particles: list[np.ndarray | None]) -> None:
+        for scatter, x in zip(self.scatters, particles):
+            if x is None or len(x) == 0:
+                scatter.setData([], [])
+            else:
+                x = C.finite_rows(C.as_points(x, 2))[:4000]
+                scatter.setData(x[:, 0], x[:, 1])
+
+    def apply_style(self, style: ViewStyle) -> None:
+        self.style = style
+        names, self._names = self._names, []
+        self.set_variants(names, self._colours)
