@@ -253,7 +253,7 @@ class _Server:
                     self._turn = (self._turn + 1) % len(busy)
                     slot = busy[self._turn]
                     try:
-                        slot.train_chunk()
+                        slot.train_chunk(len(busy))
                     except Exception as e:   # a snapshot failed (a GPU that went away)
                         slot.fail(e)
         except (EOFError, OSError):
@@ -360,7 +360,10 @@ class _Slot:
         return True
 
     # --- training ---------------------------------------------------------------------
-    def train_chunk(self) -> None:
+    def train_chunk(self, sharing: int = 1) -> None:
+        """A chunk of about CHUNK_SECONDS of steps. With `sharing` sessions training in
+        turn, each sends snapshots and evaluates its Fisher divergence that many times less
+        often, so that together they cost what one session costs."""
         from .errors import DivergedError
 
         t = self.trainer
@@ -401,8 +404,8 @@ class _Slot:
         if t.step_count >= self.fisher_due:
             self.fisher_due = 2 * t.step_count
             self._publish(fisher=True)
-        elif now - self.last_emit >= EMIT_INTERVAL:
-            self._publish(fisher=now - self.last_fisher >= FISHER_INTERVAL)
+        elif now - self.last_emit >= EMIT_INTERVAL * sharing:
+            self._publish(fisher=now - self.last_fisher >= FISHER_INTERVAL * sharing)
 
     def fail(self, e: Exception) -> None:
         traceback.print_exc()

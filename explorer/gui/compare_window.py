@@ -5,8 +5,8 @@ variants (name editable in place, overrides, seeds, steps, speed, final relative
 divergence and loss as mean +- sd over seeds, sampled mode weights), the Fisher divergence
 and loss curves of every variant overlaid with a band over seeds, and a small-multiples grid
 of each variant's error map on one colour scale. The lab's news arrives from its runs'
-threads; the window marks itself stale and redraws five times a second at most, so eight
-runs training at once cannot flood the event loop.
+threads; the window marks itself stale and redraws one part (table, curves, grid) every
+150 ms at most, so sixteen runs training at once cannot flood the event loop.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..core.preset import Preset
 from ..views.compare_views import Curve, CurvesView, FieldGrid, variant_colour
 from .banner import Banner
 
-REDRAW_MS = 200
+REDRAW_MS = 150     # one part of the window redrawn per tick (table, curves, grid)
+PARTS = ("table", "curves", "grid")
 CLASSIC_OBJECTIVES = ("esm", "ism", "ssm_vr", "dsm")
 COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "Mode weights")
 
@@ -107,7 +108,8 @@ class CompareWindow(QMainWindow):
         self.setAttribute(Qt.WA_DeleteOnClose, False)
         self.lab = CompareLab(preset, density)
         self.setWindowTitle(f"Score Explorer — compare: {preset.name}")
-        self._stale = True
+        self._stale = set(PARTS)
+        self._turn = 0
         self._filling = False
         self._build()
         self.bridge = _LabBridge(self.lab, self)
@@ -271,24 +273,43 @@ class CompareWindow(QMainWindow):
             self.lab.rename(v, item.text())
         except SpecError as e:
             self.banner.show_message(str(e))
-            self._stale = True
+            self._stale.add("table")
 
     # ================================================================ drawing
     def _mark_stale(self) -> None:
-        self._stale = True
+        self._stale = set(PARTS)
 
     def _redraw_if_stale(self) -> None:
-        if not self._stale:
-            return
-        self._stale = False
-        self.redraw()
+        """One stale part per tick: a whole redraw with its repaint took 50-130 ms on two
+        busy cores, long enough to stall the event loop; a part takes a fraction of it."""
+        for k in range(len(PARTS)):   # in turn, so that steady news starves no part
+            part = PARTS[(self._turn + k) % len(PARTS)]
+            if part in self._stale:
+                self._stale.discard(part)
+                self._turn = (PARTS.index(part) + 1) % len(PARTS)
+                getattr(self, f"_draw_{part}")()
+                return
 
     def redraw(self) -> None:
+        """Every part now (tests, screenshots)."""
+        self._stale = set()
+        for part in PARTS:
+            getattr(self, f"_draw_{part}")()
+
+    def _draw_table(self) -> None:
         lab = self.lab
-        variants = list(lab.variants)
-        self._fill_table(lab.rows(), variants)
+        self._fill_table(lab.rows(), list(lab.variants))
+        playing = any(s.playing for v in lab.variants for s in v.sessions)
+        if lab.playing and not playing and lab.finished:
+            lab.playing = False
+            self.act_play.setText("Train all")
+            self.statusBar().showMessage("Every variant has spent its budget. Sample all (Ctrl+L) "
+                                         "to compare their samplers.", 10000)
+
+    def _draw_curves(self) -> None:
+        lab = self.lab
         fisher, losses = [], []
-        for v in variants:
+        for v in list(lab.variants):
             colour = variant_colour(v.colour)
             x, c, lo, hi = lab.curve(v, "fisher")
             fisher.append(Curve(v.name, colour, x, c, lo, hi))
@@ -299,6 +320,9 @@ class CompareWindow(QMainWindow):
                 fisher.append(Curve(f"{v.name}: loss + C", colour, x, c + const, dashed=True))
         self.fisher_view.set_curves(fisher)
         self.loss_view.set_curves(losses)
+
+    def _draw_grid(self) -> None:
+        variants = list(self.lab.variants)
         self.grid_view.set_variants([v.name for v in variants],
                                     [variant_colour(v.colour) for v in variants])
         if variants:
@@ -307,13 +331,7 @@ class CompareWindow(QMainWindow):
             errors = [None if v.learned is None else
                       ((v.learned - true) ** 2).sum(-1) ** 0.5 for v in variants]
             self.grid_view.set_errors(first.grid, errors)
-            self.grid_view.set_particles([lab.particles(v) for v in variants])
-        playing = any(s.playing for v in variants for s in v.sessions)
-        if lab.playing and not playing and lab.finished:
-            lab.playing = False
-            self.act_play.setText("Train all")
-            self.statusBar().showMessage("Every variant has spent its budget. Sample all (Ctrl+L) "
-                                         "to compare their samplers.", 10000)
+            self.grid_view.set_particles([self.lab.particles(v) for v in variants])
 
     def _fill_table(self, rows: list[dict], variants: list[LabVariant]) -> None:
         self._filling = True
@@ -338,13 +356,16 @@ class CompareWindow(QMainWindow):
                 item = self.table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem()
+                    flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled
+                    item.setFlags(flags | Qt.ItemIsEditable if c == 0 else flags)   # rename
                     self.table.setItem(r, c, item)
                 if item.text() != text:
                     item.setText(text)
-                flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled
-                item.setFlags(flags | Qt.ItemIsEditable if c == 0 else flags)
-            self.table.item(r, 0).setForeground(QBrush(QColor(*variant_colour(v.colour))))
-            self.table.item(r, 0).setToolTip(f"Overrides: {overrides or 'none (the preset)'}")
+            name = self.table.item(r, 0)
+            tip = f"Overrides: {overrides or 'none (the preset)'}"
+            if name.toolTip() != tip:
+                name.setForeground(QBrush(QColor(*variant_colour(v.colour))))
+                name.setToolTip(tip)
         self._filling = False
 
     # ================================================================ lifecycle

@@ -64,6 +64,7 @@ class CurvesView(QtWidgets.QWidget):
         self.legend = C.make_legend(self.style)
         self.widget.addItem(self.legend, 0, 1)
         self._items: list = []
+        self._items_of: list[tuple] = []    # (line, band low, band high) per curve
         self.curves: list[Curve] = []
 
     def set_x_label(self, text: str) -> None:
@@ -71,34 +72,45 @@ class CurvesView(QtWidgets.QWidget):
         C.label_axes(self.plot, text, y, self.style)
 
     def set_curves(self, curves: list[Curve]) -> None:
-        for item in self._items:
-            self.plot.removeItem(item)
-        self._items = []
-        self.legend.clear()
+        """Draw `curves`; the items are made again only when the set of curves changes
+        (names, colours, dashes): between two snapshots only their data moves, and making
+        pyqtgraph items and legend rows anew each time cost a third of a second."""
         self.curves = list(curves)
-        w = self.style.line_width
-        for c in curves:
+        key = [(c.name, tuple(c.colour), c.dashed) for c in curves]
+        if key != getattr(self, "_key", None):
+            self._rebuild(curves)
+            self._key = key
+        for c, (line, a, b) in zip(curves, self._items_of):
             x = np.asarray(c.x, dtype=np.float64)
             y = np.asarray(c.centre, dtype=np.float64)
             ok = np.isfinite(x) & np.isfinite(y) & ((y > 0) if self.log_y else True)
-            if not ok.any():
-                continue
+            line.setData(x[ok], y[ok])
+            banded = c.low is not None and c.high is not None and not np.array_equal(c.low, c.centre)
+            lo = np.asarray(c.low)[ok] if banded else y[ok]
+            hi = np.asarray(c.high)[ok] if banded else y[ok]
+            if self.log_y and ok.any():
+                lo = np.maximum(lo, y[ok].min() * 1e-3)
+            a.setData(x[ok], lo)
+            b.setData(x[ok], hi)
+
+    def _rebuild(self, curves: list[Curve]) -> None:
+        for item in self._items:
+            self.plot.removeItem(item)
+        self._items, self._items_of = [], []
+        self.legend.clear()
+        w = self.style.line_width
+        for c in curves:
             pen = pg.mkPen(*c.colour, width=w * (0.8 if c.dashed else 1.3))
             if c.dashed:
                 pen.setStyle(QtCore.Qt.DashLine)
-            line = pg.PlotDataItem(x[ok], y[ok], pen=pen)
-            self.plot.addItem(line)
-            self._items.append(line)
-            if c.low is not None and c.high is not None and not np.array_equal(c.low, c.centre):
-                lo, hi = np.asarray(c.low)[ok], np.asarray(c.high)[ok]
-                if self.log_y:
-                    lo = np.maximum(lo, y[ok].min() * 1e-3)
-                a = pg.PlotDataItem(x[ok], lo, pen=None)
-                b = pg.PlotDataItem(x[ok], hi, pen=None)
-                band = pg.FillBetweenItem(a, b, brush=pg.mkBrush(*c.colour, 60))
-                for item in (a, b, band):
-                    self.plot.addItem(item)
-                    self._items.append(item)
+            line = pg.PlotDataItem([], [], pen=pen)
+            a = pg.PlotDataItem([], [], pen=None)
+            b = pg.PlotDataItem([], [], pen=None)
+            band = pg.FillBetweenItem(a, b, brush=pg.mkBrush(*c.colour, 60))
+            for item in (band, a, b, line):
+                self.plot.addItem(item)
+            self._items += [band, a, b, line]
+            self._items_of.append((line, a, b))
             self.legend.addItem(line, c.name)
         C.style_legend(self.legend, self.style)
         self.legend.setVisible(bool(self.legend.items))
@@ -118,6 +130,7 @@ class CurvesView(QtWidgets.QWidget):
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
         C.apply_style(self.plot, style)
+        self._key = None
         self.set_curves(self.curves)
 
 

@@ -1,0 +1,140 @@
+"""Compare mode's figures (issue 11): several variants training at once, and the window meanwhile.
+
+1. Throughput: N = 4 variants (ESM, ISM, SSM-VR, DSM on the bench preset) training at once in
+   the compare lab, total steps/s, against the same four run one after another headless (a
+   Trainer each, one torch thread, as `score-explorer run` trains). Aimed at: at least 0.9.
+   The two are taken alternately, --rounds times, and the median ratio is printed.
+2. The window: the compare window with those four variants training and the main window's
+   Langevin animation (20,000 particles) running, a 5 ms QTimer records how late each tick
+   fires. Aimed at: p95 under 30 ms, max under 100 ms.
+
+    python bench/bench_compare_lab.py [--seconds 8] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SCORE_EXPLORER_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import torch  # noqa: E402
+
+from explorer.core import preset as P  # noqa: E402
+from explorer.core import threads  # noqa: E402
+from explorer.core.compare.lab import CompareLab  # noqa: E402
+from explorer.core.compare.plan import variant_preset  # noqa: E402
+from explorer.core.training import Trainer  # noqa: E402
+
+KINDS = ("esm", "ism", "ssm_vr", "dsm")
+PRESET = {
+    "name": "bench",
+    "density": {"kind": "mixture", "weights": [0.2, 0.8], "means": [[-5.0, -5.0], [5.0, 5.0]],
+                "stds": [1.0, 1.0], "bounds": [[-8.0, 8.0], [-8.0, 8.0]]},
+    "training": {"steps": 1_000_000, "device": "cpu"},
+    "sampler": {"kind": "langevin", "score": "true", "step_size": 0.05, "steps": 1_000_000,
+                "particles": 20000},
+}
+
+
+def sequential(base, seconds: float) -> float:
+    """Steps/s of the four variants one after another, each for seconds/4, headless."""
+    threads.apply()
+    steps, spent = 0, 0.0
+    for kind in KINDS:
+        t = Trainer(variant_preset(base, {"objective.kind": kind}))
+        t.step(5)   # the optimizer's first use, as a run's first step
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds / len(KINDS):
+            t.step(20)
+            steps += 20
+        spent += time.perf_counter() - t0
+    return steps / spent
+
+
+def side_by_side(base, seconds: float) -> float:
+    """Total steps/s of the four variants training at once in the lab."""
+    lab = CompareLab(base)
+    try:
+        for kind in KINDS:
+            lab.add({"objective.kind": kind})
+        lab.play()
+        sessions = [v.sessions[0] for v in lab.variants]
+        while not all(s.trainer.step_count > 0 for s in sessions):   # all loaded and going
+            time.sleep(0.05)
+        s0 = sum(s.trainer.step_count for s in sessions)
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        s1 = sum(s.trainer.step_count for s in sessions)
+        return (s1 - s0) / (time.perf_counter() - t0)
+    finally:
+        lab.close()
+
+
+def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, float, float]:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from explorer.gui.main_window import MainWindow
+    from explorer.views.application import make_app
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_window import LatencyProbe
+
+    app = make_app()
+    win = MainWindow(base)
+    win.resize(1280, 720)
+    win.show()
+    compare = win.open_compare()
+    compare.resize(1280, 720)
+    for kind in KINDS:
+        compare.lab.add({"objective.kind": kind})
+    compare.toggle_play()
+    if sampling:
+        win.run_bar.speed.setValue(1)
+        win.toggle_sampling()
+    loop = QEventLoop()
+    while not all(v.sessions[0].trainer.step_count > 0 for v in compare.lab.variants):
+        QTimer.singleShot(100, loop.quit)   # the variants load and start
+        loop.exec()
+    compare.redraw()   # the plots of the variants are made once; then only their data moves
+    probe = LatencyProbe()
+    probe.start()
+    s0 = sum(v.sessions[0].trainer.step_count for v in compare.lab.variants)
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    p95, worst = probe.stop()
+    s1 = sum(v.sessions[0].trainer.step_count for v in compare.lab.variants)
+    win.close()
+    app.processEvents()
+    return p95, worst, (s1 - s0) / seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    base = P.parse(PRESET)
+    torch.set_num_threads(1)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    ratios = []
+    for r in range(args.rounds):
+        one = sequential(base, args.seconds)
+        both = side_by_side(base, args.seconds)
+        ratios.append(both / one)
+        print(f"round {r + 1}: one after another {one:7.1f} steps/s   four at once {both:7.1f} "
+              f"steps/s   ratio {both / one:.2f}")
+    print(f"4 variants at once / one after another: median {statistics.median(ratios):.2f} "
+          f"(aimed at >= 0.9)")
+    p95, worst, rate = window_latency(base, args.seconds)
+    print(f"window with 4 variants training and 20,000 particles sampling: event-loop latency "
+          f"p95 {p95:.1f} ms, max {worst:.1f} ms (aimed at < 30, < 100); {rate:.0f} steps/s "
+          f"in all; load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
