@@ -49,7 +49,7 @@ def test_overrides_parse_like_vary_and_name_what_is_wrong():
         parse_overrides("objective.kind")
     with pytest.raises(SpecError, match="given twice"):
         parse_overrides("training.lr=0.1, training.lr=0.2")
-    assert short_name({"objective.kind": "dsm", "objective.sigma": 0.5}) == "dsm, sigma=0.5"
+    assert short_name({"objective.kind": "dsm", "objective.sigma": 0.5}) == "DSM, sigma=0.5"
 
 
 def test_a_variant_is_the_preset_with_its_overrides_validated(base):
@@ -99,9 +99,9 @@ def test_seeds_give_mean_and_sd_and_a_band(lab):
 def test_add_remove_rename_pause(lab):
     a = lab.add("objective.kind=ism")
     b = lab.add("objective.kind=ism")
-    assert (a.name, b.name) == ("ism", "ism #2")
+    assert (a.name, b.name) == ("ISM", "ISM #2")
     with pytest.raises(SpecError, match="another variant"):
-        lab.rename(b, "ism")
+        lab.rename(b, "ISM")
     lab.rename(b, "ISM again")
     lab.play()
     lab.set_paused(a, True)

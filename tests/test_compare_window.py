@@ -57,22 +57,22 @@ def test_variants_train_side_by_side_and_the_window_shows_them(window, qtbot):
     assert "training.lr" in _add(compare, qtbot, "training.lr=-1"), \
         "a bad value is named in the dialog and nothing is added"
     assert _add(compare, qtbot, "objective.kind=dsm", seeds=2) == ""
-    assert [v.name for v in compare.lab.variants] == ["ism", "dsm"]
+    assert [v.name for v in compare.lab.variants] == ["ISM", "DSM"]
     compare.toggle_play()
     qtbot.waitUntil(lambda: compare.lab.finished, timeout=120_000)
     qtbot.waitUntil(lambda: compare.table.item(1, 2).text() == "150 ± 0", timeout=10_000)
     compare.redraw()
     table = compare.table
-    assert table.rowCount() == 2 and table.item(0, 0).text() == "ism"
+    assert table.rowCount() == 2 and table.item(0, 0).text() == "ISM"
     rel = table.item(0, 4).text()
     assert "±" in rel and 0 < float(rel.split("±")[0]) < 5
     names = [c.name for c in compare.fisher_view.curves]
-    assert names == ["ism", "ism: loss + C", "dsm"], "ISM is also shown as loss + constant"
+    assert names == ["ISM", "ISM: loss + C", "DSM"], "ISM is also shown as loss + constant"
     assert all(len(c.x) > 1 for c in compare.fisher_view.curves)
     assert len(compare.grid_view.plots) == 2
     levels = compare.grid_view.levels
     assert levels[1] > 0 and all(img.isVisible() for img in compare.grid_view.images)
-    assert compare.grid_view.plots[0].titleLabel.text == "ism"
+    assert compare.grid_view.plots[0].titleLabel.text == "ISM"
 
     compare.table.item(1, 0).setText("DSM, sigma 0.1")   # rename in place
     assert compare.lab.variants[1].name == "DSM, sigma 0.1"

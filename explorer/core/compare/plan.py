@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import preset as P
 from ..errors import SpecError
+from ..objectives import short_label
 
 
 @dataclass(frozen=True)
@@ -253,12 +254,15 @@ def variant_preset(base: P.Preset, overrides: dict[str, Any], seed: int = 0) -> 
 
 
 def short_name(overrides: dict[str, Any]) -> str:
-    """A variant's name for a table or a legend: `ism`, `dsm, sigma=0.5`, `lr=0.003`
+    """A variant's name for a table or a legend: `ISM`, `DSM, sigma=0.5`, `lr=0.003`
     (a kind by its value alone, other keys by their last part)."""
     if not overrides:
         return "preset"
     parts = []
     for key, value in overrides.items():
         last = key.rsplit(".", 1)[-1]
-        parts.append(format_value(value) if last == "kind" else f"{last}={format_value(value)}")
+        if key == "objective.kind":
+            parts.append(short_label(value))
+        else:
+            parts.append(format_value(value) if last == "kind" else f"{last}={format_value(value)}")
     return ", ".join(parts)

@@ -78,5 +78,14 @@ def build_objective(preset, density=None) -> Objective:
     raise ValueError(f"unknown objective kind {kind!r} (known: {', '.join(KINDS)})")
 
 
-__all__ = ["Objective", "build_objective", "fisher_constant", "sample_projections", "KINDS",
+def short_label(kind: str) -> str:
+    """`ssm_vr` -> `SSM-VR`: an objective kind as the papers write it (the first word of
+    its class's label); an unknown kind as given."""
+    for cls in (ESM, ISM, SSM, SSMVR, DSM, NCSN, DDPMObjective):
+        if cls.name == kind:
+            return cls.label.split()[0]
+    return str(kind)
+
+
+__all__ = ["Objective", "build_objective", "short_label", "fisher_constant", "sample_projections", "KINDS",
            "ESM", "ISM", "SSM", "SSMVR", "DSM", "NCSN", "DDPMObjective"]
