@@ -31,7 +31,7 @@ from explorer.core import preset as P  # noqa: E402
 from explorer.core import threads  # noqa: E402
 from explorer.core.compare.lab import CompareLab  # noqa: E402
 from explorer.core.compare.plan import variant_preset  # noqa: E402
-from explorer.core.run import EVAL_EVERY  # noqa: E402
+from explorer.core.session import EVAL_EVERY  # noqa: E402
 from explorer.core.training import Trainer  # noqa: E402
 
 KINDS = ("esm", "ism", "ssm_vr", "dsm")
@@ -47,7 +47,7 @@ PRESET = {
 
 def sequential(base, steps: int) -> float:
     """Total steps/s of the four variants one after another, each trained for `steps` as
-    `score-explorer run` trains (core/run.py: chunks of EVAL_EVERY steps, a Fisher
+    `score-explorer run` trains (Session.train_here: chunks of EVAL_EVERY steps, a Fisher
     evaluation after each), on the thread count of core/threads.py."""
     threads.apply()
     done, t0 = 0, time.perf_counter()

@@ -33,11 +33,11 @@ from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
 from .scores import level_text
+from .session import Session
 from .training import Trainer
 from . import metrics as M
 from . import threads as thread_policy
 
-EVAL_EVERY = 100
 BAD_RELATIVE_FISHER = 10.0  # a zero score has relative Fisher divergence 1
 
 
@@ -61,45 +61,23 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     """Train for preset.training.steps, then run the sampler to the end of its schedule.
     `threads`: "policy" sets torch's thread count by core/threads.py, a number sets that
     many, None leaves torch's setting as it is."""
-    progress = progress or (lambda *a: None)
-    trainer = Trainer(preset)
+    session = Session(preset)
     if threads == "policy":
         thread_policy.apply()
     elif threads is not None:
         torch.set_num_threads(int(threads))
-    steps = trainer.budget
-    fisher_rows: dict[int, float] = {}
+    trained = session.train_here(progress, stop)
+    trainer, diverged, interrupted = session.trainer, trained.diverged, trained.interrupted
+    fisher_rows = trained.fisher_rows
     true_known = True
-    interrupted = False
-    diverged: DivergedError | None = None
-    try:
-        while trainer.step_count < steps:
-            if stop and stop():
-                interrupted = True
-                break
-            chunk = min(EVAL_EVERY - trainer.step_count % EVAL_EVERY, steps - trainer.step_count)
-            try:
-                trainer.step(chunk)
-            except DivergedError as e:  # the weights are back at the last finite state
-                diverged = e
-            ev = trainer.evaluate()
-            fisher_rows[trainer.step_count] = ev["fisher_divergence"]
-            progress("train", trainer.step_count, steps)
-            if diverged:
-                break
-    except KeyboardInterrupt:
-        interrupted = True
 
     true_score = preset.sampler["score"] == "true"
-    score = trainer.true_score() if true_score else trainer.learned_score()
-    sampler = Sampler(preset, score, trainer.device)
     sample = not interrupted and (diverged is None or true_score)
-    try:
-        while not sampler.done and sample:
-            sampler.advance(max(1, sampler.total // 100))
-            progress("sample", sampler.done_steps, sampler.total)
-    except KeyboardInterrupt:
-        interrupted = True
+    if sample:
+        sampler, interrupted = session.sample_here(progress)
+    else:   # nothing to sample from: a sampler that has not moved, for the metrics below
+        score = trainer.true_score() if true_score else trainer.learned_score()
+        sampler = Sampler(preset, score, trainer.device)
     blowup = sampler.blowup_message()
     # no samples from a model that diverged before sampling, nor particles that blew up
     samples = sampler.numpy() if sample and blowup is None else None

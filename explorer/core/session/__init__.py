@@ -5,6 +5,7 @@ background loops it starts. Nothing here imports Qt (tests/test_presets_contract
 """
 
 from .runs import SamplingRun, TrainingRun
-from .session import UNTRAINED_NOTE, Session
+from .session import EVAL_EVERY, UNTRAINED_NOTE, HeadlessTraining, Session
 
-__all__ = ["Session", "SamplingRun", "TrainingRun", "UNTRAINED_NOTE"]
+__all__ = ["Session", "SamplingRun", "TrainingRun", "HeadlessTraining", "EVAL_EVERY",
+           "UNTRAINED_NOTE"]

@@ -14,9 +14,12 @@ import numpy as np
 import torch
 from psygnal import Signal
 
+from dataclasses import dataclass, field
+from typing import Callable
+
 from .. import pictures
 from .. import preset as P
-from ..errors import SpecError
+from ..errors import DivergedError, SpecError
 from ..grid import grid_points
 from ..history import LossHistory
 from ..preset import Preset
@@ -30,6 +33,19 @@ from .runs import SamplingRun, TrainingRun, learned_sampler_score
 RESTART_TRAINING = {"model", "objective", "density"}
 RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
 GRID_3D_MAX = 16      # points per axis of the 3-D view grid (16^3 evaluations a snapshot)
+
+EVAL_EVERY = 100   # steps between Fisher evaluations when training in the caller's thread
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class HeadlessTraining:
+    """How training in the caller's thread went (`Session.train_here`)."""
+    fisher_rows: dict[int, float] = field(default_factory=dict)   # step -> F
+    interrupted: bool = False
+    diverged: DivergedError | None = None
+
 
 UNTRAINED_NOTE = ("The network is untrained (0 steps): its score is random, so the particles "
                   "drift off the box and the mode readout means nothing. Press Play to train "
@@ -300,6 +316,53 @@ class Session:
             self._cache[key] = pictures.density_at(self.density, self.grid,
                                                    level_noise(self.preset, level))
         return self._cache[key]
+
+    # ================================================================ in the caller's thread
+    # The command line and each compare worker have no event loop to keep alive: they train
+    # and sample in their own thread, with the same Trainer and Sampler the runs drive.
+    def train_here(self, progress: Progress | None = None,
+                   stop: Callable[[], bool] | None = None) -> HeadlessTraining:
+        """Fresh weights from the seed, trained to the budget in this thread, the Fisher
+        divergence evaluated every EVAL_EVERY steps. Divergence stops it with the last
+        finite weights; `stop()` or Ctrl-C stops it between chunks."""
+        progress = progress or (lambda *a: None)
+        self.stop_runs()
+        trainer = self.trainer = Trainer(self.preset, self.density)
+        out = HeadlessTraining()
+        steps = trainer.budget
+        try:
+            while trainer.step_count < steps:
+                if stop and stop():
+                    out.interrupted = True
+                    break
+                chunk = min(EVAL_EVERY - trainer.step_count % EVAL_EVERY, steps - trainer.step_count)
+                try:
+                    trainer.step(chunk)
+                except DivergedError as e:  # the weights are back at the last finite state
+                    out.diverged = e
+                ev = trainer.evaluate()
+                out.fisher_rows[trainer.step_count] = ev["fisher_divergence"]
+                progress("train", trainer.step_count, steps)
+                if out.diverged:
+                    break
+        except KeyboardInterrupt:
+            out.interrupted = True
+        return out
+
+    def sample_here(self, progress: Progress | None = None) -> tuple[Sampler, bool]:
+        """The preset's sampler on the learned (or the exact) score, run to the end of its
+        schedule in this thread; (sampler, interrupted by Ctrl-C)."""
+        progress = progress or (lambda *a: None)
+        t = self.trainer
+        score = t.true_score() if self.preset.sampler["score"] == "true" else t.learned_score()
+        sampler = Sampler(self.preset, score, t.device)
+        try:
+            while not sampler.done:
+                sampler.advance(max(1, sampler.total // 100))
+                progress("sample", sampler.done_steps, sampler.total)
+        except KeyboardInterrupt:
+            return sampler, True
+        return sampler, False
 
     # ================================================================ lifecycle
     @property
