@@ -3,7 +3,6 @@ documented exit status, within seconds and a bounded amount of memory, and leave
 files or none."""
 
 import json
-import math
 import os
 import signal
 import stat

@@ -515,7 +515,7 @@ def test_help_lists_the_shortcuts_and_hover_reads_out_the_field(window, qtbot):
 
 def test_clicking_the_particles_plot_traces_one_particle(window, qtbot):
     """Issue 10.13: click to trace one particle's trajectory from that point."""
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QGraphicsView
     qtbot.wait(200)
     pv = window.particles_view

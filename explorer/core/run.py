@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import save_file
 
 from . import budget
-from .errors import DivergedError, OutputError
+from .errors import OutputError
 from .files import new_file_mode
 from .grid import grid_points
 from .preset import Preset

@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from . import common as C
-from .style import ERROR_CMAP, FOREGROUND, SCREEN, ViewStyle
+from .style import ERROR_CMAP, SCREEN, ViewStyle
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, on a dark background
 VARIANT_COLOURS = [(230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66),
