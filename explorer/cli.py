@@ -225,6 +225,9 @@ def _headless(args) -> int:
         summary.append("mode weights " + ", ".join(f"{w:.3f}" for w in m["mode_weights"])
                        + " (true " + ", ".join(f"{w:.3f}" for w in m["true_weights"]) + ")")
     print("; ".join(summary), file=sys.stderr)
+    if m.get("sample_metrics"):
+        from .core.sample_quality import describe as describe_quality
+        print("samples against the density: " + describe_quality(m["sample_metrics"]), file=sys.stderr)
     if result.failure is None:
         for w in metric_warnings(m):
             print(f"warning: {w}", file=sys.stderr)

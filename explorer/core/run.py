@@ -33,6 +33,7 @@ from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
 from .scores import level_text
+from .sample_quality import sample_metrics
 from .session import Session
 from .training import Trainer
 from . import metrics as M
@@ -105,6 +106,10 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     if comps is not None and samples is not None:
         metrics["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
         metrics["true_weights"] = [round(float(w), 6) for w in comps[0]]
+    if samples is not None and len(samples) >= 2:
+        # against exact samples, beside the same figures for exact samples (the noise floor)
+        metrics["sample_metrics"] = sample_metrics(samples, trainer.density,
+                                                   preset.density["bounds"], preset.sampler["seed"])
     failure = None
     if diverged is not None:
         metrics.update(diverged=True, diverged_step=diverged.step, diverged_reason=diverged.reason)

@@ -25,6 +25,23 @@ from .plan import Variant, format_value
 
 METRICS = ("steps", "train_seconds", "steps_per_second", "final_loss", "fisher_divergence",
            "relative_fisher_divergence")
+SAMPLE_METRICS = ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid")   # metrics.json's sample_metrics
+
+
+def _flat(metrics: dict) -> dict:
+    """A run's metrics with its sample metrics (and their exact-sample floor) as columns."""
+    out = dict(metrics)
+    sm = metrics.get("sample_metrics") or {}
+    for m in SAMPLE_METRICS:
+        if m in sm:
+            out[m] = sm[m]
+            out[f"{m}_floor"] = (sm.get("floor") or {}).get(m)
+    return out
+
+
+def _sample_columns(table: list[dict]) -> list[str]:
+    present = [m for m in SAMPLE_METRICS if any(m in r for r in table)]
+    return [c for m in present for c in (m, f"{m}_floor")]
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -43,7 +60,9 @@ def rows(finished: list[Finished], keys: list[str]) -> list[dict[str, Any]]:
     for f in finished:
         row: dict[str, Any] = {k: f.run.variant.overrides[k] for k in keys}
         row["seed"] = f.run.seed
-        row.update({m: f.metrics.get(m) for m in METRICS})
+        flat = _flat(f.metrics)
+        row.update({m: flat.get(m) for m in METRICS})
+        row.update({c: flat[c] for c in _sample_columns([flat])})
         if "mode_weights" in f.metrics:
             row["mode_weights"] = f.metrics["mode_weights"]
         out.append(row)
@@ -51,7 +70,7 @@ def rows(finished: list[Finished], keys: list[str]) -> list[dict[str, Any]]:
 
 
 def csv_text(table: list[dict[str, Any]], keys: list[str]) -> str:
-    columns = [*keys, "seed", *METRICS]
+    columns = [*keys, "seed", *METRICS, *_sample_columns(table)]
     if any("mode_weights" in r for r in table):
         columns.append("mode_weights")
     buf = io.StringIO()
@@ -92,8 +111,10 @@ def by_variant(finished: list[Finished], variants: list[Variant]) -> list[tuple[
 def summary_dict(finished: list[Finished], variants: list[Variant], failed=()) -> dict:
     out = []
     for v, fs in by_variant(finished, variants):
-        names = [*METRICS, *(["mode_weights"] if "mode_weights" in fs[0].metrics else [])]
-        stats = {m: mean_sd([f.metrics.get(m) for f in fs]) for m in names}
+        flats = [_flat(f.metrics) for f in fs]
+        names = [*METRICS, *_sample_columns(flats),
+                 *(["mode_weights"] if "mode_weights" in fs[0].metrics else [])]
+        stats = {m: mean_sd([f.get(m) for f in flats]) for m in names}
         out.append({"name": v.name, "overrides": v.overrides, "runs": len(fs),
                     "seeds": [f.run.seed for f in fs],
                     "mean": {m: s[0] for m, s in stats.items()},
