@@ -83,11 +83,13 @@ def test_variants_train_side_by_side_and_the_window_shows_them(window, qtbot):
     assert compare.table.rowCount() == 1 and len(compare.grid_view.plots) == 1
 
     compare.sample_all()
-    qtbot.waitUntil(lambda: all(m is not None for m in compare.lab.variants[0].mode_weights),
-                    timeout=60_000)
+    qtbot.waitUntil(lambda: all(m is not None for m in compare.lab.variants[0].mode_weights)
+                    and all(q is not None for q in compare.lab.variants[0].quality), timeout=60_000)
     compare.redraw()
-    assert "±" in compare.table.item(0, 6).text()
-    assert "true 0.30 / 0.70" in compare.table.horizontalHeaderItem(6).text()
+    assert "±" in compare.table.item(0, 7).text()
+    assert "true 0.30 / 0.70" in compare.table.horizontalHeaderItem(7).text()
+    sw, floor = compare.table.item(0, 6).text().split(" (")   # sliced W2 ± sd (exact samples')
+    assert float(sw.split("±")[0]) > 0 and float(floor.rstrip(")")) > 0
     particles = compare.grid_view.scatters[0].getData()[0]
     assert len(particles) == 300 and np.isfinite(particles).all()
 

@@ -27,7 +27,8 @@ from .banner import Banner
 REDRAW_MS = 150     # one part of the window redrawn per tick (table, curves, grid)
 PARTS = ("table", "curves", "grid")
 CLASSIC_OBJECTIVES = ("esm", "ism", "ssm_vr", "dsm")
-COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "Mode weights")
+COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "SW₂ (exact)",
+           "Mode weights")
 
 
 class _LabBridge(QObject):
@@ -349,9 +350,13 @@ class CompareWindow(QMainWindow):
             header = "Mode weights" + (" (true " + " / ".join(f"{w:.2f}" for w in true) + ")"
                                        if true else "")
             self.table.horizontalHeaderItem(len(COLUMNS) - 1).setText(header)
+            sw = "–"
+            if row["sample_quality"] is not None:   # sliced W2 to exact samples, and its floor
+                value, floor = row["sample_quality"]["sliced_wasserstein"]
+                sw = f"{_mean_sd(value, '.2g')} ({floor:.2g})"
             cells = [row["name"], str(row["seeds"]), _mean_sd(row["steps"], ".0f") + state,
-                     _mean_sd(row["steps_per_second"], ".0f"), _mean_sd(row["relative_fisher"], ".4f"), _mean_sd(row["final_loss"], ".3g"),
-                     weights]
+                     _mean_sd(row["steps_per_second"], ".0f"), _mean_sd(row["relative_fisher"], ".4f"),
+                     _mean_sd(row["final_loss"], ".3g"), sw, weights]
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

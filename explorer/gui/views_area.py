@@ -34,6 +34,16 @@ def outside_count(x: np.ndarray, bounds) -> int:
     return int(len(x) - inside.sum())
 
 
+def quality_lines(q: dict) -> str:
+    """Two lines for the particle readout: the cloud's figures against exact samples of the
+    density, and the same figures for exact samples of the same size (the noise floor)."""
+    keys = ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid")
+    names = "MMD² · SW₂ · TV · KL"
+    mine = " · ".join(f"{q[k]:.2g}" for k in keys)
+    floor = " · ".join(f"{q['floor'][k]:.2g}" for k in keys)
+    return f"{names}\n{mine}  (exact samples: {floor})"
+
+
 def mode_label(mean) -> str:
     return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
 
@@ -53,6 +63,7 @@ class ViewsArea(QWidget):
         self._levels: list = []
         self._backdrop_level = None   # the noise level of the density image now drawn
         self._last_learned = None
+        self._quality: dict | None = None   # the last sample-quality figures of the cloud
         self._style: ViewStyle | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -327,6 +338,10 @@ class ViewsArea(QWidget):
         outside = outside_count(x, s.preset.density["bounds"])
         if outside:
             status += f"\n{outside:,} of {len(x):,} particles outside the box"
+        if snap.get("quality") is not None:
+            self._quality = snap["quality"]
+        if self._quality is not None:
+            status += "\n" + quality_lines(self._quality)
         view.set_status(status)
         comps = s.density.components()
         if comps is not None and snap["mode_weights"] is not None:
@@ -334,6 +349,7 @@ class ViewsArea(QWidget):
             view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
 
     def clear_particles(self) -> None:
+        self._quality = None
         view = self.particle_view()
         if view is None:
             return

@@ -44,6 +44,7 @@ class LabVariant:
     paused: bool = False
     learned: np.ndarray | None = None    # the first seed's learned field on the view grid
     mode_weights: list = field(default_factory=list)   # per seed, after sampling
+    quality: list = field(default_factory=list)        # per seed: sample-quality figures
 
     @property
     def seeds(self) -> int:
@@ -173,7 +174,7 @@ class CompareLab:
         """Fresh weights for every variant (from their seeds), nothing sampled."""
         self.pause()
         for v in self.variants:
-            v.learned, v.mode_weights = None, []
+            v.learned, v.mode_weights, v.quality = None, [], []
             for s in v.sessions:
                 s.restart_training()
                 s.reset_sampling()
@@ -207,6 +208,7 @@ class CompareLab:
         """Every variant's every seed samples with its own learned score, side by side."""
         for v in self.variants:
             v.mode_weights = [None] * v.seeds
+            v.quality = [None] * v.seeds
             for s in v.sessions:
                 s.reset_sampling()
                 s.start_sampling(steps_per_frame)
@@ -218,6 +220,8 @@ class CompareLab:
             return
         if snap["mode_weights"] is not None and i < len(variant.mode_weights):
             variant.mode_weights[i] = list(snap["mode_weights"])
+        if snap.get("quality") is not None and i < len(variant.quality):
+            variant.quality[i] = snap["quality"]
         self.sampled.emit()
 
     def particles(self, variant: LabVariant) -> np.ndarray | None:
@@ -285,6 +289,7 @@ class CompareLab:
                 if len(lv):
                     loss.append(float(lv[-1]))
             w = [m for m in v.mode_weights if m is not None]
+            q = [x for x in v.quality if x is not None]
             out.append({
                 "name": v.name, "overrides": v.overrides, "seeds": v.seeds,
                 "steps": _mean_sd(steps), "seconds": _mean_sd(secs),
@@ -293,6 +298,11 @@ class CompareLab:
                 "mode_weights": (np.mean(w, 0).tolist(), np.std(w, 0, ddof=1).tolist()
                                  if len(w) > 1 else None) if w else None,
                 "true_weights": [float(x) for x in weights[0]] if weights is not None else None,
+                # the cloud against exact samples, and the same for exact samples (floor)
+                "sample_quality": {k: (_mean_sd([x[k] for x in q]),
+                                       float(np.mean([x["floor"][k] for x in q])))
+                                   for k in ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid")}
+                if q else None,
                 "playing": any(s.playing for s in v.sessions), "paused": v.paused,
             })
         return out

@@ -264,13 +264,17 @@ class SamplingRun(RunThread):
     finished = Signal()
 
     def __init__(self, sampler: Sampler, steps_per_frame: int = 1, frame_hz: float = FRAME_HZ,
-                 components=None):
+                 components=None, quality=None):
+        """`quality`: a function that makes a SampleQuality meter for this cloud (called in
+        the run's thread: drawing its exact reference samples takes a moment)."""
         super().__init__()
         self.sampler = sampler
         self.steps_per_frame = steps_per_frame
         self.frame_interval = 1.0 / frame_hz
         self.components = components    # mixture (weights, means, covs) for the mode readout
         self._last_modes = -1.0
+        self._make_meter = quality
+        self._meter = None
 
     def _loop(self) -> None:
         self._publish(self._snapshot())
@@ -300,11 +304,16 @@ class SamplingRun(RunThread):
         s = self.sampler
         x = s.numpy()
         snap = {"x": x, "step": s.done_steps, "total": s.total, "sigma": s.sigma,
-                "level": s.level, "kind": s.kind, "mode_weights": None}
+                "level": s.level, "kind": s.kind, "mode_weights": None, "quality": None}
         now = time.perf_counter()
-        if self.components is not None and (now - self._last_modes >= MODES_INTERVAL or s.done):
+        if now - self._last_modes >= MODES_INTERVAL or s.done:   # readouts, 5 times a second
             self._last_modes = now
-            snap["mode_weights"] = mode_weights(x, self.components)
+            if self.components is not None:
+                snap["mode_weights"] = mode_weights(x, self.components)
+            if self._make_meter is not None and s.done_steps > 0:
+                if self._meter is None:
+                    self._meter = self._make_meter()
+                snap["quality"] = self._meter.measure(x)
         return snap
 
 

@@ -23,6 +23,7 @@ from ..errors import DivergedError, SpecError
 from ..grid import grid_points
 from ..history import LossHistory
 from ..preset import Preset
+from ..sample_quality import LIVE_POINTS, SampleQuality
 from ..sampling import Sampler
 from ..scores import TrueScore, level_noise
 from ..training import Trainer
@@ -284,8 +285,10 @@ class Session:
         except SpecError as e:
             self.failed.emit(str(e))
             return False
+        n, bounds, seed = int(p.sampler["particles"]), p.density["bounds"], int(p.sampler["seed"])
+        meter = (lambda: SampleQuality(self.density, bounds, n, seed, LIVE_POINTS)) if n >= 2 else None
         run = SamplingRun(sampler, steps_per_frame=steps_per_frame,
-                          components=self.density.components())
+                          components=self.density.components(), quality=meter)
         run.ready.connect(lambda: self.sampled.emit())
         run.failed.connect(lambda text: self.failed.emit(text))
         run.finished.connect(lambda: self.sampling_done.emit())
