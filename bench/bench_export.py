@@ -86,7 +86,7 @@ def main() -> None:
     d["sampler"]["score"] = "true"
     preset = P.parse(d, p.base_dir, p.source)
     n_threads = threads.apply()
-    Trainer(preset).optimizer   # the one-off torch._dynamo import, as after a run
+    _ = Trainer(preset).optimizer   # the one-off torch._dynamo import, as after a run
     load0 = os.getloadavg()
     res = {"particles": [], "training": []}
     with tempfile.TemporaryDirectory() as tmp:

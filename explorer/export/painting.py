@@ -31,7 +31,7 @@ def _swallower():
     class UpdateRequestSwallower(QObject):
         """Event filter: drops UpdateRequest (the backing-store repaint) of one widget."""
 
-        def eventFilter(self, obj, ev):  # noqa: N802 - Qt's name
+        def eventFilter(self, obj, ev):
             return ev.type() == QEvent.Type.UpdateRequest
 
     return UpdateRequestSwallower
@@ -65,6 +65,7 @@ def layout_key(widget) -> tuple:
 
 def _background_image(w: int, h: int):
     from PySide6.QtGui import QColor, QImage
+
     from ..views.style import BACKGROUND
     img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
     img.setDevicePixelRatio(1.0)
