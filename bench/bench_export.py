@@ -7,7 +7,14 @@ Renders the particle animation and the training animation of a preset to MP4 at 
 as `score-explorer run --export` and the window's Export dialog do, and prints for each the
 frames per second of the whole export (sampling or training between frames, drawing,
 encoding) and of the drawing alone (time spent in Scene.render), medians over the repeats,
-the two kinds alternated.
+the two kinds alternated, with the machine's load average before and after.
+
+Torch gets the thread count that `score-explorer run` gives it (core/threads.py: one thread
+unless OMP_NUM_THREADS says otherwise; the window sets one too). With torch's default two
+threads the trainer's barriers spin against the encoder process on 2 cores and a training
+step took 66 ms instead of 3 (profiled), which is not what an export runs at. torch.optim's
+first use imports torch._dynamo (about 2 s); a run has done that before it exports, so it
+is done here before the clock starts.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from explorer.core import preset as P  # noqa: E402
+from explorer.core import threads  # noqa: E402
 from explorer.core.shipped import resolve  # noqa: E402
 from explorer.core.training import Trainer  # noqa: E402
 from explorer.export import frames as F  # noqa: E402
@@ -77,13 +85,18 @@ def main() -> None:
     d["training"]["steps"] = args.train_steps
     d["sampler"]["score"] = "true"
     preset = P.parse(d, p.base_dir, p.source)
+    n_threads = threads.apply()
+    _ = Trainer(preset).optimizer   # the one-off torch._dynamo import, as after a run
+    load0 = os.getloadavg()
     res = {"particles": [], "training": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for kind in ("particles", "training") if r % 2 == 0 else ("training", "particles"):
                 res[kind].append(one(kind, preset, Path(tmp) / f"{kind}{r}.mp4"))
+    load1 = os.getloadavg()
     print(f"{args.preset}, MP4 {SIZE[0]}x{SIZE[1]}, medians of {args.repeats}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, torch threads {n_threads}, load average (1 min) "
+          f"{load0[0]:.1f} before, {load1[0]:.1f} after")
     for kind, runs in res.items():
         whole = statistics.median(a for a, _, _ in runs)
         draw = statistics.median(b for _, b, _ in runs)

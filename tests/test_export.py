@@ -514,3 +514,46 @@ def test_ffmpeg_failures_are_said_in_the_users_terms(tmp_path):
     assert ffmpeg_error_summary(["Unknown encoder 'libx264'", "Conversion failed!"], "a.mp4") == \
         "Unknown encoder 'libx264'"
     assert ffmpeg_error_summary([], "a.mp4") == "no error message"
+
+
+def test_a_scene_paints_each_frame_once_and_with_its_layout_settled(run2d):
+    """Issue 10 (export speed): an export frame is painted once (not also into the hidden
+    window's backing store), and an axis that widens while painting (the Fisher axis on the
+    first frame) still shows in that frame: the same snapshot drawn twice gives one picture."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QGraphicsView
+    from explorer.export.frames import TrainingScene, ensure_qapp, field_grid, training_state, _eval_field
+    from explorer.views.style import SLIDE_720
+    preset, result = run2d
+    ensure_qapp()
+    t = result.trainer
+    pts, _ = field_grid(preset)
+    true = _eval_field(t.true_score().field, pts, t.device)
+    snap = training_state(t, preset, pts, true, fisher_abs=sorted(result.fisher_rows.items()))
+    assert len(snap["fisher"]) > 0
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                self.n += 1
+            return False
+
+    scene = TrainingScene(preset, t.density, (960, 540), SLIDE_720)
+    try:
+        views = [v for v in scene.widget.findChildren(QGraphicsView) if v.isVisible()]
+        assert len(views) == 2   # the field (overlay page) and the loss
+        counters = []
+        for v in views:
+            c = Count(v)
+            v.viewport().installEventFilter(c)
+            counters.append(c)
+        first = scene.render(snap)
+        for c in counters:
+            c.n = 0
+        second = scene.render(snap)
+        assert [c.n for c in counters] == [1, 1], "each view painted once per frame"
+        np.testing.assert_array_equal(first, second)
+    finally:
+        scene.close()

@@ -34,6 +34,7 @@ from ..core.scores import LearnedScore, TrueScore
 from ..core.training import Trainer
 from ..core import metrics as M
 from .encode import check_cancel, open_sink, MP4_FPS, GIF_FPS
+from .painting import grab_rgb, paint_on_request_only, qimage_to_rgb  # noqa: F401 (re-exported)
 
 # Animation length: about 5 s of motion, then the last frame held for about 1 s.
 MOTION_FRAMES = {".mp4": 150, ".gif": 60}
@@ -83,34 +84,6 @@ def _prepare(widget, size: tuple[int, int]) -> None:
     if not widget.isVisible():
         widget.show()
     QApplication.processEvents()
-
-
-def grab_rgb(widget, size: tuple[int, int] | None = None) -> np.ndarray:
-    """The widget drawn into an H x W x 3 uint8 array at 1:1 pixels (no screen scaling)."""
-    from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QColor, QImage, QPainter
-    from PySide6.QtWidgets import QApplication, QWidget
-    QApplication.processEvents()
-    w, h = size if size is not None else (widget.width(), widget.height())
-    img = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
-    img.setDevicePixelRatio(1.0)
-    from ..views.style import BACKGROUND
-    img.fill(QColor(*BACKGROUND))
-    painter = QPainter(img)
-    try:
-        widget.render(painter, QPoint(0, 0), renderFlags=QWidget.RenderFlag.DrawWindowBackground
-                      | QWidget.RenderFlag.DrawChildren)
-    finally:
-        painter.end()
-    return qimage_to_rgb(img)
-
-
-def qimage_to_rgb(img) -> np.ndarray:
-    from PySide6.QtGui import QImage
-    img = img.convertToFormat(QImage.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
-    return buf[:, : w * 3].reshape(h, w, 3).copy()  # a copy: the QImage's memory goes with it
 
 
 def _view(name: str):
@@ -332,6 +305,7 @@ class Scene:
         self.widget = widget
         self.size = (int(size[0]), int(size[1]))
         _prepare(widget, self.size)
+        paint_on_request_only(widget)   # each frame is painted once, by render()
 
     def update(self, snap: dict, i: int = 0, n: int = 1) -> None:
         raise NotImplementedError

@@ -50,8 +50,11 @@ def widget_svg_bytes(widget, title: str = "score-explorer") -> bytes:
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
     from PySide6.QtGui import QPainter
     from PySide6.QtSvg import QSvgGenerator
-    from PySide6.QtWidgets import QApplication, QWidget
-    QApplication.processEvents()
+    from PySide6.QtWidgets import QWidget
+    from .painting import paint_settled
+    # a raster paint first: items that size themselves while painting (an axis widening for
+    # its labels) relay out the view before the SVG is drawn (see painting.py)
+    paint_settled(widget)
     w, h = widget.width(), widget.height()
     data = QByteArray()
     buf = QBuffer(data)
