@@ -286,6 +286,9 @@ def test_data_exports(run2d, tmp_path):
     assert loss[0] == "step,loss,fisher" and len(loss) == 21
     z = np.load(check_export_path(tmp_path / "all.npz")(result, preset))
     assert {"points", "learned", "true", "samples", "loss"} <= set(z.files)
+    quality = result.metrics["sample_metrics"]   # the samples against exact ones, and the floor
+    assert float(z["sample_sliced_wasserstein"]) == quality["sliced_wasserstein"]
+    assert float(z["sample_tv_grid_floor"]) == quality["floor"]["tv_grid"]
     f = np.load(check_export_path(f"field:{tmp_path / 'f.npz'}")(result, preset))
     assert set(f.files) == {"points", "learned", "true"}
     assert not [n for n in _leftovers(tmp_path) if n.startswith(".")]

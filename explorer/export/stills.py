@@ -177,7 +177,10 @@ def export_data(path, what: str, result, preset, cancel=None) -> Path:
     if what == "field":
         return save_npz(path, cancel, points=pts, learned=learned, true=true)
     rows = sorted(result.fisher_rows.items())
-    return save_npz(path, cancel, points=pts, learned=learned, true=true,
+    quality = result.metrics.get("sample_metrics") or {}   # against exact samples, and the floor
+    figures = {f"sample_{k}": np.float64(v) for k, v in quality.items() if k != "floor"}
+    figures.update({f"sample_{k}_floor": np.float64(v) for k, v in (quality.get("floor") or {}).items()})
+    return save_npz(path, cancel, **figures, points=pts, learned=learned, true=true,
                     samples=result.samples.astype(np.float32),
                     loss=np.asarray(result.trainer.losses, dtype=np.float64),
                     fisher_steps=np.asarray([s for s, _ in rows], dtype=np.int64),

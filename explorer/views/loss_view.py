@@ -135,6 +135,9 @@ class LossView(QtWidgets.QWidget):
 
         # the Fisher divergence on a logarithmic axis of its own, on the right
         self.fisher_vb = pg.ViewBox()
+        # labels at 1, 2, 5 x 10^k only: across less than two decades pyqtgraph labelled
+        # every minor tick and they ran into each other
+        self.plot.setAxisItems({"right": C.SparseLogAxis("right")})
         self.plot.showAxis("right")
         right = self.plot.getAxis("right")
         right.linkToView(self.fisher_vb)

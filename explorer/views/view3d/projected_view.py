@@ -326,6 +326,7 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
         QtCore.QTimer.singleShot(0, self._draw_labels)
+        QtCore.QTimer.singleShot(0, self._draw_legend)   # one column or two: by the width
 
     def _draw_legend(self) -> None:
         rows = self.scene.legend_rows(projected=True)
@@ -334,8 +335,14 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
             self.legend_label.setText("")
             return
         plain = "\n".join(r[2] for r in rows)
-        html_rows = []
+        html_rows, line_texts = [], []
         for kind, color, text in rows:
+            if kind == "ramp" and ", " in text:   # long: the colour key on a line of its own
+                head, tail = text.split(", ", 1)
+                line_texts.append([head + ",", tail])
+                text = f"{head},<br>&nbsp;&nbsp;&nbsp;&nbsp;{tail}"
+            else:
+                line_texts.append([text])
             if kind == "ramp":
                 sw = ("<span style='color:#e69f00'>\u2501</span><span style='color:#f0563c'>\u2501"
                       "</span><span style='color:#ff40c8'>\u2501</span>")
@@ -345,7 +352,15 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
                 sw = f"<span style='color:{hexc}'>{mark}</span>"
             html_rows.append(f"{sw}&nbsp;{text}")
         self.legend_plain = plain
+        # two columns where they fit the view's width, else one (a cut legend says nothing)
+        font = QtGui.QFont()
+        font.setPointSizeF(float(self.style.font_pt))
+        fm = QtGui.QFontMetricsF(font)
+        widths = [max(fm.horizontalAdvance(t) for t in lines) + 4 * fm.height()
+                  for lines in line_texts]
         half = (len(html_rows) + 1) // 2
+        if max(widths[:half], default=0) + max(widths[half:], default=0) + 18 > self.width() - 16:
+            half = len(html_rows)
         cell = "<td style='padding-right:18px'>{}</td>"
         table = "".join("<tr>" + cell.format(html_rows[i])
                         + (cell.format(html_rows[i + half]) if i + half < len(html_rows) else "")
