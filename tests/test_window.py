@@ -579,3 +579,22 @@ def test_reset_and_new_sampling_during_an_export_leave_it_complete(window, qtbot
     assert dlg.last_outcome == ("ok", str(tmp_path / "p.gif"))
     frames = iio.imread(tmp_path / "p.gif", index=None)
     assert len(frames) > 5 and window.trainer.step_count == 0
+
+
+def test_ncsn_shows_its_error_per_noise_level_and_the_slider_marks_it(window, qtbot):
+    """Issue 12: beside the loss, the relative Fisher divergence at each sigma level; the
+    tab is there only for noise-conditional objectives."""
+    views = window.views
+    assert not views.loss_area.isTabVisible(1), "no noise levels for SSM-VR"
+    window.on_edit("objective", "kind", "ncsn")
+    assert views.loss_area.isTabVisible(1)
+    window.step_training()
+    qtbot.waitUntil(lambda: len(views.noise_view.noise) == window.preset.objective["levels"],
+                    timeout=60000)
+    rows = window.session.training.fisher_by_noise
+    assert sorted(views.noise_view.relative) == pytest.approx(sorted(r[2] for r in rows))
+    views.set_view_level(views._levels[2])
+    assert views.noise_view.marker.isVisible()
+    assert 10 ** views.noise_view.marker.value() == pytest.approx(views._levels[2][1], rel=1e-6)
+    window.on_edit("objective", "kind", "dsm")
+    assert not views.loss_area.isTabVisible(1) and len(views.noise_view.noise) == 0

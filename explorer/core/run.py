@@ -33,6 +33,7 @@ from .grid import grid_points
 from .preset import Preset
 from .sampling import Sampler
 from .scores import level_text
+from .noise_error import NoiseError
 from .sample_quality import sample_metrics
 from .session import Session
 from .training import Trainer
@@ -106,6 +107,9 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     if comps is not None and samples is not None:
         metrics["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
         metrics["true_weights"] = [round(float(w), 6) for w in comps[0]]
+    levels = NoiseError(preset, trainer.density, device=trainer.device)
+    if levels.levels and trainer.step_count > 0:   # NCSN, DDPM: where along the noise it is wrong
+        metrics["fisher_by_noise"] = levels.measure(trainer.model)
     if samples is not None and len(samples) >= 2:
         # against exact samples, beside the same figures for exact samples (the noise floor)
         metrics["sample_metrics"] = sample_metrics(samples, trainer.density,

@@ -23,6 +23,7 @@ about 15 ms of training) even when the parent is not reading results.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import pickle
 import queue
@@ -40,6 +41,8 @@ import numpy as np
 CHUNK_SECONDS = 0.015      # training between looks at the commands
 EMIT_INTERVAL = 1 / 5      # seconds between snapshots while training
 FISHER_INTERVAL = 1.0      # seconds between Fisher-divergence evaluations
+NOISE_ERROR_INTERVAL = 5.0  # seconds between evaluations at every noise level (NCSN, DDPM)
+NOISE_ERROR_SAMPLES = 500   # samples per level for them (DDPM on a kernel density: 0.35 s)
 FIRST_FISHER_STEP = 10     # and at steps 10, 20, 40, 80, ...: where the curve falls fastest,
                            # which a fast trainer would cross between two timed evaluations
 
@@ -298,6 +301,8 @@ class _Slot:
         self.last_loss = 0.0        # the trainer's losses are cleared once sent (bounded memory)
         self.sent_fisher = 0
         self.rng = None             # torch's global random state of this session's objective
+        self.noise_error = None     # core/noise_error.NoiseError, for noise-conditional models
+        self.last_noise_error = -math.inf
 
     @property
     def busy(self) -> bool:
@@ -350,6 +355,9 @@ class _Slot:
             trainer.optimizer   # built now: its first use imports torch._dynamo (seconds)
             self.grid = torch.from_numpy(grid).to(trainer.device)
             self.rng = _rng_state(trainer.device)   # as the Trainer left it: as headless
+            from .noise_error import NoiseError
+            ne = NoiseError(preset, density, NOISE_ERROR_SAMPLES, trainer.device)
+            self.noise_error = ne if ne.levels else None
         except Exception as e:
             self.fail(e)
             return False
@@ -423,7 +431,14 @@ class _Slot:
         if fisher and np.isfinite(self.last_loss):
             self.last_fisher = time.perf_counter()
             t.evaluate()
+        by_noise = None
+        if fisher and self.noise_error is not None and (
+                time.perf_counter() - self.last_noise_error >= NOISE_ERROR_INTERVAL
+                or t.step_count >= t.budget):
+            self.last_noise_error = time.perf_counter()
+            by_noise = self.noise_error.measure(t.model)
         snap = {
+            "fisher_by_noise": by_noise,   # [[sigma or t, F, relative F], ...] or None
             "step": t.step_count,
             "train_seconds": t.train_seconds,   # time spent in steps (the lab's equal-time budget)
             "budget": t.budget,

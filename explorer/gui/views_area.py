@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from ..core import pictures
 from ..core.grid import grid_points
@@ -59,6 +60,7 @@ class ViewsArea(QWidget):
         self.views_widget: QWidget | None = None
         self._views_dim: int | None = None
         self.field_view = self.particles_view = self.curve_view = self.loss_view = None
+        self.noise_view = self.loss_area = None
         self.view3d = None
         self._levels: list = []
         self._backdrop_level = None   # the noise level of the density image now drawn
@@ -122,6 +124,13 @@ class ViewsArea(QWidget):
         o = preset.objective
         show = o["kind"] in ("ncsn", "ddpm")
         self.sigma_row.setVisible(show)
+        if self.loss_area is not None:
+            self.loss_area.setTabVisible(1, show)
+            self.loss_area.tabBar().setVisible(show)
+            if not show:
+                self.loss_area.setCurrentIndex(0)
+            self.noise_view.clear()
+            self.noise_view.set_level(None)
         if not show:
             self._levels = []
             return
@@ -153,6 +162,9 @@ class ViewsArea(QWidget):
         level = self._levels[i]
         self.sigma_label.setText(self._level_text(level))
         self.session.set_view_level(None if i == len(self._levels) - 1 else level)
+        if self.noise_view is not None:
+            self.noise_view.set_level(level_noise(self.session.preset, level)[0]
+                                      if i < len(self._levels) - 1 else None)
         self.draw_true_field()
 
     # ================================================================ the views
@@ -164,7 +176,14 @@ class ViewsArea(QWidget):
             self.views_widget.setParent(None)
             self.views_widget.deleteLater()
         from ..views.loss_view import LossView
+        from ..views.noise_error_view import NoiseErrorView
         self.loss_view = LossView()
+        self.noise_view = NoiseErrorView()
+        # the loss, and for NCSN and DDPM the error at each noise level, in one place
+        self.loss_area = QTabWidget()
+        self.loss_area.setDocumentMode(True)
+        self.loss_area.addTab(self.loss_view, "Loss")
+        self.loss_area.addTab(self.noise_view, "Error per noise level")
         self.field_view = self.particles_view = self.curve_view = None
         self.view3d = None
         w = QSplitter(Qt.Vertical)
@@ -178,13 +197,13 @@ class ViewsArea(QWidget):
             if self.mode_combo.currentData() == "side":
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)
-            w.addWidget(self.loss_view)
+            w.addWidget(self.loss_area)
             w.setSizes([640, 300])
         elif dim == 1:
             from ..views.curve1d_view import Curve1DView
             self.curve_view = Curve1DView()
             w.addWidget(self.curve_view)
-            w.addWidget(self.loss_view)
+            w.addWidget(self.loss_area)
             w.setSizes([600, 300])
         else:
             from ..views.field_view import FieldView
@@ -193,7 +212,7 @@ class ViewsArea(QWidget):
             self.particles_view = ParticlesView()
             w.addWidget(self.field_view)
             bottom = QSplitter(Qt.Horizontal)
-            bottom.addWidget(self.loss_view)
+            bottom.addWidget(self.loss_area)
             bottom.addWidget(self.particles_view)
             bottom.setSizes([500, 500])
             w.addWidget(bottom)
@@ -215,7 +234,7 @@ class ViewsArea(QWidget):
         """The views Ctrl+1..3 show alone (1-D and 3-D have one main view)."""
         one = self.view3d or self.curve_view
         return {"field": one or self.field_view, "particles": one or self.particles_view,
-                "loss": self.loss_view}
+                "loss": self.loss_area}
 
     def hover_plots(self) -> list:
         """The plots whose points the status bar reads out under the mouse."""
@@ -234,7 +253,8 @@ class ViewsArea(QWidget):
 
     def apply_style(self, style: ViewStyle) -> None:
         self._style = style
-        for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view):
+        for v in (self.field_view, self.particles_view, self.curve_view, self.loss_view,
+                  self.noise_view):
             if v is not None:
                 v.apply_style(style)
 
@@ -318,6 +338,14 @@ class ViewsArea(QWidget):
         """A training snapshot: the learned field at its level, the loss and Fisher curves."""
         self.draw_fields(snap["learned"], snap["view_level"])
         self.draw_loss(snap["loss_steps"], snap["loss_values"])
+        rows = snap.get("fisher_by_noise")
+        if rows and self.noise_view is not None:
+            preset = self.session.preset
+            kind = preset.objective["kind"]
+            level_kind = "sigma" if kind == "ncsn" else "step"
+            noise = [level_noise(preset, (level_kind, r[0]))[0] for r in rows]
+            self.noise_view.set_errors(noise, [r[2] for r in rows],
+                                       "NCSN's σ levels" if kind == "ncsn" else "DDPM steps t")
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session

@@ -152,6 +152,7 @@ class TrainingRun(RunThread):
         self.model_lock = threading.Lock()   # held while the mirror's weights change
         self._view_level = view_level
         self.reported_lr: float | None = None   # the child optimizer's learning rate
+        self.fisher_by_noise: list | None = None  # the latest error per noise level
         # a shared process trains other sessions beside this one (the compare lab's)
         self.session = process.open_session(trainer, grid, view_level, replace=not shared)
 
@@ -241,6 +242,9 @@ class TrainingRun(RunThread):
             t.train_seconds = snap["train_seconds"]
             snap["loss_steps"], snap["loss_values"] = self.losses.arrays()
         self.reported_lr = snap.pop("lr")
+        if snap.get("fisher_by_noise") is not None:
+            self.fisher_by_noise = snap["fisher_by_noise"]
+        snap["fisher_by_noise"] = self.fisher_by_noise
         if not self._run.is_set():
             snap["steps_per_s"] = 0.0
         self._publish(snap)
