@@ -598,3 +598,15 @@ def test_ncsn_shows_its_error_per_noise_level_and_the_slider_marks_it(window, qt
     assert 10 ** views.noise_view.marker.value() == pytest.approx(views._levels[2][1], rel=1e-6)
     window.on_edit("objective", "kind", "dsm")
     assert not views.loss_area.isTabVisible(1) and len(views.noise_view.noise) == 0
+
+
+def test_ctrl_b_hides_the_settings_panel_and_the_views_take_the_width(window, qtbot):
+    before = window.views.width()
+    window.act_panel.trigger()
+    qtbot.waitUntil(lambda: window.views.width() > before + 300, timeout=3000)
+    assert not window.left.isVisible()
+    window.set_presenter(True)
+    window.set_presenter(False)
+    assert not window.left.isVisible(), "leaving presenter mode keeps the panel hidden"
+    window.act_panel.trigger()
+    assert window.left.isVisible()

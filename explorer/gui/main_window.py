@@ -141,6 +141,12 @@ class MainWindow(QMainWindow):
             tmenu.addAction(a)
         vmenu = self.menuBar().addMenu("&View")
         vmenu.addAction(self.act_presenter)
+        self.act_panel = act("&Settings panel", lambda on: self.left.setVisible(on), "Ctrl+B",
+                             checkable=True)
+        self.act_panel.setChecked(True)
+        self.act_panel.setToolTip("Hide the settings and Draw tabs: on a 1280x720 screen the "
+                                  "views get the whole width")
+        vmenu.addAction(self.act_panel)
         vmenu.addSeparator()
         self.view_focus = ViewFocus(self)
         self.hover = HoverReadout(self)

@@ -33,8 +33,9 @@ class Presenter:
             return
         self.on = on
         w.act_presenter.setChecked(on)
-        for widget in (w.left, w.menuBar(), w.statusBar(), w.run_bar):
+        for widget in (w.menuBar(), w.statusBar(), w.run_bar):
             widget.setVisible(not on)
+        w.left.setVisible(not on and w.act_panel.isChecked())
         lesson = w.lesson
         if on:
             self._lesson_was_folded = lesson.folded

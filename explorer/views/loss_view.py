@@ -34,6 +34,7 @@ from . import common as C
 OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",
                    "ncsn": "NCSN", "ddpm": "DDPM"}
 FISHER_NAME = "Fisher divergence F"
+FISHER_LEGEND = "Fisher F"
 
 
 POSITIVE_LOSSES = {"esm", "dsm", "ncsn", "ddpm"}   # squared errors: their loss is never negative
@@ -292,9 +293,9 @@ class LossView(QtWidgets.QWidget):
                             "loss + \u00bd E|\u2207log p|\u00b2 (aligns with Fisher)"))
         if has_loss:
             entries.append((self.ema_item, "loss (smoothed)"))
-        if has_fisher:
-            entries.append((self.fisher_item, FISHER_NAME + (f" (at {self.fisher_at})"
-                                                             if self.fisher_at else "")))
+        if has_fisher:   # short: with the two loss labels it fits two columns at 720p
+            entries.append((self.fisher_item, FISHER_LEGEND + (f" (at {self.fisher_at})"
+                                                               if self.fisher_at else "")))
         for item, label in entries:
             self.legend.addItem(item, label)
         C.style_legend(self.legend, self.style)
