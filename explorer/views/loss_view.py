@@ -321,7 +321,12 @@ class LossView(QtWidgets.QWidget):
         if beside:
             self.legend.setColumnCount(1)
             self.legend.updateSize()
+            # its own height, not the cell's: stretched to the plot's height, the rows drew
+            # each label far above its line
+            self.legend.setMaximumHeight(lh)
+            self.graphics.ci.layout.setAlignment(self.legend, QtCore.Qt.AlignTop)
         else:
+            self.legend.setMaximumHeight(16777215)
             C.fit_legend_columns(self.legend, w)
 
     def robust_y_range(self) -> tuple[float, float]:
