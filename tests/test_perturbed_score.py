@@ -85,7 +85,7 @@ def test_perturbed_score_matches_grid_quadrature(kind, sigma, scale):
     support, ell = support_of(d)
     x = perturbed_points(d, 12 if d.dim == 3 else 40, sigma, scale)
     ref = grid_score(d, x, sigma, scale, support, ell)
-    assert rms_rel(d.perturbed_score(x.float(), sigma, scale), ref) < 1e-3  # asked: 2e-2
+    assert rms_rel(d.perturbed_score(x.float(), sigma, scale), ref) < 1e-4  # asked: 2e-2
 
 
 def funnel_grid_score(d, x, sigma, scale, per=3.0):

@@ -52,7 +52,7 @@ class RadialShell(Density):
         return x * (-(rho - self.radius) / (self.width ** 2 * rho)).unsqueeze(-1)
 
     # --- perturbed law: 1-D quadrature over the radius of y ----------------------------
-    _NODES = 128
+    _NODES = 48
 
     def _radial(self, x, sigma, scale, want_log):
         """(d/drho log p_sigma, log p_sigma up to a constant) at rho = |x|, float64.
@@ -166,7 +166,7 @@ class Banana(Density):
         e = (x2 - self._m(x1)) / self.sy ** 2
         return torch.stack([-x1 / self.sx ** 2 + e * (2 * self.c) * x1, -e], dim=1)
 
-    _NODES = 256  # the bend makes the x2 factor sharper in y1 than the y1 posterior
+    _NODES = 128  # the bend makes the x2 factor sharper in y1 than the y1 posterior
 
     def _perturbed(self, x, sigma, scale, want_log):
         """(score, log p_sigma) in float64. With m(y1) = c (y1^2 - sx^2):
@@ -257,7 +257,7 @@ class Funnel(Density):
                                                    torch.zeros_like(ev))
         return torch.stack([-x1 * ev, dv], dim=1)
 
-    _NODES = 128
+    _NODES = 64
 
     def _perturbed(self, x, sigma, scale, want_log):
         """(score, log p_sigma) in float64:

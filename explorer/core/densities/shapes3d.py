@@ -53,7 +53,7 @@ class Torus(Density):
         gxy = g * t / s
         return torch.stack([gxy * x[:, 0], gxy * x[:, 1], g * x[:, 2]], dim=1)
 
-    _NQ, _NPSI = 32, 48
+    _NQ, _NPSI = 12, 24  # 4e-6 relative against grid quadrature; 32 x 48 costs 20x more
 
     def _perturbed(self, x, sigma, scale, want_log):
         """(score, log p_sigma up to a constant) in float64.
