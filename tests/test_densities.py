@@ -327,17 +327,6 @@ def test_sample_defined_shapes_are_kernel_densities(kind, h):
     assert np.array_equal(again.centres, d.centres)  # deterministic
 
 
-@pytest.mark.parametrize("kind", ["ring", "banana", "funnel", "checkerboard", "torus", "sphere_shell"])
-def test_monte_carlo_perturbed_score_matches_base_default(kind):
-    d = build_density({"kind": kind})
-    x = points_around(d, 100, 1.2).float()
-    for sigma in (0.05, 0.5, 2.0):
-        ours = d.perturbed_score(x, sigma)
-        base = Density.perturbed_score(d, x, sigma)
-        assert_scores_close(ours.double(), base.double(), rtol=2e-3)
-    assert not d.exact_perturbed()
-
-
 def test_funnel_default_bounds_and_finite_score():
     d = build_density({"kind": "funnel"})
     assert d.bounds.tolist() == [[-6.0, 6.0], [-5.0, 5.0]]

@@ -19,8 +19,10 @@ KERNEL_IMAGE_RES = 96  # for kernel densities (paintings, points): each pixel co
 
 
 def perturbed_log_prob(density, x: torch.Tensor, sigma: float, scale: float) -> torch.Tensor:
-    """log of the density of scale * y + sigma * z up to a constant: closed form for mixtures
-    and kernel densities, else the same Monte-Carlo kernel estimate as `perturbed_score`."""
+    """log of the density of scale * y + sigma * z up to a constant, from the density's own
+    `perturbed_log_prob` (closed form for mixtures, kernel densities and the checkerboard,
+    converged quadrature for the other shapes, at every sigma). Only a density without one
+    falls back to `Density.perturbed_score`'s Monte-Carlo kernel estimate and its cutoff."""
     if sigma <= 0 and scale == 1.0:
         return density.log_prob(x)
     exact = getattr(density, "perturbed_log_prob", None)

@@ -77,13 +77,14 @@ class GaussianMixture(Density):
         p = {
             "logw": t(np.log(self.weights)),
             "mu": t(self.means),
+            "mu64": torch.as_tensor(self.means, dtype=torch.float64, device=device),
             "cdf": t(np.cumsum(self.weights)[:-1] / self.weights.sum()),
         }
         if self.isotropic:
             var = self.covariances[:, 0, 0]
             p["var"] = t(var)
             p["std"] = t(np.sqrt(var))[:, None]
-            p["default"] = self._iso_prep(p, t(1.0 / var), t(d * np.log(var)), p["mu"])
+            p["default"] = self._iso_prep(p, t(1.0 / var), t(d * np.log(var)), p["mu"], p["mu64"])
         else:
             p["lam"] = t(self._lam)
             p["U"] = t(self._U)
@@ -91,17 +92,16 @@ class GaussianMixture(Density):
             p["AT"] = t(np.transpose(self._U * np.sqrt(self._lam)[:, None, :], (0, 2, 1)))
             prec = np.linalg.inv(self.covariances)
             prec = 0.5 * (prec + np.transpose(prec, (0, 2, 1)))
-            p["default"] = self._full_prep(p, t(prec), t(np.log(self._lam).sum(-1)), p["mu"])
+            p["default"] = self._full_prep(p, t(prec), t(np.log(self._lam).sum(-1)), p["mu"],
+                                          p["mu64"])
         return p
 
-    def _iso_prep(self, p, inv, logdet, mu):
-        return {"inv": inv, "mu": mu,
+    def _iso_prep(self, p, inv, logdet, mu, mu64):
+        return {"inv": inv, "mu": mu, "mu64": mu64,
                 "logw": p["logw"] - 0.5 * (logdet + self.dim * _LOG_2PI)}
 
-    def _full_prep(self, p, prec, logdet, mu):
-        K, d = mu.shape
-        return {"Pcat": prec.permute(1, 0, 2).reshape(d, K * d),  # x @ Pcat = [x P_1, ..., x P_K]
-                "muP": torch.einsum("kd,kde->ke", mu, prec), "mu": mu,
+    def _full_prep(self, p, prec, logdet, mu, mu64):
+        return {"P": prec, "mu": mu, "mu64": mu64,
                 "logw": p["logw"] - 0.5 * (logdet + self.dim * _LOG_2PI)}
 
     def _prep(self, x, sigma: float, scale: float):
@@ -110,26 +110,30 @@ class GaussianMixture(Density):
         if sigma == 0.0 and scale == 1.0:
             return p["default"]
         s2, g2 = scale * scale, sigma * sigma
-        mu = p["mu"] * scale
+        mu, mu64 = p["mu"] * scale, p["mu64"] * scale
         if self.isotropic:
             var = p["var"] * s2 + g2
-            return self._iso_prep(p, 1.0 / var, self.dim * torch.log(var), mu)
+            return self._iso_prep(p, 1.0 / var, self.dim * torch.log(var), mu, mu64)
         lam = p["lam"] * s2 + g2
         U = p["U"]
         prec = (U / lam.unsqueeze(1)) @ U.transpose(1, 2)
-        return self._full_prep(p, prec, torch.log(lam).sum(-1), mu)
+        return self._full_prep(p, prec, torch.log(lam).sum(-1), mu, mu64)
 
     # --- one code path for p and its perturbed versions ------------------------------------
     def _logc(self, x, q):
-        """(log w_k N(x; mu_k, C_k) (n, K), per-component P_k (x - mu_k) (n, K, d) or None)."""
-        diff = x.unsqueeze(1) - q["mu"]  # (n, K, d)
+        """(log w_k N(x; mu_k, C_k) (n, K), x - mu_k (n, K, d), P_k (x - mu_k) or None if isotropic)."""
+        # x - mu_k in float64, then rounded: float32 mu_k itself is off by eps |mu_k|, which
+        # against a small std (|mu| = 1000, std 0.05) is a 1e-3 error in the score.
+        diff = (x.double().unsqueeze(1) - q["mu64"]).to(x.dtype)  # (n, K, d)
         if "inv" in q:
             quad = diff.square().sum(-1) * q["inv"]
-            return q["logw"] - 0.5 * quad, None
-        K = q["mu"].shape[0]
-        Pd = (x @ q["Pcat"]).view(-1, K, self.dim) - q["muP"]
+            return q["logw"] - 0.5 * quad, diff, None
+        # P_k (x - mu_k) from the difference: x P_k - mu_k P_k cancels in float32 when
+        # |mu_k| is large against the std (relative error ~ eps |mu|^2 / var, 1e-3 at
+        # |mu| = 1000 and std 0.05). Pd_k[i] = sum_j diff_k[j] P_k[j, i] (P symmetric).
+        Pd = torch.einsum("nkj,kji->nki", diff, q["P"])
         quad = (diff * Pd).sum(-1)
-        return q["logw"] - 0.5 * quad, Pd
+        return q["logw"] - 0.5 * quad, diff, Pd
 
     def _chunks(self, x: torch.Tensor):
         rows = max(1, _CHUNK_ELEMS // (self.n_components * self.dim))
@@ -151,11 +155,10 @@ class GaussianMixture(Density):
         q = self._prep(x, float(sigma), float(scale))
 
         def score(xb):
-            logc, Pd = self._logc(xb, q)
+            logc, diff, Pd = self._logc(xb, q)
             r = torch.softmax(logc, dim=1)
-            if Pd is None:  # isotropic: sum_k r_k inv_k (mu_k - x)
-                rw = r * q["inv"]
-                return rw @ q["mu"] - xb * rw.sum(1, keepdim=True)
+            if Pd is None:  # isotropic: -sum_k r_k inv_k (x - mu_k), from the difference again
+                return -((r * q["inv"]).unsqueeze(-1) * diff).sum(1)
             return -(r.unsqueeze(-1) * Pd).sum(1)
 
         return self._per_chunk(x, score)

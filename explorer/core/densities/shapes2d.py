@@ -16,15 +16,21 @@ import torch
 
 from .base import (DeviceCache, Density, generator_device, nice_bounds, rejection_sample,
                    symmetric_bounds)
-from .kernel import KernelDensity, MCPerturbedMixin
+from .kernel import KernelDensity
+from .perturbed import TINY, chunked, dlog_sphere_avg, log_sphere_avg, midpoints, weighted_mean
 
 _EPS2 = 1e-12  # smoothing of |x| at the origin: sqrt(|x|^2 + eps) in log_prob and score alike
 
 
 # --- ring (and, in shapes3d, the sphere shell) -------------------------------------------------
 
-class RadialShell(MCPerturbedMixin, Density):
-    """log p = -(|x| - r)^2 / (2 w^2): mass near the sphere of radius r in d dimensions."""
+class RadialShell(Density):
+    """log p = -(|x| - r)^2 / (2 w^2): mass near the sphere of radius r in d dimensions.
+
+    The perturbed law is radially symmetric too: with y = r u (radius r, direction u) the
+    average over u of the Gaussian kernel is closed form (`log_sphere_avg`), leaving a 1-D
+    integral over the radius, whose Gaussian factors combine into one (see `_radial`).
+    """
 
     score_source = "analytic"
 
@@ -44,6 +50,62 @@ class RadialShell(MCPerturbedMixin, Density):
     def score(self, x):
         rho = self._rho(x)
         return x * (-(rho - self.radius) / (self.width ** 2 * rho)).unsqueeze(-1)
+
+    # --- perturbed law: 1-D quadrature over the radius of y ----------------------------
+    _NODES = 48
+
+    def _radial(self, x, sigma, scale, want_log):
+        """(d/drho log p_sigma, log p_sigma up to a constant) at rho = |x|, float64.
+
+        p_sigma(x) prop. int_0^inf dr r^(d-1) exp(-(r - R)^2 / 2w^2 - (rho - s r)^2 / 2 sig^2)
+                                         * A_d(s r rho / sig^2)
+        with A_d the sphere average. The two Gaussians in r combine:
+            -(r-R)^2/2w^2 - (rho - s r)^2/2sig^2 = -(r - m)^2 / 2 tau^2 - (rho - s R)^2 / 2V,
+            V = sig^2 + s^2 w^2,  m = (R sig^2 + s rho w^2) / V,  tau = w sig / sqrt(V),
+        so the nodes are r = m + tau u, and
+            d/drho log p_sigma = -(rho - s R) / V + E[s tau u / sig^2 + (s r / sig^2) A_d'/A_d(t)].
+        """
+        d, R, w, s, g2 = self.dim, self.radius, self.width, scale, sigma * sigma
+        x = x.double()
+        rho = torch.sqrt(x.square().sum(-1) + _EPS2)
+        V = g2 + s * s * w * w
+        m = (R * g2 + s * rho * w * w) / V
+        tau = w * sigma / math.sqrt(V)
+        u, h = midpoints(self._NODES, 8.0, x.device)
+        r = m.unsqueeze(1) + tau * u
+        pos = r > 0
+        rs = torch.where(pos, r, torch.ones_like(r))
+        t = (s / g2) * rs * rho.unsqueeze(1)
+        logw = -0.5 * u.square() + (d - 1) * torch.log(rs) + log_sphere_avg(t, d)
+        logw = torch.where(pos, logw, torch.full_like(logw, -math.inf))
+        mean, = weighted_mean(logw, (s * tau / g2) * u + (s / g2) * rs * dlog_sphere_avg(t, d))
+        drho = -(rho - s * R) / V + mean
+        if not want_log:
+            return drho, rho, None
+        lp = (-(rho - s * R).square() / (2 * V) + torch.logsumexp(logw, 1)
+              + math.log(tau * h) - 0.5 * d * math.log(2 * math.pi * g2))
+        return drho, rho, lp
+
+    def perturbed_score(self, x, sigma, scale=1.0):
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * self.width * scale:
+            return self.score(x / scale) / scale
+
+        def fn(xb):
+            drho, rho, _ = self._radial(xb, sigma, scale, False)
+            return (xb.double() * (drho / rho).unsqueeze(1)).to(xb.dtype)
+
+        return chunked(x, self._NODES, fn)
+
+    def perturbed_log_prob(self, x, sigma=0.0, scale=1.0):
+        """log p_sigma(x) up to a constant that does not depend on x."""
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * self.width * scale:
+            return self.log_prob(x / scale)
+        return chunked(x, self._NODES, lambda xb: self._radial(xb, sigma, scale, True)[2].to(xb.dtype))
+
+    def exact_perturbed(self):
+        return True
 
     def sample(self, n, generator):
         dev = generator_device(generator)
@@ -70,8 +132,12 @@ def build_ring(spec, base_dir=None):
 
 # --- banana ------------------------------------------------------------------------------------
 
-class Banana(MCPerturbedMixin, Density):
-    """x1 ~ N(0, sx^2),  x2 | x1 ~ N(c (x1^2 - sx^2), sy^2)  (so E[x2] = 0)."""
+class Banana(Density):
+    """x1 ~ N(0, sx^2),  x2 | x1 ~ N(c (x1^2 - sx^2), sy^2)  (so E[x2] = 0).
+
+    Given y1 the rest of y is Gaussian, so the perturbed law is a 1-D integral over y1
+    (see `_perturbed`).
+    """
 
     kind = "banana"
     dim = 2
@@ -100,6 +166,51 @@ class Banana(MCPerturbedMixin, Density):
         e = (x2 - self._m(x1)) / self.sy ** 2
         return torch.stack([-x1 / self.sx ** 2 + e * (2 * self.c) * x1, -e], dim=1)
 
+    _NODES = 128  # the bend makes the x2 factor sharper in y1 than the y1 posterior
+
+    def _perturbed(self, x, sigma, scale, want_log):
+        """(score, log p_sigma) in float64. With m(y1) = c (y1^2 - sx^2):
+
+            p_sigma(x) = N(x1; 0, V1) int N(y1; mu, tau^2) N(x2; s m(y1), V2) dy1,
+            V1 = sig^2 + s^2 sx^2,  mu = s sx^2 x1 / V1,  tau = sx sig / sqrt(V1),
+            V2 = sig^2 + s^2 sy^2   (y2 given y1 integrated in closed form);
+            d/dx1 log p_sigma = -x1 / V1 + E[s tau u / sig^2]     (y1 = mu + tau u),
+            d/dx2 log p_sigma = E[-(x2 - s m(y1)) / V2].
+        """
+        s, g2, sx, sy = scale, sigma * sigma, self.sx, self.sy
+        x = x.double()
+        x1, x2 = x[:, 0:1], x[:, 1:2]
+        V1, V2 = g2 + s * s * sx * sx, g2 + s * s * sy * sy
+        mu = (s * sx * sx / V1) * x1
+        tau = sx * sigma / math.sqrt(V1)
+        u, h = midpoints(self._NODES, 8.0, x.device)
+        y1 = mu + tau * u
+        e2 = x2 - s * self.c * (y1.square() - sx * sx)
+        logw = -0.5 * u.square() - e2.square() / (2 * V2)
+        m1, m2 = weighted_mean(logw, (s * tau / g2) * u, -e2 / V2)
+        score = torch.stack([-x1[:, 0] / V1 + m1, m2], 1)
+        if not want_log:
+            return score, None
+        lp = (-x1[:, 0].square() / (2 * V1) + torch.logsumexp(logw, 1)
+              + math.log(h / (2 * math.pi) ** 1.5) - 0.5 * math.log(V1 * V2))
+        return score, lp
+
+    def perturbed_score(self, x, sigma, scale=1.0):
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * min(self.sx, self.sy) * scale:
+            return self.score(x / scale) / scale
+        return chunked(x, self._NODES, lambda xb: self._perturbed(xb, sigma, scale, False)[0].to(xb.dtype))
+
+    def perturbed_log_prob(self, x, sigma=0.0, scale=1.0):
+        """Normalised log p_sigma(x)."""
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * min(self.sx, self.sy) * scale:
+            return (self.log_prob(x / scale) - math.log(2 * math.pi * self.sx * self.sy * scale ** 2))
+        return chunked(x, self._NODES, lambda xb: self._perturbed(xb, sigma, scale, True)[1].to(xb.dtype))
+
+    def exact_perturbed(self):
+        return True
+
     def sample(self, n, generator):
         dev = generator_device(generator)
         z = torch.randn(n, 2, generator=generator, device=dev)
@@ -113,12 +224,14 @@ def build_banana(spec, base_dir=None):
 
 # --- funnel ------------------------------------------------------------------------------------
 
-class Funnel(MCPerturbedMixin, Density):
+class Funnel(Density):
     """Neal's funnel: v = x2 ~ N(0, s^2), x1 | v ~ N(0, e^v).
 
     log p = -v^2 / (2 s^2) - x1^2 e^(-v) / 2 - v / 2. The factor e^(-v) is evaluated at
     max(v, -V_FLOOR) so that the score stays finite in float32 far below the neck (the
     floor sits ~25 standard deviations of v away: it changes nothing the user can see).
+    Given v the rest of y is Gaussian, so the perturbed law is a 1-D integral over v
+    (see `_perturbed`).
     """
 
     kind = "funnel"
@@ -143,6 +256,50 @@ class Funnel(MCPerturbedMixin, Density):
         dv = -v / self.s ** 2 - 0.5 + torch.where(v > -self.V_FLOOR, 0.5 * x1.square() * ev,
                                                    torch.zeros_like(ev))
         return torch.stack([-x1 * ev, dv], dim=1)
+
+    _NODES = 64
+
+    def _perturbed(self, x, sigma, scale, want_log):
+        """(score, log p_sigma) in float64:
+
+            p_sigma(x) = N(x2; 0, V2) int N(v; mu, tau^2) N(x1; 0, s^2 e^v + sig^2) dv,
+            V2 = sig^2 + s^2 S^2,  mu = s S^2 x2 / V2,  tau = S sig / sqrt(V2)   (S: self.s),
+            d/dx1 log p_sigma = E[-x1 / (s^2 e^v + sig^2)],
+            d/dx2 log p_sigma = -x2 / V2 + E[s tau u / sig^2]     (v = mu + tau u).
+        """
+        s, g2, S = scale, sigma * sigma, self.s
+        x = x.double()
+        x1, x2 = x[:, 0:1], x[:, 1:2]
+        V2 = g2 + s * s * S * S
+        mu = (s * S * S / V2) * x2
+        tau = S * sigma / math.sqrt(V2)
+        u, h = midpoints(self._NODES, 8.0, x.device)
+        v = mu + tau * u
+        V1 = s * s * torch.exp(v) + g2
+        logw = -0.5 * u.square() - x1.square() / (2 * V1) - 0.5 * torch.log(V1)
+        m1, m2 = weighted_mean(logw, -x1 / V1, (s * tau / g2) * u)
+        score = torch.stack([m1, -x2[:, 0] / V2 + m2], 1)
+        if not want_log:
+            return score, None
+        lp = (-x2[:, 0].square() / (2 * V2) + torch.logsumexp(logw, 1)
+              + math.log(h / (2 * math.pi) ** 1.5) - 0.5 * math.log(V2))
+        return score, lp
+
+    def perturbed_score(self, x, sigma, scale=1.0):
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * scale * math.exp(-2 * self.s):  # the neck's width two stds down
+            return self.score(x / scale) / scale
+        return chunked(x, self._NODES, lambda xb: self._perturbed(xb, sigma, scale, False)[0].to(xb.dtype))
+
+    def perturbed_log_prob(self, x, sigma=0.0, scale=1.0):
+        """log p_sigma(x) (normalised, but for sigma ~ 0 up to a constant)."""
+        sigma, scale = float(sigma), float(scale)
+        if sigma <= TINY * scale * math.exp(-2 * self.s):
+            return self.log_prob(x / scale)
+        return chunked(x, self._NODES, lambda xb: self._perturbed(xb, sigma, scale, True)[1].to(xb.dtype))
+
+    def exact_perturbed(self):
+        return True
 
     def sample(self, n, generator):
         dev = generator_device(generator)
@@ -179,12 +336,16 @@ def log_phi_diff(a, b):
     return la + _log1mexp(lb - la)
 
 
-class Checkerboard(MCPerturbedMixin, Density):
+class Checkerboard(Density):
     """Uniform on the dark squares of a cells x cells board on [-size, size]^2, blurred.
 
     Square (i, j) (i along x from the left, j along y from the bottom) is dark when
     i + j is even. The blur (a Gaussian of std `blur`) makes the density smooth, so
     log p = log sum_dark prod_axes [Phi((hi - x) / b) - Phi((lo - x) / b)] has an exact score.
+
+    Its perturbed law is a board of the same kind, in closed form: y = u + b z' with u
+    uniform on the dark squares, so  scale * y + sigma * z = (scale u) + sqrt(scale^2 b^2 +
+    sigma^2) z'', a board scaled by `scale` with blur sqrt(scale^2 b^2 + sigma^2).
     """
 
     kind = "checkerboard"
@@ -210,16 +371,17 @@ class Checkerboard(MCPerturbedMixin, Density):
         return {"lo64": e64[:-1], "hi64": e64[1:], "mask": mask,
                 "dark_lo": torch.as_tensor(self.edges[self.dark], dtype=torch.float32, device=device)}
 
-    def _axis(self, xj, p, with_grad: bool):
-        """Per interval: log mass L (n, cells) and, optionally, dL/dx (n, cells).
+    def _axis(self, xj, p, with_grad: bool, scale: float = 1.0, blur: float | None = None):
+        """Per interval: log mass L (n, cells) and, optionally, dL/dx (n, cells), for the
+        board scaled by `scale` with blur `blur` (default: this board).
 
         Computed in float64 (these tensors are small): far from the board, float32 would
         lose ~1e-3 of the score to the cancellation in phi(a) / (Phi(a) - Phi(c)).
         """
-        b = self.blur
+        b = self.blur if blur is None else blur
         x64 = xj.double().unsqueeze(1)
-        a = (p["hi64"] - x64) / b
-        c = (p["lo64"] - x64) / b
+        a = (p["hi64"] * scale - x64) / b
+        c = (p["lo64"] * scale - x64) / b
         L = log_phi_diff(a, c)
         if not with_grad:
             return L.to(xj.dtype), None
@@ -228,24 +390,40 @@ class Checkerboard(MCPerturbedMixin, Density):
         gc = torch.exp(-0.5 * c.square() - _HALF_LOG_2PI - L)
         return L.to(xj.dtype), ((gc - ga) / b).to(xj.dtype)
 
-    def _logits(self, x, with_grad):
+    def _logits(self, x, with_grad, scale=1.0, blur=None):
         p = self._cache.get(x.device, x.dtype)
-        L0, D0 = self._axis(x[:, 0], p, with_grad)
-        L1, D1 = self._axis(x[:, 1], p, with_grad)
+        L0, D0 = self._axis(x[:, 0], p, with_grad, scale, blur)
+        L1, D1 = self._axis(x[:, 1], p, with_grad, scale, blur)
         logits = L0.unsqueeze(2) + L1.unsqueeze(1) + p["mask"]  # (n, cells_x, cells_y)
         return logits, D0, D1
 
     def log_prob(self, x):
-        logits, _, _ = self._logits(x, False)
-        return torch.logsumexp(logits.flatten(1), dim=1)
+        return self.perturbed_log_prob(x)
 
     def score(self, x):
-        logits, D0, D1 = self._logits(x, True)
+        return self.perturbed_score(x, 0.0)
+
+    def _perturbed_blur(self, sigma, scale):
+        # b' = sqrt(scale^2 b^2 + sigma^2)
+        return math.sqrt(scale * scale * self.blur ** 2 + sigma * sigma)
+
+    def perturbed_log_prob(self, x, sigma=0.0, scale=1.0):
+        """log p_sigma(x) up to a constant (closed form, see the class docstring)."""
+        sigma, scale = float(sigma), float(scale)
+        logits, _, _ = self._logits(x, False, scale, self._perturbed_blur(sigma, scale))
+        return torch.logsumexp(logits.flatten(1), dim=1)
+
+    def perturbed_score(self, x, sigma, scale=1.0):
+        sigma, scale = float(sigma), float(scale)
+        logits, D0, D1 = self._logits(x, True, scale, self._perturbed_blur(sigma, scale))
         n = x.shape[0]
         r = torch.softmax(logits.reshape(n, -1), dim=1).reshape(logits.shape)
         g0 = (r.sum(2) * D0).sum(1)
         g1 = (r.sum(1) * D1).sum(1)
         return torch.stack([g0, g1], dim=1)
+
+    def exact_perturbed(self):
+        return True
 
     def sample(self, n, generator):
         dev = generator_device(generator)
