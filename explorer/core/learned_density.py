@@ -218,36 +218,51 @@ def true_log_density(density, preset: Preset, points: np.ndarray, level=None) ->
     return np.where(np.isfinite(lp), lp, -np.inf)
 
 
-def energy_log_density(model, preset: Preset, points: np.ndarray, level=None,
-                       device=None) -> np.ndarray:
-    """-E at the level the field is drawn at: log p = -E(x) (plain), -E(x, sigma) (NCSN:
-    s = -grad E(x, sigma)), -E(x, t) / sqrt(1 - alpha_bar_t) (DDPM: eps = +grad E, and the
-    score is -eps / sqrt(1 - alpha_bar_t)); up to a constant. Evaluated in chunks."""
+def _energy_condition(model, preset: Preset, level, rows: int, device):
+    """(conditioning input, factor k) with log p = -k E(x, c) at `level` (None: the finest):
+    plain k = 1; NCSN c = sigma, k = 1 (s = -grad E(x, sigma)); DDPM c = t,
+    k = 1 / sqrt(1 - alpha_bar_t) (eps = +grad E and the score is -eps / sqrt(1 - alpha_bar_t))."""
     if level is None:
         level = _finest(preset)
+    if model.conditioning == "sigma":
+        sigma = float(level[1]) if level is not None and level[0] == "sigma" \
+            else float(preset.objective["sigma_min"])
+        return torch.full((rows,), sigma, device=device), 1.0
+    if model.conditioning == "time":
+        t = int(level[1]) if level is not None and level[0] == "step" else 0
+        o = preset.objective
+        k = DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"]).score_scale(t)
+        return torch.full((rows,), t, device=device, dtype=torch.long), k
+    return None, 1.0
+
+
+def energy_log_density(model, preset: Preset, points: np.ndarray, level=None,
+                       device=None, with_field: bool = False):
+    """log p = -k E (see _energy_condition) on points, up to a constant, in chunks; with
+    `with_field` also its gradient, the model's score, from the same evaluation:
+    (log p, field) for the cost of one forward and one backward pass."""
     device = device if device is not None else next(model.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)).to(device)
-    scale = 1.0
-    out = []
+    logps, fields = [], []
     was = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            for b in torch.split(x, budget.rows_per_chunk(preset)):
-                c = None
-                if model.conditioning == "sigma":
-                    sigma = float(level[1]) if level is not None and level[0] == "sigma" \
-                        else float(preset.objective["sigma_min"])
-                    c = torch.full((len(b),), sigma, device=device)
-                elif model.conditioning == "time":
-                    t = int(level[1]) if level is not None and level[0] == "step" else 0
-                    c = torch.full((len(b),), t, device=device, dtype=torch.long)
-                    o = preset.objective
-                    scale = DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"]).score_scale(t)
-                out.append(-model.energy(b, c).double().cpu())
+        for b in torch.split(x, budget.rows_per_chunk(preset)):
+            c, k = _energy_condition(model, preset, level, len(b), device)
+            if with_field:
+                with torch.enable_grad():
+                    xb = b.detach().requires_grad_(True)
+                    lp = -k * model.energy(xb, c)
+                    (g,) = torch.autograd.grad(lp.sum(), xb)
+                fields.append(g.double().cpu())
+                logps.append(lp.detach().double().cpu())
+            else:
+                with torch.no_grad():
+                    logps.append((-k * model.energy(b, c)).double().cpu())
     finally:
         model.train(was)
-    return torch.cat(out).numpy() * scale
+    logp = torch.cat(logps).numpy()
+    return (logp, torch.cat(fields).numpy()) if with_field else logp
 
 
 def learned_field(model, preset: Preset, points: np.ndarray, level=None, device=None) -> np.ndarray:
