@@ -132,7 +132,7 @@ def probe() -> list[str]:
             time.sleep(0.01)
         w.toggle_sampling()
         problems += _check(w, app, f"{path.stem}, maximised")
-        if w.field_view is not None:   # the learned density beside the true one, with its readout
+        if w.preset.dim == 2:   # the learned density beside the true one, with its readout
             combo = w.views.mode_combo
             before = combo.currentIndex()
             combo.setCurrentIndex(combo.findData("density"))

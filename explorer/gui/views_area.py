@@ -6,8 +6,9 @@ learned-vs-true comparison mode and the arrow-length mode. Everything drawn come
 session (core/session): its density pictures, its true field at the slider's level, and the
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
 
-The learned density (comparison mode "Learned density" in 2-D and on the 3-D slice, a curve
-beside p in 1-D) is computed here, in the GUI thread, from a copy of the model: only while
+The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
+in 3-D, whose slice panel is too narrow for two heat maps and a colour bar: headless runs
+write it for 3-D too) is computed here, in the GUI thread, from a copy of the model: only while
 it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
 sized so that one update (model on the grid, Poisson solve) takes about 10-25 ms on a busy
 2-core machine; the true density on that grid is cached per density and noise level.
@@ -33,7 +34,7 @@ from .texts import sampler_label
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
-DENSITY_GRID = {1: 256, 2: 64, 3: 20}   # points per axis of the learned-density grid
+DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
 DENSITY_HZ = 4.0                          # learned-density updates per second, at most
 
 
@@ -44,7 +45,7 @@ def _percent(f: float) -> str:
 def density_readout(res, n: int, dim: int, floor: float | None) -> str:
     """Two lines under the densities: the grid KL, and how far the field is from a gradient
     (beside the same figure for the exact score on the same grid: what the grid resolves)."""
-    grid = "×".join([str(n)] * dim)
+    grid = f"{n}-point" if dim == 1 else "×".join([str(n)] * dim)
     kl = "n/a" if res.kl_grid is None else f"{res.kl_grid:.3g}"
     lines = [f"KL(p ‖ pθ) on the {grid} grid: {kl} nats"]
     if dim == 1:
@@ -220,7 +221,8 @@ class ViewsArea(QWidget):
             self.particles_view = self.view3d
             self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
             # the slice panel is narrow: one overlaid plot reads better than two side by side
-            if self.mode_combo.currentData() == "side":
+            # (and two density maps with their colour bar do not fit at all)
+            if self.mode_combo.currentData() in ("side", "density"):
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)
             w.addWidget(self.loss_view)
@@ -250,6 +252,10 @@ class ViewsArea(QWidget):
         self.holder.addWidget(w)
         for control in (self.mode_combo, self.arrow_combo, self.weighted):
             control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
+        density_item = self.mode_combo.model().item(self.mode_combo.findData("density"))
+        density_item.setEnabled(dim == 2)
+        density_item.setToolTip("" if dim == 2 else "2-D only: the 3-D slice panel is too narrow "
+                                "(score-explorer run writes the 3-D learned density to field.npz)")
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
@@ -351,7 +357,8 @@ class ViewsArea(QWidget):
     def learned_density_shown(self) -> bool:
         if self.curve_view is not None:
             return True   # 1-D: the learned density is a curve beside p, always drawn
-        return self.field_view is not None and self.mode_combo.currentData() == "density"
+        return (self.field_view is not None and self.view3d is None
+                and self.mode_combo.currentData() == "density")
 
     def request_learned_density(self, now: bool = False) -> None:
         """Update the learned density if it is shown: at once if the last update is
@@ -416,17 +423,10 @@ class ViewsArea(QWidget):
             true_title = f"True density at {level_label(level)}"
         if dim == 1:
             self.curve_view.set_learned_density(pts[:, 0], learned_p, readout)
-        elif dim == 2:
+        else:
             shape = (n, n)
             self.field_view.set_densities(None if learned_p is None else learned_p.reshape(shape),
                                           true_p.reshape(shape), readout, learned_title, true_title)
-        else:
-            from ..views.view3d import grid_slice
-            axis, value = self.view3d.slice()
-            idx, snapped = grid_slice(bounds, n, axis, value)
-            img = lambda a: None if a is None else a[idx].reshape(n, n)  # noqa: E731
-            readout = readout and readout + f"\nslice x{'₁₂₃'[axis]} = {snapped:.3g} of the 3-D densities"
-            self.field_view.set_densities(img(learned_p), img(true_p), readout, learned_title, true_title)
         self.density_ms = 1000 * (time.perf_counter() - t0)
 
     def _field_caption(self, level) -> str:
