@@ -48,9 +48,7 @@ def density_readout(res, n: int, dim: int, floor: float | None) -> str:
     grid = f"{n}-point" if dim == 1 else "×".join([str(n)] * dim)
     kl = "n/a" if res.kl_grid is None else f"{res.kl_grid:.3g}"
     lines = [f"KL(p ‖ pθ) on the {grid} grid: {kl} nats"]
-    if dim == 1:
-        lines.append("a 1-D field is always a gradient: no curl")
-    elif res.curl_fraction is not None:
+    if res.curl_fraction is not None:
         ref = "" if floor is None else f" (exact score: {_percent(floor)})"
         lines.append(f"curl fraction {_percent(res.curl_fraction)}{ref}")
     return "\n".join(lines)
@@ -422,7 +420,8 @@ class ViewsArea(QWidget):
         if level is not None:
             true_title = f"True density at {level_label(level)}"
         if dim == 1:
-            self.curve_view.set_learned_density(pts[:, 0], learned_p, readout)
+            self.curve_view.set_learned_density(pts[:, 0], learned_p,
+                                                None if res is None else res.kl_grid, n)
         else:
             shape = (n, n)
             self.field_view.set_densities(None if learned_p is None else learned_p.reshape(shape),

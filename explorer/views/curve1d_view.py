@@ -5,7 +5,8 @@ the histogram is a density too: counts / (n * bin width) with n all finite parti
 the bars integrate to the fraction of particles inside the range. Both plots share x.
 The learned density p_theta (the normalised exponential of the learned score's integral, or
 of -E for an energy model: core/learned_density.py) is drawn dashed beside p, with the KL
-between them on the grid under the legend (`set_learned_density`).
+between them on the grid in its legend entry (`set_learned_density`; a separate readout made
+the top row tall enough to push the mode table off the view at 1280x720).
 """
 
 from __future__ import annotations
@@ -76,8 +77,7 @@ class Curve1DView(QtWidgets.QWidget):
         # Legends and readouts in a column beside the plots, never over the curves.
         self.status_text = C.SideText()
         self.weights_text = C.SideText()
-        self.learned_text = C.SideText()
-        self.graphics.addItem(C.ReadoutColumn(self.top_legend, self.learned_text, self.status_text), 0, 1)
+        self.graphics.addItem(C.ReadoutColumn(self.top_legend, self.status_text), 0, 1)
         self.graphics.addItem(C.ReadoutColumn(self.bottom_legend, self.weights_text), 1, 1)
         self.hint = pg.TextItem("Press Play to train", color=C.HINT, anchor=(0.5, 0.5),
                                 fill=pg.mkBrush(*C.PANEL_FILL))
@@ -151,9 +151,10 @@ class Curve1DView(QtWidgets.QWidget):
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
             self.bottom.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
 
-    def set_learned_density(self, xs, p, readout: str = "") -> None:
+    def set_learned_density(self, xs, p, kl: float | None = None, grid_n: int | None = None) -> None:
         """The learned density at xs (None: not trained yet, nothing drawn), normalised to
-        integrate to 1 over the range like p; `readout` (the grid KL) under the legend."""
+        integrate to 1 over the range like p; `kl`, KL(p || p_theta) on the grid_n-point grid,
+        goes into its legend entry."""
         x, y = _finite_xy(xs, p) if p is not None else (np.zeros(0), np.zeros(0))
         if len(x) > 1:
             order = np.argsort(x, kind="stable")
@@ -164,8 +165,11 @@ class Curve1DView(QtWidgets.QWidget):
             x, y = np.zeros(0), np.zeros(0)
         self.learned_xs, self.learned_p = x, y
         self.learned_density_item.setData(x, y)
-        self.learned_readout = readout or ""
-        self.learned_text.set_content(self.learned_readout, style=self.style)
+        label = "learned p\u03b8(x)"
+        if kl is not None and len(x):
+            label += f", KL(p \u2016 p\u03b8) = {kl:.3g}" + (f" on {grid_n} points" if grid_n else "")
+        self.learned_readout = label
+        self.top_legend.items[2][1].setText(label, size=f"{self.style.font_pt}pt")
         self._range_top()
 
     def set_status(self, text: str) -> None:
@@ -195,7 +199,6 @@ class Curve1DView(QtWidgets.QWidget):
             C.style_legend(legend, style)
         self.status_text.restyle(style)
         self.weights_text.restyle(style)
-        self.learned_text.restyle(style)
         f = self.hint.textItem.font()
         f.setPointSizeF(style.font_pt + 2)
         self.hint.setFont(f)
