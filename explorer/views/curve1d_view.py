@@ -167,7 +167,7 @@ class Curve1DView(QtWidgets.QWidget):
         self.learned_density_item.setData(x, y)
         label = "learned p\u03b8(x)"
         if kl is not None and len(x):
-            label += f", KL(p \u2016 p\u03b8) = {kl:.3g}" + (f" on {grid_n} points" if grid_n else "")
+            label += f" (KL {kl:.2g})"   # KL(p || p_theta) on the grid: short, the column is narrow
         self.learned_readout = label
         self.top_legend.items[2][1].setText(label, size=f"{self.style.font_pt}pt")
         self._range_top()
