@@ -84,7 +84,7 @@ def _fills(w) -> list[str]:
     fv = w.field_view
     plots = [w.particles_view.plot] + {
         "side": [fv.learned_plot, fv.true_plot], "overlay": [fv.overlay_plot],
-        "error": [fv.error_plot]}[fv.mode]
+        "error": [fv.error_plot], "density": [fv.dens_learned_plot, fv.dens_true_plot]}[fv.mode]
     for plot in plots:
         f = C.box_fill_fraction(plot, bounds)
         if f < 0.8:
@@ -132,6 +132,12 @@ def probe() -> list[str]:
             time.sleep(0.01)
         w.toggle_sampling()
         problems += _check(w, app, f"{path.stem}, maximised")
+        if w.preset.dim == 2:   # the learned density beside the true one, with its readout
+            combo = w.views.mode_combo
+            before = combo.currentIndex()
+            combo.setCurrentIndex(combo.findData("density"))
+            problems += _check(w, app, f"{path.stem}, learned density")
+            combo.setCurrentIndex(before)
         w.set_presenter(True)
         problems += _check(w, app, f"{path.stem}, presenter")
         w.set_presenter(False)

@@ -30,6 +30,7 @@ from . import budget
 from .errors import OutputError
 from .files import new_file_mode
 from .grid import grid_points
+from .learned_density import LearnedDensity, from_field, learned_log_density
 from .preset import Preset
 from .sampling import Sampler
 from .scores import level_text
@@ -52,6 +53,8 @@ class RunResult:
     fisher_rows: dict[int, float] = field(default_factory=dict)
     interrupted: bool = False
     failure: str | None = None  # what went wrong and what to change (diverged, blew up)
+    field: tuple | None = None  # (points, learned, true) on the view grid, for field.npz
+    density: LearnedDensity | None = None   # learned vs true density on that grid
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -124,7 +127,26 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         failure = failure or f"sampling blew up: {blowup}"
     if interrupted:
         metrics["interrupted"] = True
-    return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted, failure)
+    field_grid = field_arrays(trainer, preset)
+    density = learned_log_density(trainer, preset, field=field_grid[1])
+    metrics.update(density_metrics(density, field_grid, preset))
+    return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted, failure,
+                     field_grid, density)
+
+
+def density_metrics(density: LearnedDensity, field_grid: tuple, preset: Preset) -> dict:
+    """The learned density against the true one on the field.npz grid: KL(p_true || p_learned)
+    there, the learned field's curl fraction, and the same fraction for the exact score on
+    the same grid (what the grid itself cannot resolve: a coarse grid over a sharp density
+    makes even a true gradient look slightly rotational)."""
+    pts, _, true = field_grid
+    n = int(preset.view["grid"])
+    exact = from_field(pts, true, preset.density["bounds"], n, density.true_logp)
+    return {"density_kl_grid": density.kl_grid, "curl_fraction": density.curl_fraction,
+            "curl_fraction_exact_score": exact.curl_fraction,
+            "learned_density_from": ("-E (energy model)" if density.source == "energy"
+                                     else "least-squares potential of the learned score"),
+            "density_grid": f"{n}^{preset.dim} cell centres over density.bounds"}
 
 
 def metric_warnings(metrics: dict) -> list[str]:
@@ -182,8 +204,13 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
             (out / "samples.npy").unlink(missing_ok=True)
         except OSError as e:
             raise OutputError(out / "samples.npy", e) from None
-    pts, learned, true = field_arrays(result.trainer, preset)
-    _atomic(out / "field.npz", lambda p: _save_npz(p, points=pts, learned=learned, true=true))
+    pts, learned, true = result.field if result.field is not None else field_arrays(result.trainer, preset)
+    dens = result.density if result.density is not None else \
+        learned_log_density(result.trainer, preset, field=learned)
+    true_logp = dens.true_logp if dens.true_logp is not None else np.full(len(pts), np.nan)
+    _atomic(out / "field.npz", lambda p: _save_npz(
+        p, points=pts, learned=learned, true=true,
+        learned_logp=dens.learned_logp.astype(np.float32), true_logp=true_logp.astype(np.float32)))
     state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
     meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}
     if len(text) <= MAX_HEADER_PRESET:

@@ -5,16 +5,26 @@ each with the loss plot; above them the noise-level slider (NCSN's sigma, DDPM's
 learned-vs-true comparison mode and the arrow-length mode. Everything drawn comes from the
 session (core/session): its density pictures, its true field at the slider's level, and the
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
+
+The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
+in 3-D, whose slice panel is too narrow for two heat maps and a colour bar: headless runs
+write it for 3-D too) is computed here, in the GUI thread, from a copy of the model: only while
+it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
+sized so that one update (model on the grid, Poisson solve) takes about 10-25 ms on a busy
+2-core machine; the true density on that grid is cached per density and noise level.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from ..core import learned_density as LD
 from ..core import pictures
 from ..core.grid import grid_points
 from ..core.schedules import ncsn_sigmas
@@ -25,6 +35,24 @@ from .texts import sampler_label
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
+DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
+DENSITY_HZ = 4.0                          # learned-density updates per second, at most
+
+
+def _percent(f: float) -> str:
+    return "< 0.01%" if 100 * f < 0.01 else f"{100 * f:.2g}%"
+
+
+def density_readout(res, n: int, dim: int, floor: float | None) -> str:
+    """Two lines under the densities: the grid KL, and how far the field is from a gradient
+    (beside the same figure for the exact score on the same grid: what the grid resolves)."""
+    grid = f"{n}-point" if dim == 1 else "×".join([str(n)] * dim)
+    kl = "n/a" if res.kl_grid is None else f"{res.kl_grid:.3g}"
+    lines = [f"KL(p ‖ pθ) on the {grid} grid: {kl} nats"]
+    if res.curl_fraction is not None:
+        ref = "" if floor is None else f" (exact score: {_percent(floor)})"
+        lines.append(f"curl fraction {_percent(res.curl_fraction)}{ref}")
+    return "\n".join(lines)
 
 
 def outside_count(x: np.ndarray, bounds) -> int:
@@ -67,6 +95,13 @@ class ViewsArea(QWidget):
         self._last_learned = None
         self._quality: dict | None = None   # the last sample-quality figures of the cloud
         self._style: ViewStyle | None = None
+        self._density_timer = QTimer(self)
+        self._density_timer.setSingleShot(True)
+        self._density_timer.timeout.connect(self.update_learned_density)
+        self._density_last = -1e9     # perf_counter of the last learned-density update
+        self._density_cache: dict = {}   # (density, level, n) -> (points, true log p, exact floor)
+        self.learned_density = None   # the last core.learned_density.LearnedDensity shown
+        self.density_ms = None        # how long that update took in the GUI thread
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._build_controls())
@@ -97,9 +132,13 @@ class ViewsArea(QWidget):
         self.mode_combo.addItem("Side by side", "side")
         self.mode_combo.addItem("Overlay", "overlay")
         self.mode_combo.addItem("Error map", "error")
-        self.mode_combo.setToolTip("How to compare the learned and the true score")
-        self.mode_combo.currentIndexChanged.connect(
-            lambda: self.field_view and self.field_view.set_mode(self.mode_combo.currentData()))
+        self.mode_combo.addItem("Learned density", "density")
+        self.mode_combo.setToolTip(
+            "How to compare the learned and the true score. Learned density: the density the "
+            "model stands for (energy model: exp(−E); score model: exp(φ), φ the potential "
+            "whose gradient is closest to sθ) beside the true p, with the KL on the grid and "
+            "the curl fraction, the part of sθ that no gradient explains (a real score has none)")
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.arrow_combo = QComboBox()
         self.arrow_combo.addItem("Arrows: own scale", "per_panel")
         self.arrow_combo.addItem("Arrows: one scale", "shared")
@@ -116,6 +155,11 @@ class ViewsArea(QWidget):
         for w in (self.mode_combo, self.arrow_combo, self.weighted):
             row.addWidget(w)
         return row
+
+    def _mode_changed(self) -> None:
+        if self.field_view is not None:
+            self.field_view.set_mode(self.mode_combo.currentData())
+        self.request_learned_density(now=True)
 
     def setup_levels(self) -> None:
         """NCSN: its sigma levels, largest on the left. DDPM: its steps t, the noisiest
@@ -194,7 +238,8 @@ class ViewsArea(QWidget):
             self.particles_view = self.view3d
             self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
             # the slice panel is narrow: one overlaid plot reads better than two side by side
-            if self.mode_combo.currentData() == "side":
+            # (and two density maps with their colour bar do not fit at all)
+            if self.mode_combo.currentData() in ("side", "density"):
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)
             w.addWidget(self.loss_area)
@@ -219,9 +264,15 @@ class ViewsArea(QWidget):
             w.setSizes([520, 420])
         self.views_widget = w
         self._views_dim = dim
+        self._density_cache.clear()
+        self.learned_density = None
         self.holder.addWidget(w)
         for control in (self.mode_combo, self.arrow_combo, self.weighted):
             control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
+        density_item = self.mode_combo.model().item(self.mode_combo.findData("density"))
+        density_item.setEnabled(dim == 2)
+        density_item.setToolTip("" if dim == 2 else "2-D only: the 3-D slice panel is too narrow "
+                                "(score-explorer run writes the 3-D learned density to field.npz)")
         if self.field_view is not None:
             self.field_view.set_mode(self.mode_combo.currentData())
             self.field_view.set_error_weighted(self.weighted.isChecked())
@@ -290,11 +341,12 @@ class ViewsArea(QWidget):
     def draw_fields(self, learned: np.ndarray | None, level) -> None:
         s = self.session
         true = s.true_on_grid(level)
+        self._last_learned = learned
+        self.request_learned_density()
         if s.preset.dim == 1:
             xs = s.grid[:, 0]
             self.curve_view.set_scores(xs, None if learned is None else learned[:, 0], true[:, 0])
             return
-        self._last_learned = learned
         if s.preset.dim == 3:
             return self._draw_fields_3d(learned, true, s.p_on_grid(None), level)
         if self._backdrop_level != level:  # the density drawn is p at the slider's noise level
@@ -318,6 +370,83 @@ class ViewsArea(QWidget):
         self.view3d.set_slice(axis, snapped)
         self.view3d.set_slice_fields(g[idx], None if learned is None else learned[idx], true[idx], p[idx])
         self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(level)}")
+
+    # ================================================================ the learned density
+    def learned_density_shown(self) -> bool:
+        if self.curve_view is not None:
+            return True   # 1-D: the learned density is a curve beside p, always drawn
+        return (self.field_view is not None and self.view3d is None
+                and self.mode_combo.currentData() == "density")
+
+    def request_learned_density(self, now: bool = False) -> None:
+        """Update the learned density if it is shown: at once if the last update is
+        1/DENSITY_HZ old (or `now`), else once when it is."""
+        if not self.learned_density_shown():
+            return
+        wait = 1.0 / DENSITY_HZ - (time.perf_counter() - self._density_last)
+        if now or wait <= 0:
+            self._density_timer.stop()
+            self.update_learned_density()
+        elif not self._density_timer.isActive():
+            self._density_timer.start(int(1000 * wait) + 1)
+
+    def _true_on_density_grid(self, level, n: int):
+        """(grid points, log p_true there, the exact score's curl fraction there), cached."""
+        s = self.session
+        key = (id(s.density), level, n)
+        hit = self._density_cache.get(key)
+        if hit is not None and hit[0] is s.density:
+            return hit[1:]
+        bounds = s.preset.density["bounds"]
+        pts = grid_points(bounds, n)
+        true_logp = LD.true_log_density(s.density, s.preset, pts, level)
+        floor = None
+        if s.preset.dim > 1:
+            exact = pictures.true_field(s.density, s.preset, pts, level)
+            floor = LD.from_field(pts, exact, bounds, n, true_logp).curl_fraction
+        if len(self._density_cache) > 8:
+            self._density_cache.clear()
+        self._density_cache[key] = (s.density, pts, true_logp, floor)
+        return pts, true_logp, floor
+
+    def update_learned_density(self) -> None:
+        """The learned density of the model as it is now, beside the true one (see the
+        module docstring for the cost); before training only the true density is drawn."""
+        if not self.learned_density_shown():
+            return
+        t0 = time.perf_counter()
+        s = self.session
+        dim, level = s.preset.dim, s.view_level
+        n = DENSITY_GRID[dim]
+        bounds = s.preset.density["bounds"]
+        pts, true_logp, floor = self._true_on_density_grid(level, n)
+        model = s.model_copy() if self._last_learned is not None else None
+        res = None
+        if model is not None:
+            if model.parameterisation == "energy":   # -E and its gradient in one pass
+                energy, field = LD.energy_log_density(model, s.preset, pts, level, with_field=True)
+            else:
+                field, energy = LD.learned_field(model, s.preset, pts, level), None
+            res = LD.from_field(pts, field, bounds, n, true_logp, energy, level)
+        self.learned_density = res
+        self._density_last = time.perf_counter()
+        true_p = np.exp(LD.normalise_log(true_logp, float(np.prod(LD.grid_spacing(bounds, n)))))
+        learned_p = None if res is None else np.exp(res.learned_logp)
+        readout = "" if res is None else density_readout(res, n, dim, floor)
+        energy_model = model is not None and model.parameterisation == "energy"
+        learned_title = ("Learned density pθ ∝ exp(−Eθ)" if energy_model
+                         else "Learned density pθ ∝ exp(φ), ∇φ ≈ sθ")
+        true_title = "True density p(x)"
+        if level is not None:
+            true_title = f"True density at {level_label(level)}"
+        if dim == 1:
+            self.curve_view.set_learned_density(pts[:, 0], learned_p,
+                                                None if res is None else res.kl_grid, n)
+        else:
+            shape = (n, n)
+            self.field_view.set_densities(None if learned_p is None else learned_p.reshape(shape),
+                                          true_p.reshape(shape), readout, learned_title, true_title)
+        self.density_ms = 1000 * (time.perf_counter() - t0)
 
     def _field_caption(self, level) -> str:
         preset = self.session.preset

@@ -3,13 +3,17 @@
 The density curve is normalised to integrate to 1 over the shown range (trapezoid rule);
 the histogram is a density too: counts / (n * bin width) with n all finite particles, so
 the bars integrate to the fraction of particles inside the range. Both plots share x.
+The learned density p_theta (the normalised exponential of the learned score's integral, or
+of -E for an energy model: core/learned_density.py) is drawn dashed beside p, with the KL
+between them on the grid in its legend entry (`set_learned_density`; a separate readout made
+the top row tall enough to push the mode table off the view at 1280x720).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .style import LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from . import common as C
@@ -31,6 +35,9 @@ class Curve1DView(QtWidgets.QWidget):
         self.hist_density = np.zeros(0)
         self.n_particles = 0
         self.status = ""
+        self.learned_xs = np.zeros(0)
+        self.learned_p = np.zeros(0)    # learned density as drawn (normalised on the range)
+        self.learned_readout = ""
 
         self.graphics = C.make_layout_widget()
         lay = QtWidgets.QVBoxLayout(self)
@@ -48,8 +55,10 @@ class Curve1DView(QtWidgets.QWidget):
 
         self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0.0)
         self.density_item = pg.PlotDataItem()
+        self.learned_density_item = pg.PlotDataItem()
         self.top.addItem(self.hist_item)
         self.top.addItem(self.density_item)
+        self.top.addItem(self.learned_density_item)
         self.true_item = pg.PlotDataItem()
         self.learned_item = pg.PlotDataItem()
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(120, 120, 130, width=1))
@@ -60,6 +69,7 @@ class Curve1DView(QtWidgets.QWidget):
         self.top_legend = C.make_legend(style)
         self.top_legend.addItem(self.density_item, C.DENSITY_NAME)
         self.top_legend.addItem(self.hist_item, "particles (histogram)")
+        self.top_legend.addItem(self.learned_density_item, "learned p\u03b8(x)")
         self.bottom_legend = C.make_legend(style)
         self.bottom_legend.addItem(self.learned_item, C.LEARNED_NAME)
         self.bottom_legend.addItem(self.true_item, C.TRUE_NAME)
@@ -113,7 +123,7 @@ class Curve1DView(QtWidgets.QWidget):
             self.hist_item.setData(edges, self.hist_density)
         else:
             self.hist_item.setData([], [])
-        self.top_legend.items[-1][1].setText(
+        self.top_legend.items[1][1].setText(
             f"particles (n = {self.n_particles:,}), histogram", size=f"{self.style.font_pt}pt")
         self._range_top()
 
@@ -141,6 +151,27 @@ class Curve1DView(QtWidgets.QWidget):
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
             self.bottom.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
 
+    def set_learned_density(self, xs, p, kl: float | None = None, grid_n: int | None = None) -> None:
+        """The learned density at xs (None: not trained yet, nothing drawn), normalised to
+        integrate to 1 over the range like p; `kl`, KL(p || p_theta) on the grid_n-point grid,
+        goes into its legend entry."""
+        x, y = _finite_xy(xs, p) if p is not None else (np.zeros(0), np.zeros(0))
+        if len(x) > 1:
+            order = np.argsort(x, kind="stable")
+            x, y = x[order], np.maximum(y[order], 0.0)
+            area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
+            y = y / area if area > 0 else y
+        else:
+            x, y = np.zeros(0), np.zeros(0)
+        self.learned_xs, self.learned_p = x, y
+        self.learned_density_item.setData(x, y)
+        label = "learned p\u03b8(x)"
+        if kl is not None and len(x):
+            label += f" (KL {kl:.2g})"   # KL(p || p_theta) on the grid: short, the column is narrow
+        self.learned_readout = label
+        self.top_legend.items[2][1].setText(label, size=f"{self.style.font_pt}pt")
+        self._range_top()
+
     def set_status(self, text: str) -> None:
         self.status = text or ""
         self.status_text.set_content(self.status, style=self.style)
@@ -158,6 +189,7 @@ class Curve1DView(QtWidgets.QWidget):
         for plot in (self.top, self.bottom):
             C.apply_style(plot, style)
         self.density_item.setPen(pg.mkPen(DENSITY_COLOR, width=lw * 1.5))
+        self.learned_density_item.setPen(pg.mkPen(LEARNED, width=lw * 1.5, style=QtCore.Qt.PenStyle.DashLine))
         self.hist_item.setPen(pg.mkPen((*PARTICLES, 150), width=1))
         self.hist_item.setBrush(pg.mkBrush(*PARTICLES, 60))
         self.true_item.setPen(pg.mkPen(TRUE, width=lw * 1.5))
@@ -178,6 +210,8 @@ class Curve1DView(QtWidgets.QWidget):
             top = float(self.p.max())
         if len(self.hist_density):
             top = max(top, float(self.hist_density.max()))
+        if len(self.learned_p):   # a learned spike may rise above p, but not flatten p to nothing
+            top = max(top, min(float(self.learned_p.max()), 2.0 * top if top > 0 else np.inf))
         if not top > 0:
             top = 1.0
         self.top.getViewBox().setYRange(0.0, top * 1.3, padding=0)

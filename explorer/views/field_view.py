@@ -7,6 +7,10 @@ Modes (`set_mode`):
 - "error":   heat map of |s_theta - grad log p| on the grid (colour bar with numbers)
              under contours of p, so the error is seen to be large where p is small;
              `set_error_weighted(True)` shows p(x) |s_theta - grad log p| instead.
+- "density": the learned density p_theta (an energy model's exp(-E), a score model's exp(phi),
+             phi its least-squares potential: core/learned_density.py) beside the true p, one
+             colour scale for both, contours of p over the learned one, and a readout (the
+             KL on the grid, the curl fraction); fed by `set_densities`, not by the arrows.
 Before any field arrives the density is shown with the hint "Press Play to train".
 
 Arrows (`set_arrow_mode`): "per_panel" (the default: side by side, each panel's lengths on its
@@ -29,12 +33,15 @@ from .style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, Vi
 from . import common as C
 from .quiver import QuiverItem, reference_scale
 
-MODES = ("side", "overlay", "error")
+MODES = ("side", "overlay", "error", "density")
 LEARNED_TITLE = "Learned score s\u03b8(x)"
 TRUE_TITLE = "True score \u2207\u2093log p(x)"
 ERROR_TITLE = "Score error |s\u03b8(x) \u2212 \u2207log p(x)|"
 WEIGHTED_TITLE = "Density-weighted score error p(x)\u00b7|s\u03b8(x) \u2212 \u2207log p(x)|"
 HINT_TEXT = "Press Play to train"
+DENSITY_LEARNED_TITLE = "Learned density p\u03b8(x)"
+DENSITY_TRUE_TITLE = "True density p(x)"
+DENSITY_CMAP = "viridis"      # perceptually uniform, dark (low) to light (high)
 ARROW_MODES = ("per_panel", "shared", "direction")
 MAGNITUDE_CMAP = "cividis"    # colour-blind safe, dark to light
 MAGNITUDE_BINS = 8
@@ -104,8 +111,9 @@ class FieldView(QtWidgets.QWidget):
         self._build_side()
         self._build_overlay()
         self._build_error()
+        self._build_density()
         self.pages = {"side": self.side_widget, "overlay": self.overlay_widget,
-                      "error": self.error_widget}
+                      "error": self.error_widget, "density": self.density_widget}
         for m in MODES:
             self.stack.addWidget(self.pages[m])
         self.apply_style(style)
@@ -187,14 +195,77 @@ class FieldView(QtWidgets.QWidget):
         self.error_legend.addItem(
             C.line_swatch(C.CONTOUR, width=1.5, alpha=170), "contours of p(x): 2, 10, 30, 60% of max")
 
+    def _build_density(self) -> None:
+        """Learned | true density, linked, one colour bar (beside the true panel) for both."""
+        w = C.make_layout_widget()
+        self.density_widget = w
+        self.dens_learned_plot = _field_plot(DENSITY_LEARNED_TITLE, self.style)
+        self.dens_true_plot = _field_plot(DENSITY_TRUE_TITLE, self.style)
+        w.addItem(self.dens_learned_plot, 0, 0)
+        w.addItem(self.dens_true_plot, 0, 1)
+        self.dens_true_plot.setXLink(self.dens_learned_plot)
+        self.dens_true_plot.setYLink(self.dens_learned_plot)
+        self.dens_learned_item = pg.ImageItem(axisOrder="col-major")
+        self.dens_true_item = pg.ImageItem(axisOrder="col-major")
+        for plot, item in ((self.dens_learned_plot, self.dens_learned_item),
+                           (self.dens_true_plot, self.dens_true_item)):
+            item.setZValue(-50)
+            plot.addItem(item)
+        self.dens_contours = C.ContourItem(width=self.style.line_width * 0.8)
+        self.dens_learned_plot.addItem(self.dens_contours)
+        self.dens_hint = _Hint(HINT_TEXT)
+        self.dens_learned_plot.addItem(self.dens_hint)
+        self.dens_true_hint = _Hint("true density not available")
+        self.dens_true_plot.addItem(self.dens_true_hint)
+        self.dens_colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(DENSITY_CMAP),
+                                             interactive=False, width=18, rounding=1e-9,
+                                             colorMapMenu=False)
+        # in a column of its own: both panels get the same width (inserted in the true
+        # panel, it made that one narrower than the learned one)
+        self.dens_colorbar.setImageItem([self.dens_learned_item, self.dens_true_item])
+        w.addItem(self.dens_colorbar, 0, 2)
+        self.dens_colorbar.axis.setLabel("density")
+        self.dens_legend = C.make_legend(self.style, columns=1)
+        w.addItem(self.dens_legend, 1, 0)
+        self.dens_legend.addItem(C.line_swatch(C.CONTOUR, width=1.5, alpha=170),
+                                 "contours of p(x): 2, 10, 30, 60% of max")
+        self.dens_readout = C.SideText(wrap_em=28)
+        w.addItem(self.dens_readout, 1, 1)
+        self.learned_density_image = None   # (n, n) as drawn (first index x), or None
+        self.true_density_image = None
+        self.density_readout = ""
+
     # ------------------------------------------------------------ public API
+    def set_densities(self, learned, true, readout: str = "", learned_title: str | None = None,
+                      true_title: str | None = None) -> None:
+        """The "density" page: learned and true densities as (n, n) images over the view's
+        bounds (first index x; either may be None), drawn on one colour scale so that equal
+        colours are equal densities; `readout` (the grid KL, the curl fraction) under them."""
+        def image(a):
+            if a is None:
+                return None
+            a = np.asarray(a, dtype=np.float64)
+            return a if a.ndim == 2 and min(a.shape) > 1 else None
+
+        self.learned_density_image = image(learned)
+        self.true_density_image = image(true)
+        self.density_readout = readout or ""
+        C.set_title(self.dens_learned_plot, learned_title or DENSITY_LEARNED_TITLE, self.style)
+        C.set_title(self.dens_true_plot, true_title or DENSITY_TRUE_TITLE, self.style)
+        if self.mode == "density":
+            self._refresh_density()
+
     def set_bounds(self, bounds) -> None:
         self.bounds = C.bounds_array(bounds)
         b = self.bounds
-        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot):
+        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot,
+                     self.dens_learned_plot, self.dens_true_plot):
             C.fit_box(plot, b)
-        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
+        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint,
+                     self.dens_hint, self.dens_true_hint):
             hint.place(b)
+        if self.mode == "density":
+            self._refresh_density()
         if self.density is not None:
             self.set_density(self.density)
 
@@ -261,19 +332,25 @@ class FieldView(QtWidgets.QWidget):
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
-        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot):
+        for plot in (self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot,
+                     self.dens_learned_plot, self.dens_true_plot):
             C.apply_style(plot, style)
         for q in (self.side_learned, self.side_true, self.overlay_learned, self.overlay_true):
             q.set_pen(width=style.arrow_width)
         self.error_contours.set_width(max(1.0, style.line_width * 0.8))
-        for legend in (self.side_legend, self.overlay_legend, self.error_legend):
+        self.dens_contours.set_width(max(1.0, style.line_width * 0.8))
+        for legend in (self.side_legend, self.overlay_legend, self.error_legend, self.dens_legend):
             C.style_legend(legend, style)
-        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint):
+        for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint,
+                     self.dens_hint, self.dens_true_hint):
             hint.set_style(style)
         C.apply_style_colorbar(self.colorbar, style)
         C.apply_style_colorbar(self.arrow_key, style)
+        C.apply_style_colorbar(self.dens_colorbar, style)
+        self.dens_readout.restyle(style)
         # The colour bar's axis label sits at the very right edge: leave it room.
-        self.error_widget.ci.setContentsMargins(6, 6, 6 + int(1.5 * style.font_pt), 6)
+        for page in (self.error_widget, self.density_widget):
+            page.ci.setContentsMargins(6, 6, 6 + int(1.5 * style.font_pt), 6)
         font = self.caption_label.font()
         font.setPointSizeF(float(style.font_pt))
         self.caption_label.setFont(font)
@@ -283,7 +360,8 @@ class FieldView(QtWidgets.QWidget):
     # ------------------------------------------------------------ drawing
     def current_plots(self) -> list[pg.PlotItem]:
         return {"side": [self.learned_plot, self.true_plot], "overlay": [self.overlay_plot],
-                "error": [self.error_plot]}[self.mode]
+                "error": [self.error_plot],
+                "density": [self.dens_learned_plot, self.dens_true_plot]}[self.mode]
 
     def _refresh(self) -> None:
         """Redraw the visible page only (switching mode redraws the new one)."""
@@ -292,6 +370,9 @@ class FieldView(QtWidgets.QWidget):
         self.shared_scale = reference_scale(lrn, tru)
         if self.mode == "error":
             self._refresh_error()
+            return
+        if self.mode == "density":
+            self._refresh_density()
             return
         keep, cell = self._thinned()
         p = p[keep]
@@ -349,7 +430,7 @@ class FieldView(QtWidgets.QWidget):
 
     def _fit_legends(self) -> None:
         width = self.stack.currentWidget().width() if self.stack.currentWidget() else self.width()
-        for legend in (self.side_legend, self.overlay_legend, self.error_legend):
+        for legend in (self.side_legend, self.overlay_legend, self.error_legend, self.dens_legend):
             C.fit_legend_columns(legend, min(width, self.width()))
 
     def _refresh_error(self) -> None:
@@ -386,6 +467,32 @@ class FieldView(QtWidgets.QWidget):
         self.error_item.setRect(rect)
         self.colorbar.setLevels((0.0, top))
         self.error_hint.setVisible(False)
+
+    def _refresh_density(self) -> None:
+        """Both images on one linear scale, 0 to the larger maximum (a learned density that
+        piles its mass into a spike shows as such, and the true one looks faint beside it)."""
+        b = self.bounds
+        tops = []
+        for item, img in ((self.dens_learned_item, self.learned_density_image),
+                          (self.dens_true_item, self.true_density_image)):
+            if img is None:
+                item.clear()
+                item.setVisible(False)
+                continue
+            shown = np.where(np.isfinite(img) & (img > 0), img, 0.0)
+            tops.append(float(shown.max()))
+            item.setImage(shown.astype(np.float32), autoLevels=False)
+            item.setRect(C.image_rect(b))
+            item.setVisible(True)
+        top = max(tops) if tops and max(tops) > 0 else 1.0
+        for item in (self.dens_learned_item, self.dens_true_item):
+            item.setLevels((0.0, top))
+        self.dens_colorbar.setLevels((0.0, top))
+        self.dens_contours.set_contours(self.true_density_image, b)
+        self.dens_hint.setVisible(self.learned_density_image is None)
+        self.dens_true_hint.setVisible(self.true_density_image is None
+                                       and self.learned_density_image is not None)
+        self.dens_readout.set_content(self.density_readout, style=self.style)
 
     def _density_at(self, pts) -> np.ndarray | None:
         """p at points by nearest grid cell of the density image (when not given)."""
