@@ -70,7 +70,10 @@ def side_by_side(base, steps: int) -> float:
         for kind in KINDS:
             lab.add({"objective.kind": kind})
         sessions = [v.sessions[0] for v in lab.variants]
+        deadline = time.perf_counter() + 120
         while not all(s.training.reported_lr is not None for s in sessions):
+            if time.perf_counter() > deadline:
+                raise SystemExit("the training process did not load the variants within 120 s")
             time.sleep(0.05)   # the child has imported torch and loaded every session
         t0 = time.perf_counter()
         lab.play()
@@ -101,7 +104,10 @@ def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, 
         win.run_bar.speed.setValue(1)
         win.toggle_sampling()
     loop = QEventLoop()
+    deadline = time.perf_counter() + 120
     while not all(v.sessions[0].trainer.step_count > 0 for v in compare.lab.variants):
+        if time.perf_counter() > deadline:
+            raise SystemExit("the variants did not start training within 120 s")
         QTimer.singleShot(100, loop.quit)   # the variants load and start
         loop.exec()
     compare.redraw()   # the plots of the variants are made once; then only their data moves
