@@ -20,7 +20,6 @@ divided by sigma^2, which float32 cannot resolve at small sigma.
 
 from __future__ import annotations
 
-import math
 
 import torch
 
