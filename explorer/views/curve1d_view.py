@@ -22,6 +22,18 @@ from .loss_view import _finite_xy
 DENSITY_COLOR = (0, 158, 115)  # bluish green (Okabe-Ito), the density curve
 
 
+
+def _density_curve(xs, p) -> tuple[np.ndarray, np.ndarray]:
+    """A density's curve sorted by x, negatives clipped, scaled to integrate to 1 over the
+    range (trapezoids), so that p and the learned density share one axis."""
+    x, y = _finite_xy(xs, p)
+    if len(x) < 2:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], np.maximum(y[order], 0.0)
+    area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
+    return x, (y / area if area > 0 else y)
+
 class Curve1DView(QtWidgets.QWidget):
     def __init__(self, parent=None, style: ViewStyle = SCREEN, bins: int = 80):
         super().__init__(parent)
@@ -95,14 +107,7 @@ class Curve1DView(QtWidgets.QWidget):
             self._range_top()
 
     def set_density(self, xs, p) -> None:
-        x, y = _finite_xy(xs, p)
-        if len(x) > 1:
-            order = np.argsort(x, kind="stable")
-            x, y = x[order], np.maximum(y[order], 0.0)
-            area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
-            y = y / area if area > 0 else y
-        else:
-            x, y = np.zeros(0), np.zeros(0)
+        x, y = _density_curve(xs, p)
         self.xs, self.p = x, y
         self.density_item.setData(x, y)
         self._range_top()
@@ -155,14 +160,7 @@ class Curve1DView(QtWidgets.QWidget):
         """The learned density at xs (None: not trained yet, nothing drawn), normalised to
         integrate to 1 over the range like p; `kl`, KL(p || p_theta) on the grid_n-point grid,
         goes into its legend entry."""
-        x, y = _finite_xy(xs, p) if p is not None else (np.zeros(0), np.zeros(0))
-        if len(x) > 1:
-            order = np.argsort(x, kind="stable")
-            x, y = x[order], np.maximum(y[order], 0.0)
-            area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
-            y = y / area if area > 0 else y
-        else:
-            x, y = np.zeros(0), np.zeros(0)
+        x, y = _density_curve(xs, p) if p is not None else (np.zeros(0), np.zeros(0))
         self.learned_xs, self.learned_p = x, y
         self.learned_density_item.setData(x, y)
         label = "learned p\u03b8(x)"
