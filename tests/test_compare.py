@@ -90,10 +90,12 @@ def test_seeds_give_different_runs_and_variants_differ(local):
 def test_summary_csv_has_one_row_per_run_with_its_metrics(local):
     out, _ = local
     rows = read_csv(out / "summary.csv")
+    sample = ["mmd", "mmd_floor", "sliced_wasserstein", "sliced_wasserstein_floor",
+              "tv_grid", "tv_grid_floor", "kl_grid", "kl_grid_floor"]
     assert list(rows[0].keys()) == ["objective.kind", "training.lr", "seed", "steps",
                                     "train_seconds", "steps_per_second", "final_loss",
                                     "fisher_divergence", "relative_fisher_divergence",
-                                    "mode_weights"]
+                                    *sample, "mode_weights"]
     assert len(rows) == 8
     for row in rows:
         name = f"objective.kind={row['objective.kind']},training.lr={row['training.lr']}"
@@ -102,6 +104,9 @@ def test_summary_csv_has_one_row_per_run_with_its_metrics(local):
                     "fisher_divergence", "relative_fisher_divergence"):
             assert float(row[key]) == m[key], key
         assert json.loads(row["mode_weights"]) == m["mode_weights"]
+        q = m["sample_metrics"]   # the samples against exact ones, and the floor
+        for key in ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid"):
+            assert float(row[key]) == q[key] and float(row[f"{key}_floor"]) == q["floor"][key]
 
 
 def test_summary_json_mean_and_sd_match_the_runs(local):
