@@ -497,7 +497,9 @@ class ViewsArea(QWidget):
             status += f"\n{outside:,} of {len(x):,} particles outside the box"
         if snap.get("quality") is not None:
             self._quality = snap["quality"]
-        if self._quality is not None:
+        if self._quality is not None and self.curve_view is None:
+            # not in 1-D: its readout column already holds two legends and the mode table,
+            # and at 720p in presenter mode one more line pushed the table off the view
             status += "\n" + quality_lines(self._quality)
         view.set_status(status)
         comps = s.density.components()
