@@ -9,7 +9,8 @@ training and the Langevin particle animation running together:
   than headless (the window keeps a core), so the headless rate on that many threads is
   printed as well;
 - animation frames/s (frames actually drawn by the particles view) at 20,000 and 100,000
-  particles, Langevin steps live on the exact score.
+  particles, Langevin steps live on the exact score, and how many sample-quality readouts
+  (the cloud against exact samples, issue 12) reach the view a second.
 
     python bench/bench_window.py [--seconds 10]
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb python bench/bench_window.py
@@ -102,13 +103,20 @@ def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
         frames[0] += 1
         orig(x)
     view.set_particles = counting
+    readouts = [0]   # sample-quality readouts (MMD², SW₂, TV, KL against exact samples)
+    show = win.views.show_particles
+
+    def counting_readouts(snap):
+        readouts[0] += snap.get("quality") is not None
+        show(snap)
+    win.views.show_particles = counting_readouts
     win.run_bar.speed.setValue(1)
     win.play()
     if sample:
         win.toggle_sampling()
     spin(app, 1.0)
     probe = LatencyProbe()
-    s0, f0 = win.trainer.step_count, frames[0]
+    s0, f0, q0 = win.trainer.step_count, frames[0], readouts[0]
     t0 = time.perf_counter()
     probe.start()
     spin(app, seconds)
@@ -117,7 +125,8 @@ def measure(app, particles: int, seconds: float, sample: bool = True) -> dict:
     rate = (win.trainer.step_count - s0) / dt
     fps = (frames[0] - f0) / dt
     win.close()
-    return {"p95": p95, "max": worst, "steps_per_s": rate, "fps": fps}
+    return {"p95": p95, "max": worst, "steps_per_s": rate, "fps": fps,
+            "readouts": (readouts[0] - q0) / dt}
 
 
 def headless_pair(seconds: float, threads: int) -> tuple[float, float]:
@@ -151,7 +160,8 @@ def main() -> None:
               f"training {r['steps_per_s']:.0f} steps/s, "
               f"{100 * r['steps_per_s'] / head:.0f}% of headless ({head:.0f}), "
               f"{100 * r['steps_per_s'] / head_less:.0f}% of headless on the same threads "
-              f"({head_less:.0f})" + (f"; animation {r['fps']:.1f} frames/s" if n else ""))
+              f"({head_less:.0f})" + (f"; animation {r['fps']:.1f} frames/s, sample-quality "
+                                      f"readout {r['readouts']:.1f}/s" if n else ""))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from .grid import grid_points
 
 PROJECTIONS = 128
 MAX_POINTS = 2000            # particles used by MMD and SW (a fixed random subset)
-LIVE_POINTS = 1000           # ... in the window's live readout (five times a second)
+LIVE_POINTS = 300            # ... in the live readout: 1,000 cost the animation a third of its frames
 GRID_CELLS = {1: 100, 2: 50, 3: 16}   # at most, cells per axis of the TV and KL grid
 POINTS_PER_CELL = 20         # at least, on average over the box: fewer and the histogram's
                              # own noise (the floor) hides what the figures should show
