@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         except PackageNotFoundError:
             print("score-explorer (not installed)")
         return 0
+    if argv and argv[0] in ("run", "compare"):
+        report_plugin_failures()
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
     if argv and argv[0] == "compare":
@@ -100,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
     return run_app(resolve(argv[0]) if argv else None)
+
+
+def report_plugin_failures() -> None:
+    """One `error:` line per plugin that did not load; the command goes on without it."""
+    from .core.registry import failures
+    for f in failures():
+        print(f"error: {f.message()}", file=sys.stderr)
 
 
 def _no_display() -> str | None:

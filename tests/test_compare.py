@@ -178,7 +178,7 @@ def test_dask_cluster_gives_the_same_numbers(local, preset_file, tmp_path):
 @pytest.mark.parametrize("vary, names", [
     ("objective.sigmaa=1,2", "--vary objective.sigmaa=1: unknown key"),
     ("objective.sigma=0.1,-1", "--vary objective.sigma=-1: must be greater than 0"),
-    ("objective.kind=esm,magic", "--vary objective.kind=magic: must be one of"),
+    ("objective.kind=esm,magic", "--vary objective.kind=magic: unknown objective kind 'magic' (known: esm"),
     ("model.hidden=[8],[0]", "--vary model.hidden=[0]: model.hidden[0]: must be at least 1"),
     ("density.kind=mixture,nope", "--vary density.kind=nope: unknown density kind"),
     ("objective", "--vary: expected KEY=V1,V2,..."),

@@ -105,7 +105,7 @@ def test_sampler_blowup_is_detected_with_step_and_advice(tmp_path):
 
 def test_sampler_records_the_first_nonfinite_step_exactly():
     import torch
-    from explorer.core.sampling import Sampler
+    from explorer.core.samplers import build_sampler
 
     p = P.parse(sampling_only())
 
@@ -116,7 +116,7 @@ def test_sampler_records_the_first_nonfinite_step_exactly():
             Exploding.calls += 1
             return -x if Exploding.calls < 7 else x * float("inf")
 
-    s = Sampler(p, Exploding(), "cpu")
+    s = build_sampler(p, Exploding(), "cpu")
     s.advance(5)
     assert s.blown_up_at is None and s.done_steps == 5
     s.advance(15)
@@ -295,8 +295,8 @@ def test_sampler_evaluates_a_wide_energy_model_in_bounded_memory():
             "'steps': 1}, 'view': {'grid': 4}})\n"
             "from explorer.core.models import build_model\n"
             "from explorer.core.scores import LearnedScore\n"
-            "from explorer.core.sampling import Sampler\n"
-            "s = Sampler(p, LearnedScore(build_model(p), p), 'cpu')\n"
+            "from explorer.core.samplers import build_sampler\n"
+            "s = build_sampler(p, LearnedScore(build_model(p), p), 'cpu')\n"
             "LearnedScore(s.score.model, p).field(s.x[:100])  # warm-up: torch's own buffers")
     # unchunked, the graph kept for grad E holds 60000 x 512 x 4 B x (3 layers x ~3) = 1.1 GB
     grow = peak_mb("s.advance(1)", base)

@@ -89,7 +89,7 @@ def test_missing_file_is_a_spec_error(tmp_path):
 
 
 def test_core_imports_no_qt():
-    code = ("import sys, explorer.core.run, explorer.core.preset, explorer.core.sampling, explorer.core.session, "
+    code = ("import sys, explorer.core.run, explorer.core.preset, explorer.core.samplers, explorer.core.registry, explorer.core.session, "
             "explorer.core.training, explorer.core.metrics, explorer.core.densities, explorer.cli\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph', 'shiboken'))]\n"
             "assert not bad, bad")

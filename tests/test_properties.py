@@ -22,6 +22,8 @@ from explorer.core import preset as P
 from explorer.core.densities.params import DENSITY_FIELDS, DIM_OF_KIND
 from explorer.core.errors import SpecError
 
+BUILTIN_OBJECTIVES = ("esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm")
+
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=200, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -57,7 +59,7 @@ def density(draw):
 
 @st.composite
 def valid_preset(draw):
-    obj = draw(st.sampled_from(P.OBJECTIVES))
+    obj = draw(st.sampled_from(BUILTIN_OBJECTIVES))
     t = {"name": draw(st.text(max_size=20)), "description": draw(st.text(max_size=40)),
          "density": draw(density()),
          "model": {"kind": draw(st.sampled_from(["score", "energy"])),
@@ -103,7 +105,7 @@ def mutated_preset(draw):
         sections = [s for s in t if isinstance(t[s], dict)]
         where = draw(st.sampled_from(sections + ["<top>"]))
         table = t if where == "<top>" else t[where]
-        known = list(table) + (list(P.SECTIONS.get(where, {})) if where in P.SECTIONS else [])
+        known = list(table) + (list(P.section_fields(where)) if where in P.SECTION_NAMES else [])
         if where == "density":
             known += list(DENSITY_FIELDS.get(table.get("kind"), {}) if isinstance(table.get("kind"), str) else [])
         key = draw(st.one_of(st.sampled_from(known), keys)) if known else draw(keys)

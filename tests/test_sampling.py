@@ -8,7 +8,7 @@ import torch
 
 from explorer.core import metrics as M
 from explorer.core import preset as P
-from explorer.core.sampling import Sampler
+from explorer.core.samplers import build_sampler
 from explorer.core.scores import TrueScore
 
 TWO_MODES = {"kind": "mixture", "weights": [0.2, 0.8], "means": [[-5.0, -5.0], [5.0, 5.0]],
@@ -20,7 +20,7 @@ def run_true(sampler: dict, density=TWO_MODES, objective=NCSN, seed=0):
     p = P.parse({"density": density, "objective": objective,
                  "sampler": {"score": "true", "seed": seed, **sampler}})
     d = p.build_density()
-    s = Sampler(p, TrueScore(d, p), "cpu")
+    s = build_sampler(p, TrueScore(d, p), "cpu")
     return s.run().numpy(), d, s
 
 
@@ -62,7 +62,7 @@ def test_ddpm_ancestral_sampler_with_the_exact_score_draws_the_density():
 def test_annealed_sigma_readout_and_step_sizes():
     p = P.parse({"density": TWO_MODES, "objective": NCSN,
                  "sampler": {"kind": "annealed_langevin", "score": "true", "steps": 3, "particles": 5}})
-    s = Sampler(p, TrueScore(p.build_density(), p), "cpu")
+    s = build_sampler(p, TrueScore(p.build_density(), p), "cpu")
     assert s.total == 30 and math.isclose(s.sigma, 20.0, rel_tol=1e-5)
     s.advance(3)
     assert s.sigma < 20.0

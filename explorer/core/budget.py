@@ -39,8 +39,8 @@ def parameter_count(dim: int, hidden, conditioned: bool, energy: bool) -> int:
 
 
 def _model_shape(p):
-    o = p.objective["kind"]
-    return (p.dim, [int(h) for h in p.model["hidden"]], o in ("ncsn", "ddpm"),
+    from .objectives import conditioning
+    return (p.dim, [int(h) for h in p.model["hidden"]], conditioning(p) is not None,
             p.model["kind"] == "energy")
 
 

@@ -195,10 +195,11 @@ def from_field(points: np.ndarray, field: np.ndarray, bounds, n: int,
 
 # ------------------------------------------------------------------ models and densities
 def _finest(preset: Preset):
-    o = preset.objective["kind"]
-    if o == "ncsn":
+    from .objectives import conditioning
+    cond = conditioning(preset)
+    if cond == "sigma":
         return ("sigma", float(preset.objective["sigma_min"]))
-    if o == "ddpm":
+    if cond == "time":
         return ("step", 0)
     return None
 

@@ -227,11 +227,11 @@ class ScoreModel(nn.Module):
 
 def build_model(preset) -> ScoreModel:
     """The model a preset asks for: preset.model (kind, hidden, activation), preset.dim, and the
-    conditioning implied by preset.objective['kind'] (ncsn -> sigma, ddpm -> time)."""
+    conditioning the objective declares (NCSN: sigma, DDPM: time)."""
+    from .objectives import conditioning as objective_conditioning
     m = preset.model
     o = preset.objective
-    kind = o.get("kind", "ssm_vr")
-    conditioning = {"ncsn": "sigma", "ddpm": "time"}.get(kind)
+    conditioning = objective_conditioning(preset)
     return ScoreModel(dim=preset.dim, hidden=m.get("hidden", [128, 128]),
                       activation=m.get("activation", "softplus"),
                       parameterisation=m.get("kind", "score"), conditioning=conditioning,

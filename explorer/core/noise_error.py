@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import metrics
+from .objectives import conditioning
 from .scores import LearnedScore, Level, TrueScore, level_noise
 
 DDPM_STEPS_SHOWN = 12     # steps t of DDPM's ladder measured (log-spaced from 0 to T - 1)
@@ -26,10 +27,11 @@ DDPM_STEPS_SHOWN = 12     # steps t of DDPM's ladder measured (log-spaced from 0
 def noise_levels(preset) -> list[Level]:
     """The levels measured, from the most noise to the least: NCSN's sigmas, DDPM's steps."""
     o = preset.objective
-    if o["kind"] == "ncsn":
+    cond = conditioning(preset)
+    if cond == "sigma":
         from .schedules import ncsn_sigmas
         return [("sigma", float(s)) for s in ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"])]
-    if o["kind"] == "ddpm":
+    if cond == "time":
         T = int(o["timesteps"])
         ts = np.unique(np.round(np.geomspace(1, T, DDPM_STEPS_SHOWN)).astype(int) - 1)
         return [("step", int(t)) for t in ts[::-1]]

@@ -67,9 +67,11 @@ def preset_warnings(p: Preset) -> list[str]:
                        f"be represented in float32")
     o = p.objective
     noise = []
-    if o["kind"] == "dsm":
+    from .objectives import objective_class
+    own = objective_class(o["kind"])
+    if "sigma" in own.fields:              # a single noise level (DSM)
         noise.append(("objective.sigma", float(o["sigma"])))
-    if o["kind"] == "ncsn":
+    if own.conditioning == "sigma":        # a ladder's finest level (NCSN)
         noise.append(("objective.sigma_min", float(o["sigma_min"])))
     for key, sigma in noise:
         if sigma < RESOLUTION * scale:

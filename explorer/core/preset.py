@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 import tomli_w
 
 from . import budget
-from .densities.params import DENSITY_KINDS, fields_for
+from .densities import fields_for
 from .errors import SpecError
 from .files import PRESET_LIMIT, read_limited
 from .schema import Field, resolve_section, show
@@ -31,26 +31,17 @@ MAX_DEPTH = 8  # no key nests tables or arrays deeper than covariances (a list o
 FORMAT = 1
 POS = dict(min=0.0, exclusive_min=True)
 
-OBJECTIVES = ("esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm")
-SAMPLERS = ("langevin", "annealed_langevin", "ddpm")
-
-SECTIONS: dict[str, dict[str, Field]] = {
+# The [objective] and [sampler] tables hold `kind` and a few common keys; the other keys are
+# declared by the registered objectives and samplers themselves (their `fields`), built-ins
+# and plugins alike (core/registry.py): see section_fields.
+FIXED_SECTIONS: dict[str, dict[str, Field]] = {
     "model": {
         "kind": Field("str", "score", choices=("score", "energy")),
         "hidden": Field("ints", [128, 128], min=1, max=4096),
         "activation": Field("str", "softplus", choices=("softplus", "silu", "tanh", "elu")),
     },
     "objective": {
-        "kind": Field("str", "ssm_vr", choices=OBJECTIVES),
-        "projections": Field("int", 1, min=1, max=1024),
-        "projection": Field("str", "rademacher", choices=("gaussian", "rademacher", "sphere")),
-        "sigma": Field("float", 0.1, **POS),
-        "sigma_max": Field("float", None, **POS),
-        "sigma_min": Field("float", None, **POS),
-        "levels": Field("int", 10, min=1, max=1000),
-        "timesteps": Field("int", 1000, min=2, max=100_000),
-        "beta_min": Field("float", 1e-4, **POS, max=0.999),
-        "beta_max": Field("float", 0.02, **POS, max=0.999),
+        "kind": Field("str", "ssm_vr"),
     },
     "training": {
         "steps": Field("int", 5000, min=0, max=10_000_000),
@@ -60,7 +51,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "device": Field("str", "auto"),
     },
     "sampler": {
-        "kind": Field("str", None, choices=SAMPLERS),
+        "kind": Field("str", None),
         "score": Field("str", "learned", choices=("learned", "true")),
         "particles": Field("int", 1280, min=1, max=2_000_000),
         "step_size": Field("float", None, **POS),
@@ -72,8 +63,47 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "grid": Field("int", 32, min=2, max=512),
     },
 }
+SECTION_NAMES = tuple(FIXED_SECTIONS)
+KINDED = {"objective": "objective", "sampler": "sampler"}   # section -> registry group
 
-TOP_LEVEL = {"format", "name", "description", "density", *SECTIONS}
+
+def _registered(section: str) -> dict:
+    from .registry import objectives, samplers
+    return objectives() if section == "objective" else samplers()
+
+
+def section_fields(section: str, kind: str | None = None) -> dict[str, Field]:
+    """Every key a section accepts. For [objective] and [sampler]: the common keys, the keys
+    every registered objective (sampler) declares (the first declaration of a shared name:
+    the built-ins come first), and `kind`'s own declarations over those."""
+    fields = dict(FIXED_SECTIONS[section])
+    if section not in KINDED:
+        return fields
+    registered = _registered(section)
+    for cls in registered.values():
+        for key, f in cls.fields.items():
+            fields.setdefault(key, f)
+    if kind in registered:
+        fields.update(registered[kind].fields)
+    fields["kind"] = replace(fields["kind"], choices=tuple(registered))
+    return fields
+
+
+def saved_keys(section: str, kind: str) -> set[str]:
+    """The keys `to_toml` writes for a section: the common ones, the built-ins' (samplers read
+    the noise ladder from [objective] whatever the objective) and `kind`'s own; another
+    plugin's keys are left out, so that a saved preset loads where that plugin is missing."""
+    if section not in KINDED:
+        return set(FIXED_SECTIONS[section])
+    from .registry import REGISTRY
+    keys = set(FIXED_SECTIONS[section])
+    for entry in REGISTRY.entries(KINDED[section]).values():
+        if entry.builtin or entry.name == kind:
+            keys |= set(entry.value.fields)
+    return keys
+
+
+TOP_LEVEL = {"format", "name", "description", "density", *SECTION_NAMES}
 
 
 @dataclass
@@ -100,8 +130,11 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": FORMAT, "name": self.name, "description": self.description}
-        for sec in ("density", *SECTIONS):
-            out[sec] = {k: v for k, v in getattr(self, sec).items() if v is not None}
+        out["density"] = {k: v for k, v in self.density.items() if v is not None}
+        for sec in SECTION_NAMES:
+            table = getattr(self, sec)
+            keep = saved_keys(sec, table.get("kind"))
+            out[sec] = {k: v for k, v in table.items() if v is not None and k in keep}
         return out
 
     def to_toml(self) -> str:
@@ -184,15 +217,14 @@ def _parse(data, base_dir: Path, source) -> Preset:
     if not isinstance(dens_in, dict):
         raise SpecError("density", "expected a table [density]")
     kind = dens_in.get("kind", "mixture")
-    if not isinstance(kind, str) or kind not in DENSITY_KINDS:
-        raise SpecError("density.kind", f"unknown density kind {show(kind)} "
-                                        f"(known: {', '.join(DENSITY_KINDS)})")
+    fields = fields_for(kind)   # SpecError on density.kind for a kind nobody registered
     with _on_key("density"):
-        density = resolve_section("density", {**dens_in, "kind": kind}, fields_for(kind))
+        density = resolve_section("density", {**dens_in, "kind": kind}, fields)
     sections = {}
-    for name_, fields in SECTIONS.items():
+    for name_ in SECTION_NAMES:
         with _on_key(name_):
-            sections[name_] = resolve_section(name_, data.get(name_), fields)
+            sections[name_] = resolve_section(name_, data.get(name_),
+                                              section_fields(name_, _kind_in(name_, data.get(name_))))
     preset = Preset(name=name, description=desc, density=density, base_dir=base_dir, source=source,
                     **sections)
     # Build the density once: checks shapes, positive-definiteness, files; fills bounds.
@@ -203,6 +235,18 @@ def _parse(data, base_dir: Path, source) -> Preset:
         _derive(preset, dens)
     _check_consistency(preset)
     return preset
+
+
+def _kind_in(section: str, table) -> str | None:
+    """The kind a [objective] or [sampler] table names, checked against the registry (a
+    plugin that failed to load is named in the message); None for other sections or if absent."""
+    if section not in KINDED or not isinstance(table, dict) or "kind" not in table:
+        return None
+    kind, registered = table["kind"], _registered(section)
+    if not isinstance(kind, str) or kind not in registered:
+        from .registry import unknown_kind_message
+        raise SpecError(f"{section}.kind", unknown_kind_message(KINDED[section], kind, registered))
+    return kind
 
 
 def _derive(p: Preset, dens) -> None:
@@ -216,11 +260,18 @@ def _derive(p: Preset, dens) -> None:
         o["sigma_min"] = _round(min(0.1, o["sigma_max"] / 10), 6)
     s = p.sampler
     if s["kind"] is None:
-        s["kind"] = {"ncsn": "annealed_langevin", "ddpm": "ddpm"}.get(o["kind"], "langevin")
+        s["kind"] = _registered("objective")[o["kind"]].default_sampler
+    sampler = _registered("sampler").get(s["kind"])
+    if sampler is None:
+        raise SpecError("sampler.kind", f"the objective's default sampler {s['kind']!r} is not "
+                                        f"installed; name one in sampler.kind")
+    for key, f in sampler.fields.items():   # a sampler kind given by default: its own defaults
+        if s.get(key) is None:
+            s[key] = f.default
     if s["step_size"] is None:
-        s["step_size"] = 0.1 if s["kind"] == "annealed_langevin" else 0.01
+        s["step_size"] = float(sampler.default_step_size)
     if s["steps"] is None:
-        s["steps"] = {"langevin": 1000, "annealed_langevin": 100, "ddpm": o["timesteps"]}[s["kind"]]
+        s["steps"] = int(sampler.default_steps(p))
     if s["seed"] is None:
         s["seed"] = p.training["seed"]
 
@@ -238,11 +289,18 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("objective.sigma_min", f"must be below sigma_max ({o['sigma_max']:g})")
     if o["beta_min"] > o["beta_max"]:
         raise SpecError("objective.beta_min", f"must not exceed beta_max ({o['beta_max']:g})")
-    if s["kind"] == "ddpm" and s["score"] == "learned" and o["kind"] != "ddpm":
-        raise SpecError("sampler.kind", "the ddpm sampler needs objective.kind = \"ddpm\" "
-                        "(or sampler.score = \"true\")")
-    if s["kind"] != "ddpm" and s["score"] == "learned" and o["kind"] == "ddpm":
-        raise SpecError("sampler.kind", "a DDPM model is sampled with sampler.kind = \"ddpm\"")
+    if s["score"] == "learned":
+        objective, sampler = _registered("objective")[o["kind"]], _registered("sampler")[s["kind"]]
+        need = sampler.needs_conditioning
+        if need is not None and objective.conditioning != need:
+            fit = [f'"{n}"' for n, c in _registered("objective").items() if c.conditioning == need]
+            raise SpecError("sampler.kind", f"the {s['kind']} sampler needs objective.kind = "
+                            f"{' or '.join(fit) or 'a ' + need + '-conditioned objective'} "
+                            "(or sampler.score = \"true\")")
+        if objective.samplers is not None and s["kind"] not in objective.samplers:
+            label = objective.label.split()[0] if objective.label else o["kind"]
+            raise SpecError("sampler.kind", f"a {label} model is sampled with sampler.kind = "
+                            + " or ".join(f'"{k}"' for k in objective.samplers))
     dev = p.training["device"]
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         raise SpecError("training.device", f"must be auto, cpu, cuda, cuda:N or mps; got {dev!r}")

@@ -8,8 +8,11 @@ module's output, and a test fails when the two differ. Regenerate with
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .densities.params import COMMON, DENSITY_FIELDS, DIM_OF_KIND
-from .preset import FORMAT, SECTIONS
+from .preset import FIXED_SECTIONS, FORMAT, KINDED
+from .registry import REGISTRY
 from .schema import REQUIRED, Field
 
 INTRO = f"""# Preset files
@@ -27,7 +30,8 @@ points) are relative to the preset file.
 
 This reference is generated from the loader's own field tables
 (`python -m explorer.core.preset_reference`); the math behind each objective and sampler
-is in the docstrings of `explorer/core/objectives/` and `explorer/core/sampling.py`.
+is in the docstrings of `explorer/core/objectives/` and `explorer/core/samplers/`. Keys of
+plugins (docs/plugins.md) are not listed: each plugin documents its own.
 """
 
 
@@ -57,22 +61,13 @@ MEANING = {
     "model.kind": "score: the network outputs s; energy: it outputs E and s = -grad E",
     "model.hidden": "widths of the hidden layers",
     "model.activation": "nonlinearity between layers",
-    "objective.kind": "the loss (DESIGN: ESM, ISM, SSM, SSM-VR, DSM, NCSN, DDPM)",
-    "objective.projections": "random projections v per sample (ssm, ssm_vr)",
-    "objective.projection": "distribution of v, E[v v^T] = I for all three",
-    "objective.sigma": "noise std of DSM",
-    "objective.sigma_max": "largest NCSN noise level",
-    "objective.sigma_min": "smallest NCSN noise level",
-    "objective.levels": "number of NCSN noise levels (geometric)",
-    "objective.timesteps": "DDPM steps T",
-    "objective.beta_min": "first DDPM beta (linear schedule)",
-    "objective.beta_max": "last DDPM beta",
+    "objective.kind": "the loss (the headings below; DESIGN section 3)",
     "training.steps": "optimisation steps (0: train nothing)",
     "training.batch_size": "samples of p per step",
     "training.lr": "Adam's learning rate",
     "training.seed": "seed of the weights and the data stream",
     "training.device": "auto, cpu, cuda, cuda:N or mps (auto: a GPU if there is one)",
-    "sampler.kind": "langevin, annealed_langevin or ddpm (ancestral)",
+    "sampler.kind": "the sampler (the headings below); derived: the objective's own",
     "sampler.score": "learned: the network's; true: the density's exact score",
     "sampler.particles": "number of particles",
     "sampler.step_size": "Langevin eps: x <- x + eps/2 s(x) + sqrt(eps) z",
@@ -121,8 +116,17 @@ def reference() -> str:
         dim = DIM_OF_KIND.get(kind)
         out += [f"### kind = \"{kind}\"" + (f" ({dim}-D)" if dim else " (1-, 2- or 3-D)"), ""]
         out += (_table(fields) if fields else ["No keys of its own."]) + [""]
-    for name, fields in SECTIONS.items():
-        out += [f"## [{name}]", "", *_table(fields, name), ""]
+    for name, fields in FIXED_SECTIONS.items():
+        if name not in KINDED:
+            out += [f"## [{name}]", "", *_table(fields, name), ""]
+            continue
+        builtins = [e for e in REGISTRY.entries(KINDED[name]).values() if e.builtin]
+        fields = {**fields, "kind": replace(fields["kind"], choices=tuple(e.name for e in builtins))}
+        out += [f"## [{name}]", "", f"Keys of every {name}:", "", *_table(fields, name), ""]
+        for entry in builtins:
+            own = entry.value.fields
+            out += [f"### kind = \"{entry.name}\"", ""]
+            out += (_table(own, name) if own else ["No keys of its own."]) + [""]
     out += ["\"derived\" defaults depend on other keys (the sampler's kind and step size on the",
             "objective, NCSN's sigma_max on the data's spread, the bounds on the density); the",
             "resolved preset written by `score-explorer run` shows the values chosen.", ""]

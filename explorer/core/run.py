@@ -32,7 +32,7 @@ from .files import new_file_mode
 from .grid import grid_points
 from .learned_density import LearnedDensity, from_field, learned_log_density
 from .preset import Preset
-from .sampling import Sampler
+from .samplers import Sampler, build_sampler
 from .scores import level_text
 from .noise_error import NoiseError
 from .sample_quality import sample_metrics
@@ -82,7 +82,7 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         sampler, interrupted = session.sample_here(progress)
     else:   # nothing to sample from: a sampler that has not moved, for the metrics below
         score = trainer.true_score() if true_score else trainer.learned_score()
-        sampler = Sampler(preset, score, trainer.device)
+        sampler = build_sampler(preset, score, trainer.device)
     blowup = sampler.blowup_message()
     # no samples from a model that diverged before sampling, nor particles that blew up
     samples = sampler.numpy() if sample and blowup is None else None

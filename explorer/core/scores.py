@@ -16,15 +16,17 @@ import math
 
 import torch
 
+from .objectives import conditioning
 from .preset import Preset
 from .schedules import DDPMSchedule
 
 
 def _finest(preset: Preset) -> tuple[str, float]:
     o = preset.objective
-    if o["kind"] == "ncsn":
+    cond = conditioning(preset)
+    if cond == "sigma":
         return "sigma", float(o["sigma_min"])
-    if o["kind"] == "ddpm":
+    if cond == "time":
         return "step", 0
     return "none", 0.0
 
@@ -48,9 +50,10 @@ def fisher_level(preset: Preset) -> Level | None:
     NCSN at sigma_min (its finest level), DDPM at the first step whose noise std reaches
     DDPM_FISHER_NOISE; the divergence there is against the true score of that perturbed law."""
     o = preset.objective
-    if o["kind"] == "ncsn":
+    cond = conditioning(preset)
+    if cond == "sigma":
         return ("sigma", float(o["sigma_min"]))
-    if o["kind"] == "ddpm":
+    if cond == "time":
         noise = (1.0 - _schedule(preset).alpha_bars).sqrt()
         above = torch.nonzero(noise >= DDPM_FISHER_NOISE)
         return ("step", int(above[0]) if len(above) else int(o["timesteps"]) - 1)

@@ -91,7 +91,10 @@ class TrainingProcess:
         ours, theirs = socket.socketpair()
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # the child imports what the parent can: this package, and plugins found on a
+        # sys.path extended at run time (a notebook's sys.path.append) as well as installed ones
+        paths = [package_root, *(p for p in sys.path if p and p != package_root)]
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "explorer.core.training_process", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .preset import Preset
-from .sampling import Sampler
+from .samplers import build_sampler
 
 MAX_POINTS = 2000   # the path is thinned to at most this many points (the last one kept)
 
@@ -20,7 +20,7 @@ MAX_POINTS = 2000   # the path is thinned to at most this many points (the last 
 def trajectory(preset: Preset, score, device, start, seed: int | None = None) -> np.ndarray:
     """(k, d) positions from `start` to the end of the sampler's schedule (or until it blows
     up), at most MAX_POINTS of them, evenly spaced in steps, first and last included."""
-    sampler = Sampler(preset, score, device, particles=1)
+    sampler = build_sampler(preset, score, device, particles=1)
     if seed is not None:
         sampler.gen.manual_seed(int(seed))
     x0 = torch.as_tensor(np.asarray(start, dtype=np.float32).reshape(1, -1), device=sampler.x.device)

@@ -29,7 +29,8 @@ import torch
 
 from ..core.grid import grid_points
 from ..core.preset import Preset
-from ..core.sampling import Sampler
+from ..core.objectives import conditioning, short_label
+from ..core.samplers import build_sampler, sampler_class, sampler_label
 from ..core.scores import LearnedScore, TrueScore
 from ..core.training import Trainer
 from ..core import metrics as M
@@ -177,9 +178,7 @@ def mode_readout(x: np.ndarray, density):
 
 
 def sampler_status(kind: str, score: str, step: int, total: int, sigma: float | None) -> str:
-    label = {"langevin": "Langevin", "annealed_langevin": "annealed Langevin",
-             "ddpm": "DDPM ancestral"}.get(kind, kind)
-    s = f"{label} ({score} score), step {step}/{total}"
+    s = f"{sampler_label(kind)} ({score} score), step {step}/{total}"
     if sigma is not None:
         s += f", σ = {sigma:.3g}"
     return s
@@ -204,7 +203,7 @@ def _advance(step: Callable[[int], None], n: int, cancel) -> None:
 def particle_snapshots(preset: Preset, score, device, density, frames: int,
                        particles: int | None = None, cancel=None) -> Iterator[dict]:
     """The sampler of the run, replayed: its state after 0, k, 2k, ... steps and at the end."""
-    sampler = Sampler(preset, score, device, particles=particles)
+    sampler = build_sampler(preset, score, device, particles=particles)
     total = sampler.total
     k = max(1, math.ceil(total / max(frames - 1, 1)))
     kind, src = preset.sampler["kind"], preset.sampler["score"]
@@ -220,9 +219,7 @@ def particle_snapshots(preset: Preset, score, device, density, frames: int,
 
 
 def count_particle_frames(preset: Preset, frames: int) -> int:
-    s = preset.sampler
-    total = {"annealed_langevin": int(s["steps"]) * int(preset.objective["levels"]),
-             "ddpm": int(preset.objective["timesteps"])}.get(s["kind"], int(s["steps"]))
+    total = sampler_class(preset.sampler["kind"]).total_steps(preset)
     k = max(1, math.ceil(total / max(frames - 1, 1)))
     return 1 + math.ceil(total / k)
 
@@ -287,8 +284,9 @@ def count_training_frames(preset: Preset, frames: int) -> int:
 def field_caption(preset: Preset, density, step: int | None = None, budget: int | None = None
                   ) -> str:
     o = preset.objective["kind"]
-    where = {"ncsn": f" at σ_min = {preset.objective['sigma_min']:.3g}", "ddpm": " at t = 0"}.get(o, "")
-    s = f"{o.upper().replace('_', '-')}{where}; true score: {density.score_source}"
+    where = {"sigma": f" at σ_min = {preset.objective['sigma_min']:.3g}",
+             "time": " at t = 0"}.get(conditioning(preset), "")
+    s = f"{short_label(o)}{where}; true score: {density.score_source}"
     if step is not None:
         s = f"step {step}/{budget} · " + s
     return s

@@ -34,8 +34,12 @@ def open_window(path: str | None = None):
             error = f"Could not open the preset. {e}. The default preset is shown instead."
             preset, chosen = None, None
     win = MainWindow(preset, chosen)
+    from ..core.registry import failures
+    problems = [f.message() for f in failures()]
     if error:
-        win.show_error(error)
+        problems.insert(0, error)
+    if problems:
+        win.show_error("\n".join(problems))
     return win
 
 

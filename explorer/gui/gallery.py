@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QLi
 
 from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
 from ..views.style import BACKGROUND, FOREGROUND, TRUE
-from .texts import sampler_label
+from ..core.samplers import sampler_label
 
 THUMB = 112
 

@@ -27,11 +27,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlide
 from ..core import learned_density as LD
 from ..core import pictures
 from ..core.grid import grid_points
+from ..core.objectives import conditioning, short_label
 from ..core.schedules import ncsn_sigmas
 from ..core.scores import level_label, level_noise
 from ..core.session import Session
 from ..views.style import ViewStyle
-from .texts import sampler_label
+from ..core.samplers import sampler_label
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
@@ -166,7 +167,8 @@ class ViewsArea(QWidget):
         (t = T - 1) on the left. The right end, the finest level, is the default."""
         preset = self.session.preset
         o = preset.objective
-        show = o["kind"] in ("ncsn", "ddpm")
+        cond = conditioning(preset)
+        show = cond is not None
         self.sigma_row.setVisible(show)
         if self.loss_area is not None:
             self.loss_area.setTabVisible(1, show)
@@ -178,7 +180,7 @@ class ViewsArea(QWidget):
         if not show:
             self._levels = []
             return
-        if o["kind"] == "ncsn":
+        if cond == "sigma":
             sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
             self._levels = [("sigma", s) for s in sigmas]
         else:
@@ -457,9 +459,10 @@ class ViewsArea(QWidget):
             sigma, _ = level_noise(preset, level)
             return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
                     f"(true: score of the marginal p_t, {src}); density p_t")
-        if preset.objective["kind"] == "ncsn":
+        cond = conditioning(preset)
+        if cond == "sigma":
             return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
-        if preset.objective["kind"] == "ddpm":
+        if cond == "time":
             return f"learned at t = 0; true score: {src}"
         return f"true score: {src}"
 
@@ -470,11 +473,12 @@ class ViewsArea(QWidget):
         rows = snap.get("fisher_by_noise")
         if rows and self.noise_view is not None:
             preset = self.session.preset
-            kind = preset.objective["kind"]
-            level_kind = "sigma" if kind == "ncsn" else "step"
+            by_sigma = conditioning(preset) == "sigma"
+            level_kind = "sigma" if by_sigma else "step"
             noise = [level_noise(preset, (level_kind, r[0]))[0] for r in rows]
+            name = short_label(preset.objective["kind"])
             self.noise_view.set_errors(noise, [r[2] for r in rows],
-                                       "NCSN's σ levels" if kind == "ncsn" else "DDPM steps t")
+                                       f"{name}'s σ levels" if by_sigma else f"{name} steps t")
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session

@@ -28,26 +28,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from ..core.objectives import short_label
+from ..core.registry import objectives
 from .style import FISHER, LOSS, SCREEN, ViewStyle
 from . import common as C
 
-OBJECTIVE_NAMES = {"esm": "ESM", "ism": "ISM", "ssm": "SSM", "ssm_vr": "SSM-VR", "dsm": "DSM",
-                   "ncsn": "NCSN", "ddpm": "DDPM"}
 FISHER_NAME = "Fisher divergence F"
 FISHER_LEGEND = "Fisher F"
 
 
-POSITIVE_LOSSES = {"esm", "dsm", "ncsn", "ddpm"}   # squared errors: their loss is never negative
-
-
 def objective_is_positive(objective: str | None) -> bool:
-    return str(objective or "").lower() in POSITIVE_LOSSES
+    """A squared-error loss (ESM, DSM, NCSN, DDPM: the class says) is never negative."""
+    cls = objectives().get(str(objective or ""))
+    return bool(cls is not None and cls.positive_loss)
 
 
 def objective_name(objective: str | None) -> str:
-    if not objective:
-        return ""
-    return OBJECTIVE_NAMES.get(str(objective).lower(), str(objective).upper())
+    return short_label(objective) if objective else ""
 
 
 def ema_raw(x, weight: float, prev: float = 0.0) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The density library: `build_density(spec, base_dir)` turns a [density] table into a Density.
 
-Every kind of DESIGN section 4 is registered in BUILDERS. The spec is checked again here
-(types, ranges, unknown keys, missing required keys, then the combinations each builder
-checks), so a spec that did not come through the preset loader (the window's controls, a
+Every kind, the built-ins of DESIGN section 4 (kinds.py) and plugins', is found through the
+registry (core/registry.py). The spec is checked again here (types, ranges, unknown keys,
+missing required keys, then the combinations each builder checks), so a spec that did not come through the preset loader (the window's controls, a
 test) still fails with a SpecError naming the key, never with a bare exception.
 """
 
@@ -14,36 +14,38 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from ..schema import REQUIRED, show
+from ..schema import REQUIRED, Field
 from .base import Density, check_bounds, kernel_log_prob, kernel_score
-from .datafile import build_image, build_points
-from .gaussian import GaussianMixture, build_gaussian, build_mixture
+from .gaussian import GaussianMixture
 from .kernel import KernelDensity
-from .params import DENSITY_KINDS, DIM_OF_KIND, fields_for
-from .shapes2d import (Banana, Checkerboard, Funnel, RadialShell, build_banana, build_checkerboard,
-                       build_funnel, build_moons, build_pinwheel, build_ring, build_spirals,
-                       build_swiss_roll)
-from .shapes3d import Torus, build_helix, build_sphere_shell, build_torus
+from .params import COMMON
+from .shapes2d import Banana, Checkerboard, Funnel, RadialShell
+from .shapes3d import Torus
 
-BUILDERS = {
-    "gaussian": build_gaussian,
-    "mixture": build_mixture,
-    "ring": build_ring,
-    "moons": build_moons,
-    "swiss_roll": build_swiss_roll,
-    "spirals": build_spirals,
-    "checkerboard": build_checkerboard,
-    "pinwheel": build_pinwheel,
-    "banana": build_banana,
-    "funnel": build_funnel,
-    "image": build_image,
-    "points": build_points,
-    "torus": build_torus,
-    "helix": build_helix,
-    "sphere_shell": build_sphere_shell,
-}
 
-assert set(BUILDERS) == set(DENSITY_KINDS), "every kind in params.py needs a builder"
+def density_kinds() -> dict:
+    """name -> density kind (kinds.py says what one is): the built-ins, then plugins."""
+    from ..registry import densities
+    return densities()
+
+
+def density_kind(kind):
+    """The registered kind `kind` (SpecError on density.kind naming the known ones)."""
+    from ..registry import unknown_kind_message
+    known = density_kinds()
+    if not isinstance(kind, str) or kind not in known:
+        raise SpecError("density.kind", unknown_kind_message("density", kind, known))
+    return known[kind]
+
+
+def fields_for(kind: str) -> dict[str, Field]:
+    """Every key of a [density] table of this kind: kind, bounds and the kind's own."""
+    return {**COMMON, **density_kind(kind).fields}
+
+
+def dim_of(kind: str) -> int | None:
+    """The dimension a kind fixes (2 for ring, 3 for torus), None where the parameters say."""
+    return getattr(density_kind(kind), "dim", None)
 
 
 def _plain(v):
@@ -55,8 +57,6 @@ def resolve_spec(spec: dict) -> dict:
     if not isinstance(spec, dict):
         raise SpecError("density", "expected a table [density]")
     kind = spec.get("kind", "mixture")
-    if not isinstance(kind, str) or kind not in BUILDERS:
-        raise SpecError("density.kind", f"unknown density kind {show(kind)} (known: {', '.join(BUILDERS)})")
     fields = fields_for(kind)
     unknown = sorted(map(str, set(spec) - set(fields)))
     if unknown:
@@ -83,14 +83,15 @@ def build_density(spec: dict, base_dir: Path | str | None = None) -> Density:
     """
     s = resolve_spec(spec)
     kind = s["kind"]
-    if kind in DIM_OF_KIND and s["bounds"] is not None:
-        s["bounds"] = check_bounds(s["bounds"], DIM_OF_KIND[kind])
+    dim = dim_of(kind)
+    if dim is not None and s["bounds"] is not None:
+        s["bounds"] = check_bounds(s["bounds"], dim)
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     try:
         # numpy's overflow and invalid-value warnings become errors here, reported below,
         # instead of printing before (or without) a message
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            return BUILDERS[kind](s, base)
+            return density_kind(kind).build(s, base)
     except SpecError:
         raise
     except (ValueError, ArithmeticError, TypeError, IndexError, RecursionError,
@@ -99,7 +100,7 @@ def build_density(spec: dict, base_dir: Path | str | None = None) -> Density:
 
 
 __all__ = [
-    "BUILDERS", "Banana", "Checkerboard", "Density", "Funnel", "GaussianMixture", "KernelDensity",
+    "density_kind", "density_kinds", "dim_of", "fields_for", "Banana", "Checkerboard", "Density", "Funnel", "GaussianMixture", "KernelDensity",
     "RadialShell", "Torus", "build_density", "check_bounds", "kernel_log_prob", "kernel_score",
     "resolve_spec",
 ]

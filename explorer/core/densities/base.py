@@ -22,9 +22,23 @@ class Density:
     kind: str = ""
     dim: int = 2
     score_source: str = "analytic"
+    # A plugin density (a subclass registered under `score_explorer.densities`) also sets
+    # `name` (its kind) and `fields` (its preset keys besides kind and bounds, schema Fields);
+    # its constructor takes those keys as keyword arguments and sets its own default box.
+    name: str = ""
+    fields: dict = {}
+    order: int = 100
 
     def __init__(self, bounds: np.ndarray):
         self.bounds = np.asarray(bounds, dtype=np.float64).reshape(self.dim, 2)
+
+    @classmethod
+    def build(cls, spec: dict, base_dir) -> "Density":
+        """The density of a checked [density] spec: cls(**its fields), the spec's bounds if given."""
+        density = cls(**{k: spec[k] for k in cls.fields})
+        if spec.get("bounds") is not None:
+            density.bounds = np.asarray(spec["bounds"], dtype=np.float64).reshape(density.dim, 2)
+        return density
 
     # --- required -------------------------------------------------------------------
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -36,8 +50,11 @@ class Density:
         raise NotImplementedError
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
-        """grad_x log p(x), (n, d), computed in closed form (not by autograd)."""
-        raise NotImplementedError
+        """grad_x log p(x), (n, d). The built-ins override this with the closed form; the
+        default (for plugins) differentiates log_prob with autograd."""
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            return torch.autograd.grad(self.log_prob(xg).sum(), xg)[0].detach()
 
     # --- perturbed densities --------------------------------------------------------
     def perturbed_score(self, x: torch.Tensor, sigma: float, scale: float = 1.0) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The keys each density kind accepts in a preset's [density] table.
+"""The keys each built-in density kind accepts in a preset's [density] table.
 
 One table per kind, so the preset loader, the window's parameter controls and the
 builders all agree on names, defaults and ranges. `None` defaults are derived by the
@@ -101,8 +101,4 @@ DIM_OF_KIND = {
     "banana": 2, "funnel": 2, "image": 2, "torus": 3, "helix": 3, "sphere_shell": 3,
 }
 
-DENSITY_KINDS = tuple(DENSITY_FIELDS)
-
-
-def fields_for(kind: str) -> dict[str, Field]:
-    return {**COMMON, **DENSITY_FIELDS[kind]}
+DENSITY_KINDS = tuple(DENSITY_FIELDS)  # the built-ins; densities.density_kinds() adds plugins

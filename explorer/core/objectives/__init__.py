@@ -5,20 +5,40 @@ device, into a scalar loss; randomness comes from torch's default generators.
     loss = objective.loss(model, x)          # scalar tensor, no host synchronisation
     objective.losses(model, x)               # the per-sample terms, (n,); loss = losses.mean()
 
-`needs_true_score` says whether the loss itself calls density.score (ESM only).
-`ism_constant(density, samples)` is 1/2 E_p |grad log p|^2 for ISM (so that ISM + constant
-lines up with the Fisher divergence in the loss plot), None for the other objectives.
+Every objective, built-in or plugin, is a class registered under the entry-point group
+`score_explorer.objectives` (core/registry.py; docs/plugins.md). Its class attributes say
+what the rest of the program needs to know: its preset keys (`fields`, schema Fields in the
+[objective] table), its words for the window (`title`, `formula`, `assumes`), the model it
+trains (`conditioning`: None, "sigma" for a ladder of noise levels sigma_max..sigma_min as
+NCSN, "time" for DDPM's steps), the sampler it defaults to and the ones it can be sampled
+with. The constructor takes the values of its `fields` as keyword arguments.
+
+`needs_true_score` says whether the loss itself calls density.score (ESM only): the
+constructor then also gets `density=`. `ism_constant(density, samples)` is
+1/2 E_p |grad log p|^2 for ISM (so that ISM + constant lines up with the Fisher divergence in
+the loss plot), None for the other objectives.
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..schema import Field
+
 
 class Objective:
-    name: str = ""
-    label: str = ""
+    name: str = ""                    # the preset's objective.kind
+    label: str = ""                   # "DSM  1/2 E|...|^2": its short name is the first word
+    title: str = ""                   # the window's heading for it
+    formula: str = ""                 # its loss, as rich text for the window
+    assumes: str = ""                 # one or two sentences: what it needs, what it costs
+    fields: dict[str, Field] = {}     # its keys in the preset's [objective] table
+    conditioning: str | None = None   # None, "sigma" or "time" (see the module docstring)
+    default_sampler: str = "langevin"
+    samplers: tuple[str, ...] | None = None  # the only samplers of a learned model; None: any
+    positive_loss: bool = False       # a squared error: the loss plot may use a log axis
     needs_true_score: bool = False
+    order: int = 100                  # place in the window's list (built-ins: course order)
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
         """Per-sample loss terms, (n,)."""
@@ -51,41 +71,42 @@ from .ism import ISM  # noqa: E402
 from .ncsn import NCSN  # noqa: E402
 from .sliced import SSM, SSMVR, sample_projections  # noqa: E402
 
-KINDS = ("esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm")
+
+def objective_class(kind: str) -> type[Objective]:
+    """The registered class of objective `kind` (ValueError naming the known kinds)."""
+    from ..registry import objectives, unknown_kind_message
+    known = objectives()
+    if kind not in known:
+        raise ValueError(unknown_kind_message("objective", kind, known))
+    return known[kind]
+
+
+def conditioning(preset) -> str | None:
+    """The noise conditioning of the model the preset trains: None, "sigma" or "time"."""
+    return objective_class(preset.objective.get("kind", "ssm_vr")).conditioning
 
 
 def build_objective(preset, density=None) -> Objective:
-    """The objective preset.objective asks for. `density` is needed by ESM (its exact score)."""
+    """The objective preset.objective asks for, built from its own keys. `density` is needed
+    by an objective with `needs_true_score` (ESM: its exact score)."""
     o = preset.objective
-    kind = o.get("kind", "ssm_vr")
-    if kind == "esm":
+    cls = objective_class(o.get("kind", "ssm_vr"))
+    params = {k: o.get(k, f.default) for k, f in cls.fields.items()}
+    if cls.needs_true_score:
         if density is None:
-            raise ValueError("ESM needs the density (its exact score)")
-        return ESM(density)
-    if kind == "ism":
-        return ISM()
-    if kind in ("ssm", "ssm_vr"):
-        cls = SSM if kind == "ssm" else SSMVR
-        return cls(projections=o.get("projections", 1), projection=o.get("projection", "rademacher"))
-    if kind == "dsm":
-        return DSM(sigma=o.get("sigma", 0.1))
-    if kind == "ncsn":
-        if o.get("sigma_max") is None or o.get("sigma_min") is None:
-            raise ValueError("NCSN needs objective.sigma_max and objective.sigma_min")
-        return NCSN(o["sigma_max"], o["sigma_min"], o.get("levels", 10))
-    if kind == "ddpm":
-        return DDPMObjective(o.get("timesteps", 1000), o.get("beta_min", 1e-4), o.get("beta_max", 0.02))
-    raise ValueError(f"unknown objective kind {kind!r} (known: {', '.join(KINDS)})")
+            raise ValueError(f"{short_label(cls.name)} needs the density (its exact score)")
+        params["density"] = density
+    return cls(**params)
 
 
 def short_label(kind: str) -> str:
     """`ssm_vr` -> `SSM-VR`: an objective kind as the papers write it (the first word of
     its class's label); an unknown kind as given."""
-    for cls in (ESM, ISM, SSM, SSMVR, DSM, NCSN, DDPMObjective):
-        if cls.name == kind:
-            return cls.label.split()[0]
-    return str(kind)
+    from ..registry import objectives
+    cls = objectives().get(kind)
+    return cls.label.split()[0] if cls is not None and cls.label else str(kind)
 
 
-__all__ = ["Objective", "build_objective", "short_label", "fisher_constant", "sample_projections", "KINDS",
-           "ESM", "ISM", "SSM", "SSMVR", "DSM", "NCSN", "DDPMObjective"]
+__all__ = ["Objective", "build_objective", "objective_class", "conditioning", "short_label",
+           "fisher_constant", "sample_projections", "ESM", "ISM", "SSM", "SSMVR", "DSM", "NCSN",
+           "DDPMObjective"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..schedules import DDPMSchedule
+from ..schema import Field
 from . import Objective
 
 
@@ -15,6 +16,20 @@ class DDPMObjective(Objective):
 
     name = "ddpm"
     label = "DDPM  E|eps_theta(x_t, t) - eps|^2"
+    title = "Denoising diffusion (DDPM, Ho et al. 2020)"
+    formula = "E |ε<sub>θ</sub>(x<sub>t</sub>, t) − ε|²,  score = −ε<sub>θ</sub>/√(1 − ᾱ<sub>t</sub>)"
+    assumes = "DSM across T noise levels with linear β from 10⁻⁴ to 0.02; ancestral sampler."
+    fields = {
+        "timesteps": Field("int", 1000, min=2, max=100_000, help="steps T"),
+        "beta_min": Field("float", 1e-4, min=0.0, exclusive_min=True, max=0.999,
+                          help="first beta (linear schedule)"),
+        "beta_max": Field("float", 0.02, min=0.0, exclusive_min=True, max=0.999, help="last beta"),
+    }
+    conditioning = "time"
+    default_sampler = "ddpm"
+    samplers = ("ddpm",)
+    positive_loss = True
+    order = 7
 
     def __init__(self, timesteps: int = 1000, beta_min: float = 1e-4, beta_max: float = 0.02):
         self.schedule = DDPMSchedule(int(timesteps), beta_min, beta_max)   # float64, CPU

@@ -10,7 +10,12 @@ from . import Objective
 class ESM(Objective):
     name = "esm"
     label = "ESM  1/2 E|s - grad log p|^2"
+    title = "Explicit score matching"
+    formula = "½ E<sub>p</sub> |s<sub>θ</sub>(x) − ∇log p(x)|²"
+    assumes = "Needs the true score ∇log p: only possible on toy densities like these."
+    positive_loss = True
     needs_true_score = True
+    order = 1
 
     def __init__(self, density):
         self.density = density

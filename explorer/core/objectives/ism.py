@@ -11,6 +11,11 @@ from . import Objective, fisher_constant
 class ISM(Objective):
     name = "ism"
     label = "ISM  E[1/2|s|^2 + tr grad s]"
+    title = "Implicit score matching (Hyvärinen 2005)"
+    formula = "E<sub>p</sub> [ ½ |s<sub>θ</sub>(x)|² + tr ∇<sub>x</sub>s<sub>θ</sub>(x) ]"
+    assumes = ("No true score needed; the exact trace costs one derivative per dimension. "
+               "Equals ESM up to the constant ½ E|∇log p|².")
+    order = 2
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
         # ISM: E_p [1/2 |s_theta(x)|^2 + tr(grad_x s_theta(x))], trace exact:

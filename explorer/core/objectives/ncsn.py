@@ -5,14 +5,31 @@ from __future__ import annotations
 import torch
 
 from ..schedules import ncsn_sigmas
+from ..schema import Field
 from . import Objective
 
 
 class NCSN(Objective):
     name = "ncsn"
     label = "NCSN  1/2 E[sigma^2 |s(x~, sigma) + (x~ - x)/sigma^2|^2]"
+    title = "Noise-conditional score network (Song & Ermon 2019)"
+    formula = ("½ E [ σ² |s<sub>θ</sub>(x̃, σ) + (x̃ − x)/σ²|² ],  "
+               "σ ∈ {σ<sub>1</sub> > … > σ<sub>L</sub>}")
+    assumes = "One network for many noise levels; sample with annealed Langevin."
+    fields = {
+        # None: derived from the density's box when the preset is loaded (preset._derive)
+        "sigma_max": Field("float", None, min=0.0, exclusive_min=True, help="largest noise level (derived: half the box diagonal)"),
+        "sigma_min": Field("float", None, min=0.0, exclusive_min=True, help="smallest noise level (derived: min(0.1, sigma_max / 10))"),
+        "levels": Field("int", 10, min=1, max=1000, help="number of noise levels (geometric)"),
+    }
+    conditioning = "sigma"
+    default_sampler = "annealed_langevin"
+    positive_loss = True
+    order = 6
 
     def __init__(self, sigma_max: float, sigma_min: float, levels: int = 10):
+        if sigma_max is None or sigma_min is None:
+            raise ValueError("NCSN needs objective.sigma_max and objective.sigma_min")
         self.sigma_max, self.sigma_min, self.levels = float(sigma_max), float(sigma_min), int(levels)
         self.sigmas = ncsn_sigmas(self.sigma_max, self.sigma_min, self.levels)  # (L,) CPU float32
         self._cache: dict = {}

@@ -7,6 +7,7 @@ import math
 import torch
 
 from ..models import jvp
+from ..schema import Field
 from . import Objective
 
 PROJECTIONS = ("gaussian", "rademacher", "sphere")
@@ -27,6 +28,11 @@ def sample_projections(kind: str, like: torch.Tensor) -> torch.Tensor:
 
 class _Sliced(Objective):
     variance_reduced = False
+    fields = {
+        "projections": Field("int", 1, min=1, max=1024, help="random projections v per sample"),
+        "projection": Field("str", "rademacher", choices=PROJECTIONS,
+                            help="distribution of v, E[v v^T] = I for all three"),
+    }
 
     def __init__(self, projections: int = 1, projection: str = "rademacher"):
         if projection not in PROJECTIONS:
@@ -52,9 +58,17 @@ class _Sliced(Objective):
 class SSM(_Sliced):
     name = "ssm"
     label = "SSM  E[v^T grad s v + 1/2 (v^T s)^2]"
+    title = "Sliced score matching (Song et al. 2019)"
+    formula = "E<sub>p</sub> E<sub>v</sub> [ vᵀ∇<sub>x</sub>s<sub>θ</sub> v + ½ (vᵀs<sub>θ</sub>)² ]"
+    assumes = "Random projections v replace the trace: one Jacobian-vector product, any dimension."
+    order = 3
 
 
 class SSMVR(_Sliced):
     name = "ssm_vr"
     label = "SSM-VR  E[v^T grad s v + 1/2 |s|^2]"
+    title = "Sliced score matching, variance reduced"
+    formula = "E<sub>p</sub> E<sub>v</sub> [ vᵀ∇<sub>x</sub>s<sub>θ</sub> v + ½ |s<sub>θ</sub>|² ]"
+    assumes = "As SSM with the second term in closed form (E[vvᵀ] = I): lower variance."
+    order = 4
     variance_reduced = True

@@ -28,7 +28,7 @@ from psygnal import Signal
 
 from ..history import LossHistory
 from ..metrics import mode_weights
-from ..sampling import Sampler
+from ..samplers import Sampler
 from ..scores import LearnedScore
 from ..training import Trainer
 from ..training_process import TrainingProcess, TrainingProcessGone, learned_on_grid, load_weights

@@ -24,7 +24,7 @@ from ..grid import grid_points
 from ..history import LossHistory
 from ..preset import Preset
 from ..sample_quality import LIVE_POINTS, SampleQuality
-from ..sampling import Sampler
+from ..samplers import Sampler, build_sampler
 from ..scores import TrueScore, level_noise
 from ..training import Trainer
 from ..training_process import TrainingProcess
@@ -281,7 +281,7 @@ class Session:
                 score = learned_sampler_score(self.training)
                 if self.trainer.step_count == 0:
                     self.note.emit(UNTRAINED_NOTE)
-            sampler = Sampler(p, score, self.trainer.device)
+            sampler = build_sampler(p, score, self.trainer.device)
         except SpecError as e:
             self.failed.emit(str(e))
             return False
@@ -358,7 +358,7 @@ class Session:
         progress = progress or (lambda *a: None)
         t = self.trainer
         score = t.true_score() if self.preset.sampler["score"] == "true" else t.learned_score()
-        sampler = Sampler(self.preset, score, t.device)
+        sampler = build_sampler(self.preset, score, t.device)
         try:
             while not sampler.done:
                 sampler.advance(max(1, sampler.total // 100))

@@ -12,26 +12,25 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
-from ...core.densities.params import DENSITY_KINDS, DIM_OF_KIND, fields_for
+from ...core.densities import density_kinds, fields_for
 from ...core.device import available_devices
-from ...core.preset import SECTIONS, Preset
-from ..texts import OBJECTIVES, SAMPLER_TOOLTIP
+from ...core.objectives import objective_class
+from ...core.preset import FIXED_SECTIONS, SECTION_NAMES, Preset, section_fields
+from ...core.registry import REGISTRY
+from ...core.samplers import sampler_class
+from ..texts import SAMPLER_TOOLTIP
 from .form import SectionForm
 
-# Which objective keys matter for which objective (the others stay in the preset).
-OBJECTIVE_KEYS = {
-    "esm": (), "ism": (),
-    "ssm": ("projections", "projection"), "ssm_vr": ("projections", "projection"),
-    "dsm": ("sigma",),
-    "ncsn": ("sigma_max", "sigma_min", "levels"),
-    "ddpm": ("timesteps", "beta_min", "beta_max"),
-}
 
-
-def _kind_label(kind: str) -> str:
-    dim = DIM_OF_KIND.get(kind)
-    return f"{kind}  ({dim}-D)" if dim else f"{kind}  (1/2/3-D)" if kind in ("gaussian", "mixture") \
-        else f"{kind}  (from file)"
+def _kind_label(name: str, kind) -> str:
+    dim = getattr(kind, "dim", None)
+    if dim:
+        where = f"{dim}-D"
+    else:
+        where = "from file" if "path" in kind.fields else "1/2/3-D"
+    entry = REGISTRY.get("density", name)
+    plugin = f", {entry.distribution}" if entry is not None and not entry.builtin else ""
+    return f"{name}  ({where}{plugin})"
 
 
 class ControlPanel(QScrollArea):
@@ -56,8 +55,8 @@ class ControlPanel(QScrollArea):
         dl.addWidget(self.gallery_button)
         kind_row = QFormLayout()
         self.kind_combo = QComboBox()
-        for k in DENSITY_KINDS:
-            self.kind_combo.addItem(_kind_label(k), k)
+        for name, kind in density_kinds().items():
+            self.kind_combo.addItem(_kind_label(name, kind), name)
         self.kind_combo.activated.connect(
             lambda i: self.density_kind_changed.emit(self.kind_combo.itemData(i)))
         kind_row.addRow("kind", self.kind_combo)
@@ -95,7 +94,7 @@ class ControlPanel(QScrollArea):
         self.set_preset(preset)
 
     def _add_form(self, section: str, layout, preset: Preset) -> None:
-        fields = dict(SECTIONS[section])
+        fields = section_fields(section)
         if section == "training":
             devs = ("auto", *available_devices())
             fields["device"] = replace(fields["device"], choices=devs)
@@ -124,20 +123,28 @@ class ControlPanel(QScrollArea):
             self._rebuild_density_form(preset)
         else:
             current.set_values(preset.density)
-        for section in SECTIONS:
+        for section in SECTION_NAMES:
             self.forms[section].set_values(getattr(preset, section))
         self._show_objective(preset.objective["kind"])
+        self._show_sampler(preset.sampler["kind"])
         self.show_error(None, "")
 
     def set_score_note(self, text: str) -> None:
         self.score_note.setText(text)
 
     def _show_objective(self, kind: str) -> None:
-        title, formula, assumes = OBJECTIVES[kind]
-        self.formula.setText(f"<b>{title}</b><br>{formula}")
-        self.assumes.setText(assumes)
-        keep = set(OBJECTIVE_KEYS[kind]) | {"kind"}
-        form = self.forms["objective"]
+        cls = objective_class(kind)
+        self.formula.setText(f"<b>{cls.title or cls.label}</b><br>{cls.formula}")
+        self.assumes.setText(cls.assumes)
+        self._show_rows("objective", set(cls.fields))
+
+    def _show_sampler(self, kind: str) -> None:
+        self._show_rows("sampler", set(sampler_class(kind).fields))
+
+    def _show_rows(self, section: str, own: set[str]) -> None:
+        """Only the common keys and the kind's own (the others stay in the preset, hidden)."""
+        keep = own | set(FIXED_SECTIONS[section])
+        form = self.forms[section]
         lay: QFormLayout = form.layout()
         for key, ed in form.editors.items():
             lay.setRowVisible(ed, key in keep)
