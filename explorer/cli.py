@@ -30,7 +30,11 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
                               [--device D] [--export FILE]
        score-explorer compare PRESET --vary KEY=V1,V2,... [--vary ...] [--seeds K]
                               [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]
+       score-explorer check objective NAME [--steps N] [--all]
+       score-explorer check density NAME
 
+`check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
+scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
 PRESET is a preset file, or the name of a preset that comes with the program
 (`score-explorer run ddpm_moons`); `score-explorer run --help` and
 `score-explorer compare --help` describe each command's options."""
@@ -84,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         except PackageNotFoundError:
             print("score-explorer (not installed)")
         return 0
-    if argv and argv[0] in ("run", "compare"):
+    if argv and argv[0] in ("run", "compare", "check"):
         report_plugin_failures()
+    if argv and argv[0] == "check":
+        return _main_check(argv[1:])
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
     if argv and argv[0] == "compare":
@@ -102,6 +108,53 @@ def main(argv: list[str] | None = None) -> int:
     from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
     return run_app(resolve(argv[0]) if argv else None)
+
+
+def _main_check(argv: list[str]) -> int:
+    ap = _Parser(prog="score-explorer check", description="Check an objective or a density "
+                 "against closed forms (explorer/core/oracle.py).")
+    ap.add_argument("what", choices=("objective", "density"))
+    ap.add_argument("name")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="training steps per dimension of each case (default 1000)")
+    ap.add_argument("--all", action="store_true", help="run every case, not only up to the first failure")
+    try:
+        args = ap.parse_args(argv)
+    except _ArgError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    from .core import oracle
+    from .core import threads as thread_policy
+    from .core.errors import SpecError
+    thread_policy.apply()
+    try:
+        if args.what == "density":
+            results = oracle.check_density(args.name)
+            for r in results:
+                print(r.line(), flush=True)
+        else:
+            if args.steps is not None and args.steps < 1:
+                print("error: --steps must be at least 1", file=sys.stderr)
+                return 2
+            print(f"checking objective {args.name!r} against exact scores "
+                  f"(pass: relative Fisher divergence < {oracle.PASS})", flush=True)
+            results = oracle.check_objective(args.name, args.steps or oracle.STEPS,
+                                             progress=lambda r: print(r.line(), flush=True),
+                                             keep_going=args.all)
+            for r in results:
+                for sigma, _, rel in r.by_level if not r.passed else []:
+                    print(f"      level {sigma:.4g}: relative Fisher {rel:.3g}")
+    except (SpecError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    failed = [r for r in results if not r.passed]
+    print("FAIL" if failed else "pass", flush=True)
+    return 1 if failed else 0
 
 
 def report_plugin_failures() -> None:

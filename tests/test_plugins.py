@@ -202,3 +202,65 @@ def test_the_window_lists_plugins_and_names_broken_ones(qtbot, example, plugins)
         assert np.isfinite(w.session.trainer.fisher[-1][2])
     finally:
         w.close()
+
+
+# ------------------------------------------------------------------------------ the oracle
+FLIPPED_DSM = '''
+import torch
+from explorer.core.objectives import Objective
+from explorer.core.schema import Field
+
+
+class FlippedDSM(Objective):
+    name = "dsm_flipped"
+    label = "DSM-flipped  1/2 E|s(x~) - (x~ - x)/sigma^2|^2"
+    fields = {"sigma": Field("float", 0.1, min=0.0, exclusive_min=True)}
+
+    def __init__(self, sigma=0.1):
+        self.sigma = sigma
+
+    def losses(self, model, x):
+        x_tilde = x + self.sigma * torch.randn_like(x)
+        return 0.5 * (model(x_tilde) - (x_tilde - x) / self.sigma ** 2).pow(2).sum(dim=1)
+'''
+
+
+def test_diagnose_names_sign_and_scale_errors():
+    from explorer.core.oracle import diagnose
+    g = torch.randn(5000, 2)
+    assert diagnose(g + 0.05 * torch.randn(5000, 2), g)[2] == ""
+    rel, c, fault = diagnose(-g, g)
+    assert rel == pytest.approx(4.0, rel=1e-6) and c == pytest.approx(-1.0) and "sign error" in fault
+    rel, c, fault = diagnose(0.5 * g, g)
+    assert c == pytest.approx(0.5) and "scale error" in fault and "0.5 times" in fault
+    assert "not the score" in diagnose(torch.randn(5000, 2), g)[2]
+
+
+def test_check_fails_a_dsm_with_its_target_sign_flipped(plugins, tmp_path):
+    site = plugins("flipped-plugin", {"score_explorer.objectives": {"dsm_flipped": "flipped_dsm:FlippedDSM"}},
+                   {"flipped_dsm.py": FLIPPED_DSM})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]),
+           "SCORE_EXPLORER_LOG_DIR": str(tmp_path / "log")}
+    r = subprocess.run([sys.executable, "-m", "explorer", "check", "objective", "dsm_flipped",
+                        "--steps", "300"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL  Gaussian 1-D" in r.stdout and "sign error" in r.stdout, r.stdout
+
+
+def test_check_passes_the_example_objective(example):
+    from explorer.core.oracle import check_objective
+    results = check_objective("dsm_antithetic")
+    assert [r.case for r in results] == ["Gaussian 1-D", "mixture 1-D", "Gaussian 2-D", "mixture 2-D",
+                                         "Gaussian 3-D", "mixture 3-D"]
+    assert all(r.passed for r in results), [r.line() for r in results]
+
+
+def test_check_density_passes_the_example_and_catches_a_wrong_score(example, plugins):
+    from explorer.core.oracle import check_density
+    assert all(r.passed for r in check_density("student_t")), [r.line() for r in check_density("student_t")]
+    plugins("wrong-score", {"score_explorer.densities": {"student_t_wrong": "bad_t:Wrong"}},
+            {"bad_t.py": "from score_explorer_example.density import StudentT\n"
+                         "class Wrong(StudentT):\n    name = kind = 'student_t_wrong'\n"
+                         "    def score(self, x):\n        return 2 * super().score(x)\n"})
+    score, samples = check_density("student_t_wrong")
+    assert not score.passed and samples.passed
