@@ -178,7 +178,15 @@ class VPSDE(SDE):
 
     def std(self, t):
         # s(t) = sqrt(1 - exp(2 log a(t)))
-        return torch.sqrt(1.0 - torch.exp(2.0 * self.log_mean_coeff(t)))
+        return self._std_from_log_mean(self.log_mean_coeff(t))
+
+    def _std_from_log_mean(self, lmc):
+        return torch.sqrt(1.0 - torch.exp(2.0 * lmc))
+
+    def marginal_prob(self, x0, t):
+        """(a(t) x_0, s(t)) from one evaluation of log a(t) (the training step's hot path)."""
+        lmc = self.log_mean_coeff(_t(t, x0))
+        return torch.exp(lmc).unsqueeze(1) * x0, self._std_from_log_mean(lmc)
 
     def discretize(self, x, t):
         """DDPM: x_{i+1} = sqrt(1 - beta_i) x_i + sqrt(beta_i) z:  f_i = sqrt(alpha_i) x - x, G_i = sqrt(beta_i)."""
@@ -203,9 +211,9 @@ class SubVPSDE(VPSDE):
         discount = 1.0 - torch.exp(-2 * self.beta_0 * t - (self.beta_1 - self.beta_0) * t ** 2)
         return -0.5 * b.unsqueeze(1) * x, (b * discount).sqrt()
 
-    def std(self, t):
+    def _std_from_log_mean(self, lmc):
         # s(t) = 1 - exp(2 log a(t))   (no square root: the sub-VP variance is (1 - a^2)^2)
-        return 1.0 - torch.exp(2.0 * self.log_mean_coeff(t))
+        return 1.0 - torch.exp(2.0 * lmc)
 
     def discretize(self, x, t):
         return SDE.discretize(self, x, t)
