@@ -100,8 +100,9 @@ def test_sde_conditioned_model_derivatives_match_autograd(param, kind):
     assert torch.allclose(jv, torch.einsum("nij,nj->ni", J, v), atol=1e-8)
     assert torch.allclose(jac, J, atol=1e-8)
     assert m.config()["sde"] == sde.config()
-    assert torch.allclose(ScoreModel(**m.config()).double().load_state_dict(m.state_dict()) and
-                          s, s)
+    m2 = ScoreModel(**m.config()).double()              # config() rebuilds it, sde included
+    m2.load_state_dict(m.state_dict())
+    assert torch.allclose(m2(x, t), s, atol=1e-12)
 
 
 def test_sde_loss_with_the_exact_score_matches_quadrature():
@@ -249,3 +250,34 @@ def test_flow_ode_on_the_exact_velocity_recovers_the_weights():
                        generator=torch.Generator().manual_seed(0))
     s.run()
     assert abs(frac_first(d, s.x) - 0.3) < 0.02
+
+
+def test_discretisations_are_ncsn_and_ddpm():
+    """VP with N = 1000 discretises to DDPM's linear betas 1e-4 .. 0.02 (beta_bar / N), and VE's
+    discrete sigmas are NCSN's geometric ladder: the connection the issue wants shown."""
+    from explorer.core.schedules import DDPMSchedule, ncsn_sigmas
+    vp = make_sde("vp", N=1000)
+    assert torch.allclose(vp.discrete_betas, DDPMSchedule(1000).betas, rtol=1e-12)
+    ve = make_sde("ve", sigma_min=1.0, sigma_max=20.0, N=10)
+    assert torch.allclose(ve.discrete_sigmas.flip(0).float(), ncsn_sigmas(20.0, 1.0, 10), rtol=1e-6)
+    # SMLD step noise G_i = sqrt(sigma_i^2 - sigma_{i-1}^2), sigma_{-1} = 0
+    x = torch.zeros(10, 1, dtype=torch.float64)
+    t = torch.linspace(0, 1, 10, dtype=torch.float64)
+    _, G = ve.discretize(x, t)
+    s = ve.discrete_sigmas
+    assert torch.allclose(G ** 2, s ** 2 - torch.cat([s.new_zeros(1), s[:-1]]) ** 2)
+
+
+def test_corrector_step_follows_the_snr_rule():
+    """One Langevin corrector step: eps = 2 alpha (snr |z| / |s|)^2 (batch-mean norms),
+    x' = x + eps s + sqrt(2 eps) z, recomputed here with the same generator state."""
+    sde = make_sde("ve")
+    score = lambda x, t: -x  # noqa: E731
+    smp = SDESampler(sde, score, 50, 2, kind="pc", predictor="none", corrector_steps=1, snr=0.2,
+                     steps=10, generator=torch.Generator().manual_seed(0))
+    x = smp.x.clone()
+    state = smp.gen.get_state()
+    smp.advance(1)
+    z = torch.randn(x.shape, generator=torch.Generator().set_state(state))
+    eps = 2 * (0.2 * z.norm(dim=1).mean() / x.norm(dim=1).mean()) ** 2
+    assert torch.allclose(smp.x, x - eps * x + torch.sqrt(2 * eps) * z, atol=1e-5)

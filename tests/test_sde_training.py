@@ -25,7 +25,7 @@ def train(model, objective, steps, batch=512, lr=2e-3):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def first_weight(x) -> float:
