@@ -7,6 +7,12 @@ Noise-conditional models also take the noise level:
   conditioning "sigma" (NCSN):  s_theta(x, sigma) = net(x, log sigma) / sigma     (NCSNv2)
       energy:                   E_theta(x, sigma) = net(x, log sigma) / sigma,
                                 s_theta(x, sigma) = -grad_x E_theta(x, sigma)  (also ~ 1/sigma)
+  conditioning "sde" (continuous t in [0, 1], Song et al. 2021):
+                                s_theta(x, t) = net(x, t) / std(t)   (std of the SDE's kernel,
+                                as the reference code scales its score networks' outputs)
+      energy:                   E_theta(x, t) = net(x, t) / std(t),  s_theta = -grad_x E_theta
+  conditioning "flow" (flow matching, t in [0, 1]): v_theta(x, t) = net(x, t), unscaled
+      energy:                   v_theta = -grad_x E_theta(x, t)
   conditioning "time" (DDPM):   eps_theta(x, t) = net(x, t / T)   (eps prediction, unscaled)
       energy:                   E_theta(x, t) = net(x, t / T),  eps_theta(x, t) = +grad_x E_theta
                                 so that the implied score  -eps_theta / sqrt(1 - alpha_bar_t)
@@ -37,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = ("softplus", "silu", "tanh", "elu")
-CONDITIONINGS = (None, "sigma", "time")
+CONDITIONINGS = (None, "sigma", "time", "sde", "flow")
 
 
 # --- activations with closed-form derivatives ------------------------------------------------
@@ -78,12 +84,12 @@ class ScoreModel(nn.Module):
 
     def __init__(self, dim: int, hidden=(128, 128), activation: str = "softplus",
                  parameterisation: str = "score", conditioning: str | None = None,
-                 timesteps: int | None = None):
+                 timesteps: int | None = None, sde: dict | None = None):
         super().__init__()
         if parameterisation not in ("score", "energy"):
             raise ValueError(f"parameterisation must be 'score' or 'energy', got {parameterisation!r}")
         if conditioning not in CONDITIONINGS:
-            raise ValueError(f"conditioning must be None, 'sigma' or 'time', got {conditioning!r}")
+            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if conditioning == "time" and not timesteps:
@@ -94,6 +100,12 @@ class ScoreModel(nn.Module):
         self.parameterisation = parameterisation
         self.conditioning = conditioning
         self.timesteps = int(timesteps) if conditioning == "time" else None
+        if conditioning == "sde" and not sde:
+            raise ValueError("sde conditioning needs sde (the SDE's config dict)")
+        self.sde_config = dict(sde) if conditioning == "sde" else None
+        if self.sde_config is not None:
+            from .sde import sde_from_config
+            self._sde = sde_from_config(self.sde_config)
         n_in = self.dim + (0 if conditioning is None else 1)
         n_out = self.dim if parameterisation == "score" else 1
         widths = [n_in, *self.hidden, n_out]
@@ -104,7 +116,7 @@ class ScoreModel(nn.Module):
     def config(self) -> dict:
         return dict(dim=self.dim, hidden=list(self.hidden), activation=self.activation,
                     parameterisation=self.parameterisation, conditioning=self.conditioning,
-                    timesteps=self.timesteps)
+                    timesteps=self.timesteps, sde=self.sde_config)
 
     def extra_repr(self) -> str:
         return (f"parameterisation={self.parameterisation}, conditioning={self.conditioning}, "
@@ -124,6 +136,12 @@ class ScoreModel(nn.Module):
                 return x.new_full((n, 1), math.log(c)), x.new_full((n, 1), 1.0 / c)
             sigma = c.to(device=x.device, dtype=x.dtype).reshape(-1, 1).expand(n, 1)
             return sigma.log(), sigma.reciprocal()          # feature log sigma, scale 1/sigma
+        if self.conditioning in ("sde", "flow"):
+            t = (x.new_full((n, 1), float(c)) if isinstance(c, (int, float))
+                 else c.to(device=x.device, dtype=x.dtype).reshape(-1, 1).expand(n, 1))
+            if self.conditioning == "flow":
+                return t, None                              # v(x, t) = net(x, t)
+            return t, self._sde.std(t).reciprocal()         # s(x, t) = net(x, t) / std(t)
         # time: feature t / T, no output scaling
         if isinstance(c, (int, float)):
             return x.new_full((n, 1), c / self.timesteps), None

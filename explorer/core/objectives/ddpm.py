@@ -55,3 +55,17 @@ class DDPMObjective(Objective):
         # x_t = sqrt(alpha_bar_t) x + sqrt(1 - alpha_bar_t) eps;  loss |eps_theta(x_t, t) - eps|^2
         x_t = a * x + b * eps
         return (model(x_t, t) - eps).pow(2).sum(dim=1)
+
+
+def posterior_variance(betas: torch.Tensor, kind: str = "beta") -> torch.Tensor:
+    """sigma_t^2 of DDPM's ancestral step (Ho et al. 2020, sec. 3.2), (T,):
+    "beta":       sigma_t^2 = beta_t (optimal for x_0 ~ N(0, I));
+    "beta_tilde": sigma_t^2 = beta~_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t, with
+                  alpha_bar_{-1} = 1 (so beta~_0 = 0; optimal for x_0 deterministic, eq. 7)."""
+    if kind == "beta":
+        return betas.clone()
+    if kind != "beta_tilde":
+        raise ValueError(f"variance must be 'beta' or 'beta_tilde', got {kind!r}")
+    alpha_bars = torch.cumprod(1.0 - betas, dim=0)
+    prev = torch.cat([alpha_bars.new_ones(1), alpha_bars[:-1]])
+    return (1.0 - prev) / (1.0 - alpha_bars) * betas

@@ -1,4 +1,6 @@
-"""Noise-conditional score networks (Song & Ermon 2019): many sigma levels, sigma^2 weighting."""
+"""Noise-conditional score networks (Song & Ermon 2019): many sigma levels, sigma^power weighting
+(anneal_power = 2 by default, the paper's lambda(sigma) = sigma^2; the reference code's
+`anneal_power` makes the weight sigma^power)."""
 
 from __future__ import annotations
 
@@ -18,18 +20,23 @@ class NCSN(Objective):
     assumes = "One network for many noise levels; sample with annealed Langevin."
     fields = {
         # None: derived from the density's box when the preset is loaded (preset._derive)
-        "sigma_max": Field("float", None, min=0.0, exclusive_min=True, help="largest noise level (derived: half the box diagonal)"),
-        "sigma_min": Field("float", None, min=0.0, exclusive_min=True, help="smallest noise level (derived: min(0.1, sigma_max / 10))"),
+        "sigma_max": Field("float", None, min=0.0, exclusive_min=True,
+                           help="largest noise level (derived: half the box diagonal)"),
+        "sigma_min": Field("float", None, min=0.0, exclusive_min=True,
+                           help="smallest noise level (derived: min(0.1, sigma_max / 10))"),
         "levels": Field("int", 10, min=1, max=1000, help="number of noise levels (geometric)"),
+        "anneal_power": Field("float", 2.0, min=0.0, max=8.0,
+                              help="loss weight sigma^power (the reference code's anneal_power)"),
     }
     conditioning = "sigma"
     default_sampler = "annealed_langevin"
     positive_loss = True
     order = 6
 
-    def __init__(self, sigma_max: float, sigma_min: float, levels: int = 10):
+    def __init__(self, sigma_max: float, sigma_min: float, levels: int = 10, anneal_power: float = 2.0):
         if sigma_max is None or sigma_min is None:
             raise ValueError("NCSN needs objective.sigma_max and objective.sigma_min")
+        self.anneal_power = float(anneal_power)
         self.sigma_max, self.sigma_min, self.levels = float(sigma_max), float(sigma_min), int(levels)
         self.sigmas = ncsn_sigmas(self.sigma_max, self.sigma_min, self.levels)  # (L,) CPU float32
         self._cache: dict = {}
@@ -46,7 +53,8 @@ class NCSN(Objective):
         # one level drawn uniformly per sample
         sigma = sigmas[torch.randint(0, self.levels, (x.shape[0],), device=x.device)]  # (n,)
         sig = sigma.unsqueeze(1)
-        # x~ = x + sigma z;  loss 1/2 E [sigma^2 |s_theta(x~, sigma) + (x~ - x)/sigma^2|^2]
+        # x~ = x + sigma z;  loss 1/2 E [sigma^power |s_theta(x~, sigma) + (x~ - x)/sigma^2|^2]
         x_tilde = x + sig * torch.randn_like(x)
         r = model(x_tilde, sigma) + (x_tilde - x) / sig ** 2
-        return 0.5 * sigma ** 2 * r.pow(2).sum(dim=1)
+        w = sigma ** 2 if self.anneal_power == 2.0 else sigma ** self.anneal_power
+        return 0.5 * w * r.pow(2).sum(dim=1)

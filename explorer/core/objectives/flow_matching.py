@@ -1,0 +1,53 @@
+"""Conditional flow matching with the linear Gaussian path (rectified flow; Lipman et al. 2023,
+Liu et al. 2023).
+
+Convention (stated once, used everywhere): t = 0 is NOISE, t = 1 is DATA.
+    x_t = t x_1 + (1 - t) z,   x_1 ~ p (data),  z ~ N(0, I),   t ~ U[0, 1]
+    conditional velocity u_t = d x_t / dt = x_1 - z
+    loss  l = sum_i (v_theta(x_t, t) - (x_1 - z))_i^2      (sum over coordinates)
+The ODE dx/dt = v(x, t) from t = 0 (x ~ N(0, I)) to t = 1 transports noise to data.
+
+Why a score too: the marginal of x_t is p_t = law of t x_1 + (1 - t) z, so the same field view,
+metrics and samplers can show a flow model beside the score models. Derivation: given x_1,
+x_t ~ N(t x_1, (1 - t)^2 I), so (Tweedie) grad log p_t(x) = -E[z | x_t = x] / (1 - t). The optimal
+velocity is v = E[x_1 | x] - E[z | x], and x = t E[x_1 | x] + (1 - t) E[z | x]; eliminating
+E[x_1 | x] gives E[z | x] = x - t v, hence
+    score_t(x) = (t v(x, t) - x) / (1 - t),        and back:  v = (x + (1 - t) score_t(x)) / t.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import Objective
+
+
+class FlowMatching(Objective):
+    name = "flow_matching"
+    label = "Flow matching  E|v(x_t, t) - (x_1 - z)|^2"
+
+    def __init__(self, t_max: float = 1.0):
+        self.t_max = float(t_max)
+
+    def losses(self, model, x: torch.Tensor) -> torch.Tensor:
+        t = torch.rand(x.shape[0], device=x.device, dtype=x.dtype) * self.t_max
+        z = torch.randn_like(x)
+        tt = t.unsqueeze(1)
+        x_t = tt * x + (1 - tt) * z                  # x_t = t x_1 + (1 - t) z
+        return (model(x_t, t) - (x - z)).pow(2).sum(dim=1)   # |v - (x_1 - z)|^2
+
+
+def velocity_to_score(v: torch.Tensor, x: torch.Tensor, t) -> torch.Tensor:
+    """score_t(x) = (t v - x) / (1 - t), for t < 1 (see the module docstring)."""
+    return (t * v - x) / (1 - t)
+
+
+def score_to_velocity(score: torch.Tensor, x: torch.Tensor, t) -> torch.Tensor:
+    """v = (x + (1 - t) score_t(x)) / t, for t > 0 (the inverse of velocity_to_score)."""
+    return (x + (1 - t) * score) / t
+
+
+def true_velocity(density, x: torch.Tensor, t: float) -> torch.Tensor:
+    """Exact marginal velocity of the linear path for any density: p_t is the law of
+    t y + (1 - t) z, whose score is density.perturbed_score(x, 1 - t, t)."""
+    return score_to_velocity(density.perturbed_score(x, 1.0 - t, t), x, t)
