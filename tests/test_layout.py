@@ -130,6 +130,12 @@ def probe() -> list[str]:
         while (w.session.sampling is None or w.session.sampling.sampler.done_steps == 0) and time.time() - t0 < 60:
             app.processEvents()
             time.sleep(0.01)
+        t0 = time.time()   # ... and the sample-quality line (1-D: in the top plot's title)
+        while w.views._quality is None and time.time() - t0 < 10:
+            app.processEvents()
+            time.sleep(0.01)
+        if w.views._quality is None:
+            problems.append(f"{path.stem}: no sample-quality readout within 10 s of sampling")
         w.toggle_sampling()
         problems += _check(w, app, f"{path.stem}, maximised")
         if w.preset.dim == 2:   # the learned density beside the true one, with its readout

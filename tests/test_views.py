@@ -569,6 +569,11 @@ def test_curve1d_density_histogram_scores(qtbot):
     v.set_mode_weights([1.0], [1.0], ["0"])
     assert not is_uniform(v, qtbot)
     assert "step 10/10" in v.status_text.plain_text
+    v.set_quality("SW₂ 0.12 · TV 0.05 (exact 0.1 · 0.04)")   # the cloud's quality, in the title
+    assert v.top.title_text == "Particles: SW₂ 0.12 · TV 0.05 (exact 0.1 · 0.04)"
+    assert "step 10/10" in v.status_text.plain_text and "SW₂" not in v.status_text.plain_text
+    v.set_quality("")
+    assert v.top.title_text == "Density p(x) and particles"
 
 
 def test_curve1d_bad_inputs_do_not_raise(qtbot):

@@ -6,8 +6,11 @@ the learned field on the view grid into a density one can put beside the true on
 
 - energy models (s = -grad E): log p_theta = -E, exactly (normalised on the grid);
 - score models: the potential phi whose finite-difference gradient is closest to s in the
-  least-squares sense (a Poisson problem with Neumann boundaries, solved by a discrete
-  cosine transform), then log p_theta = phi normalised on the grid.
+  p-weighted least-squares sense (score matching fits s where the data are; unweighted,
+  a model's wild field in the empty corners of a large box would pull phi), then
+  log p_theta = phi normalised on the grid. The unweighted problem is a Neumann Poisson
+  problem solved by a discrete cosine transform (potential); the weighted one a sparse
+  weighted Laplacian (weighted_potential).
 
 What the least squares cannot fit is the non-conservative part of s. Its size relative to
 s, weighted by p, is the *curl fraction*: 0 for a gradient field (up to the grid's
@@ -18,7 +21,7 @@ construction, so it checks the measurement rather than the model).
 Conventions (all on the cell-centred grid of core/grid.py, n points per axis, spacing h_a):
 - edges join neighbouring grid points along axis a; on an edge e = (i, j) the field's line
   integral is approximated by the trapezoid rule  b_e = (s_a(x_i) + s_a(x_j)) / 2;
-- phi minimises  sum_e ((phi_j - phi_i) / h_a - b_e)^2;  in 1-D the minimum is 0 and phi is
+- phi minimises  sum_e w_e ((phi_j - phi_i) / h_a - b_e)^2  (w_e below, plus a small floor);  in 1-D the minimum is 0 and phi is
   the cumulative trapezoid integral of s;
 - log densities are normalised on the grid:  sum_i exp(log p_i) * dV = 1,  dV = prod_a h_a;
 - curl fraction  c = sqrt( sum_e w_e r_e^2 / sum_e w_e b_e^2 ),  r_e = (phi_j - phi_i)/h_a - b_e,
@@ -90,6 +93,17 @@ def _edge_integrals(s: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
+def _laplacian_eigenvalues(shape, h) -> np.ndarray:
+    """The DCT-II eigenvalues of the Neumann grid Laplacian sum_a D_a^T D_a / h_a^2, with
+    the constant mode's set to inf (dividing by it sets the free constant to 0)."""
+    eig = np.zeros(shape)
+    for a, n in enumerate(shape):
+        lam = (2.0 - 2.0 * np.cos(np.pi * np.arange(n) / n)) / h[a] ** 2
+        eig = eig + lam.reshape([n if i == a else 1 for i in range(len(shape))])
+    eig.flat[0] = np.inf
+    return eig
+
+
 def potential(field: np.ndarray, spacing) -> np.ndarray:
     """phi on the grid (shape field.shape[:-1]) minimising sum_e ((phi_j - phi_i)/h - b_e)^2.
 
@@ -126,6 +140,80 @@ def potential(field: np.ndarray, spacing) -> np.ndarray:
     eig.flat[0] = np.inf   # the constant mode: free, set to 0
     coef /= eig
     phi = sfft.idctn(coef, type=2, norm="ortho")
+    return phi - phi.mean()
+
+
+WEIGHT_FLOOR = 1e-4   # edge weights are p / max p + this: where p is ~0 the fit still
+                      # follows s weakly, which keeps the weighted problem well posed
+DIRECT_LIMIT = 20_000  # grid points up to which the weighted system is factorised (sparse LU;
+                       # in 3-D its fill-in makes 32^3 take seconds, so CG there)
+
+
+def edge_weights(weights: np.ndarray, axis: int) -> np.ndarray:
+    """w_e on the edges along `axis`: the mean of the node weights at the edge's two ends."""
+    w = np.asarray(weights, dtype=np.float64)
+    n = w.shape[axis]
+    return 0.5 * (np.take(w, np.arange(n - 1), axis=axis) + np.take(w, np.arange(1, n), axis=axis))
+
+
+def weighted_potential(field: np.ndarray, spacing, weights: np.ndarray | None) -> np.ndarray:
+    """phi minimising  sum_e w_e ((phi_j - phi_i)/h_a - b_e)^2,  w_e = edge_weights of
+    (weights / max + WEIGHT_FLOOR): the potential closest to s where the data are, not where a
+    model's field is wild and unconstrained (the corners of a large box). Mean 0.
+
+    1-D and `weights=None`: potential() (in 1-D the cumulative integral fits every edge
+    exactly, whatever the weights). Otherwise the weighted normal equations
+      sum_a D_a^T W_a D_a phi / h_a^2 = sum_a D_a^T W_a b_a / h_a
+    as a sparse matrix: factorised (SuperLU) up to DIRECT_LIMIT points, with one node pinned
+    (the right side sums to 0, so the pinned value is exactly 0: no approximation); above
+    it, conjugate gradients from the unweighted solution, preconditioned by the unweighted
+    DCT solve scaled by the node weights (W^-1/2 L^-1 W^-1/2)."""
+    s = np.asarray(field, dtype=np.float64)
+    d = s.shape[-1]
+    if d == 1 or weights is None:
+        return potential(s, spacing)
+    import scipy.sparse as sp
+    from scipy.sparse import linalg as sla
+    h = np.asarray(spacing, dtype=np.float64).reshape(-1)
+    w = np.asarray(weights, dtype=np.float64)
+    top = w.max() if np.isfinite(w).all() and w.max() > 0 else 0.0
+    if top <= 0:
+        return potential(s, spacing)
+    w = w / top + WEIGHT_FLOOR
+    shape = s.shape[:-1]
+    size = int(np.prod(shape))
+    idx = np.arange(size).reshape(shape)
+    rows, cols, vals = [], [], []
+    rhs = np.zeros(size)
+    for a in range(d):
+        n = shape[a]
+        lo = np.take(idx, np.arange(n - 1), axis=a).ravel()
+        hi = np.take(idx, np.arange(1, n), axis=a).ravel()
+        we = edge_weights(w, a).ravel()
+        c = we / h[a] ** 2
+        rows += [lo, hi, lo, hi]
+        cols += [lo, hi, hi, lo]
+        vals += [c, c, -c, -c]
+        g = we * _edge_integrals(s, a).ravel() / h[a]     # D^T W b / h: -g at lo, +g at hi
+        np.add.at(rhs, lo, -g)
+        np.add.at(rhs, hi, g)
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(size, size))
+    if size <= DIRECT_LIMIT:
+        pin = int(np.argmax(w))
+        A = A + sp.csr_matrix(([A[pin, pin]], ([pin], [pin])), shape=(size, size))
+        phi = sla.spsolve(A.tocsc(), rhs)
+    else:   # preconditioner W^-1/2 L^-1 W^-1/2 (L the unweighted Laplacian, by DCT)
+        eig = _laplacian_eigenvalues(shape, h)
+        root = 1.0 / np.sqrt(w.ravel())
+
+        def pre(v):
+            c = sfft.dctn((v * root).reshape(shape), type=2, norm="ortho") / eig
+            return sfft.idctn(c, type=2, norm="ortho").ravel() * root
+        M = sla.LinearOperator(A.shape, matvec=pre)
+        phi, _ = sla.cg(A, rhs, x0=potential(s, spacing).ravel(), rtol=1e-9,
+                        maxiter=500, M=M)
+    phi = phi.reshape(shape)
     return phi - phi.mean()
 
 
@@ -180,14 +268,20 @@ def from_field(points: np.ndarray, field: np.ndarray, bounds, n: int,
         nan = np.full(len(pts), np.nan)
         return LearnedDensity(pts, nan, t, None, None,
                               "energy" if energy_logp is not None else "potential", level)
-    phi = potential(s, h)
+    if t is not None:
+        w = np.exp(t).reshape(shape)                 # exp(-inf) = 0: no weight
+    elif energy_logp is not None:
+        w = np.exp(normalise_log(np.asarray(energy_logp, dtype=np.float64).reshape(-1), dv))
+    else:   # no truth: weight by the unweighted fit's own density, then refit
+        w = np.exp(normalise_log(potential(s, h).reshape(-1), dv))
+    w = w.reshape(shape)
+    phi = weighted_potential(s, h, w)                # p-weighted: closest to s where the data are
     if energy_logp is not None:
         learned = normalise_log(np.asarray(energy_logp, dtype=np.float64).reshape(-1), dv)
         source = "energy"
     else:
         learned = normalise_log(phi.reshape(-1), dv)
         source = "potential"
-    w = np.exp(t if t is not None else learned).reshape(shape)   # exp(-inf) = 0: no weight
     curl = curl_fraction(s, phi, h, w) if np.isfinite(w).all() else None
     kl = kl_on_grid(t, learned, dv) if t is not None and np.isfinite(learned).all() else None
     return LearnedDensity(pts, learned, t, curl, kl, source, level)

@@ -501,10 +501,11 @@ class ViewsArea(QWidget):
             status += f"\n{outside:,} of {len(x):,} particles outside the box"
         if snap.get("quality") is not None:
             self._quality = snap["quality"]
-        if self._quality is not None and self.curve_view is None:
-            # not in 1-D: its readout column already holds two legends and the mode table,
-            # and at 720p in presenter mode one more line pushed the table off the view
-            status += "\n" + quality_lines(self._quality)
+        if self._quality is not None:
+            if self.curve_view is None:
+                status += "\n" + quality_lines(self._quality)
+            else:   # 1-D: in the top plot's title (its readout column has no room left)
+                self.curve_view.set_quality(quality_lines(self._quality))
         view.set_status(status)
         comps = s.density.components()
         if comps is not None and snap["mode_weights"] is not None:
@@ -513,6 +514,8 @@ class ViewsArea(QWidget):
 
     def clear_particles(self) -> None:
         self._quality = None
+        if self.curve_view is not None:
+            self.curve_view.set_quality("")
         view = self.particle_view()
         if view is None:
             return

@@ -34,6 +34,9 @@ def _density_curve(xs, p) -> tuple[np.ndarray, np.ndarray]:
     area = float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)))
     return x, (y / area if area > 0 else y)
 
+TOP_TITLE = "Density p(x) and particles"
+
+
 class Curve1DView(QtWidgets.QWidget):
     def __init__(self, parent=None, style: ViewStyle = SCREEN, bins: int = 80):
         super().__init__(parent)
@@ -55,7 +58,8 @@ class Curve1DView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.graphics)
-        self.top = C.make_plot("Density p(x) and particles", "x", "density", style=style, grid=True)
+        self.top = C.make_plot(TOP_TITLE, "x", "density", style=style, grid=True)
+        self.quality = ""               # the cloud's sample-quality line, shown in the top title
         self.bottom = C.make_plot("Score: learned vs true", "x", "score d/dx log p",
                                   style=style, grid=True)
         self.graphics.addItem(self.top, 0, 0)
@@ -173,6 +177,18 @@ class Curve1DView(QtWidgets.QWidget):
     def set_status(self, text: str) -> None:
         self.status = text or ""
         self.status_text.set_content(self.status, style=self.style)
+
+    def set_quality(self, text: str) -> None:
+        """The cloud's sample quality (SW2 and TV beside their noise floor) after the top
+        plot's title: the plot is wide, and the readout column beside it has no room left
+        (one more line there pushed the mode table off the view at 720p in presenter mode)."""
+        text = text or ""
+        if text == self.quality:
+            return
+        self.quality = text
+        # the particles' figures replace the title's words (a title is as wide as its text,
+        # and a wider plot pushed the readout column off the view at 1280x720)
+        C.set_title(self.top, f"Particles: {text}" if text else TOP_TITLE, self.style)
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
         table = C.mode_weights_table(fractions, true, labels, n=self.n_particles)

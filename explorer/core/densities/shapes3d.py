@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .base import Density, generator_device, rejection_sample, nice_bounds
-from .perturbed import TINY, bessel_ratio, chunked, midpoints, weighted_mean
+from .perturbed import TINY, chunked, midpoints, weighted_mean
 from .shapes2d import RadialShell, curves_kde
 
 _EPS2 = 1e-12
@@ -96,11 +96,12 @@ class Torus(Density):
         ok = (q > 0) & (rho > 0)
         qs, rs = torch.where(ok, q, torch.ones_like(q)), torch.where(ok, rho, torch.ones_like(rho))
         t = (s / g2) * S[:, None, None] * rs
+        i0 = torch.special.i0e(t)   # once: it is the costliest term (I1/I0 below reuses it)
         logw = (-0.5 * u.square()[None, :, None] + torch.log(qs) + torch.log(rs)
-                + torch.log(torch.special.i0e(t)) - 2 * kappa * torch.sin(0.5 * psi).square()
+                + torch.log(i0) - 2 * kappa * torch.sin(0.5 * psi).square()
                 + torch.log(psimax * hv))
         logw = torch.where(ok, logw, torch.full_like(logw, -math.inf))
-        mS, mZ = weighted_mean(logw, (s * rs * bessel_ratio(t) - S[:, None, None]) / g2,
+        mS, mZ = weighted_mean(logw, (s * rs * (torch.special.i1e(t) / i0) - S[:, None, None]) / g2,
                                (s * zz - Z[:, None, None]) / g2)
         score = torch.stack([mS * x[:, 0] / S, mS * x[:, 1] / S, mZ], 1)
         if not want_log:
