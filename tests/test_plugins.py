@@ -264,3 +264,23 @@ def test_check_density_passes_the_example_and_catches_a_wrong_score(example, plu
                          "    def score(self, x):\n        return 2 * super().score(x)\n"})
     score, samples = check_density("student_t_wrong")
     assert not score.passed and samples.passed
+
+
+def test_compare_runs_a_plugin_objective_beside_a_builtin_on_two_workers(example, tmp_path):
+    import csv
+    import tomli_w
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(tomli_w.dumps({
+        "density": {"kind": "student_t", "dof": 4.0},
+        "model": {"hidden": [16, 16]}, "training": {"steps": 60, "batch_size": 64},
+        "sampler": {"particles": 50, "steps": 10}, "view": {"grid": 6}}))
+    path = [p for p in sys.path if "plugin" in p or "score-explorer-example" in p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, str(ROOT)])}
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "explorer", "compare", str(preset), "--vary",
+                        "objective.kind=dsm,dsm_antithetic", "--workers", "2", "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert sorted(row["objective.kind"] for row in rows) == ["dsm", "dsm_antithetic"]
+    assert all(float(row["relative_fisher_divergence"]) >= 0 for row in rows)
