@@ -284,3 +284,44 @@ def test_compare_runs_a_plugin_objective_beside_a_builtin_on_two_workers(example
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert sorted(row["objective.kind"] for row in rows) == ["dsm", "dsm_antithetic"]
     assert all(float(row["relative_fisher_divergence"]) >= 0 for row in rows)
+
+
+TEMPERED_LANGEVIN = '''
+import math
+from explorer.core.samplers import Sampler
+from explorer.core.schema import Field
+
+
+class TemperedLangevin(Sampler):
+    """x <- x + (eps/2) s(x) + sqrt(eps T) z: Langevin on p^(1/T)."""
+    name = "tempered_langevin"
+    label = "tempered Langevin"
+    fields = {"temperature": Field("float", 1.0, min=0.0, exclusive_min=True)}
+
+    def step(self, x):
+        s = self.score_of(self.score.field, x)
+        return x + (self.eps / 2) * s + math.sqrt(self.eps * self.params["temperature"]) * self.noise()
+'''
+
+
+def test_a_plugin_sampler_is_a_preset_key_and_runs(plugins):
+    from explorer.core.samplers import build_sampler
+    from explorer.core.scores import TrueScore
+    plugins("tempered-plugin", {"score_explorer.samplers": {"tempered_langevin": "tempered:TemperedLangevin"}},
+            {"tempered.py": TEMPERED_LANGEVIN})
+    spec = {"density": {"kind": "gaussian", "mean": [0.0, 0.0], "std": 1.0},
+            "sampler": {"kind": "tempered_langevin", "score": "true", "particles": 4000, "steps": 400,
+                        "step_size": 0.05}}
+    p = P.parse({**spec, "sampler": {**spec["sampler"], "temperature": 1.0}})
+    d = p.build_density()
+    same = build_sampler(p, TrueScore(d, p), "cpu").run()
+    plain = P.parse({**spec, "sampler": {**spec["sampler"], "kind": "langevin"}})
+    assert torch.equal(same, build_sampler(plain, TrueScore(d, plain), "cpu").run())   # T = 1: Langevin
+    hot = P.parse({**spec, "sampler": {**spec["sampler"], "temperature": 4.0}})
+    x = build_sampler(hot, TrueScore(d, hot), "cpu").run()
+    # Langevin at temperature T on N(0, I) samples N(0, T I) (up to the step's O(eps) bias)
+    assert float(x.var(0).mean()) == pytest.approx(4.0, rel=0.1)
+    with pytest.raises(SpecError) as info:
+        P.parse({**spec, "sampler": {**spec["sampler"], "temperature": -1.0}})
+    assert info.value.key == "sampler.temperature"
+    assert "temperature" in P.loads(p.to_toml()).sampler
