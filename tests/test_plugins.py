@@ -200,6 +200,11 @@ def test_the_window_lists_plugins_and_names_broken_ones(qtbot, example, plugins)
         w.play()                                        # trains in the training process
         qtbot.waitUntil(lambda: w.session.trainer.step_count >= 50, timeout=60000)
         assert np.isfinite(w.session.trainer.fisher[-1][2])
+        w.pause()
+        panel.kind_combo.setCurrentIndex(panel.kind_combo.findData("student_t"))
+        panel.kind_combo.activated.emit(panel.kind_combo.currentIndex())   # as a click does
+        assert w.preset.density["kind"] == "student_t" and w.preset.dim == 2
+        assert "dof" in panel.forms["density"].editors
     finally:
         w.close()
 
