@@ -32,6 +32,7 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
                               [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]
        score-explorer check objective NAME [--steps N] [--all]
        score-explorer check density NAME
+       score-explorer advise PRESET           suggested NCSN noise levels and Langevin step (TOML)
 
 `check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         report_plugin_failures()
     if argv and argv[0] == "check":
         return _main_check(argv[1:])
+    if argv and argv[0] == "advise":
+        return _main_advise(argv[1:])
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
     if argv and argv[0] == "compare":
@@ -108,6 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
     return run_app(resolve(argv[0]) if argv else None)
+
+
+def _main_advise(argv: list[str]) -> int:
+    ap = _Parser(prog="score-explorer advise", description="Suggest [objective] and [sampler] "
+                 "tables by Song & Ermon (2020), techniques 1, 2 and 4 (explorer/core/advisor.py).")
+    ap.add_argument("preset")
+    args = _parse(ap, argv)
+    if not isinstance(args, argparse.Namespace):
+        return args
+    from .core import preset as P
+    from .core.advisor import advise
+    from .core.errors import SpecError
+    try:
+        print(advise(P.load(args.preset)).toml(), end="")
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _main_check(argv: list[str]) -> int:
