@@ -32,15 +32,22 @@ class _Sliced(Objective):
         "projections": Field("int", 1, min=1, max=1024, help="random projections v per sample"),
         "projection": Field("str", "rademacher", choices=PROJECTIONS,
                             help="distribution of v, E[v v^T] = I for all three"),
+        "noise_sigma": Field("float", 0.0, min=0.0, max=1e3,
+                             help="train on x + noise_sigma z: the target is then the score of "
+                                  "p_sigma, as DSM's (0: the clean data)"),
     }
 
-    def __init__(self, projections: int = 1, projection: str = "rademacher"):
+    def __init__(self, projections: int = 1, projection: str = "rademacher", noise_sigma: float = 0.0):
         if projection not in PROJECTIONS:
             raise ValueError(f"unknown projection {projection!r} (known: {', '.join(PROJECTIONS)})")
         self.projections = int(projections)
         self.projection = projection
+        self.noise_sigma = float(noise_sigma)
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
+        if self.noise_sigma > 0:
+            # sliced score matching on the noisy density: x~ = x + sigma z ~ p_sigma
+            x = x + self.noise_sigma * torch.randn_like(x)
         n, m = x.shape[0], self.projections
         xr = x.repeat(m, 1) if m > 1 else x                  # (m n, d): M projections per sample
         v = sample_projections(self.projection, xr)
