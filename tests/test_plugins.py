@@ -330,3 +330,13 @@ def test_a_plugin_sampler_is_a_preset_key_and_runs(plugins):
         P.parse({**spec, "sampler": {**spec["sampler"], "temperature": -1.0}})
     assert info.value.key == "sampler.temperature"
     assert "temperature" in P.loads(p.to_toml()).sampler
+
+
+def test_loading_the_registry_leaves_torchs_random_state_alone():
+    # the registry loads lazily (in a child process after its seed is set): its interface
+    # checks must not draw from the generator a seeded run uses
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    registry.reload()
+    assert registry.objectives()
+    assert torch.equal(torch.get_rng_state(), before)

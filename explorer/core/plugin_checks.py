@@ -62,7 +62,15 @@ def check_objective(name: str, cls):
 
 
 def _try_losses(name: str, cls) -> None:
-    """Build it with its defaults and compute its losses on four points of a 2-D Gaussian."""
+    """Build it with its defaults and compute its losses on four points of a 2-D Gaussian,
+    leaving torch's global random state as it was: the registry loads lazily, at a moment
+    that differs between the window, a child process and a headless run, and a draw here
+    would make their seeded runs differ."""
+    with torch.random.fork_rng(devices=[]):
+        _losses_of_defaults(cls)
+
+
+def _losses_of_defaults(cls) -> None:
     from .models import ScoreModel
     params = {k: f.default for k, f in cls.fields.items()}
     if any(v is None for v in params.values()) or getattr(cls, "needs_true_score", False):
