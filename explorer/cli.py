@@ -139,13 +139,9 @@ def _main_check(argv: list[str]) -> int:
     ap.add_argument("--steps", type=int, default=None,
                     help="training steps per dimension of each case (default 1000)")
     ap.add_argument("--all", action="store_true", help="run every case, not only up to the first failure")
-    try:
-        args = ap.parse_args(argv)
-    except _ArgError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except SystemExit as e:  # --help
-        return int(e.code or 0)
+    args = _parse(ap, argv)
+    if not isinstance(args, argparse.Namespace):
+        return args
     from .core import oracle
     from .core import threads as thread_policy
     from .core.errors import SpecError
@@ -159,6 +155,7 @@ def _main_check(argv: list[str]) -> int:
             if args.steps is not None and args.steps < 1:
                 print("error: --steps must be at least 1", file=sys.stderr)
                 return 2
+            oracle.objective_class(args.name)   # an unknown name: one error line, nothing else
             print(f"checking objective {args.name!r} against exact scores "
                   f"(pass: relative Fisher divergence < {oracle.PASS})", flush=True)
             results = oracle.check_objective(args.name, args.steps or oracle.STEPS,
@@ -205,7 +202,7 @@ def _shipped_names() -> list[str]:
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str]):
-    """The parsed arguments, with a shipped preset's name turned into its path; or the exit
+    """The parsed arguments, with a shipped preset's name (if any) turned into its path; or the exit
     status (2 after one `error:` line, 0 after --help)."""
     from .core.shipped import resolve
     try:
@@ -215,7 +212,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]):
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
-    args.preset = resolve(args.preset)
+    if hasattr(args, "preset"):
+        args.preset = resolve(args.preset)
     return args
 
 
