@@ -91,6 +91,18 @@ class Lesson:
     def name(self) -> str:
         return Path(self.source).stem if self.source else self.title
 
+    def training_before(self, index: int) -> int:
+        """Steps the weights have had on entering step `index` (0-based) when played from the
+        start: the `train` of the steps since the last one that gave fresh weights. The
+        window trains what is missing when a step is reached by Back or a jump."""
+        total = 0
+        for step in reversed(self.steps[:index + 1]):
+            if step is not self.steps[index] and not step.variants:
+                total += step.train or 0
+            if step.fresh_weights:
+                break
+        return total
+
 
 def load(path) -> Lesson:
     """Read and check a lesson file: SpecError naming the file and the key."""
@@ -109,9 +121,11 @@ def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> L
     except tomllib.TOMLDecodeError as e:
         raise SpecError("", f"not valid TOML: {e}", source) from None
     try:
-        return parse(data, Path(base_dir))
+        lesson = parse(data, Path(base_dir))
     except SpecError as e:
         raise SpecError(e.key, e.message, source) from None
+    lesson.source = source
+    return lesson
 
 
 def parse(data: dict, base_dir: Path) -> Lesson:
@@ -237,7 +251,7 @@ def _with_overrides(at: str, base: P.Preset, overrides: dict[str, Any]) -> P.Pre
         except SpecError as e:
             raise SpecError(f"{at}.overrides.{key}", e.message) from None
     try:
-        return P.parse(d, base.base_dir, None)
+        return P.parse(d, base.base_dir, base.source)
     except SpecError as e:
         if e.key in overrides:
             raise SpecError(f"{at}.overrides.{e.key}", e.message) from None
