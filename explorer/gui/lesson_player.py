@@ -17,6 +17,8 @@ what the steps before it would have (Lesson.training_before), so the picture is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -115,7 +117,10 @@ class LessonPlayer(QObject):
     def _apply_preset(self, step: Step) -> bool:
         w, s = self.window, self.window.session
         target = step.preset
-        if step.new_preset or target.source != s.preset.source or target.dim != s.preset.dim:
+        shown = w.preset_path     # the file on screen (edits keep it; Session.edit drops source)
+        same_file = shown is not None and target.source is not None and \
+            Path(shown).resolve() == Path(target.source).resolve()
+        if step.new_preset or not same_file or target.dim != s.preset.dim:
             s.replace(target.copy())
             w.preset_path = target.source
             w._apply_preset()
