@@ -100,9 +100,11 @@ class LessonPanel(QFrame):
 
     def set_font_pt(self, pt: float | None) -> None:
         """The panel's text at `pt` points (presenter mode), or the application's font."""
-        base = self.font().pointSizeF() if pt is None else pt
-        for w, k in ((self.title, 1.15), (self.heading, 1.05), (self.body, 1.0),
-                     (self.count, 0.85), (self.status, 0.85)):
+        base = (self.font().pointSizeF() if pt is None else pt)
+        base = base if base > 0 else 10.0
+        k_text = 1.15 if pt is None else 1.0     # read from the back of a room: a size up
+        for w, k in ((self.title, 1.25), (self.heading, 1.15), (self.body, k_text),
+                     (self.count, 0.9), (self.status, 0.9)):
             f = w.font()
             f.setPointSizeF(max(6.0, base * k))
             w.setFont(f)

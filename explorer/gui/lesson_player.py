@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, QPoint, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
 from ..core.errors import SpecError
@@ -229,6 +229,7 @@ class LessonPlayer(QObject):
         w = self.window
         compare = w.open_compare()
         self.add_keys(compare)
+        self._place_beside_panel(compare)
         lab = compare.lab
         lab.set_budget("steps", step.train or int(step.preset.training["steps"]))
         try:
@@ -238,8 +239,17 @@ class LessonPlayer(QObject):
             w.show_error(f"Lesson step {step.number}: {e}")
             return
         compare.toggle_play()
+        last = self.index + 1 == len(self.lesson.steps)
         self.panel.set_status(f"Compare mode: {len(step.variants)} variants training "
-                              f"{lab.steps} steps each (Page Down goes on).")
+                              f"{lab.steps} steps each" + ("." if last else " (Page Down: the next step)."))
+
+    def _place_beside_panel(self, compare) -> None:
+        """Compare mode over the main window's views, not over the lesson's text and buttons."""
+        w = self.window
+        origin = w.mapToGlobal(QPoint(0, 0))
+        right = self.panel.mapToGlobal(QPoint(0, 0)).x() - 4
+        compare.setGeometry(origin.x(), origin.y(), max(compare.minimumWidth(), right - origin.x()),
+                            w.height())
 
     def add_keys(self, widget) -> None:
         """Page Up / Page Down on another window of the lesson (compare mode) too."""
