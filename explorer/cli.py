@@ -107,14 +107,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
         return 2
+    from .core.shipped import resolve
+    return _window("run a preset headless: score-explorer run PRESET --out DIR",
+                   resolve(argv[0]) if argv else None)
+
+
+def _window(without: str, path: str | None = None, lesson: str | None = None) -> int:
+    """Open the window (a preset, or a lesson); without a screen, one `error:` line saying
+    what to do `without` one, exit 2."""
     no_screen = _no_display()
     if no_screen:
         print(f"error: no display found ({no_screen}); the window needs a screen. Without one, "
-              f"run a preset headless: score-explorer run PRESET --out DIR", file=sys.stderr)
+              f"{without}", file=sys.stderr)
         return 2
-    from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
-    return run_app(resolve(argv[0]) if argv else None)
+    return run_app(path, lesson=lesson)
 
 
 def _main_advise(argv: list[str]) -> int:
@@ -183,13 +190,7 @@ def _main_lesson(argv: list[str]) -> int:
             print("interrupted", file=sys.stderr)
             return 130
         return 0
-    no_screen = _no_display()
-    if no_screen:
-        print(f"error: no display found ({no_screen}); the window needs a screen. Without one: "
-              f"score-explorer lesson {args.name} --headless", file=sys.stderr)
-        return 2
-    from .gui.app import run_app
-    return run_app(None, lesson=str(path))
+    return _window(f"play it headless: score-explorer lesson {args.name} --headless", lesson=str(path))
 
 
 def _main_check(argv: list[str]) -> int:
