@@ -36,6 +36,7 @@ class StepResult:
     mode_weights: list[float] | None = None
     level: tuple | None = None
     density_kl: float | None = None      # the learned-density view's KL on its grid
+    curl: float | None = None            # ... and its curl fraction
     variants: list[tuple[str, float | None]] = field(default_factory=list)   # name, relative F
 
     def line(self) -> str:
@@ -52,6 +53,8 @@ class StepResult:
             parts.append("modes " + "/".join(f"{w:.2f}" for w in self.mode_weights))
         if self.density_kl is not None:
             parts.append(f"KL(p ‖ pθ) {self.density_kl:.3g}")
+        if self.curl is not None:
+            parts.append(f"curl fraction {self.curl:.3g}")
         for name, rel in self.variants:
             parts.append(f"{name}: " + ("n/a" if rel is None else f"relative Fisher {rel:.3g}"))
         return "; ".join(parts)
@@ -127,8 +130,8 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
                 t.learned_score().at_level(torch.from_numpy(session.grid), step.level)
     if step.compare == "density" and t is not None and t.step_count:
         from ..learned_density import learned_log_density
-        res["density_kl"] = learned_log_density(t, session.preset, grid_n=32,
-                                                level=session.view_level).kl_grid
+        ld = learned_log_density(t, session.preset, grid_n=32, level=session.view_level)
+        res["density_kl"], res["curl"] = ld.kl_grid, ld.curl_fraction
     if step.sample is not None:
         until = None if step.sample is True else int(step.sample)
         if cloud is not None and until is not None and cloud.done_steps > until:
