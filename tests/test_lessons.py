@@ -76,6 +76,13 @@ def test_sampling_to_a_step_goes_on_with_the_same_cloud():
     assert w == results[2].mode_weights
 
 
+def test_training_until_a_relative_fisher_divergence_stops_early():
+    lesson = loads('title = "x"\n[[step]]\npreset = "mixture_score"\ntrain = 5000\n'
+                   'until_fisher = 50.0\n[step.overrides]\n"model.hidden" = [16]\n')
+    (r,) = run_lesson(lesson)
+    assert r.steps_trained == 100 and r.relative_fisher <= 50.0   # the first evaluation
+
+
 GOOD_STEP = '[[step]]\npreset = "langevin_1d"\ntext = "hi"\n'
 
 

@@ -146,3 +146,35 @@ def test_a_shipped_lesson_by_name(window, qtbot):
     assert w.preset.sampler["particles"] == 10_000
     qtbot.waitUntil(lambda: w.session.sampling is not None
                     and w.session.sampling.sampler.done_steps == 1, timeout=30000)
+
+
+def test_training_until_a_fisher_divergence_pauses_at_it(window, tmp_path, qtbot):
+    (tmp_path / "a.toml").write_text(small_preset("Preset A", steps=50, grid=12))
+    f = tmp_path / "until.toml"
+    f.write_text('title = "Until"\n[[step]]\npreset = "a.toml"\ntrain = 100000\n'
+                 'until_fisher = 50.0\ntext = "Train until F/C <= 50."\n')
+    w = window
+    assert w.open_lesson(str(f))
+    qtbot.waitUntil(lambda: w.lesson_panel.status.text().startswith("Trained"), timeout=120000)
+    assert not w.session.playing and 0 < w.trainer.step_count < 100000
+    assert w.trainer.fisher and w.trainer.fisher[-1][2] <= 50.0
+
+
+def test_back_to_a_step_retrains_what_the_steps_before_it_trained(window, tmp_path, qtbot):
+    """Step 2 shows step 1's trained network; reached by Back from another preset, its
+    weights are fresh, so the window first trains the 20 steps step 1 would have."""
+    (tmp_path / "a.toml").write_text(small_preset("Preset A", steps=50, grid=12))
+    (tmp_path / "b.toml").write_text(small_preset("Preset B", steps=50, grid=12))
+    f = tmp_path / "back.toml"
+    f.write_text('title = "Back"\n[[step]]\npreset = "a.toml"\ntrain = 20\ntext = "1"\n'
+                 '[[step]]\ncompare = "error"\ntext = "2"\n'
+                 '[[step]]\npreset = "b.toml"\ntext = "3"\n')
+    w = window
+    w.open_lesson(str(f))
+    qtbot.waitUntil(lambda: w.trainer.step_count == 20 and not w.session.playing, timeout=120000)
+    qtbot.keyClick(w, Qt.Key_PageDown)
+    qtbot.keyClick(w, Qt.Key_PageDown)
+    assert w.preset.name == "Preset B" and w.trainer.step_count == 0
+    qtbot.keyClick(w, Qt.Key_PageUp)
+    assert w.preset.name == "Preset A" and w.lesson_panel.count.text() == "Step 2 of 3"
+    qtbot.waitUntil(lambda: w.trainer.step_count == 20 and not w.session.playing, timeout=120000)
