@@ -104,7 +104,8 @@ class LessonPanel(QFrame):
         base = base if base > 0 else 10.0
         k_text = 1.15 if pt is None else 1.0     # read from the back of a room: a size up
         for w, k in ((self.title, 1.25), (self.heading, 1.15), (self.body, k_text),
-                     (self.count, 0.9), (self.status, 0.9)):
+                     (self.count, 0.9), (self.status, 0.9), (self.back_button, 1.0),
+                     (self.next_button, 1.0)):
             f = w.font()
             f.setPointSizeF(max(6.0, base * k))
             w.setFont(f)
