@@ -33,6 +33,8 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
        score-explorer check objective NAME [--steps N] [--all]
        score-explorer check density NAME
        score-explorer advise PRESET           suggested NCSN noise levels and Langevin step (TOML)
+       score-explorer lesson NAME | --list    play a lesson in the window; list the lessons
+       score-explorer lesson NAME --headless [--scale X]   play it without a window
 
 `check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main_check(argv[1:])
     if argv and argv[0] == "advise":
         return _main_advise(argv[1:])
+    if argv and argv[0] == "lesson":
+        return _main_lesson(argv[1:])
     if argv and argv[0] == "run":
         return _main_run(argv[1:])
     if argv and argv[0] == "compare":
@@ -103,14 +107,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
         return 2
+    from .core.shipped import resolve
+    return _window("run a preset headless: score-explorer run PRESET --out DIR",
+                   resolve(argv[0]) if argv else None)
+
+
+def _window(without: str, path: str | None = None, lesson: str | None = None) -> int:
+    """Open the window (a preset, or a lesson); without a screen, one `error:` line saying
+    what to do `without` one, exit 2."""
     no_screen = _no_display()
     if no_screen:
         print(f"error: no display found ({no_screen}); the window needs a screen. Without one, "
-              f"run a preset headless: score-explorer run PRESET --out DIR", file=sys.stderr)
+              f"{without}", file=sys.stderr)
         return 2
-    from .core.shipped import resolve
     from .gui.app import run_app  # Qt is imported only when a window is wanted
-    return run_app(resolve(argv[0]) if argv else None)
+    return run_app(path, lesson=lesson)
 
 
 def _main_advise(argv: list[str]) -> int:
@@ -129,6 +140,57 @@ def _main_advise(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _main_lesson(argv: list[str]) -> int:
+    ap = _Parser(prog="score-explorer lesson", description="Play a lesson (explorer/lessons/, "
+                 "docs/lessons.md): a sequence of presets and what to do with each. Page Down and "
+                 "Page Up step through it in the window.")
+    ap.add_argument("name", nargs="?", help="a shipped lesson's name, or a lesson file (.toml)")
+    ap.add_argument("--list", action="store_true", help="print the shipped lessons' names, one a "
+                                                       "line, in course order")
+    ap.add_argument("--headless", action="store_true", help="play every step without a window "
+                    "and print one line per step (a rehearsal; what the tests do)")
+    ap.add_argument("--scale", type=float, default=1.0, help="with --headless: train this "
+                    "fraction of every step's training steps (default 1)")
+    args = _parse(ap, argv)
+    if not isinstance(args, argparse.Namespace):
+        return args
+    from .core.lessons import catalog
+    if args.list:
+        for name in catalog.names():
+            print(name)
+        return 0
+    if not args.name:
+        print("error: name a lesson (score-explorer lesson --list shows them)", file=sys.stderr)
+        return 2
+    path = catalog.resolve(args.name)
+    if path is None:
+        print(f"error: {args.name}: no such lesson (shipped: {', '.join(catalog.names())})",
+              file=sys.stderr)
+        return 2
+    if not 0 < args.scale <= 1:
+        print("error: --scale: must be in (0, 1]", file=sys.stderr)
+        return 2
+    from .core.errors import SpecError
+    from .core.lessons import load
+    try:
+        lesson = load(path)
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.headless:
+        from .core import threads as thread_policy
+        from .core.lessons.runner import run_lesson
+        thread_policy.apply()
+        print(lesson.title, flush=True)
+        try:
+            run_lesson(lesson, scale=args.scale, on_step=lambda r: print(r.line(), flush=True))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        return 0
+    return _window(f"play it headless: score-explorer lesson {args.name} --headless", lesson=str(path))
 
 
 def _main_check(argv: list[str]) -> int:

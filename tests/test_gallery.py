@@ -49,14 +49,27 @@ def test_gallery_shows_several_columns_numbered_in_course_order(gallery):
     first = [gallery.list.item(i) for i in range(3)]
     xs = {gallery.list.visualItemRect(it).x() for it in first}
     assert len(xs) == 3                                  # one row, three columns
-    assert first[0].text().startswith("1. ") and "score of a mixture" in first[0].text().lower()
+    assert first[0].text().startswith("1. Lesson: ") and "score" in first[0].text().lower()
+
+
+def test_gallery_lists_the_lessons_first_then_the_presets(gallery, qtbot):
+    from explorer.core.lessons import shipped_lessons
+    from explorer.gui.preset_files import is_lesson
+    lessons = shipped_lessons()
+    assert gallery.paths[:len(lessons)] == lessons
+    assert gallery.paths[len(lessons)].name == "mixture_score.toml"
+    assert all(is_lesson(str(p)) for p in lessons) and not is_lesson(str(gallery.paths[-1]))
+    gallery.list.setCurrentRow(1)        # a lesson: its title, steps and first density
+    qtbot.waitUntil(lambda: "steps:" in gallery.text.toPlainText(), timeout=10000)
+    assert "Langevin" in gallery.text.toPlainText()
 
 
 def test_filter_keeps_matching_presets_and_selects_one(gallery, qtbot):
     total = len(gallery.visible_names())
     gallery.filter.setText("sigma too")
     assert sorted(gallery.visible_names()) == ["DSM with sigma too large: bias",
-                                               "DSM with sigma too small: variance"]
+                                               "DSM with sigma too small: variance",
+                                               "Lesson: Denoising score matching: the choice of σ"]
     gallery.filter.setText("3-D")
     assert 0 < len(gallery.visible_names()) < total
     assert not gallery.list.currentItem().isHidden()

@@ -62,13 +62,16 @@ def _close_on_signals(app) -> tuple[QTimer, list]:
     return timer, received
 
 
-def run_app(path: str | None = None) -> int:
+def run_app(path: str | None = None, lesson: str | None = None) -> int:
+    """The window with a preset (or the last one), or playing the lesson file `lesson`."""
     import torch
     # The window samples in one thread and paints in another (training has a process of
     # its own); torch's intra-op threads on top of them would oversubscribe the cores.
     torch.set_num_threads(1)
     app = make_app()
     win = open_window(path)
+    if lesson is not None:
+        win.open_lesson(lesson)
 
     def excepthook(kind, value, tb):  # no traceback reaches the user: it goes to the banner
         traceback.print_exception(kind, value, tb)

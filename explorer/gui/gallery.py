@@ -28,6 +28,7 @@ from ..views.style import BACKGROUND, FOREGROUND, TRUE
 from ..core.samplers import sampler_label
 
 THUMB = 112
+LESSONS = "Lessons: a sequence of steps (Page Down / Page Up)"
 
 # viridis at 9 stops (matplotlib's), interpolated linearly
 _VIRIDIS = np.array([
@@ -123,8 +124,10 @@ class PresetGallery(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Presets gallery")
         self.selected_path: str | None = None
-        if paths is None:
-            sections = course_order()
+        if paths is None:   # the lessons first: a course is played as lessons
+            from ..core.lessons import shipped_lessons
+            lessons = shipped_lessons()
+            sections = ([(LESSONS, lessons)] if lessons else []) + course_order()
         else:
             sections = [("", [Path(p) for p in paths])]
         self.paths = [p for _title, ps in sections for p in ps]
@@ -209,13 +212,17 @@ class PresetGallery(QDialog):
         self._timer.timeout.connect(self._next_thumbnail)
         self._timer.start()
 
-    @staticmethod
-    def _read(path: Path) -> dict:
+    def is_lesson(self, path) -> bool:
+        return self.sections.get(str(path)) == LESSONS
+
+    def _read(self, path: Path) -> dict:
         """Name and description straight from the TOML (fast); full validation comes later."""
         import tomllib
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-            name, desc = data.get("name", path.stem), data.get("description", "")
+            name = data.get("title" if self.is_lesson(path) else "name", path.stem)
+            name = f"Lesson: {name}" if self.is_lesson(path) else name
+            desc = data.get("description", "")
             return {"name": str(name), "description": str(desc), "preset": None, "error": None,
                     "summary": "", "loaded": False}
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
@@ -229,8 +236,14 @@ class PresetGallery(QDialog):
         if not info["loaded"]:
             info["loaded"] = True
             try:
-                info["preset"] = P.load(path)
-                info["summary"] = _summary(info["preset"])
+                if self.is_lesson(path):   # pictured by its first step's density
+                    from ..core.lessons import load
+                    lesson = load(path)
+                    info["preset"] = lesson.steps[0].preset
+                    info["summary"] = _lesson_summary(lesson)
+                else:
+                    info["preset"] = P.load(path)
+                    info["summary"] = _summary(info["preset"])
             except SpecError as e:
                 info["error"] = str(e)
         return info
@@ -331,3 +344,7 @@ def _summary(pr) -> str:
              f"{t['steps']} training steps",
              f"{sampler_label(s['kind'])} on the {s['score']} score, {s['particles']} particles"]
     return " · ".join(parts)
+
+
+def _lesson_summary(lesson) -> str:
+    return f"{len(lesson.steps)} steps: " + " · ".join(s.heading for s in lesson.steps)

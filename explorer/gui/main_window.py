@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import preset as P
 from ..core.errors import SpecError
@@ -24,6 +24,8 @@ from .controls.panel import ControlPanel
 from .help_menu import add_help_menu
 from .hover import HoverReadout
 from .lesson_card import LessonCard
+from .lesson_panel import LessonPanel
+from .lesson_player import LessonPlayer
 from .presenter import Presenter
 from .preset_files import PresetFiles
 from .run_controls import RunControls
@@ -48,6 +50,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_actions()
         self._bind_session()
+        self.lesson_player = LessonPlayer(self, self.lesson_panel)   # also enables its keys
         self._restore_geometry()
         self._apply_preset()
 
@@ -75,6 +78,16 @@ class MainWindow(QMainWindow):
         for w in (self.banner, self.lesson):
             rl.addWidget(w)
         rl.addWidget(self.views, 1)
+        # a lesson's panel: a column beside the views (gui/lesson_panel.py), shown while one plays
+        self.lesson_panel = LessonPanel()
+        self.lesson_panel.hide()
+        side = QWidget()
+        sl = QHBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.setSpacing(0)
+        sl.addWidget(right, 1)
+        sl.addWidget(self.lesson_panel)
+        right = side
         self.run_bar.particle_view = lambda: self.views.particles_view
 
         from .drawing.draw_panel import DrawPanel
@@ -126,9 +139,18 @@ class MainWindow(QMainWindow):
         self.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to "
                                       "leave); Ctrl+1, 2, 3 or a double-click shows one view alone")
         self.act_leave_presenter = act("Leave presenter mode", lambda: self.set_presenter(False), "Esc")
+        # a lesson's steps: Page Down / Page Up, what presentation clickers send (only while
+        # a lesson is open: otherwise the keys stay the widgets' own)
+        self.act_lesson_next = act("&Next step of the lesson", lambda: self.lesson_player.next(),
+                                   QKeySequence(Qt.Key_PageDown))
+        self.act_lesson_back = act("&Step back in the lesson", lambda: self.lesson_player.back(),
+                                   QKeySequence(Qt.Key_PageUp))
+        self.act_lesson_open = act("&Lessons…", files.open_gallery)
+        self.act_lesson_open.setToolTip("The gallery, lessons first: a lesson plays a sequence of "
+                                        "presets step by step (Page Down / Page Up)")
 
         menu = self.menuBar().addMenu("&File")
-        for a in (self.act_open, self.act_gallery, self.act_save, self.act_save_as):
+        for a in (self.act_open, self.act_gallery, self.act_lesson_open, self.act_save, self.act_save_as):
             menu.addAction(a)
         self.recent_menu = menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -232,6 +254,10 @@ class MainWindow(QMainWindow):
         if blowup:   # the sampler stopped at the step where a particle stopped being finite
             self.show_error(blowup[0].upper() + blowup[1:] + ".")
             return
+        if run is not None and run.paused_at_until and not run.sampler.done:
+            self.statusBar().showMessage(f"Sampling paused at step {run.sampler.done_steps} of "
+                                         f"{run.sampler.total} (Ctrl+L goes on).", 8000)
+            return
         self.statusBar().showMessage("Sampling finished.", 5000)
 
     # the toolbar's commands, also the window's (keys, menus, scripts and tests call them)
@@ -250,6 +276,8 @@ class MainWindow(QMainWindow):
         self.views.build(s.preset.dim)
         self._update_title()
         self.lesson.set_lesson(s.preset.name, s.preset.description)
+        if self.lesson_player.active:
+            self.lesson.hide()   # the lesson's panel says more than the preset's card
         self.panel.set_score_note(f"True score: {s.density.score_source}.")
         self.views.setup_levels()
         self.views.draw_density()
@@ -361,6 +389,21 @@ class MainWindow(QMainWindow):
 
     def _restart_on_edit_changed(self, on: bool) -> None:
         self.session.restart_on_density_edit = bool(on)
+
+    # ================================================================ lessons
+    def open_lesson(self, path: str) -> bool:
+        """Play a lesson (a file, or a shipped lesson's name) from its first step; a bad file is shown in the banner (one
+        message naming the file and key) and the window keeps its state."""
+        from ..core.lessons import load, resolve
+        try:
+            lesson = load(resolve(str(path)) or path)
+        except SpecError as e:
+            self.show_error(f"Could not open the lesson. {e}")
+            return False
+        self.banner.hide()
+        self.lesson_player.open(lesson)
+        return True
+
 
     # ================================================================ dialogs and files
     def open_export(self) -> None:

@@ -54,4 +54,5 @@ class Presenter:
     def apply_style(self) -> None:
         style = self.style()
         self.window.lesson.set_font_pt(style.font_pt)
+        self.window.lesson_panel.set_font_pt(style.font_pt if self.on else None)
         self.window.views.apply_style(style)

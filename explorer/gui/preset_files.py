@@ -31,7 +31,9 @@ class PresetFiles:
     def open_gallery(self) -> None:
         from .gallery import PresetGallery
         path = PresetGallery.choose(self.window, self.window.preset_path)
-        if path:
+        if path and is_lesson(path):
+            self.window.open_lesson(path)
+        elif path:
             self.window.load_path(path)
 
     def save(self) -> None:
@@ -87,6 +89,11 @@ class PresetFiles:
             if u.toLocalFile().endswith(".toml"):
                 return u.toLocalFile()
         return None
+
+
+def is_lesson(path: str) -> bool:
+    from ..core.lessons import lessons_folder
+    return Path(path).resolve().parent == lessons_folder().resolve()
 
 
 def is_shipped(path: str) -> bool:

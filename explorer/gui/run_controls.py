@@ -125,8 +125,15 @@ class RunControls(QToolBar):
         if self.session.sampling_playing:
             self.session.pause_sampling()
             self.set_sampling(False)
-        elif self.session.start_sampling(self.speed.value()):
+        else:
+            self.start_sampling()
+
+    def start_sampling(self, until: int | None = None) -> bool:
+        """Sample (on from the cloud there is, if not done); `until`: pause at that step."""
+        if self.session.start_sampling(self.speed.value(), until):
             self.set_sampling(True)
+            return True
+        return False
 
     def set_sampling(self, running: bool) -> None:
         self.sample_button.setText("Pause sampling" if running else "Sample")

@@ -279,6 +279,7 @@ class SamplingRun(RunThread):
         self._last_modes = -1.0
         self._make_meter = quality
         self._meter = None
+        self.until: int | None = None   # pause (and emit finished) once the cloud has taken this many steps
 
     def _loop(self) -> None:
         self._publish(self._snapshot())
@@ -290,16 +291,24 @@ class SamplingRun(RunThread):
             # also fighting this thread for the interpreter lock over frames it will drop.
             self._taken.wait(TAKE_WAIT)
             t0 = time.perf_counter()
+            n = self.steps_per_frame
+            if self.until is not None:
+                n = max(0, min(n, self.until - self.sampler.done_steps))
             with torch.no_grad():
-                self.sampler.advance(self.steps_per_frame)
+                self.sampler.advance(n)
             self._publish(self._snapshot())
-            if self.sampler.done:
+            if self.sampler.done or self.paused_at_until:
                 self._run.clear()
                 self.finished.emit()
                 continue
             spare = self.frame_interval - (time.perf_counter() - t0)
             if spare > 0:
                 self._stop.wait(spare)
+
+    @property
+    def paused_at_until(self) -> bool:
+        """The cloud has taken the steps it was asked for (`until`), short of its schedule."""
+        return self.until is not None and self.sampler.done_steps >= self.until
 
     def _serve_requests(self) -> None:
         self._publish(self._snapshot())

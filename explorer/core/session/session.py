@@ -253,12 +253,16 @@ class Session:
     def sampling_playing(self) -> bool:
         return self.sampling is not None and self.sampling.playing
 
-    def start_sampling(self, steps_per_frame: int) -> bool:
+    def start_sampling(self, steps_per_frame: int, until: int | None = None) -> bool:
         """Play the sampler; a new cloud if there is none or the last one is done.
-        False if it could not start (the reason went out on `failed`)."""
-        if self.sampling is None or self.sampling.sampler.done:
+        `until`: pause once the cloud has taken that many steps (a lesson's histogram at
+        step N; `sampling_done` is emitted then too). False if it could not start (the
+        reason went out on `failed`)."""
+        if self.sampling is None or self.sampling.sampler.done or \
+                (until is not None and self.sampling.sampler.done_steps > until):
             if not self._new_sampler(steps_per_frame):
                 return False
+        self.sampling.until = until
         self.sampling.play()
         return True
 
@@ -324,15 +328,22 @@ class Session:
     # The command line and each compare worker have no event loop to keep alive: they train
     # and sample in their own thread, with the same Trainer and Sampler the runs drive.
     def train_here(self, progress: Progress | None = None,
-                   stop: Callable[[], bool] | None = None) -> HeadlessTraining:
+                   stop: Callable[[], bool] | None = None, more: int | None = None,
+                   until_relative: float | None = None) -> HeadlessTraining:
         """Fresh weights from the seed, trained to the budget in this thread, the Fisher
         divergence evaluated every EVAL_EVERY steps. Divergence stops it with the last
-        finite weights; `stop()` or Ctrl-C stops it between chunks."""
+        finite weights; `stop()` or Ctrl-C stops it between chunks. `more`: go on with the
+        weights there are (fresh ones if none) for that many steps more (a lesson's step);
+        `until_relative`: stop at the first evaluation whose relative Fisher divergence is
+        at most that."""
         progress = progress or (lambda *a: None)
         self.stop_runs()
-        trainer = self.trainer = Trainer(self.preset, self.density)
+        if more is None or self.trainer is None:
+            self.trainer = Trainer(self.preset, self.density)
+        trainer = self.trainer
         out = HeadlessTraining()
-        steps = trainer.budget
+        start = trainer.step_count
+        steps = trainer.budget if more is None else start + int(more)
         try:
             while trainer.step_count < steps:
                 if stop and stop():
@@ -345,24 +356,30 @@ class Session:
                     out.diverged = e
                 ev = trainer.evaluate()
                 out.fisher_rows[trainer.step_count] = ev["fisher_divergence"]
-                progress("train", trainer.step_count, steps)
+                progress("train", trainer.step_count - start, steps - start)
                 if out.diverged:
+                    break
+                if until_relative is not None and ev["relative_fisher_divergence"] <= until_relative:
                     break
         except KeyboardInterrupt:
             out.interrupted = True
         return out
 
-    def sample_here(self, progress: Progress | None = None) -> tuple[Sampler, bool]:
+    def sample_here(self, progress: Progress | None = None, until: int | None = None,
+                    sampler: Sampler | None = None) -> tuple[Sampler, bool]:
         """The preset's sampler on the learned (or the exact) score, run to the end of its
-        schedule in this thread; (sampler, interrupted by Ctrl-C)."""
+        schedule (or until it has taken `until` steps) in this thread; (sampler, interrupted
+        by Ctrl-C). `sampler`: go on with that cloud instead of starting a new one."""
         progress = progress or (lambda *a: None)
-        t = self.trainer
-        score = t.true_score() if self.preset.sampler["score"] == "true" else t.learned_score()
-        sampler = build_sampler(self.preset, score, t.device)
+        if sampler is None:
+            t = self.trainer or Trainer(self.preset, self.density)
+            score = t.true_score() if self.preset.sampler["score"] == "true" else t.learned_score()
+            sampler = build_sampler(self.preset, score, t.device)
+        end = sampler.total if until is None else min(int(until), sampler.total)
         try:
-            while not sampler.done:
-                sampler.advance(max(1, sampler.total // 100))
-                progress("sample", sampler.done_steps, sampler.total)
+            while sampler.done_steps < end and not sampler.done:
+                sampler.advance(min(max(1, sampler.total // 100), end - sampler.done_steps))
+                progress("sample", sampler.done_steps, end)
         except KeyboardInterrupt:
             return sampler, True
         return sampler, False
