@@ -29,7 +29,7 @@ from ..core import pictures
 from ..core.grid import grid_points
 from ..core.objectives import conditioning, short_label
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import level_label, level_noise
+from ..core.scores import finest_level, level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
 from ..core.samplers import sampler_label
@@ -183,6 +183,8 @@ class ViewsArea(QWidget):
         if cond == "sigma":
             sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
             self._levels = [("sigma", s) for s in sigmas]
+        elif level_kind(preset) == "t":     # a continuous path: t from its noisy end to the data
+            self._levels = time_levels(preset)
         else:
             self._levels = [("step", t) for t in range(int(o["timesteps"]) - 1, -1, -1)]
         level = self.session.view_level
@@ -425,7 +427,7 @@ class ViewsArea(QWidget):
         model = s.model_copy() if self._last_learned is not None else None
         res = None
         if model is not None:
-            if model.parameterisation == "energy":   # -E and its gradient in one pass
+            if LD.has_energy_density(model):   # -E and its gradient in one pass
                 energy, field = LD.energy_log_density(model, s.preset, pts, level, with_field=True)
             else:
                 field, energy = LD.learned_field(model, s.preset, pts, level), None
@@ -435,7 +437,7 @@ class ViewsArea(QWidget):
         true_p = np.exp(LD.normalise_log(true_logp, float(np.prod(LD.grid_spacing(bounds, n)))))
         learned_p = None if res is None else np.exp(res.learned_logp)
         readout = "" if res is None else density_readout(res, n, dim, floor)
-        energy_model = model is not None and model.parameterisation == "energy"
+        energy_model = model is not None and LD.has_energy_density(model)
         learned_title = ("Learned density pθ ∝ exp(−Eθ)" if energy_model
                          else "Learned density pθ ∝ exp(φ), ∇φ ≈ sθ")
         true_title = "True density p(x)"
@@ -455,6 +457,10 @@ class ViewsArea(QWidget):
         src = self.session.density.score_source
         if level is not None and level[0] == "sigma":
             return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
+        if level is not None and level[0] == "t":
+            sigma, scale = level_noise(preset, level)
+            return (f"at {level_label(level)}: x_t = {scale:.3g} x + {sigma:.3g} z "
+                    f"(true: score of p_t, {src}); density p_t")
         if level is not None:
             sigma, _ = level_noise(preset, level)
             return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
@@ -464,6 +470,8 @@ class ViewsArea(QWidget):
             return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
         if cond == "time":
             return f"learned at t = 0; true score: {src}"
+        if level_kind(preset) == "t":
+            return f"learned at {level_label(finest_level(preset))}; true score: {src}"
         return f"true score: {src}"
 
     def show_training(self, snap: dict) -> None:
@@ -473,12 +481,11 @@ class ViewsArea(QWidget):
         rows = snap.get("fisher_by_noise")
         if rows and self.noise_view is not None:
             preset = self.session.preset
-            by_sigma = conditioning(preset) == "sigma"
-            level_kind = "sigma" if by_sigma else "step"
-            noise = [level_noise(preset, (level_kind, r[0]))[0] for r in rows]
+            kind = level_kind(preset)
+            noise = [level_noise(preset, (kind, r[0]))[0] for r in rows]
             name = short_label(preset.objective["kind"])
-            self.noise_view.set_errors(noise, [r[2] for r in rows],
-                                       f"{name}'s σ levels" if by_sigma else f"{name} steps t")
+            what = {"sigma": f"{name}'s σ levels", "step": f"{name} steps t"}.get(kind, f"{name} times t")
+            self.noise_view.set_errors(noise, [r[2] for r in rows], what)
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session

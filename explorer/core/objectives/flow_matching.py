@@ -21,13 +21,43 @@ import torch
 
 from . import Objective
 
+FLOW_T_DATA = 1.0 - 1e-3     # the data end the views and samplers stop at: the score divides by 1 - t
+
+
+class LinearPath:
+    """The linear Gaussian path as a noise path (the interface of sde.SDE that scores.py uses):
+    x_t = t x_1 + (1 - t) z, so s(t) = 1 - t, a(t) = t; noise at t = 0, data at t = 1."""
+
+    t_noise = 0.0
+    t_data = FLOW_T_DATA
+
+    def kernel(self, t: float) -> tuple[float, float]:
+        """(s(t), a(t)) = (1 - t, t)."""
+        return 1.0 - float(t), float(t)
+
+    def t_at_std(self, std: float) -> float:
+        """1 - t = std, within [0, t_data]."""
+        return min(max(1.0 - float(std), self.t_noise), self.t_data)
+
 
 class FlowMatching(Objective):
     name = "flow_matching"
     label = "Flow matching  E|v(x_t, t) - (x_1 - z)|^2"
+    title = "Conditional flow matching (linear path, rectified flow)"
+    formula = ("E |v<sub>θ</sub>(x<sub>t</sub>, t) − (x<sub>1</sub> − z)|²,  "
+               "x<sub>t</sub> = t x<sub>1</sub> + (1 − t) z;  score = (t v − x)/(1 − t)")
+    assumes = ("Learns a velocity, not a score: the ODE dx/dt = v carries N(0, I) at t = 0 to the "
+               "data at t = 1. Its score, (t v − x)/(1 − t), is shown beside the score models'.")
+    fields: dict = {}
+    conditioning = "flow"
+    default_sampler = "ode"
+    samplers = ("ode",)
+    positive_loss = True
+    order = 10
 
     def __init__(self, t_max: float = 1.0):
         self.t_max = float(t_max)
+        self.path = LinearPath()
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
         t = torch.rand(x.shape[0], device=x.device, dtype=x.dtype) * self.t_max
