@@ -27,6 +27,7 @@ import math
 import torch
 
 KINDS = ("ve", "vp", "subvp")
+SAMPLE_EPS = 1e-3      # the reference code's sampling eps: the reverse process stops at t = 1e-3
 
 
 def _t(t, x: torch.Tensor) -> torch.Tensor:
@@ -87,8 +88,10 @@ class SDE:
     t_noise = 1.0                       # the noisiest end (the prior) ...
 
     @property
-    def t_data(self) -> float:          # ... and the end nearest the data
-        return self.eps_t
+    def t_data(self) -> float:
+        """... and the end nearest the data that samplers and views stop at: the reference
+        code's sampling eps (at eps_t = 1e-5 a learned s = net / s(t) divides by 1e-3)."""
+        return max(self.eps_t, SAMPLE_EPS)
 
     def kernel(self, t: float) -> tuple[float, float]:
         """(s(t), a(t)) as floats: x_t = a(t) x_0 + s(t) z."""

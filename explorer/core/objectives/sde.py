@@ -21,6 +21,16 @@ from . import Objective
 
 WEIGHTINGS = ("sigma2", "likelihood")
 
+# How `score-explorer run` measures the model's likelihood by its ODE (core/model_likelihood.py);
+# flow matching declares the same keys.
+LIKELIHOOD_FIELDS = {
+    "likelihood_trace": Field("str", "auto", choices=("auto", "exact", "hutchinson"),
+                              help="trace of the ODE's Jacobian in the likelihood: exact (d <= 3 by "
+                                   "auto) or Hutchinson's estimate with one Rademacher probe"),
+    "likelihood_samples": Field("int", 500, min=0, max=100_000,
+                                help="test samples of the density for nll in metrics.json (0: none)"),
+}
+
 
 class SDEObjective(Objective):
     name = "sde"
@@ -49,6 +59,7 @@ class SDEObjective(Objective):
                        help="smallest training time: t ~ U[eps_t, 1]"),
         "weighting": Field("str", "sigma2", choices=WEIGHTINGS,
                            help="lambda(t): sigma2 = s(t)^2, likelihood = g(t)^2 (Song et al. 2021b)"),
+        **LIKELIHOOD_FIELDS,
     }
     conditioning = "sde"
     default_sampler = "pc"
@@ -67,7 +78,8 @@ class SDEObjective(Objective):
 
     def __init__(self, sde: str = "vp", sigma_min: float = 0.01, sigma_max: float = 50.0,
                  beta_min: float = 0.1, beta_max: float = 20.0, eps_t: float = 1e-5,
-                 weighting: str = "sigma2", N: int = 1000):
+                 weighting: str = "sigma2", N: int = 1000, likelihood_trace: str = "auto",
+                 likelihood_samples: int = 500):
         if weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         if sigma_min is None or sigma_max is None:

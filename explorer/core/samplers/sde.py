@@ -24,10 +24,9 @@ import torch
 
 from ..objectives import objective_path
 from ..schema import Field
+from ..sde import SAMPLE_EPS
 from ..sde_samplers import PREDICTORS, FlowODESampler, ProbabilityFlowSampler, SDESampler
 from .base import Sampler
-
-SAMPLE_EPS = 1e-3      # the reference code's sampling eps: the reverse process stops at t = 1e-3
 PATHS_KEPT = 200       # particles whose paths an ODE sampler records (paths = true)
 ODE_METHODS = ("euler", "rk4", "dopri5")
 
@@ -176,10 +175,6 @@ class ProbabilityFlowODE(_PathSampler):
     @property
     def t(self) -> float:
         return float(self.inner.times[min(self.done_steps, len(self.inner.times) - 1)])
-
-    @property
-    def sigma(self) -> float:
-        return float(self.path.kernel(min(self.t, self.path.t_data) if self.flow else self.t)[0])
 
     @property
     def nfe(self) -> int:
