@@ -80,5 +80,9 @@ def score_to_velocity(score: torch.Tensor, x: torch.Tensor, t) -> torch.Tensor:
 
 def true_velocity(density, x: torch.Tensor, t: float) -> torch.Tensor:
     """Exact marginal velocity of the linear path for any density: p_t is the law of
-    t y + (1 - t) z, whose score is density.perturbed_score(x, 1 - t, t)."""
-    return score_to_velocity(density.perturbed_score(x, 1.0 - t, t), x, t)
+    t y + (1 - t) z, whose score is density.perturbed_score(x, 1 - t, t). In float64, t at least
+    1e-6: v = (x + (1 - t) score) / t cancels to O(t) / t near t = 0 (float32 rounding there made
+    dopri5's step underflow; at t = 0 itself it is 0 / 0, while v(x, 0) = E[x_1] - x is finite)."""
+    t = max(float(t), 1e-6)
+    x64 = x.double()
+    return score_to_velocity(density.perturbed_score(x64, 1.0 - t, t), x64, t).to(x.dtype)

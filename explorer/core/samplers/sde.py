@@ -28,6 +28,7 @@ from ..sde import SAMPLE_EPS
 from ..sde_samplers import PREDICTORS, FlowODESampler, ProbabilityFlowSampler, SDESampler
 from .base import Sampler
 PATHS_KEPT = 200       # particles whose paths an ODE sampler records (paths = true)
+PATH_POINTS = 400      # positions kept per path (every k-th step beyond that)
 ODE_METHODS = ("euler", "rk4", "dopri5")
 
 
@@ -182,8 +183,8 @@ class ProbabilityFlowODE(_PathSampler):
         return int(self.inner.nfe)
 
     def paths_so_far(self) -> np.ndarray | None:
-        """(steps done + 1, k, d): the first PATHS_KEPT particles at the start and after every
-        step, or None unless sampler.paths (recorded by `step`)."""
+        """(positions, k, d): the first PATHS_KEPT particles at the start and after every step
+        (every k-th beyond PATH_POINTS steps), or None unless sampler.paths (recorded by `step`)."""
         return np.stack(self._paths) if self.params["paths"] and self._paths else None
 
     _paths: list = []
@@ -193,6 +194,7 @@ class ProbabilityFlowODE(_PathSampler):
         if keep and self.done_steps == 0:
             self._paths = [x[:PATHS_KEPT].detach().cpu().numpy().copy()]
         out = super().step(x)
-        if keep:
+        stride = -(-self.total // PATH_POINTS)     # at most PATH_POINTS positions per path
+        if keep and ((self.done_steps + 1) % stride == 0 or self.done_steps + 1 == self.total):
             self._paths.append(out[:PATHS_KEPT].detach().cpu().numpy().copy())
         return out
