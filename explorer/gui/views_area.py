@@ -34,7 +34,7 @@ from ..core.schedules import ncsn_sigmas
 from ..core.scores import finest_level, level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
-from ..core.samplers import sampler_label
+from ..core.samplers import sampler_class, sampler_label
 from .likelihood_map import LikelihoodMap
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
@@ -527,7 +527,9 @@ class ViewsArea(QWidget):
         if hasattr(view, "set_paths"):     # ODE samplers with sampler.paths
             view.set_paths(snap.get("paths"))
         status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
-        if snap["sigma"] is not None:
+        if snap.get("t") is not None:      # a continuous path: its time and noise std
+            status += f", t = {snap['t']:.3g} (σ_t = {snap['sigma']:.2g})"
+        elif snap["sigma"] is not None:
             status += f", σ = {snap['sigma']:.3g}"
         outside = outside_count(x, s.preset.density["bounds"])
         if outside:
@@ -554,6 +556,8 @@ class ViewsArea(QWidget):
             return
         sampler = self.session.preset.sampler
         view.set_particles(np.zeros((0, self.session.preset.dim), np.float32))
-        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score, "
-                        f"ε = {sampler['step_size']:g}")
+        uses_eps = getattr(sampler_class(sampler["kind"]), "uses_step_size", True)
+        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score"
+                        + (f", ε = {sampler['step_size']:g}" if uses_eps else
+                           f", {sampler['steps']} time steps"))
         view.set_mode_weights(None, None, None)

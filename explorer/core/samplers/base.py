@@ -38,6 +38,7 @@ class Sampler:
                                              # continuous path (an sde or flow_matching objective)
     starts_from_noise: bool = False          # particles start from N(0, I) whatever sampler.init
     default_step_size: float = 0.01
+    uses_step_size: bool = True              # sampler.step_size means something to it
     order: int = 100                         # place in the window's list
 
     @classmethod

@@ -39,6 +39,7 @@ class _PathSampler(Sampler):
     needs_path = True              # the exact score too needs an sde (or flow) objective
     starts_from_noise = True
     default_step_size = 1.0        # unused: the step is the time grid's
+    uses_step_size = False
 
     @classmethod
     def default_steps(cls, preset) -> int:
