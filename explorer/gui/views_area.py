@@ -528,7 +528,7 @@ class ViewsArea(QWidget):
             view.set_paths(snap.get("paths"))
         status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
         if snap.get("t") is not None:      # a continuous path: its time and noise std
-            status += f", t = {snap['t']:.3g} (σ_t = {snap['sigma']:.2g})"
+            status += f"\nt = {snap['t']:.3g}, σ_t = {snap['sigma']:.2g}"
         elif snap["sigma"] is not None:
             status += f", σ = {snap['sigma']:.3g}"
         outside = outside_count(x, s.preset.density["bounds"])
