@@ -15,7 +15,7 @@ import threading
 import time
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..core import model_likelihood as ML
 
@@ -34,6 +34,9 @@ class LikelihoodMap(QObject):
         self._last = -1e9
         self.seconds = None          # how long the last map took (in the worker)
         self.ready.connect(self._show)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(lambda: self.request(now=True))
 
     def shown(self) -> bool:
         a = self.area
@@ -44,8 +47,12 @@ class LikelihoodMap(QObject):
         """A new map if shown and the last is INTERVAL old (or `now`); one at a time."""
         if not self.shown() or not ML.available(self.area.session.preset):
             return
-        if not now and time.perf_counter() - self._last < INTERVAL:
+        wait = INTERVAL - (time.perf_counter() - self._last)
+        if not now and wait > 0:
+            if not self._timer.isActive():      # the last request is drawn too, a bit later
+                self._timer.start(int(1000 * wait) + 1)
             return
+        self._timer.stop()
         if self._thread is not None and self._thread.is_alive():
             self._again = True
             return
@@ -94,6 +101,7 @@ class LikelihoodMap(QObject):
             self.request(now=True)
 
     def join(self, timeout: float = 2.0) -> None:
+        self._timer.stop()
         if self._thread is not None:
             self._thread.join(timeout)
 
