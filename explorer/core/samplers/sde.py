@@ -141,7 +141,7 @@ class ProbabilityFlowODE(_PathSampler):
     particle's path."""
 
     name = "ode"
-    label = "probability-flow ODE"
+    label = "ODE sampler"
     needs_conditioning = ("sde", "flow")
     order = 6
     fields = {
