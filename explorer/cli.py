@@ -367,6 +367,9 @@ def _headless(args) -> int:
     if "mode_weights" in m:
         summary.append("mode weights " + ", ".join(f"{w:.3f}" for w in m["mode_weights"])
                        + " (true " + ", ".join(f"{w:.3f}" for w in m["true_weights"]) + ")")
+    if m.get("nll") is not None:   # sde, flow_matching: by the ODE
+        true = m.get("nll_true")
+        summary.append(f"NLL {m['nll']:.4f} nats/dim" + ("" if true is None else f" (true {true:.4f})"))
     print("; ".join(summary), file=sys.stderr)
     if m.get("sample_metrics"):
         from .core.sample_quality import describe as describe_quality

@@ -84,8 +84,9 @@ def example(plugins):
 def test_the_builtins_register_through_entry_points():
     builtin = {g: [e.name for e in registry.REGISTRY.entries(g).values() if e.builtin]
                for g in registry.GROUPS}
-    assert builtin["objective"] == ["esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm", "ncsn_ssm"]
-    assert builtin["sampler"] == ["langevin", "annealed_langevin", "ddpm"]
+    assert builtin["objective"] == ["esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm", "ncsn_ssm", "sde",
+                                    "flow_matching"]
+    assert builtin["sampler"] == ["langevin", "annealed_langevin", "ddpm", "euler_maruyama", "pc", "ode"]
     assert "mixture" in builtin["density"] and "torus" in builtin["density"]
     assert not [f for f in registry.failures() if f.distribution == "score-explorer"]
 

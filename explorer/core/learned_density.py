@@ -46,7 +46,7 @@ from . import budget
 from .grid import grid_points
 from .preset import Preset
 from .schedules import DDPMSchedule
-from .scores import LearnedScore, level_noise
+from .scores import LearnedScore, finest_level, level_noise
 
 
 @dataclass
@@ -288,23 +288,13 @@ def from_field(points: np.ndarray, field: np.ndarray, bounds, n: int,
 
 
 # ------------------------------------------------------------------ models and densities
-def _finest(preset: Preset):
-    from .objectives import conditioning
-    cond = conditioning(preset)
-    if cond == "sigma":
-        return ("sigma", float(preset.objective["sigma_min"]))
-    if cond == "time":
-        return ("step", 0)
-    return None
-
-
 def true_log_density(density, preset: Preset, points: np.ndarray, level=None) -> np.ndarray:
     """log p_true on points (up to a constant), at the level the learned field is compared
     at: `level` (a slider's), or the finest level exactly as TrueScore.field defines it
     (p_sigma_min for NCSN, DDPM's t = 0 marginal, when the density has them in closed form)."""
     from .pictures import perturbed_log_prob
     if level is None and density.exact_perturbed():
-        level = _finest(preset)
+        level = finest_level(preset)
     noise = level_noise(preset, level) if level is not None else (0.0, 1.0)
     x = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
     with torch.no_grad():
@@ -318,17 +308,26 @@ def _energy_condition(model, preset: Preset, level, rows: int, device):
     plain k = 1; NCSN c = sigma, k = 1 (s = -grad E(x, sigma)); DDPM c = t,
     k = 1 / sqrt(1 - alpha_bar_t) (eps = +grad E and the score is -eps / sqrt(1 - alpha_bar_t))."""
     if level is None:
-        level = _finest(preset)
+        level = finest_level(preset)
     if model.conditioning == "sigma":
         sigma = float(level[1]) if level is not None and level[0] == "sigma" \
             else float(preset.objective["sigma_min"])
         return torch.full((rows,), sigma, device=device), 1.0
+    if model.conditioning == "sde":       # s = -grad E(x, t), E = net(x, t) / s(t)
+        t = float(level[1]) if level is not None and level[0] == "t" else float(finest_level(preset)[1])
+        return torch.full((rows,), t, device=device), 1.0
     if model.conditioning == "time":
         t = int(level[1]) if level is not None and level[0] == "step" else 0
         o = preset.objective
         k = DDPMSchedule(o["timesteps"], o["beta_min"], o["beta_max"]).score_scale(t)
         return torch.full((rows,), t, device=device, dtype=torch.long), k
     return None, 1.0
+
+
+def has_energy_density(model) -> bool:
+    """log p = -k E for this model: an energy model, except flow matching's (its energy is
+    the velocity's potential, v = -grad E, not the density's: its density is the potential's)."""
+    return model.parameterisation == "energy" and model.conditioning != "flow"
 
 
 def energy_log_density(model, preset: Preset, points: np.ndarray, level=None,
@@ -385,6 +384,6 @@ def learned_log_density(source, preset: Preset | None = None, grid_n: int | None
     pts = grid_points(bounds, n)
     if field is None:
         field = learned_field(model, preset, pts, level)
-    energy = energy_log_density(model, preset, pts, level) if model.parameterisation == "energy" else None
+    energy = energy_log_density(model, preset, pts, level) if has_energy_density(model) else None
     true = true_log_density(density, preset, pts, level)
     return from_field(pts, field, bounds, n, true, energy, level)

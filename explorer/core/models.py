@@ -245,15 +245,20 @@ class ScoreModel(nn.Module):
 
 def build_model(preset) -> ScoreModel:
     """The model a preset asks for: preset.model (kind, hidden, activation), preset.dim, and the
-    conditioning the objective declares (NCSN: sigma, DDPM: time)."""
+    conditioning the objective declares (NCSN: sigma, DDPM: time, score SDE: sde, flow: flow)."""
     from .objectives import conditioning as objective_conditioning
     m = preset.model
     o = preset.objective
     conditioning = objective_conditioning(preset)
+    sde = None
+    if conditioning == "sde":   # s(x, t) = net(x, t) / std(t): the model carries its SDE
+        from .objectives import objective_path
+        sde = objective_path(preset).config()
     return ScoreModel(dim=preset.dim, hidden=m.get("hidden", [128, 128]),
                       activation=m.get("activation", "softplus"),
                       parameterisation=m.get("kind", "score"), conditioning=conditioning,
-                      timesteps=o.get("timesteps", 1000) if conditioning == "time" else None)
+                      timesteps=o.get("timesteps", 1000) if conditioning == "time" else None,
+                      sde=sde)
 
 
 # --- generic derivatives (any module s(x[, c]); ScoreModel uses its own fast paths) ------------------

@@ -1,6 +1,7 @@
 """Where along the noise levels a noise-conditional model is wrong (issue 12).
 
-For NCSN at each of its sigma levels, for DDPM at a ladder of steps t, the Fisher divergence
+For NCSN at each of its sigma levels, for DDPM at a ladder of steps t, for a score SDE or
+flow matching at 12 times t of its path (noise std log-spaced down to 0.01), the Fisher divergence
 of the learned score at that level against the exact score of the perturbed law there,
 measured on samples of that law:
 
@@ -18,10 +19,12 @@ import numpy as np
 import torch
 
 from . import metrics
-from .objectives import conditioning
+from .objectives import CONTINUOUS, conditioning, objective_path
 from .scores import LearnedScore, Level, TrueScore, level_noise
 
 DDPM_STEPS_SHOWN = 12     # steps t of DDPM's ladder measured (log-spaced from 0 to T - 1)
+TIMES_SHOWN = 12          # times t of a continuous path measured (noise std log-spaced)
+SMALLEST_STD = 0.01       # ... down to this std (below it a learned score says little)
 
 
 def noise_levels(preset) -> list[Level]:
@@ -35,6 +38,13 @@ def noise_levels(preset) -> list[Level]:
         T = int(o["timesteps"])
         ts = np.unique(np.round(np.geomspace(1, T, DDPM_STEPS_SHOWN)).astype(int) - 1)
         return [("step", int(t)) for t in ts[::-1]]
+    if cond in CONTINUOUS:
+        # noise std geometric from the noisy end's down to SMALLEST_STD (or the data end's)
+        path = objective_path(preset)
+        hi = path.kernel(path.t_noise)[0]
+        lo = max(path.kernel(path.t_data)[0], SMALLEST_STD)
+        stds = np.geomspace(hi, lo, TIMES_SHOWN)
+        return [("t", float(path.t_at_std(float(s)))) for s in stds]
     return []
 
 

@@ -29,7 +29,7 @@ import torch
 from . import preset as P
 from .noise_error import NoiseError
 from .objectives import objective_class
-from .scores import DDPM_FISHER_NOISE, level_noise
+from .scores import DDPM_FISHER_NOISE, level_kind, level_noise
 
 # Densities with exact scores; components wide enough that DSM's bias at its default sigma
 # (0.1) is far below the pass threshold.
@@ -115,11 +115,13 @@ def check_case(kind: str, case: str, density_spec: dict, steps: int, seed: int =
         # steps: 0.34 at sigma = 0.1, 0.03 at the median level)
         rows = NoiseError(p, trainer.density).measure(trainer.model)
         judged = rows
-        if objective_class(kind).conditioning == "time":
-            # DDPM's first steps perturb by less than DDPM_FISHER_NOISE, where the true score
-            # is the data's own and -eps/sqrt(1 - alpha_bar_t) divides by 0.01: judged from
-            # the level the trainer measures its Fisher divergence at (scores.py)
-            judged = [r for r in rows if level_noise(p, ("step", int(r[0])))[0] >= DDPM_FISHER_NOISE]
+        lk = level_kind(p)
+        if lk != "sigma":
+            # DDPM's first steps (a score SDE's or a flow's last times) perturb by less than
+            # DDPM_FISHER_NOISE, where the true score is the data's own and the learned one
+            # divides by 0.01: judged from the level the trainer measures its Fisher
+            # divergence at (scores.py)
+            judged = [r for r in rows if level_noise(p, (lk, r[0]))[0] >= DDPM_FISHER_NOISE]
         rel = float(np.median([r[2] for r in judged or rows]))
         if rel < PASS:
             fault = ""

@@ -65,17 +65,12 @@ def density_curve(density, bounds, n: int = 400) -> tuple[np.ndarray, np.ndarray
 def true_field(density, preset: Preset, points: np.ndarray,
                level: tuple[str, float] | None = None) -> np.ndarray:
     """The true score on `points`: at the finest level, or at a slider's level (the score of
-    p_sigma for ("sigma", s), of DDPM's marginal for ("step", t))."""
+    p_sigma for ("sigma", s), of DDPM's marginal for ("step", t), of p_t on a continuous
+    path for ("t", t))."""
     ts = TrueScore(density, preset)
     x = torch.from_numpy(points)
-    if level is None:
-        fn = ts.field
-    elif level[0] == "sigma":
-        fn = lambda b: ts.at_sigma(b, float(level[1]))  # noqa: E731
-    else:
-        fn = lambda b: ts.at_step(b, int(level[1]))  # noqa: E731
     with torch.no_grad():
-        s = torch.cat([fn(b) for b in torch.split(x, 8192)])
+        s = torch.cat([ts.at_level(b, level) for b in torch.split(x, 8192)])
     return s.numpy().astype(np.float32)
 
 

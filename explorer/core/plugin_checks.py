@@ -15,7 +15,7 @@ import torch
 from .registry import InterfaceError
 from .schema import CONVERTERS, REQUIRED, Field
 
-CONDITIONINGS = (None, "sigma", "time")
+CONDITIONINGS = (None, "sigma", "time", "sde", "flow")
 
 
 def _check_fields(name: str, fields) -> None:
@@ -81,8 +81,10 @@ def _losses_of_defaults(cls) -> None:
     except Exception as e:  # noqa: BLE001
         raise InterfaceError(f"cannot be built with its default parameters: {type(e).__name__}: {e}") from None
     cond = cls.conditioning
+    path = getattr(objective, "path", None)
     model = ScoreModel(2, hidden=(8,), conditioning=cond, timesteps=params.get("timesteps", 1000)
-                       if cond == "time" else None)
+                       if cond == "time" else None,
+                       sde=path.config() if cond == "sde" and hasattr(path, "config") else None)
     x = torch.randn(4, 2, generator=torch.Generator().manual_seed(0))
     try:
         out = objective.losses(model, x)
@@ -101,8 +103,9 @@ def check_sampler(name: str, cls):
     if cls.step is Sampler.step:
         raise InterfaceError("it must implement step(x)")
     _check_fields(name, cls.fields)
-    if cls.needs_conditioning not in CONDITIONINGS:
-        raise InterfaceError(f"`needs_conditioning` must be one of {CONDITIONINGS}")
+    need = cls.needs_conditioning
+    if not all(c in CONDITIONINGS for c in (need if isinstance(need, tuple) else (need,))):
+        raise InterfaceError(f"`needs_conditioning` must be one of {CONDITIONINGS} (or a tuple of them)")
     return cls
 
 

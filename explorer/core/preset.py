@@ -254,10 +254,11 @@ def _derive(p: Preset, dens) -> None:
     b = p.density["bounds"]
     half_diag = 0.5 * sum((hi - lo) ** 2 for lo, hi in b) ** 0.5
     o = p.objective
+    big, small = _registered("objective")[o["kind"]].noise_range(float(half_diag))
     if o["sigma_max"] is None:
-        o["sigma_max"] = _round(float(half_diag), 4)
+        o["sigma_max"] = _round(big, 4)
     if o["sigma_min"] is None:
-        o["sigma_min"] = _round(min(0.1, o["sigma_max"] / 10), 6)
+        o["sigma_min"] = _round(small(o["sigma_max"]), 6)
     s = p.sampler
     if s["kind"] is None:
         s["kind"] = _registered("objective")[o["kind"]].default_sampler
@@ -289,14 +290,18 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("objective.sigma_min", f"must be below sigma_max ({o['sigma_max']:g})")
     if o["beta_min"] > o["beta_max"]:
         raise SpecError("objective.beta_min", f"must not exceed beta_max ({o['beta_max']:g})")
+    objective, sampler = _registered("objective")[o["kind"]], _registered("sampler")[s["kind"]]
+    need = sampler.needs_conditioning
+    need = (need,) if isinstance(need, str) else need
+    if need is not None and objective.conditioning not in need and (
+            s["score"] == "learned" or getattr(sampler, "needs_path", False)):
+        fit = [f'"{n}"' for n, c in _registered("objective").items() if c.conditioning in need]
+        why = ("its time grid is the objective's SDE or flow path, even on the exact score"
+               if getattr(sampler, "needs_path", False) else "")
+        raise SpecError("sampler.kind", f"the {s['kind']} sampler needs objective.kind = "
+                        f"{' or '.join(fit) or 'a ' + need[0] + '-conditioned objective'}"
+                        + (f": {why}" if why else " (or sampler.score = \"true\")"))
     if s["score"] == "learned":
-        objective, sampler = _registered("objective")[o["kind"]], _registered("sampler")[s["kind"]]
-        need = sampler.needs_conditioning
-        if need is not None and objective.conditioning != need:
-            fit = [f'"{n}"' for n, c in _registered("objective").items() if c.conditioning == need]
-            raise SpecError("sampler.kind", f"the {s['kind']} sampler needs objective.kind = "
-                            f"{' or '.join(fit) or 'a ' + need + '-conditioned objective'} "
-                            "(or sampler.score = \"true\")")
         if objective.samplers is not None and s["kind"] not in objective.samplers:
             label = objective.label.split()[0] if objective.label else o["kind"]
             raise SpecError("sampler.kind", f"a {label} model is sampled with sampler.kind = "

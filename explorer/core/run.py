@@ -39,6 +39,7 @@ from .sample_quality import sample_metrics
 from .session import Session
 from .training import Trainer
 from . import metrics as M
+from . import model_likelihood as ML
 from . import threads as thread_policy
 
 BAD_RELATIVE_FISHER = 10.0  # a zero score has relative Fisher divergence 1
@@ -55,6 +56,7 @@ class RunResult:
     failure: str | None = None  # what went wrong and what to change (diverged, blew up)
     field: tuple | None = None  # (points, learned, true) on the view grid, for field.npz
     density: LearnedDensity | None = None   # learned vs true density on that grid
+    likelihood: tuple | None = None  # (points, log p by the ODE, true log p) on a coarse grid
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -130,8 +132,16 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     field_grid = field_arrays(trainer, preset)
     density = learned_log_density(trainer, preset, field=field_grid[1])
     metrics.update(density_metrics(density, field_grid, preset))
+    likelihood = None
+    if ML.available(preset) and not interrupted and diverged is None:
+        # the model's likelihood by its ODE; untrained with score = "true": the exact score's,
+        # which must give the density's own log p (the check of the whole chain)
+        source = trainer.model if trainer.step_count > 0 or not true_score else trainer.density
+        metrics.update(ML.nll_metrics(preset, source, trainer.density, trainer.device))
+        metrics["nll_of"] = "learned model" if source is trainer.model else "exact score"
+        likelihood = ML.likelihood_grid(preset, source, trainer.density)
     return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted, failure,
-                     field_grid, density)
+                     field_grid, density, likelihood)
 
 
 def density_metrics(density: LearnedDensity, field_grid: tuple, preset: Preset) -> dict:
@@ -208,9 +218,13 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
     dens = result.density if result.density is not None else \
         learned_log_density(result.trainer, preset, field=learned)
     true_logp = dens.true_logp if dens.true_logp is not None else np.full(len(pts), np.nan)
-    _atomic(out / "field.npz", lambda p: _save_npz(
-        p, points=pts, learned=learned, true=true,
-        learned_logp=dens.learned_logp.astype(np.float32), true_logp=true_logp.astype(np.float32)))
+    arrays = dict(points=pts, learned=learned, true=true,
+                  learned_logp=dens.learned_logp.astype(np.float32), true_logp=true_logp.astype(np.float32))
+    if result.likelihood is not None:   # sde, flow_matching: log p by the ODE on a coarse grid
+        lp_pts, lp_learned, lp_true = result.likelihood
+        arrays.update(ode_points=lp_pts.astype(np.float32), ode_logp=lp_learned.astype(np.float32),
+                      ode_true_logp=lp_true.astype(np.float32))
+    _atomic(out / "field.npz", lambda p: _save_npz(p, **arrays))
     state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
     meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}
     if len(text) <= MAX_HEADER_PRESET:

@@ -1,4 +1,4 @@
-"""A score seen at three noise levels, for the learned model and for the truth alike.
+"""A score seen at four kinds of noise level, for the learned model and for the truth alike.
 
 Samplers, metrics and views ask one of these for the score and never care where it comes
 from, which is what lets the user swap "learned" for "true" with one switch:
@@ -8,6 +8,13 @@ from, which is what lets the user swap "learned" for "true" with one switch:
   the same perturbed density when that is known in closed form.
 - `at_sigma(x, sigma)`: the score of p_sigma = p * N(0, sigma^2 I) (annealed Langevin).
 - `at_step(x, t)`: the score of the DDPM marginal at step t, -eps_theta / sqrt(1 - alpha_bar_t).
+- `at_time(x, t)`: the score of p_t, the law of a(t) y + s(t) z on a continuous path: a score
+  SDE's perturbation kernel (learned: s_theta(x, t)), or flow matching's linear path
+  a = t, s = 1 - t (learned: the velocity turned into a score, (t v - x) / (1 - t)).
+  `velocity(x, t)` is flow matching's v itself (true: the exact marginal velocity).
+
+A level is ("sigma", s), ("step", t) or ("t", t); `level_noise` turns any of them into the
+(sigma, scale) of the law scale * y + sigma * z, which is all that metrics and views need.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import math
 
 import torch
 
-from .objectives import conditioning
+from .objectives import CONTINUOUS, conditioning, objective_path
+from .objectives.flow_matching import true_velocity, velocity_to_score
 from .preset import Preset
 from .schedules import DDPMSchedule
 
@@ -28,7 +36,31 @@ def _finest(preset: Preset) -> tuple[str, float]:
         return "sigma", float(o["sigma_min"])
     if cond == "time":
         return "step", 0
+    if cond in CONTINUOUS:
+        return "t", float(objective_path(preset).t_data)
     return "none", 0.0
+
+
+def level_kind(preset: Preset) -> str | None:
+    """The kind of level a preset's model has: "sigma", "step", "t" or None."""
+    kind = _finest(preset)[0]
+    return None if kind == "none" else kind
+
+
+def finest_level(preset: Preset) -> Level | None:
+    """The level `field(x)` stands for: sigma_min, DDPM's t = 0, a path's data end; None."""
+    kind, value = _finest(preset)
+    return None if kind == "none" else (kind, value)
+
+
+TIME_LEVELS = 101   # positions of the window's slider along a continuous path
+
+
+def time_levels(preset: Preset, n: int = TIME_LEVELS) -> list[Level]:
+    """n levels ("t", t) from the noisiest end of the path to its data end, evenly in t."""
+    path = objective_path(preset)
+    ts = torch.linspace(path.t_noise, path.t_data, n, dtype=torch.float64).tolist()
+    return [("t", float(t)) for t in ts]
 
 
 def _schedule(preset: Preset) -> DDPMSchedule:
@@ -42,7 +74,10 @@ def _schedule(preset: Preset) -> DDPMSchedule:
 # eps divided by 0.01; a relative divergence of 13 there says nothing about the model.
 DDPM_FISHER_NOISE = 0.1
 
-Level = tuple  # ("sigma", s) or ("step", t); None for a model without noise levels
+# The score SDEs' and flow matching's Fisher level: where the path's noise std is this.
+FISHER_NOISE = DDPM_FISHER_NOISE
+
+Level = tuple  # ("sigma", s), ("step", t) or ("t", t); None for a model without noise levels
 
 
 def fisher_level(preset: Preset) -> Level | None:
@@ -57,6 +92,8 @@ def fisher_level(preset: Preset) -> Level | None:
         noise = (1.0 - _schedule(preset).alpha_bars).sqrt()
         above = torch.nonzero(noise >= DDPM_FISHER_NOISE)
         return ("step", int(above[0]) if len(above) else int(o["timesteps"]) - 1)
+    if cond in CONTINUOUS:
+        return ("t", float(objective_path(preset).t_at_std(FISHER_NOISE)))
     return None
 
 
@@ -66,15 +103,22 @@ def level_noise(preset: Preset, level: Level | None) -> tuple[float, float]:
         return 0.0, 1.0
     if level[0] == "sigma":
         return float(level[1]), 1.0
+    if level[0] == "t":
+        # x_t = a(t) y + s(t) z:  sigma = s(t), scale = a(t)
+        return objective_path(preset).kernel(float(level[1]))
     ab = float(_schedule(preset).alpha_bars[int(level[1])])
     return math.sqrt(1.0 - ab), math.sqrt(ab)
 
 
 def level_label(level: Level | None) -> str:
-    """The level as a view labels it: "σ = 0.3", "t = 27", or "" for none."""
+    """The level as a view labels it: "σ = 0.3", "t = 27" (a DDPM step), "t = 0.25", or ""."""
     if level is None:
         return ""
-    return f"σ = {level[1]:.3g}" if level[0] == "sigma" else f"t = {int(level[1])}"
+    if level[0] == "sigma":
+        return f"σ = {level[1]:.3g}"
+    if level[0] == "t":
+        return f"t = {float(level[1]):.3g}"
+    return f"t = {int(level[1])}"
 
 
 def level_text(preset: Preset, level: Level | None) -> str:
@@ -82,6 +126,8 @@ def level_text(preset: Preset, level: Level | None) -> str:
         return "p"
     if level[0] == "sigma":
         return f"p_sigma at sigma = {level[1]:.3g}"
+    if level[0] == "t":
+        return f"p_t at t = {float(level[1]):.3g} (noise std {level_noise(preset, level)[0]:.3g})"
     return f"DDPM marginal at t = {int(level[1])} (noise std {level_noise(preset, level)[0]:.3g})"
 
 
@@ -97,19 +143,28 @@ class TrueScore:
             return self.density.score(x)
         if self.level == "sigma":
             return self.density.perturbed_score(x, self.value)
+        if self.level == "t":
+            return self.at_time(x, self.value)
         return self.at_step(x, 0)
 
     def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         return self.density.perturbed_score(x, float(sigma))
 
     def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
-        if level is None:
-            return self.field(x)
-        return self.at_sigma(x, level[1]) if level[0] == "sigma" else self.at_step(x, int(level[1]))
+        return _at_level(self, x, level)
 
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         ab = float(self.schedule.alpha_bars[t])
         return self.density.perturbed_score(x, math.sqrt(1 - ab), math.sqrt(ab))
+
+    def at_time(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        # grad log p_t, p_t the law of a(t) y + s(t) z (closed form for mixtures)
+        std, a = objective_path(self.preset).kernel(float(t))
+        return self.density.perturbed_score(x, std, a)
+
+    def velocity(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """Flow matching's exact marginal velocity E[x_1 - z | x_t = x]."""
+        return true_velocity(self.density, x, float(t))
 
 
 class LearnedScore:
@@ -133,6 +188,8 @@ class LearnedScore:
             return self.at_sigma(x, self.value)
         if self.level == "step":
             return self.at_step(x, 0)
+        if self.level == "t":
+            return self.at_time(x, self.value)
         return self._eval(x)
 
     def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -142,11 +199,30 @@ class LearnedScore:
         return self._eval(x, c)
 
     def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
-        if level is None:
-            return self.field(x)
-        return self.at_sigma(x, level[1]) if level[0] == "sigma" else self.at_step(x, int(level[1]))
+        return _at_level(self, x, level)
 
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         c = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
         eps = self._eval(x, c)
         return -eps * self.schedule.score_scale(int(t))
+
+    def at_time(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        if self.model.conditioning == "flow":
+            # score_t(x) = (t v(x, t) - x) / (1 - t)   (objectives/flow_matching.py)
+            return velocity_to_score(self._eval(x, float(t)), x, float(t))
+        return self._eval(x, float(t))       # s_theta(x, t), already divided by s(t)
+
+    def velocity(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """Flow matching's learned velocity v_theta(x, t)."""
+        return self._eval(x, float(t))
+
+
+def _at_level(score, x: torch.Tensor, level: Level | None) -> torch.Tensor:
+    if level is None:
+        return score.field(x)
+    kind, value = level
+    if kind == "sigma":
+        return score.at_sigma(x, value)
+    if kind == "t":
+        return score.at_time(x, float(value))
+    return score.at_step(x, int(value))

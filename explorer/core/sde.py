@@ -27,6 +27,7 @@ import math
 import torch
 
 KINDS = ("ve", "vp", "subvp")
+SAMPLE_EPS = 1e-3      # the reference code's sampling eps: the reverse process stops at t = 1e-3
 
 
 def _t(t, x: torch.Tensor) -> torch.Tensor:
@@ -82,6 +83,33 @@ class SDE:
 
     def config(self) -> dict:
         raise NotImplementedError
+
+    # -- the path as the rest of the program sees it (scores.py: the level ("t", t)) --
+    t_noise = 1.0                       # the noisiest end (the prior) ...
+
+    @property
+    def t_data(self) -> float:
+        """... and the end nearest the data that samplers and views stop at: the reference
+        code's sampling eps (at eps_t = 1e-5 a learned s = net / s(t) divides by 1e-3)."""
+        return max(self.eps_t, SAMPLE_EPS)
+
+    def kernel(self, t: float) -> tuple[float, float]:
+        """(s(t), a(t)) as floats: x_t = a(t) x_0 + s(t) z."""
+        tt = torch.tensor([float(t)], dtype=torch.float64)
+        return float(self.std(tt)), float(self.mean_coeff(tt))
+
+    def t_at_std(self, std: float) -> float:
+        """The t in [t_data, T] where s(t) first reaches `std` (s grows with t for all three
+        SDEs), by bisection; the nearer end where s never reaches it."""
+        lo, hi = self.t_data, self.T
+        if self.kernel(lo)[0] >= std:
+            return lo
+        if self.kernel(hi)[0] <= std:
+            return hi
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if self.kernel(mid)[0] < std else (lo, mid)
+        return hi
 
     def discretize(self, x, t):
         """(f_i, G_i) of x_{i+1} = x_i + f_i + G_i z (default: Euler-Maruyama with dt = 1/N)."""
@@ -244,7 +272,5 @@ def true_score_at(density, sde: SDE, x: torch.Tensor, t: float) -> torch.Tensor:
     weights w_k, means a mu_k, covariances a^2 Sigma_k + s^2 I). Equivalently
     score_t(x) = (1/a) * score of p * N(0, (s/a)^2) at x/a.
     """
-    tt = torch.tensor([float(t)], dtype=torch.float64)
-    a = float(sde.mean_coeff(tt))
-    s = float(sde.std(tt))
+    s, a = sde.kernel(t)
     return density.perturbed_score(x, s, a)

@@ -106,7 +106,7 @@ class SDESampler(_Stepper):
     def __init__(self, sde: SDE, score, n: int, dim: int, *, kind: str = "pc", steps: int | None = None,
                  predictor: str = "reverse_diffusion", corrector_steps: int = 1, snr: float = 0.16,
                  eps: float = 1e-3, order: str = "corrector_first", generator=None, device="cpu",
-                 record_paths: bool = False):
+                 record_paths: bool = False, x0: torch.Tensor | None = None):
         if kind not in ("euler_maruyama", "pc"):
             raise ValueError(f"kind must be 'euler_maruyama' or 'pc', got {kind!r}")
         if predictor not in PREDICTORS:
@@ -126,7 +126,8 @@ class SDESampler(_Stepper):
         self.N = N
         # timesteps = linspace(T, eps, N)
         self.timesteps = torch.linspace(sde.T, eps, N, dtype=torch.float64).tolist()
-        x = sde.prior_sampling((int(n), int(dim)), generator=generator, device=device)
+        x = x0 if x0 is not None else sde.prior_sampling((int(n), int(dim)), generator=generator,
+                                                         device=device)
         super().__init__(x, N, generator, record_paths)
         self.x_mean = x
 
@@ -236,8 +237,9 @@ class FlowODESampler(_ODEStepper):
 
     def __init__(self, velocity, n: int, dim: int, *, segments: int = 100, method: str = "dopri5",
                  rtol: float = 1e-5, atol: float = 1e-5, t_start: float = 0.0, t_end: float = 1.0,
-                 generator=None, device="cpu", record_paths: bool = False):
-        x = torch.randn((int(n), int(dim)), generator=generator, device=device)
+                 generator=None, device="cpu", record_paths: bool = False,
+                 x0: torch.Tensor | None = None):
+        x = x0 if x0 is not None else torch.randn((int(n), int(dim)), generator=generator, device=device)
         times = torch.linspace(t_start, t_end, int(segments) + 1, dtype=torch.float64).tolist()
         super().__init__(velocity, x, times, method, rtol, atol, record_paths)
 

@@ -49,7 +49,8 @@ FIRST_FISHER_STEP = 10     # and at steps 10, 20, 40, 80, ...: where the curve f
 
 def learned_on_grid(trainer, grid, level: tuple[str, float] | None) -> np.ndarray:
     """The learned field the window draws: at the noise-level slider's position for a
-    noise-conditional model (("sigma", s) for NCSN, ("step", t) for DDPM), else at the finest
+    noise-conditional model (("sigma", s) for NCSN, ("step", t) for DDPM, ("t", t) on a score
+SDE's or flow matching's continuous path), else at the finest
     level (numpy, on the grid)."""
     score = trainer.learned_score()
     if level is not None:
@@ -58,6 +59,8 @@ def learned_on_grid(trainer, grid, level: tuple[str, float] | None) -> np.ndarra
             return score.at_sigma(grid, value).cpu().numpy()
         if kind == "step" and trainer.model.conditioning == "time":
             return score.at_step(grid, int(value)).cpu().numpy()
+        if kind == "t" and trainer.model.conditioning in ("sde", "flow"):
+            return score.at_time(grid, float(value)).cpu().numpy()
     return score.field(grid).cpu().numpy()
 
 

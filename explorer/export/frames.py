@@ -29,9 +29,9 @@ import torch
 
 from ..core.grid import grid_points
 from ..core.preset import Preset
-from ..core.objectives import conditioning, short_label
+from ..core.objectives import CONTINUOUS, conditioning, short_label
 from ..core.samplers import build_sampler, sampler_class, sampler_label
-from ..core.scores import LearnedScore, TrueScore
+from ..core.scores import LearnedScore, TrueScore, finest_level, level_label
 from ..core.training import Trainer
 from ..core import metrics as M
 from .encode import check_cancel, open_sink, MP4_FPS, GIF_FPS
@@ -286,6 +286,8 @@ def field_caption(preset: Preset, density, step: int | None = None, budget: int 
     o = preset.objective["kind"]
     where = {"sigma": f" at σ_min = {preset.objective['sigma_min']:.3g}",
              "time": " at t = 0"}.get(conditioning(preset), "")
+    if conditioning(preset) in CONTINUOUS:     # a score SDE or flow matching: its data end
+        where = f" at {level_label(finest_level(preset))}"
     s = f"{short_label(o)}{where}; true score: {density.score_source}"
     if step is not None:
         s = f"step {step}/{budget} · " + s

@@ -486,6 +486,7 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()
+        self.views.likelihood_map.join()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -6,7 +6,8 @@ learned-vs-true comparison mode and the arrow-length mode. Everything drawn come
 session (core/session): its density pictures, its true field at the slider's level, and the
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
 
-The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
+The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D)
+is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
 in 3-D, whose slice panel is too narrow for two heat maps and a colour bar: headless runs
 write it for 3-D too) is computed here, in the GUI thread, from a copy of the model: only while
 it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
@@ -25,14 +26,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlide
                                QTabWidget, QVBoxLayout, QWidget)
 
 from ..core import learned_density as LD
+from ..core import model_likelihood as ML
 from ..core import pictures
 from ..core.grid import grid_points
 from ..core.objectives import conditioning, short_label
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import level_label, level_noise
+from ..core.scores import finest_level, level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
-from ..core.samplers import sampler_label
+from ..core.samplers import sampler_class, sampler_label
+from .likelihood_map import LikelihoodMap
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
@@ -103,6 +106,7 @@ class ViewsArea(QWidget):
         self._density_cache: dict = {}   # (density, level, n) -> (points, true log p, exact floor)
         self.learned_density = None   # the last core.learned_density.LearnedDensity shown
         self.density_ms = None        # how long that update took in the GUI thread
+        self.likelihood_map = LikelihoodMap(self)   # "Likelihood (ODE)": sde and flow_matching
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._build_controls())
@@ -134,11 +138,14 @@ class ViewsArea(QWidget):
         self.mode_combo.addItem("Overlay", "overlay")
         self.mode_combo.addItem("Error map", "error")
         self.mode_combo.addItem("Learned density", "density")
+        self.mode_combo.addItem("Likelihood (ODE)", "likelihood")
         self.mode_combo.setToolTip(
             "How to compare the learned and the true score. Learned density: the density the "
             "model stands for (energy model: exp(−E); score model: exp(φ), φ the potential "
             "whose gradient is closest to sθ) beside the true p, with the KL on the grid and "
-            "the curl fraction, the part of sθ that no gradient explains (a real score has none)")
+            "the curl fraction, the part of sθ that no gradient explains (a real score has none). "
+            "Likelihood (ODE), score SDEs and flow matching in 2-D: pθ by the probability-flow "
+            "ODE's change of variables on a coarse grid, computed in the background every few seconds")
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.arrow_combo = QComboBox()
         self.arrow_combo.addItem("Arrows: own scale", "per_panel")
@@ -157,10 +164,25 @@ class ViewsArea(QWidget):
             row.addWidget(w)
         return row
 
+    def field_mode(self) -> str:
+        """The field view's page for the comparison chosen (the likelihood uses the density page)."""
+        mode = self.mode_combo.currentData()
+        return "density" if mode == "likelihood" else mode
+
     def _mode_changed(self) -> None:
         if self.field_view is not None:
-            self.field_view.set_mode(self.mode_combo.currentData())
+            self.field_view.set_mode(self.field_mode())
         self.request_learned_density(now=True)
+        self.likelihood_map.request(now=True)
+
+    def _enable_likelihood(self) -> None:
+        item = self.mode_combo.model().item(self.mode_combo.findData("likelihood"))
+        ok = self._views_dim == 2 and ML.available(self.session.preset)
+        item.setEnabled(ok)
+        item.setToolTip("" if ok else "2-D score SDEs and flow matching only (objective.kind = "
+                                      "\"sde\" or \"flow_matching\")")
+        if not ok and self.mode_combo.currentData() == "likelihood":
+            self.mode_combo.setCurrentIndex(self.mode_combo.findData("side"))
 
     def setup_levels(self) -> None:
         """NCSN: its sigma levels, largest on the left. DDPM: its steps t, the noisiest
@@ -169,6 +191,7 @@ class ViewsArea(QWidget):
         o = preset.objective
         cond = conditioning(preset)
         show = cond is not None
+        self._enable_likelihood()
         self.sigma_row.setVisible(show)
         if self.loss_area is not None:
             self.loss_area.setTabVisible(1, show)
@@ -183,6 +206,8 @@ class ViewsArea(QWidget):
         if cond == "sigma":
             sigmas = ncsn_sigmas(o["sigma_max"], o["sigma_min"], o["levels"]).tolist()
             self._levels = [("sigma", s) for s in sigmas]
+        elif level_kind(preset) == "t":     # a continuous path: t from its noisy end to the data
+            self._levels = time_levels(preset)
         else:
             self._levels = [("step", t) for t in range(int(o["timesteps"]) - 1, -1, -1)]
         level = self.session.view_level
@@ -241,7 +266,7 @@ class ViewsArea(QWidget):
             self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
             # the slice panel is narrow: one overlaid plot reads better than two side by side
             # (and two density maps with their colour bar do not fit at all)
-            if self.mode_combo.currentData() in ("side", "density"):
+            if self.mode_combo.currentData() in ("side", "density", "likelihood"):
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)
             w.addWidget(self.loss_area)
@@ -276,7 +301,7 @@ class ViewsArea(QWidget):
         density_item.setToolTip("" if dim == 2 else "2-D only: the 3-D slice panel is too narrow "
                                 "(score-explorer run writes the 3-D learned density to field.npz)")
         if self.field_view is not None:
-            self.field_view.set_mode(self.mode_combo.currentData())
+            self.field_view.set_mode(self.field_mode())
             self.field_view.set_error_weighted(self.weighted.isChecked())
             self.field_view.set_arrow_mode(self.arrow_combo.currentData())
         if self._style is not None:
@@ -425,7 +450,7 @@ class ViewsArea(QWidget):
         model = s.model_copy() if self._last_learned is not None else None
         res = None
         if model is not None:
-            if model.parameterisation == "energy":   # -E and its gradient in one pass
+            if LD.has_energy_density(model):   # -E and its gradient in one pass
                 energy, field = LD.energy_log_density(model, s.preset, pts, level, with_field=True)
             else:
                 field, energy = LD.learned_field(model, s.preset, pts, level), None
@@ -435,7 +460,7 @@ class ViewsArea(QWidget):
         true_p = np.exp(LD.normalise_log(true_logp, float(np.prod(LD.grid_spacing(bounds, n)))))
         learned_p = None if res is None else np.exp(res.learned_logp)
         readout = "" if res is None else density_readout(res, n, dim, floor)
-        energy_model = model is not None and model.parameterisation == "energy"
+        energy_model = model is not None and LD.has_energy_density(model)
         learned_title = ("Learned density pθ ∝ exp(−Eθ)" if energy_model
                          else "Learned density pθ ∝ exp(φ), ∇φ ≈ sθ")
         true_title = "True density p(x)"
@@ -455,6 +480,10 @@ class ViewsArea(QWidget):
         src = self.session.density.score_source
         if level is not None and level[0] == "sigma":
             return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
+        if level is not None and level[0] == "t":
+            sigma, scale = level_noise(preset, level)
+            return (f"at {level_label(level)}: x_t = {scale:.3g} x + {sigma:.3g} z "
+                    f"(true: score of p_t, {src}); density p_t")
         if level is not None:
             sigma, _ = level_noise(preset, level)
             return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
@@ -464,21 +493,23 @@ class ViewsArea(QWidget):
             return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
         if cond == "time":
             return f"learned at t = 0; true score: {src}"
+        if level_kind(preset) == "t":
+            return f"learned at {level_label(finest_level(preset))}; true score: {src}"
         return f"true score: {src}"
 
     def show_training(self, snap: dict) -> None:
         """A training snapshot: the learned field at its level, the loss and Fisher curves."""
         self.draw_fields(snap["learned"], snap["view_level"])
         self.draw_loss(snap["loss_steps"], snap["loss_values"])
+        self.likelihood_map.request()
         rows = snap.get("fisher_by_noise")
         if rows and self.noise_view is not None:
             preset = self.session.preset
-            by_sigma = conditioning(preset) == "sigma"
-            level_kind = "sigma" if by_sigma else "step"
-            noise = [level_noise(preset, (level_kind, r[0]))[0] for r in rows]
+            kind = level_kind(preset)
+            noise = [level_noise(preset, (kind, r[0]))[0] for r in rows]
             name = short_label(preset.objective["kind"])
-            self.noise_view.set_errors(noise, [r[2] for r in rows],
-                                       f"{name}'s σ levels" if by_sigma else f"{name} steps t")
+            what = {"sigma": f"{name}'s σ levels", "step": f"{name} steps t"}.get(kind, f"{name} times t")
+            self.noise_view.set_errors(noise, [r[2] for r in rows], what)
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session
@@ -493,8 +524,12 @@ class ViewsArea(QWidget):
         x = snap["x"]
         view = self.particle_view()
         view.set_particles(x)
+        if hasattr(view, "set_paths"):     # ODE samplers with sampler.paths
+            view.set_paths(snap.get("paths"))
         status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
-        if snap["sigma"] is not None:
+        if snap.get("t") is not None:      # a continuous path: its time and noise std
+            status += f"\nt = {snap['t']:.3g}, σ_t = {snap['sigma']:.2g}"
+        elif snap["sigma"] is not None:
             status += f", σ = {snap['sigma']:.3g}"
         outside = outside_count(x, s.preset.density["bounds"])
         if outside:
@@ -521,6 +556,8 @@ class ViewsArea(QWidget):
             return
         sampler = self.session.preset.sampler
         view.set_particles(np.zeros((0, self.session.preset.dim), np.float32))
-        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score, "
-                        f"ε = {sampler['step_size']:g}")
+        uses_eps = getattr(sampler_class(sampler["kind"]), "uses_step_size", True)
+        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score"
+                        + (f", ε = {sampler['step_size']:g}" if uses_eps else
+                           f", {sampler['steps']} time steps"))
         view.set_mode_weights(None, None, None)

@@ -26,6 +26,7 @@ from .plan import Variant, format_value
 METRICS = ("steps", "train_seconds", "steps_per_second", "final_loss", "fisher_divergence",
            "relative_fisher_divergence")
 SAMPLE_METRICS = ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid")   # metrics.json's sample_metrics
+LIKELIHOOD = ("nll", "nll_true")     # where the objective has an ODE likelihood
 
 
 def _flat(metrics: dict) -> dict:
@@ -65,6 +66,9 @@ def rows(finished: list[Finished], keys: list[str]) -> list[dict[str, Any]]:
         row.update({c: flat[c] for c in _sample_columns([flat])})
         if "mode_weights" in f.metrics:
             row["mode_weights"] = f.metrics["mode_weights"]
+        for m in LIKELIHOOD:          # sde and flow_matching runs: NLL by the ODE
+            if m in f.metrics:
+                row[m] = f.metrics[m]
         out.append(row)
     return out
 
@@ -73,6 +77,7 @@ def csv_text(table: list[dict[str, Any]], keys: list[str]) -> str:
     columns = [*keys, "seed", *METRICS, *_sample_columns(table)]
     if any("mode_weights" in r for r in table):
         columns.append("mode_weights")
+    columns += [m for m in LIKELIHOOD if any(m in r for r in table)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)

@@ -45,6 +45,8 @@ class Density:
         """n samples of p, (n, d) float32, on the generator's device."""
         raise NotImplementedError
 
+    log_prob_normalised: bool = False   # log_prob is log p itself, constant included (nll_true)
+
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) up to a constant, (n,). Must be differentiable (autograd checks the score)."""
         raise NotImplementedError

@@ -37,6 +37,8 @@ class GaussianMixture(Density):
     constructor raises SpecError too, with generic keys, if handed bad arrays.
     """
 
+    log_prob_normalised = True   # log_prob is the normalised perturbed_log_prob
+
     score_source = "analytic (closed-form Gaussian mixture)"
 
     def __init__(self, weights, means, covariances, bounds=None, kind: str = "mixture"):

@@ -41,6 +41,8 @@ class KernelDensity(Density):
     (uniform); normalised. bounds: (d, 2) or None (data range padded by 10% plus 3 h).
     """
 
+    log_prob_normalised = True   # log_prob is the normalised perturbed_log_prob
+
     def __init__(self, centres, bandwidth: float, weights=None, bounds=None, kind: str = "points",
                  score_source: str | None = None, _point_masses: bool = False):
         c = np.asarray(centres, dtype=np.float64)

@@ -10,7 +10,8 @@ Every objective, built-in or plugin, is a class registered under the entry-point
 what the rest of the program needs to know: its preset keys (`fields`, schema Fields in the
 [objective] table), its words for the window (`title`, `formula`, `assumes`), the model it
 trains (`conditioning`: None, "sigma" for a ladder of noise levels sigma_max..sigma_min as
-NCSN, "time" for DDPM's steps), the sampler it defaults to and the ones it can be sampled
+NCSN, "time" for DDPM's steps, "sde" for a continuous time t of a score SDE, "flow" for flow
+matching's velocity v(x, t)), the sampler it defaults to and the ones it can be sampled
 with. The constructor takes the values of its `fields` as keyword arguments.
 
 `needs_true_score` says whether the loss itself calls density.score (ESM only): the
@@ -33,7 +34,7 @@ class Objective:
     formula: str = ""                 # its loss, as rich text for the window
     assumes: str = ""                 # one or two sentences: what it needs, what it costs
     fields: dict[str, Field] = {}     # its keys in the preset's [objective] table
-    conditioning: str | None = None   # None, "sigma" or "time" (see the module docstring)
+    conditioning: str | None = None   # None, "sigma", "time", "sde" or "flow" (module docstring)
     default_sampler: str = "langevin"
     samplers: tuple[str, ...] | None = None  # the only samplers of a learned model; None: any
     positive_loss: bool = False       # a squared error: the loss plot may use a log axis
@@ -49,6 +50,12 @@ class Objective:
 
     def ism_constant(self, density, samples: torch.Tensor) -> float | None:
         return None
+
+    @classmethod
+    def noise_range(cls, half_diagonal: float):
+        """(sigma_max, sigma_min as a function of sigma_max) where a preset leaves them out:
+        NCSN's ladder from half the box's diagonal down to min(0.1, sigma_max / 10)."""
+        return half_diagonal, lambda big: min(0.1, big / 10)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"
@@ -82,8 +89,29 @@ def objective_class(kind: str) -> type[Objective]:
 
 
 def conditioning(preset) -> str | None:
-    """The noise conditioning of the model the preset trains: None, "sigma" or "time"."""
+    """The noise conditioning of the model the preset trains: None, "sigma", "time", "sde"
+    or "flow"."""
     return objective_class(preset.objective.get("kind", "ssm_vr")).conditioning
+
+
+CONTINUOUS = ("sde", "flow")    # conditionings on a continuous time t (scores.py: level ("t", t))
+_paths: dict = {}
+
+
+def objective_path(preset):
+    """The continuous-time noise path of an "sde" or "flow" objective (an sde.SDE, or flow
+    matching's LinearPath): `kernel(t) -> (std, mean coefficient)`, `t_noise`, `t_data`,
+    `t_at_std(std)`; None for any other objective. Cached per [objective] table."""
+    o = preset.objective
+    if objective_class(o.get("kind", "ssm_vr")).conditioning not in CONTINUOUS:
+        return None
+    key = repr(sorted(o.items()))
+    path = _paths.get(key)
+    if path is None:
+        if len(_paths) > 64:
+            _paths.clear()
+        path = _paths[key] = build_objective(preset).path
+    return path
 
 
 def build_objective(preset, density=None) -> Objective:
@@ -107,6 +135,7 @@ def short_label(kind: str) -> str:
     return cls.label.split()[0] if cls is not None and cls.label else str(kind)
 
 
-__all__ = ["Objective", "build_objective", "objective_class", "conditioning", "short_label",
+__all__ = ["Objective", "build_objective", "objective_class", "conditioning", "objective_path",
+           "CONTINUOUS", "short_label",
            "fisher_constant", "sample_projections", "ESM", "ISM", "SSM", "SSMVR", "DSM", "NCSN",
            "DDPMObjective"]

@@ -20,14 +20,45 @@ from __future__ import annotations
 import torch
 
 from . import Objective
+from .sde import LIKELIHOOD_FIELDS
+
+FLOW_T_DATA = 0.99    # the data end the views stop at (noise std 0.01): the score divides by 1 - t
+
+
+class LinearPath:
+    """The linear Gaussian path as a noise path (the interface of sde.SDE that scores.py uses):
+    x_t = t x_1 + (1 - t) z, so s(t) = 1 - t, a(t) = t; noise at t = 0, data at t = 1."""
+
+    t_noise = 0.0
+    t_data = FLOW_T_DATA
+
+    def kernel(self, t: float) -> tuple[float, float]:
+        """(s(t), a(t)) = (1 - t, t)."""
+        return 1.0 - float(t), float(t)
+
+    def t_at_std(self, std: float) -> float:
+        """1 - t = std, within [0, t_data]."""
+        return min(max(1.0 - float(std), self.t_noise), self.t_data)
 
 
 class FlowMatching(Objective):
     name = "flow_matching"
     label = "Flow matching  E|v(x_t, t) - (x_1 - z)|^2"
+    title = "Conditional flow matching (linear path, rectified flow)"
+    formula = ("E |v<sub>θ</sub>(x<sub>t</sub>, t) − (x<sub>1</sub> − z)|²,  "
+               "x<sub>t</sub> = t x<sub>1</sub> + (1 − t) z;  score = (t v − x)/(1 − t)")
+    assumes = ("Learns a velocity, not a score: the ODE dx/dt = v carries N(0, I) at t = 0 to the "
+               "data at t = 1. Its score, (t v − x)/(1 − t), is shown beside the score models'.")
+    fields = LIKELIHOOD_FIELDS
+    conditioning = "flow"
+    default_sampler = "ode"
+    samplers = ("ode",)
+    positive_loss = True
+    order = 10
 
-    def __init__(self, t_max: float = 1.0):
+    def __init__(self, t_max: float = 1.0, likelihood_trace: str = "auto", likelihood_samples: int = 500):
         self.t_max = float(t_max)
+        self.path = LinearPath()
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
         t = torch.rand(x.shape[0], device=x.device, dtype=x.dtype) * self.t_max
@@ -49,5 +80,9 @@ def score_to_velocity(score: torch.Tensor, x: torch.Tensor, t) -> torch.Tensor:
 
 def true_velocity(density, x: torch.Tensor, t: float) -> torch.Tensor:
     """Exact marginal velocity of the linear path for any density: p_t is the law of
-    t y + (1 - t) z, whose score is density.perturbed_score(x, 1 - t, t)."""
-    return score_to_velocity(density.perturbed_score(x, 1.0 - t, t), x, t)
+    t y + (1 - t) z, whose score is density.perturbed_score(x, 1 - t, t). In float64, t at least
+    1e-6: v = (x + (1 - t) score) / t cancels to O(t) / t near t = 0 (float32 rounding there made
+    dopri5's step underflow; at t = 0 itself it is 0 / 0, while v(x, 0) = E[x_1] - x is finite)."""
+    t = max(float(t), 1e-6)
+    x64 = x.double()
+    return score_to_velocity(density.perturbed_score(x64, 1.0 - t, t), x64, t).to(x.dtype)

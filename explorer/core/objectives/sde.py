@@ -15,25 +15,81 @@ from __future__ import annotations
 
 import torch
 
-from ..sde import make_sde
+from ..schema import Field
+from ..sde import KINDS, make_sde
 from . import Objective
 
 WEIGHTINGS = ("sigma2", "likelihood")
+
+# How `score-explorer run` measures the model's likelihood by its ODE (core/model_likelihood.py);
+# flow matching declares the same keys.
+LIKELIHOOD_FIELDS = {
+    "likelihood_trace": Field("str", "auto", choices=("auto", "exact", "hutchinson"),
+                              help="trace of the ODE's Jacobian in the likelihood: exact (d <= 3 by "
+                                   "auto) or Hutchinson's estimate with one Rademacher probe"),
+    "likelihood_samples": Field("int", 500, min=0, max=100_000,
+                                help="test samples of the density for nll in metrics.json (0: none)"),
+}
 
 
 class SDEObjective(Objective):
     name = "sde"
     label = "SDE  E_t[lambda(t) |s(x_t, t) + z / s(t)|^2]"
+    title = "Score SDE (Song et al. 2021): continuous-time denoising score matching"
+    formula = ("E<sub>t</sub> λ(t) |s<sub>θ</sub>(x<sub>t</sub>, t) + z/s(t)|²,  "
+               "x<sub>t</sub> = a(t) x + s(t) z,  t ~ U[ε<sub>t</sub>, 1]")
+    assumes = ("NCSN in continuous time is the VE SDE, DDPM the VP SDE. One network s(x, t) "
+               "serves the reverse SDE, predictor-corrector and the probability-flow ODE "
+               "(which also gives exact likelihoods).")
+    fields = {
+        "sde": Field("str", "vp", choices=KINDS,
+                     help="ve: variance exploding (NCSN), vp: variance preserving (DDPM), "
+                          "subvp: sub-VP (lower variance, better likelihoods)"),
+        # None: derived from the density's box when the preset is loaded, as NCSN's (preset._derive)
+        "sigma_max": Field("float", None, min=0.0, exclusive_min=True,
+                           help="VE: sigma(1) (derived: five times the box diagonal, so that "
+                                "the prior N(0, sigma_max^2 I) is close to p_1)"),
+        "sigma_min": Field("float", None, min=0.0, exclusive_min=True,
+                           help="VE: sigma(0) (derived: min(0.01, sigma_max / 100))"),
+        "beta_min": Field("float", 0.1, min=0.0, exclusive_min=True, max=1000.0,
+                          help="VP, sub-VP: beta(0)"),
+        "beta_max": Field("float", 20.0, min=0.0, exclusive_min=True, max=1000.0,
+                          help="VP, sub-VP: beta(1)"),
+        "eps_t": Field("float", 1e-5, min=0.0, exclusive_min=True, max=0.5,
+                       help="smallest training time: t ~ U[eps_t, 1]"),
+        "weighting": Field("str", "sigma2", choices=WEIGHTINGS,
+                           help="lambda(t): sigma2 = s(t)^2, likelihood = g(t)^2 (Song et al. 2021b)"),
+        **LIKELIHOOD_FIELDS,
+    }
+    conditioning = "sde"
+    default_sampler = "pc"
+    samplers = ("pc", "euler_maruyama", "ode")
+    positive_loss = True
+    order = 9
+
+    @classmethod
+    def noise_range(cls, half_diagonal: float):
+        """VE: sigma_max five times the box's diagonal. Annealed Langevin mixes at the top level,
+        the probability-flow ODE does not: its prior N(0, sigma_max^2 I) must be close to
+        p * N(0, sigma_max^2 I). On a 3-component 2-D mixture in a box of diagonal 17, the
+        exact-score ODE's weights were off by up to 0.021 with sigma_max = 34 (twice the
+        diagonal) and by 0.006-0.011 with 100 (6,000 particles, seeds 0 and 1). sigma_min small,
+        as the samples and the likelihood are of p * N(0, sigma_min^2 I)."""
+        return 10.0 * half_diagonal, lambda big: min(0.01, big / 100)
 
     def __init__(self, sde: str = "vp", sigma_min: float = 0.01, sigma_max: float = 50.0,
                  beta_min: float = 0.1, beta_max: float = 20.0, eps_t: float = 1e-5,
-                 weighting: str = "sigma2", N: int = 1000):
+                 weighting: str = "sigma2", N: int = 1000, likelihood_trace: str = "auto",
+                 likelihood_samples: int = 500):
         if weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        if sigma_min is None or sigma_max is None:
+            raise ValueError("the SDE objective needs objective.sigma_min and objective.sigma_max")
         self.sde = make_sde(sde, sigma_min=sigma_min, sigma_max=sigma_max, beta_min=beta_min,
                             beta_max=beta_max, N=N, eps_t=eps_t)
         self.eps_t = float(eps_t)
         self.weighting = weighting
+        self.path = self.sde
 
     def losses(self, model, x: torch.Tensor) -> torch.Tensor:
         sde = self.sde

@@ -33,9 +33,12 @@ class Sampler:
     name: str = ""                           # the preset's sampler.kind
     label: str = ""                          # as written in prose: "annealed Langevin"
     fields: dict[str, Field] = {}            # its own keys in the preset's [sampler] table
-    needs_conditioning: str | None = None    # a learned score must come from such a model
+    needs_conditioning: str | tuple | None = None  # a learned score must come from such a model
+    needs_path: bool = False                 # the exact score too: the schedule is the objective's
+                                             # continuous path (an sde or flow_matching objective)
     starts_from_noise: bool = False          # particles start from N(0, I) whatever sampler.init
     default_step_size: float = 0.01
+    uses_step_size: bool = True              # sampler.step_size means something to it
     order: int = 100                         # place in the window's list
 
     @classmethod
