@@ -87,6 +87,15 @@ class Sampler:
         """The noise level the particles are at now, for the readout while annealing."""
         return None
 
+    @property
+    def t(self) -> float | None:
+        """The continuous time the particles are at now (SDE and flow samplers), else None."""
+        return None
+
+    def paths_so_far(self) -> np.ndarray | None:
+        """Particles' paths to draw (ODE samplers with paths = true), else None."""
+        return None
+
     def blowup_hint(self) -> str:
         """What to change when the particles blew up."""
         more = (" (or train longer: a learned score can be far off away from the data)"

@@ -318,8 +318,7 @@ class SamplingRun(RunThread):
         x = s.numpy()
         snap = {"x": x, "step": s.done_steps, "total": s.total, "sigma": s.sigma,
                 "level": s.level, "kind": s.kind, "mode_weights": None, "quality": None,
-                "paths": s.paths_so_far() if hasattr(s, "paths_so_far") else None,
-                "t": getattr(s, "t", None)}
+                "paths": s.paths_so_far(), "t": s.t}
         now = time.perf_counter()
         if now - self._last_modes >= MODES_INTERVAL or s.done:   # readouts, 5-6 times a second
             self._last_modes = now
