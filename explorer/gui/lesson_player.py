@@ -160,7 +160,8 @@ class LessonPlayer(QObject):
     def _train(self, steps: int, step: Step) -> None:
         w = self.window
         t = w.session.trainer
-        self._target = (t.step_count if t is not None else 0) + steps
+        self._start = t.step_count if t is not None else 0
+        self._target = self._start + steps
         d = w.preset.to_dict()
         d["training"]["steps"] = self._target
         if not w._try_apply(d, {("training", "steps")}):
@@ -179,7 +180,10 @@ class LessonPlayer(QObject):
         if self._target is None or self._until is None:
             return
         t = self.window.session.trainer
-        if t is not None and t.fisher and t.fisher[-1][2] <= self._until:
+        # only a measurement taken after this step began training decides: the one of the
+        # weights it started from (step 0 of a fresh network included) says nothing of it
+        if (t is not None and t.fisher and t.fisher[-1][0] > self._start
+                and t.fisher[-1][2] <= self._until):
             self.window.run_bar.pause()
             self._training_done()
 
