@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.run_bar)
         self.panel = ControlPanel(self.session.preset)
         self.panel.edited.connect(self.on_edit)
+        self.panel.several_edited.connect(self.on_several_edits)
         self.panel.gallery_requested.connect(self.files.open_gallery)
         self.panel.density_kind_changed.connect(self.on_density_kind)
 
@@ -342,6 +343,16 @@ class MainWindow(QMainWindow):
             for k in ("kind", "steps", "step_size"):
                 d["sampler"].pop(k, None)
         self._try_apply(d, changed={(section, key)})
+
+    @Slot(dict)
+    def on_several_edits(self, values: dict) -> None:
+        """Several keys at once ("section.key": value, as the advisor suggests): one edit,
+        applied whole or refused whole."""
+        d = self.preset.to_dict()
+        for dotted, value in values.items():
+            section, key = dotted.split(".", 1)
+            d[section][key] = value
+        self._try_apply(d, changed={tuple(k.split(".", 1)) for k in values})
 
     @Slot(str)
     def on_density_kind(self, kind: str) -> None:

@@ -1,6 +1,7 @@
 """The left-hand panel: one group per preset section, built from the preset's field tables.
 
-It only reports edits (`edited(section, key, value)`, `density_kind_changed(kind)`); the
+It only reports edits (`edited(section, key, value)`, `density_kind_changed(kind)`,
+`several_edited({"section.key": value})` for the advisor's suggestion); the
 window decides whether the edited preset is valid and what has to restart.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
@@ -19,6 +20,7 @@ from ...core.preset import FIXED_SECTIONS, SECTION_NAMES, Preset, section_fields
 from ...core.registry import REGISTRY
 from ...core.samplers import sampler_class
 from ..texts import SAMPLER_TOOLTIP
+from .advisor_card import AdvisorCard
 from .form import SectionForm
 
 
@@ -36,6 +38,7 @@ def _kind_label(name: str, kind) -> str:
 class ControlPanel(QScrollArea):
     edited = Signal(str, str, object)
     density_kind_changed = Signal(str)
+    several_edited = Signal(dict)
     gallery_requested = Signal()
 
     def __init__(self, preset: Preset, parent=None):
@@ -81,6 +84,11 @@ class ControlPanel(QScrollArea):
         self._add_form("objective", ol, preset)
         ol.addWidget(self.formula)
         ol.addWidget(self.assumes)
+        self.advisor = AdvisorCard()
+        self.advisor.apply_requested.connect(self.several_edited)
+        self.advisor.shown.connect(  # once laid out, scroll the suggestion into view
+            lambda: QTimer.singleShot(0, lambda: self.ensureWidgetVisible(self.advisor.result)))
+        ol.addWidget(self.advisor)
         self.layout_.addWidget(box)
 
         for section, title in (("model", "Model"), ("training", "Training"), ("sampler", "Sampler"),
@@ -127,6 +135,7 @@ class ControlPanel(QScrollArea):
             self.forms[section].set_values(getattr(preset, section))
         self._show_objective(preset.objective["kind"])
         self._show_sampler(preset.sampler["kind"])
+        self.advisor.set_preset(preset)
         self.show_error(None, "")
 
     def set_score_note(self, text: str) -> None:
