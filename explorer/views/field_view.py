@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QSizePolicy
 from PySide6 import QtWidgets
 
 from .style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
@@ -225,12 +226,20 @@ class FieldView(QtWidgets.QWidget):
         self.dens_colorbar.setImageItem([self.dens_learned_item, self.dens_true_item])
         w.addItem(self.dens_colorbar, 0, 2)
         self.dens_colorbar.axis.setLabel("density")
+        # the legend and the readout share one row of their own under all three columns:
+        # in the panels' columns their widths made the learned panel wider than the true one
+        below = w.addLayout(row=1, col=0, colspan=3)
         self.dens_legend = C.make_legend(self.style, columns=1)
-        w.addItem(self.dens_legend, 1, 0)
+        below.addItem(self.dens_legend, 0, 0)
         self.dens_legend.addItem(C.line_swatch(C.CONTOUR, width=1.5, alpha=170),
                                  "contours of p(x): 2, 10, 30, 60% of max")
         self.dens_readout = C.SideText(wrap_em=28)
-        w.addItem(self.dens_readout, 1, 1)
+        below.addItem(self.dens_readout, 0, 1)
+        below.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        for col, plot in enumerate((self.dens_learned_plot, self.dens_true_plot)):
+            w.ci.layout.setColumnStretchFactor(col, 1)
+            plot.setPreferredWidth(200)   # not the titles' widths: the two panels share alike
+        w.ci.layout.setRowStretchFactor(0, 1)
         self.learned_density_image = None   # (n, n) as drawn (first index x), or None
         self.true_density_image = None
         self.density_readout = ""
