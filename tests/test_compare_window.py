@@ -6,6 +6,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from small_preset import small_preset  # noqa: E402
 
 SMALL = small_preset("Small mixture", steps=150, particles=300, sampler_steps=30, grid=10)
@@ -106,3 +108,21 @@ def test_closing_the_main_window_closes_compare(window, qtbot):
     child = compare.lab.process.process
     window.close()
     assert child.poll() is not None
+
+
+def test_curves_fit_their_panes_in_a_small_compare_window(window, qtbot):
+    """At 936 px wide each curve plot has half the window: its title, its legend (ISM's
+    dashed 'loss + C' included) and its plot stay inside the pane, nothing cut off."""
+    compare = window.open_compare()
+    qtbot.addWidget(compare)
+    compare.add_classic_objectives()
+    compare.resize(936, 700)
+    compare.show()
+    qtbot.waitExposed(compare)
+    compare.toggle_play()
+    qtbot.waitUntil(lambda: len(compare.fisher_view.legend.items) >= 5, timeout=60000)
+    compare.toggle_play()
+    qtbot.wait(300)
+    for view in (compare.fisher_view, compare.loss_view):
+        needed = view.widget.ci.effectiveSizeHint(Qt.MinimumSize).width()
+        assert needed <= view.widget.viewport().width(), (view.plot.title_text, needed)

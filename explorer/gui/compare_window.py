@@ -176,10 +176,10 @@ class CompareWindow(QMainWindow):
         self.table.itemChanged.connect(self._renamed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
-        self.fisher_view = CurvesView("Fisher divergence (geometric mean, band ± 1 sd over seeds)",
-                                      "training step", "F (log)", log_y=True)
-        self.loss_view = CurvesView("Training loss (mean, band ± 1 sd over seeds)",
-                                    "training step", "loss")
+        self.fisher_view = CurvesView("Fisher divergence", "training step", "F (log)", log_y=True,
+                                      note="geometric mean, band ± 1 sd over seeds")
+        self.loss_view = CurvesView("Training loss", "training step", "loss",
+                                    note="mean, band ± 1 sd over seeds")
         self.grid_view = FieldGrid()
 
         top = QSplitter(Qt.Horizontal)

@@ -410,7 +410,8 @@ def fit_legend_columns(legend: pg.LegendItem, width: float) -> None:
     for columns in range(max(len(legend.items), 1), 0, -1):
         legend.setColumnCount(columns)
         legend.updateSize()
-        if columns == 1 or legend_size(legend)[0] <= width - 16:
+        # the layout's margins and spacing and the legend's frame take ~40 px of `width`
+        if columns == 1 or legend_size(legend)[0] <= width - 40:
             return
 
 

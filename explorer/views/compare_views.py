@@ -46,10 +46,12 @@ class Curve:
 class CurvesView(QtWidgets.QWidget):
     """Curves of several variants on one plot, the legend in a column at its right."""
 
-    def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False):
+    def __init__(self, title: str, x_label: str, y_label: str, log_y: bool = False,
+                 note: str = ""):
         super().__init__()
         self.style = SCREEN
         self.log_y = log_y
+        self.title, self.note = title, note
         self.widget = C.make_layout_widget()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -60,12 +62,22 @@ class CurvesView(QtWidgets.QWidget):
             C.label_axes(self.plot, x_label, y_label, self.style)
             C.apply_style(self.plot, self.style)
         self.plot.setLogMode(y=log_y)
+        self._set_title()
         self.widget.addItem(self.plot, 0, 0)
         self.legend = C.make_legend(self.style)
         self.widget.addItem(self.legend, 0, 1)
         self._items: list = []
         self._items_of: list[tuple] = []    # (line, band low, band high) per curve
         self.curves: list[Curve] = []
+
+    def _set_title(self) -> None:
+        """The note (what the line and band are) on a second, smaller line: on one line with
+        the title it made the plot wider than a half-window pane, and the pane cut it off."""
+        C.set_title(self.plot, self.title, self.style)
+        if self.note:
+            self.plot.setTitle(f"{self.title}<br><span style='font-size:{self.style.font_pt}pt; "
+                               f"color:#b8b8c0'>{self.note}</span>",
+                               size=f"{self.style.font_pt + 2}pt", color=C.FOREGROUND)
 
     def set_x_label(self, text: str) -> None:
         x, y = self.plot.axis_labels
@@ -130,6 +142,7 @@ class CurvesView(QtWidgets.QWidget):
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
         C.apply_style(self.plot, style)
+        self._set_title()
         self._key = None
         self.set_curves(self.curves)
 
