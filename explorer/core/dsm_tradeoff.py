@@ -102,6 +102,15 @@ def parse_sigmas(text: str, key: str = "--sigmas") -> list[float]:
     return sorted(set(values))
 
 
+def spread(sigmas, k: int) -> list[float]:
+    """k of the sigmas (all if fewer), evenly spread over the list: the trained points."""
+    sigmas = sorted(sigmas)
+    if len(sigmas) <= k:
+        return sigmas
+    idx = np.unique(np.round(np.linspace(0, len(sigmas) - 1, k)).astype(int))
+    return [sigmas[i] for i in idx]
+
+
 def dsm_preset(preset, sigma: float, steps: int | None = None):
     """The preset with objective = DSM at `sigma` (its density, model and training kept): the
     network the trade-off is measured on is the one DSM would train. The sampler's kind,
