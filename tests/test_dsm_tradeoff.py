@@ -130,10 +130,12 @@ def test_variance_slopes_at_small_sigma(parameterisation):
 def test_parse_sigmas():
     assert T.parse_sigmas("0.01:1:3") == pytest.approx([0.01, 0.1, 1.0])
     assert T.parse_sigmas("0.5, 0.1,0.1") == [0.1, 0.5]
-    for bad in ("", "1:0.1:5", "0:1:5", "0.1:1:1", "a,b", "-1", "0.1:1", "nan", "1:2:300"):
+    for bad, why in (("", "no sigma"), ("1:0.1:5", "lo < hi"), ("0:1:5", "lo < hi"),
+                     ("0.1:1:1", "between 2 and"), ("a,b", "comma list"), ("-1", "positive"),
+                     ("0.1:1", "comma list"), ("nan", "positive"), ("1:2:300", "between 2 and")):
         with pytest.raises(SpecError) as e:
             T.parse_sigmas(bad)
-        assert e.value.key == "--sigmas"
+        assert e.value.key == "--sigmas" and why in e.value.message, (bad, e.value.message)
 
 
 def test_measure_on_a_shipped_preset_with_a_trained_point():

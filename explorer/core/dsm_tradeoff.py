@@ -90,6 +90,8 @@ def parse_sigmas(text: str, key: str = "--sigmas") -> list[float]:
             values = np.geomspace(lo, hi, n).tolist()
         else:
             values = [float(v) for v in text.split(",") if v.strip()]
+    except SpecError:
+        raise
     except ValueError:
         raise SpecError(key, f"expected lo:hi:n (log range) or a comma list of sigmas, got {text!r}") from None
     if not values:
