@@ -81,3 +81,20 @@ def test_view_menu_opens_it_for_the_preset_on_screen(window, qtbot):
     assert dialog.busy()
     dialog.reject()                                            # Escape: stopped and joined
     assert not _threads()
+
+
+def test_a_lesson_step_with_tradeoff_opens_it_and_leaving_the_step_closes_it(window, tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+    (tmp_path / "a.toml").write_text(SMALL)
+    f = tmp_path / "lesson.toml"
+    f.write_text('title = "Trade-off"\n[[step]]\npreset = "a.toml"\ntext = "one"\n'
+                 '[[step]]\ntext = "the picture"\ntradeoff = true\n'
+                 '[[step]]\ntext = "after"\n')
+    assert window.open_lesson(str(f))
+    assert getattr(window, "tradeoff_dialog", None) is None
+    qtbot.keyClick(window, Qt.Key_PageDown)
+    dialog = window.tradeoff_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClick(dialog, Qt.Key_PageDown)                    # the lesson's keys work on it
+    assert window.lesson_panel.count.text() == "Step 3 of 3"
+    assert window.tradeoff_dialog is None and not dialog.isVisible() and not _threads()

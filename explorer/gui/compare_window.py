@@ -261,7 +261,8 @@ class CompareWindow(QMainWindow):
         out = []
         for v, row in zip(list(self.lab.variants), self.lab.rows()):
             objective = v.sessions[0].preset.objective
-            if objective["kind"] == "dsm" and row["relative_fisher"] is not None:
+            trained = row["steps"] is not None and row["steps"][0] > 0   # not step 0's value
+            if objective["kind"] == "dsm" and trained and row["relative_fisher"] is not None:
                 out.append((v.name, variant_colour(v.colour), float(objective["sigma"]),
                             row["relative_fisher"][0]))
         return out

@@ -100,12 +100,20 @@ class LessonPlayer(QObject):
         if compare is not None:
             compare.close()
             w.compare_window = None
+        tradeoff = getattr(w, "tradeoff_dialog", None)
+        if tradeoff is not None:
+            tradeoff.close()       # its thread joined
+            w.tradeoff_dialog = None
         if not self._apply_preset(step):
             return
         self._set_views(step)
         if step.variants:
             self._open_variants(step)
+            if step.tradeoff and getattr(w, "compare_window", None) is not None:
+                self.add_keys(w.compare_window.open_tradeoff())   # the variants as its points
             return
+        if step.tradeoff:
+            self.add_keys(w.open_tradeoff())
         need = self._training_needed(index, step)
         if need > 0:
             self._then_sample = step.sample is not None

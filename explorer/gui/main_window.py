@@ -437,9 +437,10 @@ class MainWindow(QMainWindow):
     def tradeoff_points(self) -> list[tuple]:
         out = []
         t = self.session.trainer
-        if t is not None and t.fisher and t.preset.objective["kind"] == "dsm":
-            out.append(("this window", (240, 240, 240), float(t.preset.objective["sigma"]),
-                        t.fisher[-1][2]))
+        if t is not None and t.fisher and t.fisher[-1][0] > 0 and t.preset.objective["kind"] == "dsm":
+            step, _f, rel = t.fisher[-1]      # trained: not the untrained network's value
+            out.append((f"this window ({step} steps)", (240, 240, 240),
+                        float(t.preset.objective["sigma"]), rel))
         compare = getattr(self, "compare_window", None)
         if compare is not None and compare.isVisible():
             out += compare.tradeoff_points()
