@@ -30,6 +30,8 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
                               [--device D] [--export FILE]
        score-explorer compare PRESET --vary KEY=V1,V2,... [--vary ...] [--seeds K]
                               [--steps N] [--out DIR] [--workers N] [--scheduler ADDRESS]
+       score-explorer tradeoff PRESET [--sigmas LO:HI:N | S1,S2,...] [--train N]
+                              [--trained-sigmas S1,S2,...] [--samples N] [--out DIR]
        score-explorer check objective NAME [--steps N] [--all]
        score-explorer check density NAME
        score-explorer advise PRESET           suggested NCSN noise levels and Langevin step (TOML)
@@ -40,7 +42,8 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
 PRESET is a preset file, or the name of a preset that comes with the program
 (`score-explorer run ddpm_moons`); `score-explorer run --help` and
-`score-explorer compare --help` describe each command's options."""
+`score-explorer compare --help` describe each command's options. `tradeoff` draws DSM's
+bias and variance against sigma on the preset's density and network (docs/tradeoff.md)."""
 
 
 EXPORT_HELP = (
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         except PackageNotFoundError:
             print("score-explorer (not installed)")
         return 0
-    if argv and argv[0] in ("run", "compare", "check"):
+    if argv and argv[0] in ("run", "compare", "check", "tradeoff"):
         report_plugin_failures()
     if argv and argv[0] == "check":
         return _main_check(argv[1:])
@@ -103,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main_run(argv[1:])
     if argv and argv[0] == "compare":
         return _main_compare(argv[1:])
+    if argv and argv[0] == "tradeoff":
+        return _main_tradeoff(argv[1:])
     if len(argv) > 1:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
@@ -430,6 +435,100 @@ def _main_compare(argv: list[str]) -> int:
     for run, why in outcome.failed:
         print(f"error: {run.folder}: {why}", file=sys.stderr)
     return 130 if outcome.interrupted else 1 if outcome.failed else 0
+
+
+def _tradeoff_parser() -> argparse.ArgumentParser:
+    from .core.dsm_tradeoff import DEFAULT_SIGMAS, VARIANCE_SAMPLES
+    ap = _Parser(prog="score-explorer tradeoff",
+                 description="DSM's bias (the Fisher divergence of its optimum, the score of "
+                             "p * N(0, sigma^2 I), against the clean score) and the variance of "
+                             "its loss and gradient at the preset's network, against sigma; "
+                             "writes tradeoff.csv, .json, .png and .svg.")
+    ap.add_argument("preset", help="preset file (.toml), or the name of a shipped preset "
+                                   "(any density; the network is the preset's model)")
+    ap.add_argument("--sigmas", default=DEFAULT_SIGMAS, metavar="LO:HI:N | S1,S2,...",
+                    help=f"N sigmas log-spaced from LO to HI, or a comma list (default {DEFAULT_SIGMAS})")
+    ap.add_argument("--train", type=int, default=0, metavar="N",
+                    help="also train DSM N steps at each of --trained-sigmas and plot its "
+                         "relative Fisher divergence (default 0: no training)")
+    ap.add_argument("--trained-sigmas", default=None, metavar="S1,S2,...",
+                    help="sigmas trained with --train (default: 4 of --sigmas, spread over the range)")
+    ap.add_argument("--samples", type=int, default=VARIANCE_SAMPLES, metavar="N",
+                    help=f"(x, z) pairs for the variances (default {VARIANCE_SAMPLES})")
+    ap.add_argument("--out", metavar="DIR", help="folder for the files (default: runs/tradeoff-<preset name>)")
+    return ap
+
+
+def _main_tradeoff(argv: list[str]) -> int:
+    args = _parse(_tradeoff_parser(), argv)
+    if isinstance(args, int):
+        return args
+    from .core.errors import SpecError
+    try:
+        return _tradeoff(args)
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an unexpected failure: say what, without a traceback
+        if os.environ.get("SCORE_EXPLORER_DEBUG"):
+            raise
+        print(f"error: unexpected failure: {type(e).__name__}: {e} "
+              f"(set SCORE_EXPLORER_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+def _tradeoff(args) -> int:
+    from .core.dsm_tradeoff import parse_sigmas, spread
+    from .core.errors import SpecError
+    sigmas = parse_sigmas(args.sigmas, "--sigmas")
+    if args.train < 0:
+        raise SpecError("--train", f"must be 0 or more steps, got {args.train}")
+    if not 16 <= args.samples <= 1_000_000:
+        raise SpecError("--samples", f"must be between 16 and 1000000, got {args.samples}")
+    trained = []
+    if args.trained_sigmas is not None:
+        if not args.train:
+            raise SpecError("--trained-sigmas", "needs --train N (the steps to train at each)")
+        trained = parse_sigmas(args.trained_sigmas, "--trained-sigmas")
+    elif args.train:
+        trained = spread(sigmas, 4)
+    from .core.files import PRESET_LIMIT, read_limited
+    data = read_limited(args.preset, "", PRESET_LIMIT)
+    from .core import preset as P
+    from .core import threads as thread_policy
+    from .core.dsm_tradeoff import measure
+    from .core.dsm_tradeoff_files import write
+    preset = P.load_bytes(data, args.preset)
+    out = Path(args.out) if args.out else Path("runs") / f"tradeoff-{Path(args.preset).stem}"
+    if out.exists() and not out.is_dir():
+        raise SpecError("--out", f"{out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpecError("--out", f"cannot create {out}: {e.strerror}") from None
+    _probe_writable(out)
+    thread_policy.apply()
+    bar = ProgressBar(sys.stderr)
+    result = measure(preset, sigmas, samples=args.samples, trained_sigmas=trained,
+                     train_steps=args.train, progress=bar.update)
+    bar.close()
+    write(out, result)
+    i = min(range(len(sigmas)), key=lambda k: abs(sigmas[k] - 0.1))
+    line = [f"{len(sigmas)} sigmas in {result.seconds:.1f} s",
+            f"relative bias {result.bias_relative[i]:.3g} at sigma {sigmas[i]:.3g}"]
+    if result.loss_variance_slope is not None:
+        line.append(f"small-sigma slopes: loss variance {result.loss_variance_slope:.2f} (theory -4), "
+                    f"gradient variance {result.grad_variance_slope:.2f} (-2)")
+    for t in result.trained:
+        rel = t["relative_fisher_divergence"]
+        line.append(f"trained at sigma {t['sigma']:.3g}: relative Fisher "
+                    + ("-" if rel is None else f"{rel:.3g}"))
+    print("; ".join(line), file=sys.stderr)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
 
 
 def _probe_writable(out: Path) -> None:

@@ -43,6 +43,11 @@ def test_every_lesson_plays_headless(path):
             assert len(r.variants) == len(step.variants) * step.variant_seeds
         if step.level is not None:
             assert r.level == step.level
+        assert (r.tradeoff is not None) == step.tradeoff
+        if step.tradeoff:   # the picture's numbers: bias small at sigma 0.1, slopes -4 and -2
+            t = r.tradeoff
+            assert t["loss_slope"] == pytest.approx(-4, abs=0.1) and t["grad_slope"] == pytest.approx(-2, abs=0.1)
+            assert "σ trade-off" in r.line()
 
 
 def test_example_3_3_is_the_slides_example_exactly():
@@ -113,6 +118,8 @@ GOOD_STEP = '[[step]]\npreset = "langevin_1d"\ntext = "hi"\n'
     ('title = "x"\n[[step]]\npreset = "ddpm_moons"\nt = 1000\n', "step[1].t"),
     ('title = "x"\n[[step]]\npreset = "langevin_1d"\ncompare = "density"\n', "step[1].compare"),
     ('title = "x"\n[[step\n', "TOML"),
+    ('title = "x"\n' + GOOD_STEP + 'tradeoff = "yes"\n', "step[1].tradeoff"),
+    ('title = "x"\n' + GOOD_STEP + 'trade_off = true\n', "step[1].trade_off"),
 ])
 def test_bad_lessons_name_the_file_and_the_key(tmp_path, text, key):
     f = tmp_path / "bad_lesson.toml"

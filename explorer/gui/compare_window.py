@@ -163,6 +163,10 @@ class CompareWindow(QMainWindow):
         tb.addSeparator()
         act("Sample all", self.sample_all, "Every variant samples with its own learned score",
             "Ctrl+L")
+        tb.addSeparator()
+        self.act_tradeoff = act("σ trade-off…", self.open_tradeoff,
+                                "DSM's bias and variance against σ on this density, with the DSM "
+                                "variants' relative Fisher divergence as points", "Ctrl+T")
 
         self.banner = Banner()
         self.table = QTableWidget(0, len(COLUMNS))
@@ -246,6 +250,22 @@ class CompareWindow(QMainWindow):
             return
         self.lab.sample()
         self.statusBar().showMessage("Sampling every variant with its own learned score…", 5000)
+
+    def open_tradeoff(self):
+        """The σ trade-off dialog for the base preset, the DSM variants as its points."""
+        from .tradeoff_dialog import open_tradeoff
+        return open_tradeoff(self, self.lab.base, self.lab.density, self.tradeoff_points)
+
+    def tradeoff_points(self) -> list[tuple]:
+        """(name, colour, sigma, final relative Fisher divergence) of every DSM variant."""
+        out = []
+        for v, row in zip(list(self.lab.variants), self.lab.rows()):
+            objective = v.sessions[0].preset.objective
+            trained = row["steps"] is not None and row["steps"][0] > 0   # not step 0's value
+            if objective["kind"] == "dsm" and trained and row["relative_fisher"] is not None:
+                out.append((v.name, variant_colour(v.colour), float(objective["sigma"]),
+                            row["relative_fisher"][0]))
+        return out
 
     def _budget_mode_changed(self) -> None:
         mode = self.budget.currentData()
@@ -375,6 +395,9 @@ class CompareWindow(QMainWindow):
 
     # ================================================================ lifecycle
     def closeEvent(self, event) -> None:
+        dialog = getattr(self, "tradeoff_dialog", None)
+        if dialog is not None:
+            dialog.close()   # its measuring thread joined
         self.timer.stop()
         self.bridge.detach()
         self.lab.close()   # every run joined, the shared training process ended

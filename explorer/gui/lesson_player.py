@@ -100,12 +100,20 @@ class LessonPlayer(QObject):
         if compare is not None:
             compare.close()
             w.compare_window = None
+        tradeoff = getattr(w, "tradeoff_dialog", None)
+        if tradeoff is not None:
+            tradeoff.close()       # its thread joined
+            w.tradeoff_dialog = None
         if not self._apply_preset(step):
             return
         self._set_views(step)
         if step.variants:
             self._open_variants(step)
+            if step.tradeoff and getattr(w, "compare_window", None) is not None:
+                self._show_tradeoff(w.compare_window.open_tradeoff())   # variants as its points
             return
+        if step.tradeoff:
+            self._show_tradeoff(w.open_tradeoff())
         need = self._training_needed(index, step)
         if need > 0:
             self._then_sample = step.sample is not None
@@ -246,6 +254,11 @@ class LessonPlayer(QObject):
         last = self.index + 1 == len(self.lesson.steps)
         self.panel.set_status(f"Compare mode: {len(step.variants)} variants training "
                               f"{lab.steps} steps each" + ("." if last else " (Page Down: the next step)."))
+
+    def _show_tradeoff(self, dialog) -> None:
+        """The σ trade-off plot beside the lesson's text, with the lesson's keys."""
+        self.add_keys(dialog)
+        self._place_beside_panel(dialog)
 
     def _place_beside_panel(self, compare) -> None:
         """Compare mode over the main window's views, not over the lesson's text and buttons."""

@@ -184,6 +184,10 @@ class MainWindow(QMainWindow):
         self.act_compare.setToolTip("Variants of this preset training side by side: Fisher "
                                     "divergence and loss overlaid, error maps, mean ± sd over seeds")
         vmenu.addAction(self.act_compare)
+        self.act_tradeoff = act("DSM σ &trade-off…", self.open_tradeoff, "Ctrl+T")
+        self.act_tradeoff.setToolTip("DSM's bias (large σ) and variance (small σ) against σ on "
+                                     "this density; trained DSM runs as points")
+        vmenu.addAction(self.act_tradeoff)
         add_help_menu(self)
         self.setAcceptDrops(True)
 
@@ -435,6 +439,24 @@ class MainWindow(QMainWindow):
         self.compare_window.show()
         return self.compare_window
 
+    def open_tradeoff(self):
+        """The σ trade-off dialog for the current preset; its points are the DSM variants of
+        compare mode when it is open, and this window's own DSM run once it has trained."""
+        from .tradeoff_dialog import open_tradeoff
+        return open_tradeoff(self, self.preset, self.density, self.tradeoff_points)
+
+    def tradeoff_points(self) -> list[tuple]:
+        out = []
+        t = self.session.trainer
+        if t is not None and t.fisher and t.fisher[-1][0] > 0 and t.preset.objective["kind"] == "dsm":
+            step, _f, rel = t.fisher[-1]      # trained: not the untrained network's value
+            out.append((f"this window ({step} steps)", (240, 240, 240),
+                        float(t.preset.objective["sigma"]), rel))
+        compare = getattr(self, "compare_window", None)
+        if compare is not None and compare.isVisible():
+            out += compare.tradeoff_points()
+        return out
+
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
 
@@ -494,6 +516,9 @@ class MainWindow(QMainWindow):
         compare = getattr(self, "compare_window", None)
         if compare is not None:
             compare.close()  # its runs joined, its training process ended
+        tradeoff = getattr(self, "tradeoff_dialog", None)
+        if tradeoff is not None:
+            tradeoff.close()  # its measuring thread joined
         self.bridge.detach()
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()

@@ -49,6 +49,7 @@ STEP_FIELDS: dict[str, Field] = {
     "arrows": Field("str", None, choices=tuple(ARROWS)),
     "compare": Field("str", None, choices=COMPARE),
     "variant_seeds": Field("int", 1, min=1, max=8),
+    "tradeoff": Field("bool", False),
 }
 STEP_KEYS = set(STEP_FIELDS) | {"overrides", "sample", "variants"}
 
@@ -74,6 +75,7 @@ class Step:
     variants: list[dict[str, Any]] = field(default_factory=list)
     variant_texts: list[str] = field(default_factory=list)
     variant_seeds: int = 1
+    tradeoff: bool = False              # show DSM's sigma trade-off plot (bias and variance)
 
     @property
     def heading(self) -> str:
@@ -178,7 +180,7 @@ def _step(number: int, raw: dict, before: Step | None, base_dir: Path) -> Step:
     step = Step(number, v["title"], v["text"], preset, new, overrides, fresh,
                 train=v["train"], until_fisher=v["until_fisher"], view=v["view"],
                 arrows=ARROWS.get(v["arrows"]) if v["arrows"] else None, compare=v["compare"],
-                variant_seeds=v["variant_seeds"])
+                variant_seeds=v["variant_seeds"], tradeoff=v["tradeoff"])
     if step.until_fisher is not None and step.train is None:
         raise SpecError(f"{at}.until_fisher", "needs train = N, the most steps to train")
     step.sample = _sample(at, raw.get("sample"), preset)

@@ -38,6 +38,7 @@ class StepResult:
     density_kl: float | None = None      # the learned-density view's KL on its grid
     curl: float | None = None            # ... and its curl fraction
     variants: list[tuple[str, float | None]] = field(default_factory=list)   # name, relative F
+    tradeoff: dict | None = None         # the sigma trade-off: slopes and the bias at sigma ~ 0.1
 
     def line(self) -> str:
         parts = [f"step {self.number}: {self.preset}"]
@@ -57,6 +58,10 @@ class StepResult:
             parts.append(f"curl fraction {self.curl:.3g}")
         for name, rel in self.variants:
             parts.append(f"{name}: " + ("n/a" if rel is None else f"relative Fisher {rel:.3g}"))
+        if self.tradeoff is not None:
+            t = self.tradeoff
+            parts.append(f"σ trade-off: relative bias {t['bias_relative']:.3g} at σ {t['sigma']:.3g}, "
+                         f"variance slopes {t['loss_slope']:.2f} (loss), {t['grad_slope']:.2f} (gradient)")
         return "; ".join(parts)
 
 
@@ -142,6 +147,13 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
         comps = session.density.components()
         if comps is not None:
             res["mode_weights"] = [round(float(w), 4) for w in mode_weights(cloud.numpy(), comps)]
+    if step.tradeoff:    # the picture's numbers, as the window's dialog measures them
+        from ..dsm_tradeoff import DEFAULT_SIGMAS, measure, parse_sigmas
+        r = measure(step.preset, parse_sigmas(DEFAULT_SIGMAS), samples=max(64, int(2048 * scale)),
+                    density=session.density)
+        i = min(range(len(r.sigmas)), key=lambda k: abs(r.sigmas[k] - 0.1))
+        res["tradeoff"] = {"sigma": r.sigmas[i], "bias_relative": r.bias_relative[i],
+                           "loss_slope": r.loss_variance_slope, "grad_slope": r.grad_variance_slope}
     for overrides in step.variants:
         res.setdefault("variants", [])
         for seed in range(step.variant_seeds):
