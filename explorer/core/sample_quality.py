@@ -13,8 +13,11 @@ Four figures, each against exact samples of the density (or its values on a grid
   W_2 between two sorted samples of equal size is the root mean squared difference.
 - `tv_grid`: 1/2 sum_i |p_i - q_i| over the cells of a grid on the box (at most 100, 50,
   16 cells per axis in 1-, 2-, 3-D, fewer for small clouds: about 20 points a cell), p_i the true
-  probability of cell i (the density at its centre, normalised over the box), q_i the
-  particles' histogram.
+  probability of cell i (the density integrated over the cell by the midpoint rule on
+  SUBCELLS points per axis, normalised over the box), q_i the particles' histogram. The
+  density at the cell's centre alone is not its probability when a mode is narrower than a
+  cell: a mode of width 0.6 centred in a cell 2 wide got 0.32 of the mass instead of 0.2,
+  and a cloud with the wrong weights then scored below exact samples.
 - `kl_grid`: KL(p || q) = sum_i p_i log(p_i / q_i), the histogram smoothed by half a count
   per cell (q_i = (c_i + 1/2) / (n + B/2), Jeffreys) so that an empty cell is a large but
   finite penalty.
@@ -42,6 +45,7 @@ POINTS_PER_CELL = 20         # at least, on average over the box: fewer and the 
                              # own noise (the floor) hides what the figures should show
 BANDWIDTH_FACTORS = (0.5, 1.0, 2.0)
 FLOOR_DRAWS = 5              # fresh exact sets averaged into the noise floor
+QUADRATURE_POINTS = 1 << 16  # at most, density evaluations for the cell probabilities
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray, bandwidths,
@@ -153,17 +157,22 @@ class SampleQuality:
         self.floor = {k: float(np.mean([d[k] for d in draws])) for k in draws[0]}
 
     def _cell_probabilities(self) -> np.ndarray:
-        b = self.bounds
-        # grid_points gives cell centres of `cells` per axis over the box (first axis slowest),
-        # the order np.histogramdd's ravel uses
-        pts = grid_points(b, self.cells)
+        """P(cell i) / P(box): the midpoint rule on `sub` points per axis in each cell
+        (as many as QUADRATURE_POINTS allows), summed per cell."""
+        b, c, d = self.bounds, self.cells, self.dim
+        sub = max(1, min(64, int((QUADRATURE_POINTS ** (1 / d)) // c)))
+        # grid_points gives the centres of c*sub sub-cells per axis (first axis slowest); the
+        # sub-cells of cell (i, j, ...) are those with index // sub == (i, j, ...), and the
+        # cells ravel in np.histogramdd's order
+        pts = grid_points(b, c * sub)
         with torch.no_grad():
-            lp = torch.cat([self.density.log_prob(c) for c in
-                            torch.split(torch.from_numpy(pts.astype(np.float32)), 8192)])
+            lp = torch.cat([self.density.log_prob(chunk) for chunk in
+                            torch.split(torch.from_numpy(pts), 8192)])
         lp = lp.double().numpy()
         lp = np.where(np.isfinite(lp), lp, -np.inf)
         p = np.exp(lp - lp.max()) if np.isfinite(lp).any() else np.ones_like(lp)
-        return p / p.sum()
+        p = p.reshape((c, sub) * d).sum(axis=tuple(range(1, 2 * d, 2)))
+        return (p / p.sum()).ravel()
 
     def _figures(self, x: np.ndarray) -> dict:
         x = np.asarray(x, dtype=np.float64)
