@@ -151,3 +151,32 @@ def test_close_ends_the_shared_process_and_every_thread(base):
     lab.close()
     assert process.poll() is not None
     assert not [t for t in threading.enumerate() if t.name in ("TrainingRun", "SamplingRun")]
+
+
+def test_a_killed_training_process_is_replaced_and_training_goes_on(base):
+    """The shared child is killed (out of memory, a user's kill): every variant says so, and
+    Train all starts a new process in which each goes on from its last weights."""
+    import os
+    import signal
+    base.training["steps"] = 100_000
+    lab = CompareLab(base)
+    try:
+        failures = []
+        lab.failed.connect(failures.append)
+        a = lab.add("objective.kind=dsm")
+        b = lab.add("objective.kind=ssm_vr")
+        lab.play()
+        _wait(lambda: all(v.sessions[0].trainer.step_count >= 40 for v in (a, b)))
+        old = lab.process.process
+        os.kill(old.pid, signal.SIGKILL)
+        _wait(lambda: len(failures) >= 2)
+        assert all("SIGKILL" in f for f in failures), failures
+        before = [v.sessions[0].trainer.step_count for v in (a, b)]
+        assert all(n > 0 for n in before)
+        lab.play()
+        assert lab.process.alive and lab.process.process is not old
+        _wait(lambda: all(v.sessions[0].trainer.step_count >= n + 40 for v, n in zip((a, b), before)))
+        assert lab.playing
+    finally:
+        lab.close()
+    assert lab.process.process.poll() is not None

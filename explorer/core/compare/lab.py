@@ -88,6 +88,7 @@ class CompareLab:
         base_name, n = name, 2
         while name in taken:
             name, n = f"{base_name} #{n}", n + 1
+        self._ensure_process()
         sessions = [Session(p, self.density, process=self.process) for p in presets]
         variant = LabVariant(name, dict(overrides), sessions, next(self._colours))
         for i, s in enumerate(sessions):
@@ -150,7 +151,19 @@ class CompareLab:
         preset.training["steps"] = self.steps if self.mode == "steps" else MAX_STEPS
         return preset
 
+    def _ensure_process(self) -> None:
+        """A new shared training process when the last one has ended (killed, out of
+        memory): every session moves to it and goes on from its last weights."""
+        if self.process.alive:
+            return
+        self.process.close()
+        self.process = TrainingProcess()
+        for v in self.variants:
+            for s in v.sessions:
+                s.use_process(self.process)
+
     def play(self) -> None:
+        self._ensure_process()
         self.playing = True
         for v in self.variants:
             self._play(v)
@@ -173,6 +186,7 @@ class CompareLab:
     def reset(self) -> None:
         """Fresh weights for every variant (from their seeds), nothing sampled."""
         self.pause()
+        self._ensure_process()
         for v in self.variants:
             v.learned, v.mode_weights, v.quality = None, [], []
             for s in v.sessions:

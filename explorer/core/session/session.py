@@ -170,6 +170,14 @@ class Session:
         if was_playing:
             self.play()
 
+    def use_process(self, process: TrainingProcess) -> None:
+        """Train in `process` from now on: the lab's new shared process, once the last one
+        has ended. Training goes on from the mirror's weights, step count and Fisher history
+        (the optimizer's moments start afresh); playing goes on if it was."""
+        self._process = process
+        if self.trainer is not None:
+            self.restart_training(keep_weights=True)
+
     def _keep_training_on_new_density(self) -> None:
         """Go on with the same weights on the edited density (the user's choice)."""
         was_playing = self.training.playing
