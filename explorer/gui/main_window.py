@@ -11,7 +11,7 @@ toolbar (run_controls.py), and the views with their control row (views_area.py).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import preset as P
@@ -21,9 +21,9 @@ from ..core.preset import Preset
 from ..core.session import Session
 from .banner import Banner
 from .controls.panel import ControlPanel
-from .help_menu import add_help_menu
 from .hover import HoverReadout
 from .lesson_card import LessonCard
+from .menus import build_menus
 from .lesson_panel import LessonPanel
 from .lesson_player import LessonPlayer
 from .presenter import Presenter
@@ -108,88 +108,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
 
     def _build_actions(self) -> None:
-        def act(text, slot, shortcut=None, checkable=False):
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
-        bar, files = self.run_bar, self.files
-        self.act_open = act("&Open preset…", files.open_dialog, QKeySequence.Open)
-        self.act_save = act("&Save preset", files.save, QKeySequence.Save)
-        self.act_save_as = act("Save preset &as…", files.save_as, "Ctrl+Shift+S")
-        self.act_quit = act("&Quit", self.close, "Ctrl+Q")
-        self.act_gallery = act("&Presets gallery…", files.open_gallery, "Ctrl+G")
-        self.act_export = act("&Export…", self.open_export, "Ctrl+E")
-        self.act_play = act("Play", bar.toggle_play, "Space")
-        bar.play_action = self.act_play
-        self.act_reset = act("Reset training", bar.reset_training, "Ctrl+R")
-        self.act_sample = act("Sample / pause sampling", bar.toggle_sampling, "Ctrl+L")
-        self.act_restart_on_edit = act("Restart training when the density changes",
-                                       lambda: None, checkable=True)
-        self.act_restart_on_edit.setChecked(True)
-        self.draw_panel.restart_on_edit_toggled.connect(self.act_restart_on_edit.setChecked)
-        self.act_restart_on_edit.toggled.connect(self.draw_panel.set_restart_on_edit)
-        self.act_restart_on_edit.toggled.connect(self._restart_on_edit_changed)
-
-        self.act_presenter = act("&Presenter mode", lambda on: self.set_presenter(on), "F11",
-                                 checkable=True)
-        self.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to "
-                                      "leave); Ctrl+1, 2, 3 or a double-click shows one view alone")
-        self.act_leave_presenter = act("Leave presenter mode", lambda: self.set_presenter(False), "Esc")
-        # a lesson's steps: Page Down / Page Up, what presentation clickers send (only while
-        # a lesson is open: otherwise the keys stay the widgets' own)
-        self.act_lesson_next = act("&Next step of the lesson", lambda: self.lesson_player.next(),
-                                   QKeySequence(Qt.Key_PageDown))
-        self.act_lesson_back = act("&Step back in the lesson", lambda: self.lesson_player.back(),
-                                   QKeySequence(Qt.Key_PageUp))
-        self.act_lesson_open = act("&Lessons…", files.open_gallery)
-        self.act_lesson_open.setToolTip("The gallery, lessons first: a lesson plays a sequence of "
-                                        "presets step by step (Page Down / Page Up)")
-
-        menu = self.menuBar().addMenu("&File")
-        for a in (self.act_open, self.act_gallery, self.act_lesson_open, self.act_save, self.act_save_as):
-            menu.addAction(a)
-        self.recent_menu = menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        menu.addSeparator()
-        menu.addAction(self.act_export)
-        menu.addSeparator()
-        menu.addAction(self.act_quit)
-        tmenu = self.menuBar().addMenu("&Train")
-        for a in (self.act_play, self.act_reset, self.act_sample, self.act_restart_on_edit):
-            tmenu.addAction(a)
-        vmenu = self.menuBar().addMenu("&View")
-        vmenu.addAction(self.act_presenter)
-        self.act_panel = act("&Settings panel", lambda on: self.left.setVisible(on), "Ctrl+B",
-                             checkable=True)
-        self.act_panel.setChecked(True)
-        self.act_panel.setToolTip("Hide the settings and Draw tabs: on a 1280x720 screen the "
-                                  "views get the whole width")
-        vmenu.addAction(self.act_panel)
-        vmenu.addSeparator()
         self.view_focus = ViewFocus(self)
         self.hover = HoverReadout(self)
         self.trace = TraceTool(self)
-        for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),
-                                ("Ctrl+2", "particles", "&Particles alone"),
-                                ("Ctrl+3", "loss", "&Loss alone")):
-            vmenu.addAction(act(text, lambda _checked=False, n=name: self.view_focus.toggle(n), key))
-        vmenu.addAction(act("&All views", lambda: self.view_focus.show_all(), "Ctrl+0"))
-        vmenu.addSeparator()
-        self.act_compare = act("&Compare variants…", self.open_compare, "Ctrl+K")
-        self.act_compare.setToolTip("Variants of this preset training side by side: Fisher "
-                                    "divergence and loss overlaid, error maps, mean ± sd over seeds")
-        vmenu.addAction(self.act_compare)
-        self.act_tradeoff = act("DSM σ &trade-off…", self.open_tradeoff, "Ctrl+T")
-        self.act_tradeoff.setToolTip("DSM's bias (large σ) and variance (small σ) against σ on "
-                                     "this density; trained DSM runs as points")
-        vmenu.addAction(self.act_tradeoff)
-        add_help_menu(self)
-        self.setAcceptDrops(True)
+        build_menus(self)
 
     def _watch_views(self) -> None:
         """New view widgets (another dimension): the tools that watch them look again."""

@@ -1,0 +1,95 @@
+"""The window's actions, their shortcuts and its menus (File, Train, View, Help).
+
+Built once for a MainWindow `w`; each action is kept on the window (`w.act_play`, ...), where
+the toolbar, the lesson player, tests and the help text find it. The slots are the
+window's and its parts' own: this module only names and arranges them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from .help_menu import add_help_menu
+
+
+def build_menus(w) -> None:
+    def act(text, slot, shortcut=None, checkable=False):
+        a = QAction(text, w)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        w.addAction(a)
+        return a
+
+    bar, files = w.run_bar, w.files
+    w.act_open = act("&Open preset…", files.open_dialog, QKeySequence.Open)
+    w.act_save = act("&Save preset", files.save, QKeySequence.Save)
+    w.act_save_as = act("Save preset &as…", files.save_as, "Ctrl+Shift+S")
+    w.act_quit = act("&Quit", w.close, "Ctrl+Q")
+    w.act_gallery = act("&Presets gallery…", files.open_gallery, "Ctrl+G")
+    w.act_export = act("&Export…", w.open_export, "Ctrl+E")
+    w.act_play = act("Play", bar.toggle_play, "Space")
+    bar.play_action = w.act_play
+    w.act_reset = act("Reset training", bar.reset_training, "Ctrl+R")
+    w.act_sample = act("Sample / pause sampling", bar.toggle_sampling, "Ctrl+L")
+    w.act_restart_on_edit = act("Restart training when the density changes",
+                                lambda: None, checkable=True)
+    w.act_restart_on_edit.setChecked(True)
+    w.draw_panel.restart_on_edit_toggled.connect(w.act_restart_on_edit.setChecked)
+    w.act_restart_on_edit.toggled.connect(w.draw_panel.set_restart_on_edit)
+    w.act_restart_on_edit.toggled.connect(w._restart_on_edit_changed)
+
+    w.act_presenter = act("&Presenter mode", lambda on: w.set_presenter(on), "F11",
+                          checkable=True)
+    w.act_presenter.setToolTip("Controls hidden, large fonts, full screen (F11 or Esc to "
+                               "leave); Ctrl+1, 2, 3 or a double-click shows one view alone")
+    w.act_leave_presenter = act("Leave presenter mode", lambda: w.set_presenter(False), "Esc")
+    # a lesson's steps: Page Down / Page Up, what presentation clickers send (only while
+    # a lesson is open: otherwise the keys stay the widgets' own)
+    w.act_lesson_next = act("&Next step of the lesson", lambda: w.lesson_player.next(),
+                            QKeySequence(Qt.Key_PageDown))
+    w.act_lesson_back = act("&Step back in the lesson", lambda: w.lesson_player.back(),
+                            QKeySequence(Qt.Key_PageUp))
+    w.act_lesson_open = act("&Lessons…", files.open_gallery)
+    w.act_lesson_open.setToolTip("The gallery, lessons first: a lesson plays a sequence of "
+                                 "presets step by step (Page Down / Page Up)")
+
+    menu = w.menuBar().addMenu("&File")
+    for a in (w.act_open, w.act_gallery, w.act_lesson_open, w.act_save, w.act_save_as):
+        menu.addAction(a)
+    w.recent_menu = menu.addMenu("Open &recent")
+    w.recent_menu.aboutToShow.connect(w._fill_recent)
+    menu.addSeparator()
+    menu.addAction(w.act_export)
+    menu.addSeparator()
+    menu.addAction(w.act_quit)
+    tmenu = w.menuBar().addMenu("&Train")
+    for a in (w.act_play, w.act_reset, w.act_sample, w.act_restart_on_edit):
+        tmenu.addAction(a)
+    vmenu = w.menuBar().addMenu("&View")
+    vmenu.addAction(w.act_presenter)
+    w.act_panel = act("&Settings panel", lambda on: w.left.setVisible(on), "Ctrl+B",
+                      checkable=True)
+    w.act_panel.setChecked(True)
+    w.act_panel.setToolTip("Hide the settings and Draw tabs: on a 1280x720 screen the "
+                           "views get the whole width")
+    vmenu.addAction(w.act_panel)
+    vmenu.addSeparator()
+    for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),
+                            ("Ctrl+2", "particles", "&Particles alone"),
+                            ("Ctrl+3", "loss", "&Loss alone")):
+        vmenu.addAction(act(text, lambda _checked=False, n=name: w.view_focus.toggle(n), key))
+    vmenu.addAction(act("&All views", lambda: w.view_focus.show_all(), "Ctrl+0"))
+    vmenu.addSeparator()
+    w.act_compare = act("&Compare variants…", w.open_compare, "Ctrl+K")
+    w.act_compare.setToolTip("Variants of this preset training side by side: Fisher "
+                             "divergence and loss overlaid, error maps, mean ± sd over seeds")
+    vmenu.addAction(w.act_compare)
+    w.act_tradeoff = act("DSM σ &trade-off…", w.open_tradeoff, "Ctrl+T")
+    w.act_tradeoff.setToolTip("DSM's bias (large σ) and variance (small σ) against σ on "
+                              "this density; trained DSM runs as points")
+    vmenu.addAction(w.act_tradeoff)
+    add_help_menu(w)
+    w.setAcceptDrops(True)
