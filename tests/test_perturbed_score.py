@@ -189,3 +189,16 @@ def test_isotropic_mixture_far_from_the_origin():
                      dtype=torch.float32)
     ref = torch.tensor(mixture_score64(w, means, covs, x.double().numpy()))
     assert rms_rel(d.score(x), ref) < 2e-5
+
+
+def test_bessel_series_matches_scipy_on_both_sides_of_its_cut():
+    """log i0e and I1/I0 (the torus score's azimuthal average) by the asymptotic series above
+    t = 30 and torch below it, against scipy's Bessel functions: a wrong coefficient or a
+    misplaced cut would bend the torus's perturbed score by far more than 1e-9."""
+    from scipy import special
+    from explorer.core.densities.perturbed import BESSEL_SERIES_FROM, log_i0e_ratio
+    t = np.concatenate([np.linspace(0.0, 60.0, 4001), np.logspace(1.8, 7, 2000)])
+    for mix in (t, t[t >= BESSEL_SERIES_FROM], t[t < 10]):   # series, exact, and both at once
+        logi0, ratio = log_i0e_ratio(torch.as_tensor(mix))
+        assert np.allclose(logi0.numpy(), np.log(special.i0e(mix)), rtol=0, atol=2e-9)
+        assert np.allclose(ratio.numpy(), special.i1e(mix) / special.i0e(mix), rtol=0, atol=2e-10)

@@ -445,6 +445,7 @@ class MainWindow(QMainWindow):
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()
         self.views.likelihood_map.join()
+        self.views.density_volume.join()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -7,9 +7,12 @@ session (core/session): its density pictures, its true field at the slider's lev
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
 
 The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D)
-is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
-in 3-D, whose slice panel is too narrow for two heat maps and a colour bar: headless runs
-write it for 3-D too) is computed here, in the GUI thread, from a copy of the model: only while
+is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode
+"Learned density" in 2-D and 3-D, a curve beside p in 1-D) is computed from a copy of the
+model; in 3-D in a worker thread on a coarse 16^3 grid (gui/density_volume.py: the 3-D
+Poisson solve takes about half a second), the slice panel showing the learned and the true
+density on the current plane, stacked, with the KL on the 3-D grid. In 1-D and 2-D it is
+computed here, in the GUI thread: only while
 it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
 sized so that one update (model on the grid, Poisson solve) takes about 10-25 ms on a busy
 2-core machine; the true density on that grid is cached per density and noise level.
@@ -21,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -35,6 +38,7 @@ from ..core.scores import finest_level, level_kind, level_label, level_noise, ti
 from ..core.session import Session
 from ..views.style import ViewStyle
 from ..core.samplers import sampler_class, sampler_label
+from .density_volume import GRID as VOLUME_GRID, DensityVolume
 from .likelihood_map import LikelihoodMap
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
@@ -107,6 +111,9 @@ class ViewsArea(QWidget):
         self.learned_density = None   # the last core.learned_density.LearnedDensity shown
         self.density_ms = None        # how long that update took in the GUI thread
         self.likelihood_map = LikelihoodMap(self)   # "Likelihood (ODE)": sde and flow_matching
+        self.density_volume = DensityVolume(self)   # "Learned density" in 3-D
+        self.density_volume.ready.connect(self._volume_ready)
+        self._volume = None   # the last 3-D result: (LearnedDensity | None, true log p, floor, n, level)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._build_controls())
@@ -172,6 +179,9 @@ class ViewsArea(QWidget):
     def _mode_changed(self) -> None:
         if self.field_view is not None:
             self.field_view.set_mode(self.field_mode())
+        if self.view3d is not None:   # the slice panel's width, caption and page follow the mode
+            self.view3d.set_slice_wide(self.mode_combo.currentData() == "density")
+            self.redraw_fields()
         self.request_learned_density(now=True)
         self.likelihood_map.request(now=True)
 
@@ -265,8 +275,8 @@ class ViewsArea(QWidget):
             self.particles_view = self.view3d
             self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
             # the slice panel is narrow: one overlaid plot reads better than two side by side
-            # (and two density maps with their colour bar do not fit at all)
-            if self.mode_combo.currentData() in ("side", "density", "likelihood"):
+            # (its density page stacks the two maps instead)
+            if self.mode_combo.currentData() in ("side", "likelihood"):
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)
             w.addWidget(self.loss_area)
@@ -293,13 +303,16 @@ class ViewsArea(QWidget):
         self._views_dim = dim
         self._density_cache.clear()
         self.learned_density = None
+        self._volume = None
         self.holder.addWidget(w)
         for control in (self.mode_combo, self.arrow_combo, self.weighted):
             control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
         density_item = self.mode_combo.model().item(self.mode_combo.findData("density"))
-        density_item.setEnabled(dim == 2)
-        density_item.setToolTip("" if dim == 2 else "2-D only: the 3-D slice panel is too narrow "
-                                "(score-explorer run writes the 3-D learned density to field.npz)")
+        density_item.setEnabled(dim in (2, 3))
+        density_item.setToolTip("3-D: the learned and the true density on the slice plane, from "
+                                f"a {VOLUME_GRID}³ grid updated every few seconds" if dim == 3 else "")
+        if self.view3d is not None:
+            self.view3d.set_slice_wide(self.mode_combo.currentData() == "density")
         if self.field_view is not None:
             self.field_view.set_mode(self.field_mode())
             self.field_view.set_error_weighted(self.weighted.isChecked())
@@ -396,19 +409,24 @@ class ViewsArea(QWidget):
         idx, snapped = grid_slice(s.preset.density["bounds"], n, axis, value)
         self.view3d.set_slice(axis, snapped)
         self.view3d.set_slice_fields(g[idx], None if learned is None else learned[idx], true[idx], p[idx])
-        self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(level)}")
+        if self.learned_density_shown():   # the density page: the last volume on the new plane
+            self._show_density_slice()
+        else:
+            self.field_view.set_caption(f"{self.view3d.slice_caption()} · {self._field_caption(level)}")
 
     # ================================================================ the learned density
     def learned_density_shown(self) -> bool:
         if self.curve_view is not None:
             return True   # 1-D: the learned density is a curve beside p, always drawn
-        return (self.field_view is not None and self.view3d is None
-                and self.mode_combo.currentData() == "density")
+        return self.field_view is not None and self.mode_combo.currentData() == "density"
 
     def request_learned_density(self, now: bool = False) -> None:
         """Update the learned density if it is shown: at once if the last update is
         1/DENSITY_HZ old (or `now`), else once when it is."""
         if not self.learned_density_shown():
+            return
+        if self.view3d is not None:
+            self.density_volume.request(self.session, self._last_learned is not None, now=now)
             return
         wait = 1.0 / DENSITY_HZ - (time.perf_counter() - self._density_last)
         if now or wait <= 0:
@@ -474,6 +492,35 @@ class ViewsArea(QWidget):
             self.field_view.set_densities(None if learned_p is None else learned_p.reshape(shape),
                                           true_p.reshape(shape), readout, learned_title, true_title)
         self.density_ms = 1000 * (time.perf_counter() - t0)
+
+    @Slot(object)
+    def _volume_ready(self, result) -> None:
+        """A 3-D learned density from the worker: keep it, draw the current plane of it."""
+        if self.view3d is not None:
+            self._volume = result
+            self.learned_density = result[0]
+            if self.learned_density_shown():
+                self._show_density_slice()
+        self.density_volume.after_shown()
+
+    def _show_density_slice(self) -> None:
+        """The learned and true density on the slice plane, from the last 3-D volume."""
+        from ..core.grid import volume_slice
+        if self._volume is None:
+            self.view3d.set_slice_densities(None, None, "computing the 3-D densities…")
+            return
+        res, true_logp, floor, n, level, error = self._volume
+        bounds = self.session.preset.density["bounds"]
+        axis, value = self.view3d.slice()
+        true = None if true_logp is None else volume_slice(np.exp(true_logp), bounds, n, axis, value)
+        learned = None
+        if res is not None and np.isfinite(res.learned_logp).all():
+            learned = volume_slice(np.exp(res.learned_logp), bounds, n, axis, value)
+        readout = error or ("" if res is None else density_readout(res, n, 3, floor))
+        energy = res is not None and res.source == "energy"
+        source = "pθ ∝ exp(−Eθ)" if energy else "pθ ∝ exp(φ), ∇φ ≈ sθ"
+        true_title = "True p" if level is None else f"True p, {level_label(level)}"
+        self.view3d.set_slice_densities(learned, true, readout, source, true_title)
 
     def _field_caption(self, level) -> str:
         preset = self.session.preset

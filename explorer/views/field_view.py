@@ -75,9 +75,14 @@ def _field_plot(title: str, style: ViewStyle) -> pg.PlotItem:
 
 
 class FieldView(QtWidgets.QWidget):
-    def __init__(self, parent=None, style: ViewStyle = SCREEN):
+    """`compact_density`: the "density" page without the contour legend (the owner's caption
+    says what the contours are) and with the readout alone under the maps: in the 3-D
+    window's slice panel the legend beside the readout was wider than the panel at 1280x720."""
+
+    def __init__(self, parent=None, style: ViewStyle = SCREEN, compact_density: bool = False):
         super().__init__(parent)
         self.style = style
+        self.compact_density = bool(compact_density)
         self.mode = "side"
         self.error_weighted = False
         self.bounds = C.bounds_array([[-1, 1], [-1, 1]])
@@ -218,23 +223,33 @@ class FieldView(QtWidgets.QWidget):
         self.dens_learned_plot.addItem(self.dens_hint)
         self.dens_true_hint = _Hint("true density not available")
         self.dens_true_plot.addItem(self.dens_true_hint)
+        compact = self.compact_density
         self.dens_colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(DENSITY_CMAP),
-                                             interactive=False, width=18, rounding=1e-9,
-                                             colorMapMenu=False)
+                                             interactive=False, width=12 if compact else 18,
+                                             rounding=1e-9, colorMapMenu=False,
+                                             orientation="horizontal" if compact else "vertical")
         # in a column of its own: both panels get the same width (inserted in the true
         # panel, it made that one narrower than the learned one)
         self.dens_colorbar.setImageItem([self.dens_learned_item, self.dens_true_item])
-        w.addItem(self.dens_colorbar, 0, 2)
-        self.dens_colorbar.axis.setLabel("density")
+        if compact:   # under both maps, across: a bar beside them did not fit a narrow panel
+            w.addItem(self.dens_colorbar, 1, 0, 1, 2)
+            self.dens_colorbar.axis.setLabel("density")
+        else:
+            w.addItem(self.dens_colorbar, 0, 2)
+            self.dens_colorbar.axis.setLabel("density")
         # the legend and the readout share one row of their own under all three columns:
         # in the panels' columns their widths made the learned panel wider than the true one
-        below = w.addLayout(row=1, col=0, colspan=3)
+        below = w.addLayout(row=2 if compact else 1, col=0, colspan=3)
         self.dens_legend = C.make_legend(self.style, columns=1)
-        below.addItem(self.dens_legend, 0, 0)
         self.dens_legend.addItem(C.line_swatch(C.CONTOUR, width=1.5, alpha=170),
                                  "contours of p(x): 2, 10, 30, 60% of max")
         self.dens_readout = C.SideText(wrap_em=28)
-        below.addItem(self.dens_readout, 0, 1)
+        if self.compact_density:
+            self.dens_legend.setVisible(False)
+            below.addItem(self.dens_readout, 0, 0)
+        else:
+            below.addItem(self.dens_legend, 0, 0)
+            below.addItem(self.dens_readout, 0, 1)
         below.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         for col, plot in enumerate((self.dens_learned_plot, self.dens_true_plot)):
             w.ci.layout.setColumnStretchFactor(col, 1)

@@ -20,6 +20,7 @@ divided by sigma^2, which float32 cannot resolve at small sigma.
 
 from __future__ import annotations
 
+import math
 
 import torch
 
@@ -79,3 +80,34 @@ def dlog_sphere_avg(t: torch.Tensor, d: int) -> torch.Tensor:
 def bessel_ratio(t: torch.Tensor) -> torch.Tensor:
     """I1(t) / I0(t) for t >= 0: the mean cosine of the von Mises law of concentration t."""
     return torch.special.i1e(t) / torch.special.i0e(t)
+
+
+BESSEL_SERIES_FROM = 30.0   # t above which log_i0e_ratio uses the asymptotic series
+
+
+def log_i0e_ratio(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log i0e(t), I1(t) / I0(t)) for t >= 0, float64.
+
+    torch's i0e and i1e cost ~40 ns an element on a CPU (they were half the torus score's
+    time). For t >= BESSEL_SERIES_FROM the asymptotic series in r = 1/t,
+        I1/I0 = 1 - r/2 - r^2/8 - r^3/8 - 25 r^4/128 - 13 r^5/32 - 1073 r^6/1024,
+        log i0e = -log(2 pi t)/2 + r/8 + r^2/16 + 25 r^3/384 + 13 r^4/128 + 1073 r^5/5120
+    (the second is the integral of the first minus 1), is a few multiply-adds and within
+    2e-10 of both there (tests/test_perturbed_score.py); below it, torch's functions, on
+    those elements only (on all of them when they are most)."""
+    t = t.double() if t.dtype != torch.float64 else t
+    low = t < BESSEL_SERIES_FROM
+    if float(low.sum()) > 0.5 * low.numel():   # mostly small t (large sigma): the series
+        i0 = torch.special.i0e(t)              # and the scatter would only add work
+        return torch.log(i0), torch.special.i1e(t) / i0
+    tb = t.clamp(min=BESSEL_SERIES_FROM)
+    r = 1.0 / tb
+    ratio = 1.0 - r * (0.5 + r * (0.125 + r * (0.125 + r * (25 / 128 + r * (13 / 32 + r * (1073 / 1024))))))
+    logi0 = -0.5 * torch.log((2 * math.pi) * tb) + r * (
+        0.125 + r * (0.0625 + r * (25 / 384 + r * (13 / 128 + r * (1073 / 5120)))))
+    if bool(low.any()):
+        tl = t[low]
+        i0 = torch.special.i0e(tl)
+        logi0[low] = torch.log(i0)
+        ratio[low] = torch.special.i1e(tl) / i0
+    return logi0, ratio

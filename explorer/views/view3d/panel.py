@@ -93,7 +93,7 @@ class View3DPanel(QtWidgets.QWidget):
         bar.addWidget(self.slice_slider, 1)
         bar.addWidget(self.slice_label)
 
-        self.field_view = FieldView(style=style)
+        self.field_view = FieldView(style=style, compact_density=True)
         self.field_view.set_mode("overlay")
         self.split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.split.addWidget(self.view)
@@ -101,6 +101,7 @@ class View3DPanel(QtWidgets.QWidget):
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
         self.split.setSizes([600, 400])
+        self._narrow_sizes = None    # the splitter's sizes before set_slice_wide(True)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -244,6 +245,36 @@ class View3DPanel(QtWidgets.QWidget):
                     f"Scores on the slice {AXIS_NAMES[axis]} = {tick_text(value)}", self.style)
         self.field_view.set_caption(self.slice_caption())
 
+    def set_slice_densities(self, learned, true, readout: str = "", source: str = "",
+                            true_title: str = "True p") -> None:
+        """The "density" page on the plane: learned beside true, (k x k) images over the
+        plane's bounds (first index along the first in-plane axis; either may be None), one
+        colour scale, the readout (the KL on the 3-D grid) under them. Titles are short (a
+        pyqtgraph title is as wide as its text, and a wider panel gets a wider range: the two
+        maps' scales would differ); `source` (how p_theta is made) and the plane go in the caption."""
+        self.field_view.set_densities(learned, true, readout, "Learned pθ", true_title)
+        self.field_view.set_caption(self.density_caption(source))
+
+    def density_caption(self, source: str = "") -> str:
+        axis, value = self.slice()
+        keep = [k for k in range(3) if k != axis]
+        return (f"Slice {AXIS_NAMES[axis]} = {tick_text(round(value, 3))} of the 3-D densities, axes "
+                f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}), one colour scale"
+                + (f"; {source}" if source else "")
+                + "; lines: contours of the true p (2, 10, 30, 60% of its maximum)")
+
+    def set_slice_wide(self, wide: bool) -> None:
+        """Half the panel's width for the slice (two density maps side by side need it), or
+        back to the sizes before; the user's own splitter drags are kept either way."""
+        saved = self._narrow_sizes
+        if wide and saved is None:
+            self._narrow_sizes = sizes = self.split.sizes()
+            total = sum(sizes)
+            self.split.setSizes([total // 2, total - total // 2])
+        elif not wide and saved is not None:
+            self._narrow_sizes = None
+            self.split.setSizes(saved)
+
     def slice_caption(self) -> str:
         """What the slice's FieldView shows, e.g. to prefix the window's own caption."""
         axis, value = self.slice()
@@ -290,8 +321,11 @@ class View3DPanel(QtWidgets.QWidget):
         b = self.view.scene.bounds[keep]
         if not np.allclose(fv.bounds, b):
             fv.set_bounds(b)
-        for plot in (fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot):
+        for plot in (fv.learned_plot, fv.true_plot, fv.overlay_plot, fv.error_plot,
+                     fv.dens_learned_plot, fv.dens_true_plot):
             C.label_axes(plot, AXIS_NAMES[keep[0]], AXIS_NAMES[keep[1]], self.style)
+        # the true map shares the learned one's y axis: its name once, and room for the colour bar
+        fv.dens_true_plot.getAxis("left").showLabel(False)
 
 
 # ====================================================================== factory and export
