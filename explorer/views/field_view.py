@@ -226,20 +226,20 @@ class FieldView(QtWidgets.QWidget):
         compact = self.compact_density
         self.dens_colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(DENSITY_CMAP),
                                              interactive=False, width=12 if compact else 18,
-                                             rounding=1e-9, colorMapMenu=False,
-                                             orientation="horizontal" if compact else "vertical")
+                                             rounding=1e-9, colorMapMenu=False)
         # in a column of its own: both panels get the same width (inserted in the true
-        # panel, it made that one narrower than the learned one)
+        # panel, it made that one narrower than the learned one). In the compact page (a
+        # narrow panel) without its axis label: the caption says what the colour is. (A
+        # horizontal bar under the maps took their height and its ticks bunched at one end.)
         self.dens_colorbar.setImageItem([self.dens_learned_item, self.dens_true_item])
-        if compact:   # under both maps, across: a bar beside them did not fit a narrow panel
-            w.addItem(self.dens_colorbar, 1, 0, 1, 2)
+        w.addItem(self.dens_colorbar, 0, 2)
+        if not compact:
             self.dens_colorbar.axis.setLabel("density")
-        else:
-            w.addItem(self.dens_colorbar, 0, 2)
-            self.dens_colorbar.axis.setLabel("density")
+        else:   # the true map shares the learned one's axes (linked): its own would not fit
+            self.dens_true_plot.hideAxis("left")
         # the legend and the readout share one row of their own under all three columns:
         # in the panels' columns their widths made the learned panel wider than the true one
-        below = w.addLayout(row=2 if compact else 1, col=0, colspan=3)
+        below = w.addLayout(row=1, col=0, colspan=3)
         self.dens_legend = C.make_legend(self.style, columns=1)
         self.dens_legend.addItem(C.line_swatch(C.CONTOUR, width=1.5, alpha=170),
                                  "contours of p(x): 2, 10, 30, 60% of max")

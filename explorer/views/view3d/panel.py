@@ -258,10 +258,10 @@ class View3DPanel(QtWidgets.QWidget):
     def density_caption(self, source: str = "") -> str:
         axis, value = self.slice()
         keep = [k for k in range(3) if k != axis]
-        return (f"Slice {AXIS_NAMES[axis]} = {tick_text(round(value, 3))} of the 3-D densities, axes "
-                f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}), one colour scale"
+        return (f"Slice {AXIS_NAMES[axis]} = {tick_text(round(value, 3))}, axes "
+                f"({AXIS_NAMES[keep[0]]}, {AXIS_NAMES[keep[1]]}); colour: density, one scale"
                 + (f"; {source}" if source else "")
-                + "; lines: contours of the true p (2, 10, 30, 60% of its maximum)")
+                + "; lines: contours of the true p")
 
     def set_slice_wide(self, wide: bool) -> None:
         """Half the panel's width for the slice (two density maps side by side need it), or
