@@ -301,6 +301,8 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("sampler.kind", f"the {s['kind']} sampler needs objective.kind = "
                         f"{' or '.join(fit) or 'a ' + need[0] + '-conditioned objective'}"
                         + (f": {why}" if why else " (or sampler.score = \"true\")"))
+    if hasattr(sampler, "check"):     # a plugin's sampler need not derive from Sampler
+        sampler.check(p)
     if s["score"] == "learned":
         if objective.samplers is not None and s["kind"] not in objective.samplers:
             label = objective.label.split()[0] if objective.label else o["kind"]
