@@ -85,3 +85,63 @@ def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot):
         assert not item.isEnabled() and combo.currentData() != "likelihood"
     finally:
         w.close()
+
+
+def _fresh(w, objective):
+    """The [objective] a file with this density and only `objective` would resolve to."""
+    from explorer.core import preset as P
+    d = w.preset.to_dict()
+    d["objective"] = dict(objective)
+    for k in ("kind", "steps", "step_size"):
+        d["sampler"].pop(k, None)
+    return P.parse(d).objective
+
+
+def test_switching_objective_gives_the_new_ones_defaults_for_this_density(qtbot):
+    # DDPM's beta_max (a discrete beta, 0.02) is not the VP SDE's beta(1) = 20
+    w = _open(qtbot, "ddpm_moons")
+    try:
+        w.on_edit("objective", "kind", "sde")
+        o = w.preset.objective
+        assert w.last_error is None and o["kind"] == "sde"
+        assert (o["beta_min"], o["beta_max"]) == (0.1, 20.0)
+        assert o["sigma_max"] == _fresh(w, {"kind": "sde"})["sigma_max"]    # five box diagonals
+        w.on_edit("objective", "kind", "ddpm")                              # and back: no error
+        assert w.last_error is None and w.preset.objective["beta_max"] == 0.02
+    finally:
+        w.close()
+
+
+def test_ve_sde_to_ncsn_and_back_keeps_what_the_file_set_for_each(qtbot):
+    w = _open(qtbot, "ve_sde")
+    try:
+        w.on_edit("objective", "kind", "ncsn")
+        o = w.preset.objective
+        # was an error (beta_max 20 > 0.999: "Nothing was changed"); NCSN's own noise range
+        assert w.last_error is None and o["kind"] == "ncsn"
+        want = _fresh(w, {"kind": "ncsn"})
+        assert (o["sigma_max"], o["sigma_min"]) == (want["sigma_max"], want["sigma_min"])
+        assert w.preset.sampler["kind"] == "annealed_langevin"
+        w.on_edit("objective", "kind", "sde")      # the file's VE SDE again, sigma 20 -> 0.05
+        o = w.preset.objective
+        assert (o["sde"], o["sigma_max"], o["sigma_min"]) == ("ve", 20.0, 0.05)
+    finally:
+        w.close()
+
+
+def test_values_the_user_set_survive_where_they_mean_the_same(qtbot):
+    w = _open(qtbot, "vp_sde_pc", [("objective", "eps_t", 1e-3), ("objective", "likelihood_samples", 100)])
+    try:
+        w.on_edit("objective", "kind", "flow_matching")
+        o = w.preset.objective
+        assert o["likelihood_samples"] == 100       # the same key of both: kept
+        w.on_edit("objective", "kind", "ncsn")
+        w.on_edit("objective", "levels", 5)
+        w.on_edit("objective", "kind", "ncsn_ssm")
+        assert w.preset.objective["levels"] == 5    # NCSN-SSM's levels are NCSN's
+        w.on_edit("objective", "kind", "sde")
+        o = w.preset.objective
+        assert w.last_error is None and o["eps_t"] == 1e-3 and o["sde"] == "vp"
+        assert o["sigma_max"] == _fresh(w, {"kind": "sde"})["sigma_max"]
+    finally:
+        w.close()
