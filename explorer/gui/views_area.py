@@ -6,8 +6,8 @@ learned-vs-true comparison mode and the arrow-length mode. Everything drawn come
 session (core/session): its density pictures, its true field at the slider's level, and the
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
 
-The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D)
-is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
+The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D;
+a dotted curve beside p in 1-D) is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode "Learned density" in 2-D, a curve beside p in 1-D; not
 in 3-D, whose slice panel is too narrow for two heat maps and a colour bar: headless runs
 write it for 3-D too) is computed here, in the GUI thread, from a copy of the model: only while
 it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
@@ -179,8 +179,16 @@ class ViewsArea(QWidget):
         item = self.mode_combo.model().item(self.mode_combo.findData("likelihood"))
         ok = self._views_dim == 2 and ML.available(self.session.preset)
         item.setEnabled(ok)
-        item.setToolTip("" if ok else "2-D score SDEs and flow matching only (objective.kind = "
-                                      "\"sde\" or \"flow_matching\")")
+        if not ML.available(self.session.preset):
+            why = "score SDEs and flow matching only (objective.kind = \"sde\" or \"flow_matching\")"
+        elif self._views_dim == 3:
+            why = ("2-D only: the 3-D slice panel has no room for two maps (score-explorer run "
+                   "writes log p by the ODE on a 10×10×10 grid to field.npz)")
+        else:
+            why = "in 1-D it is the dotted curve beside p"
+        item.setToolTip("" if ok else why)
+        if self.curve_view is not None and not ML.available(self.session.preset):
+            self.curve_view.set_ode_density(None)
         if not ok and self.mode_combo.currentData() == "likelihood":
             self.mode_combo.setCurrentIndex(self.mode_combo.findData("side"))
 
