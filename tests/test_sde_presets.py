@@ -159,3 +159,30 @@ def test_continuous_levels_fisher_and_noise_ladder():
         assert stds[-1] == pytest.approx(max(0.01, data_std), rel=1e-4)
         assert level_noise(p, ts[0])[0] == pytest.approx(stds[0]) and data_std < 0.011
     assert level_noise(fm, ("t", 0.25)) == (0.75, 0.25)          # x_t = t x + (1 - t) z
+
+
+def test_the_connections_on_the_presets_own_density():
+    """Issue 13, "the connections, shown", on the exact score of the presets' 0.2/0.8 mixture:
+    ve_sde's corrector-only sampler (NCSN's annealed Langevin as a VE corrector) moves the
+    weights as annealed_langevin_weights does (about 0.78 in the big mode, not plain Langevin's
+    0.5), and vp_sde_pc with corrector_steps = 0 (DDPM's ancestral step as the VP predictor)
+    recovers them like DDPM's own ancestral sampler."""
+    from explorer.core.shipped import resolve
+    torch.set_num_threads(1)
+
+    def big_mode(name, **sampler):
+        d = P.load(resolve(name)).to_dict()
+        d["sampler"].update(score="true", **sampler)
+        d["training"]["steps"] = 0
+        return train_and_sample(P.parse(d), threads=None).metrics["mode_weights"][1]
+
+    ve = big_mode("ve_sde")
+    annealed = big_mode("annealed_langevin_weights")
+    assert abs(ve - annealed) < 0.04 and ve < 0.85, (ve, annealed)
+    vp = big_mode("vp_sde_pc", corrector_steps=0, steps=1000)
+    d = P.load(resolve("vp_sde_pc")).to_dict()
+    d["objective"] = {"kind": "ddpm"}
+    d["sampler"] = {"kind": "ddpm", "score": "true", "particles": d["sampler"]["particles"]}
+    d["training"]["steps"] = 0
+    ddpm = train_and_sample(P.parse(d), threads=None).metrics["mode_weights"][1]
+    assert abs(vp - 0.8) < 0.03 and abs(ddpm - 0.8) < 0.03, (vp, ddpm)

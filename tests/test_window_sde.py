@@ -85,3 +85,146 @@ def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot):
         assert not item.isEnabled() and combo.currentData() != "likelihood"
     finally:
         w.close()
+
+
+def _fresh(w, objective):
+    """The [objective] a file with this density and only `objective` would resolve to."""
+    from explorer.core import preset as P
+    d = w.preset.to_dict()
+    d["objective"] = dict(objective)
+    for k in ("kind", "steps", "step_size"):
+        d["sampler"].pop(k, None)
+    return P.parse(d).objective
+
+
+def test_switching_objective_gives_the_new_ones_defaults_for_this_density(qtbot):
+    # DDPM's beta_max (a discrete beta, 0.02) is not the VP SDE's beta(1) = 20
+    w = _open(qtbot, "ddpm_moons")
+    try:
+        w.on_edit("objective", "kind", "sde")
+        o = w.preset.objective
+        assert w.last_error is None and o["kind"] == "sde"
+        assert (o["beta_min"], o["beta_max"]) == (0.1, 20.0)
+        assert o["sigma_max"] == _fresh(w, {"kind": "sde"})["sigma_max"]    # five box diagonals
+        w.on_edit("objective", "kind", "ddpm")                              # and back: no error
+        assert w.last_error is None and w.preset.objective["beta_max"] == 0.02
+    finally:
+        w.close()
+
+
+def test_ve_sde_to_ncsn_and_back_keeps_what_the_file_set_for_each(qtbot):
+    w = _open(qtbot, "ve_sde")
+    try:
+        w.on_edit("objective", "kind", "ncsn")
+        o = w.preset.objective
+        # was an error (beta_max 20 > 0.999: "Nothing was changed"); NCSN's own noise range
+        assert w.last_error is None and o["kind"] == "ncsn"
+        want = _fresh(w, {"kind": "ncsn"})
+        assert (o["sigma_max"], o["sigma_min"]) == (want["sigma_max"], want["sigma_min"])
+        assert w.preset.sampler["kind"] == "annealed_langevin"
+        w.on_edit("objective", "kind", "sde")      # the file's VE SDE again, sigma 20 -> 0.05
+        o = w.preset.objective
+        assert (o["sde"], o["sigma_max"], o["sigma_min"]) == ("ve", 20.0, 0.05)
+    finally:
+        w.close()
+
+
+def test_values_the_user_set_survive_where_they_mean_the_same(qtbot):
+    w = _open(qtbot, "vp_sde_pc", [("objective", "eps_t", 1e-3), ("objective", "likelihood_samples", 100)])
+    try:
+        w.on_edit("objective", "kind", "flow_matching")
+        o = w.preset.objective
+        assert o["likelihood_samples"] == 100       # the same key of both: kept
+        w.on_edit("objective", "kind", "ncsn")
+        w.on_edit("objective", "levels", 5)
+        w.on_edit("objective", "kind", "ncsn_ssm")
+        assert w.preset.objective["levels"] == 5    # NCSN-SSM's levels are NCSN's
+        w.on_edit("objective", "kind", "sde")
+        o = w.preset.objective
+        assert w.last_error is None and o["eps_t"] == 1e-3 and o["sde"] == "vp"
+        assert o["sigma_max"] == _fresh(w, {"kind": "sde"})["sigma_max"]
+    finally:
+        w.close()
+
+
+def _ode_paths_preset(dim):
+    from explorer.core import preset as P
+    means = {1: [[-2.0], [2.0]], 3: [[-2.0, 0.0, 0.0], [2.0, 1.0, 0.0]]}[dim]
+    return P.parse({"density": {"kind": "mixture", "weights": [0.3, 0.7], "means": means,
+                                "stds": [0.5, 0.6]},
+                    "objective": {"kind": "sde", "sde": "vp"},
+                    "sampler": {"kind": "ode", "score": "true", "particles": 300, "steps": 12,
+                                "paths": True},
+                    "model": {"hidden": [16, 16]}, "training": {"steps": 40, "batch_size": 64},
+                    "view": {"grid": 8}})
+
+
+def test_ode_paths_are_drawn_in_the_3d_view(qtbot):
+    from explorer.gui.app import make_app
+    from explorer.gui.main_window import MainWindow
+    make_app()
+    w = MainWindow(_ode_paths_preset(3))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.toggle_sampling()
+        qtbot.waitUntil(lambda: w.session.sampling.sampler.done, timeout=60000)
+        qtbot.waitUntil(lambda: w.views.view3d.paths_shown == 200, timeout=10000)
+        # the path ends where the particle is
+        paths = w.session.sampling.sampler.paths_so_far()
+        x = w.session.sampling.sampler.numpy()
+        np.testing.assert_allclose(paths[-1], x[:200], atol=1e-5)
+    finally:
+        w.close()
+
+
+def test_exported_particle_frames_carry_and_draw_the_ode_paths(qtbot):
+    from explorer.core.scores import TrueScore
+    from explorer.export.frames import ParticleScene, particle_snapshots
+    from explorer.views.style import SCREEN
+    for dim in (2, 3):
+        if dim == 2:
+            from explorer.core import preset as P
+            p = _ode_paths_preset(3).to_dict()
+            p["density"] = {"kind": "mixture", "weights": [0.3, 0.7], "means": [[-2.0, 0.0], [2.0, 1.0]],
+                            "stds": [0.5, 0.6]}
+            preset = P.parse(p)
+        else:
+            preset = _ode_paths_preset(3)
+        density = preset.build_density()
+        snaps = list(particle_snapshots(preset, TrueScore(density, preset), "cpu", density, frames=5))
+        last = snaps[-1]
+        assert last["paths"].shape == (13, 200, dim)          # the start and each of 12 steps
+        np.testing.assert_allclose(last["paths"][-1], last["x"][:200], atol=1e-5)
+        scene = ParticleScene(preset, density, (640, 360), SCREEN)
+        try:
+            scene.update(last, 0, 1)
+            assert scene.view.paths_shown == 200
+        finally:
+            scene.close()
+
+
+def test_1d_shows_the_ode_likelihood_curve_beside_p(qtbot):
+    from explorer.core import model_likelihood as ML
+    from explorer.gui.app import make_app
+    from explorer.gui.main_window import MainWindow
+    make_app()
+    preset = _ode_paths_preset(1)
+    w = MainWindow(preset)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        cv = w.views.curve_view
+        assert len(cv.ode_p) == 0                      # nothing learned yet
+        w.run_bar.step_count.setValue(40)
+        w.step_training()
+        qtbot.waitUntil(lambda: w.trainer.step_count >= 40 and len(cv.ode_p) == ML.GRID[1],
+                        timeout=60000)
+        assert np.isfinite(cv.ode_p).all() and "ODE" in cv.ode_readout
+        assert any(s.item is cv.ode_density_item for s, _ in cv.top_legend.items)
+        # not an sde objective: the curve and its legend entry go
+        w.on_edit("objective", "kind", "ism")
+        assert len(cv.ode_p) == 0
+        assert not any(s.item is cv.ode_density_item for s, _ in cv.top_legend.items)
+    finally:
+        w.close()

@@ -120,6 +120,8 @@ class Preset:
     view: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str | None = None  # file it came from, for messages
+    # "section.key" for every key the table parsed had (what its author set, not derived)
+    given: frozenset = field(default_factory=frozenset, compare=False, repr=False)
 
     @property
     def dim(self) -> int:
@@ -225,8 +227,10 @@ def _parse(data, base_dir: Path, source) -> Preset:
         with _on_key(name_):
             sections[name_] = resolve_section(name_, data.get(name_),
                                               section_fields(name_, _kind_in(name_, data.get(name_))))
+    given = frozenset(f"{sec}.{k}" for sec in ("density", *SECTION_NAMES)
+                      if isinstance(data.get(sec), dict) for k in data[sec])
     preset = Preset(name=name, description=desc, density=density, base_dir=base_dir, source=source,
-                    **sections)
+                    given=given, **sections)
     # Build the density once: checks shapes, positive-definiteness, files; fills bounds.
     with _on_key("density"):
         dens = preset.build_density()
@@ -301,6 +305,8 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("sampler.kind", f"the {s['kind']} sampler needs objective.kind = "
                         f"{' or '.join(fit) or 'a ' + need[0] + '-conditioned objective'}"
                         + (f": {why}" if why else " (or sampler.score = \"true\")"))
+    if hasattr(sampler, "check"):     # a plugin's sampler need not derive from Sampler
+        sampler.check(p)
     if s["score"] == "learned":
         if objective.samplers is not None and s["kind"] not in objective.samplers:
             label = objective.label.split()[0] if objective.label else o["kind"]

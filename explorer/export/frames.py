@@ -212,7 +212,7 @@ def particle_snapshots(preset: Preset, score, device, density, frames: int,
         x = sampler.numpy()
         yield {"x": x, "step": sampler.done_steps, "total": total, "sigma": sampler.sigma,
                "status": sampler_status(kind, src, sampler.done_steps, total, sampler.sigma),
-               "modes": mode_readout(x, density)}
+               "modes": mode_readout(x, density), "paths": sampler.paths_so_far()}
         if sampler.done:
             return
         _advance(sampler.advance, k, cancel)
@@ -382,9 +382,11 @@ class ParticleScene(Scene):
         v = self.view
         x = snap["x"]
         status = snap.get("status", "")
+        paths = snap.get("paths")       # ODE samplers with sampler.paths: (steps + 1, k, d)
         if self.dim == 1:
             v.set_particles(x[:, 0])
         elif self.dim == 2:
+            v.set_paths(paths)
             v.set_particles(x)
         else:
             angle = 2 * math.pi * i / max(n, 1)
@@ -394,6 +396,9 @@ class ParticleScene(Scene):
             h = _blur(h, 1.0)
             v.set_density(h / max(h.max(), 1e-12))
             v.set_particles(self.project(x, angle))
+            if paths is not None:      # projected like the particles, as the view turns
+                a = np.asarray(paths)
+                v.set_paths(self.project(a.reshape(-1, 3), angle).reshape(a.shape[0], a.shape[1], 2))
             status += f"  ·  view turned {math.degrees(angle) % 360:.0f}°"
         v.set_status(status)
         if snap.get("modes") is not None and hasattr(v, "set_mode_weights"):
@@ -588,7 +593,8 @@ def export_run(spec, result, preset: Preset, progress=None, cancel=None,
                 "status": sampler_status(preset.sampler["kind"], preset.sampler["score"],
                                          s.done_steps if s else 0, s.total if s else 0,
                                          s.sigma if s else None),
-                "modes": mode_readout(result.samples, density)}
+                "modes": mode_readout(result.samples, density),
+                "paths": s.paths_so_far() if s else None}
         make = lambda: ParticleScene(preset, density, spec.size, style,  # noqa: E731
                                      _learned_or_none(trainer, preset), trainer.device, title)
     else:

@@ -1,6 +1,9 @@
 """The comparison mode "Likelihood (ODE)": the density a score SDE or flow-matching model
 assigns by its ODE (core/model_likelihood.py), exp(log p_theta), beside the true p, on the
-field view's density page.
+field view's density page. In 1-D (no comparison modes: the curves show everything) it is a
+dotted curve beside p, always while the model trains. In 3-D it is not offered: the slice
+panel has no room for two maps, as for the learned density (`score-explorer run` writes
+log p by the ODE on a 10^3 grid to field.npz).
 
 Why a worker thread: each grid point is one adaptive ODE solve with the exact trace (576
 points in 2-D take about a second on two busy cores), too slow for the GUI thread. The map
@@ -20,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ..core import model_likelihood as ML
 
 INTERVAL = 5.0      # seconds between maps while training
-GRID = ML.GRID[2]   # points per axis (2-D only: the 3-D slice panel has no room for two maps)
+GRID = ML.GRID     # points per axis: 128 in 1-D, 24 in 2-D
 
 
 class LikelihoodMap(QObject):
@@ -40,7 +43,9 @@ class LikelihoodMap(QObject):
 
     def shown(self) -> bool:
         a = self.area
-        return (a.field_view is not None and a.view3d is None and a.curve_view is None
+        if a.curve_view is not None:     # 1-D: a curve beside p whenever the model has an ODE
+            return ML.available(a.session.preset)
+        return (a.field_view is not None and a.view3d is None
                 and a.mode_combo.currentData() == "likelihood")
 
     def request(self, now: bool = False) -> None:
@@ -70,18 +75,26 @@ class LikelihoodMap(QObject):
         try:
             import torch
             torch.set_num_threads(1)     # beside training and sampling, on a 2-core machine
+            dim = preset.dim
+            n = GRID[dim]
+            shape = (n,) * dim
             if model is None:
+                if dim == 1:        # p is drawn already; no model yet: no ODE curve
+                    self.ready.emit((None, None, ""))
+                    return
                 pts, true, _ = _true_only(preset, density)
                 learned, readout = None, "press Play: the model's likelihood appears once it trains"
             else:
-                pts, lp, true = ML.likelihood_grid(preset, model, density, GRID)
-                learned = np.exp(lp).reshape(GRID, GRID)
-                cell = float(np.prod((np.diff(np.asarray(preset.density["bounds"]), axis=1)[:, 0]) / GRID))
+                pts, lp, true = ML.likelihood_grid(preset, model, density, n)
+                learned = lp if dim == 1 else np.exp(lp).reshape(shape)
+                cell = float(np.prod((np.diff(np.asarray(preset.density["bounds"]), axis=1)[:, 0]) / n))
                 mass = float(np.exp(lp).sum() * cell)
-                readout = (f"log pθ by the probability-flow ODE on {GRID}×{GRID} points "
+                readout = (f"pθ by the ODE (mass {mass:.2f})" if dim == 1 else
+                           f"log pθ by the probability-flow ODE on {n}×{n} points "
                            f"(exact trace); its mass on the box {mass:.3f}")
             self.seconds = time.perf_counter() - t0
-            self.ready.emit((learned, np.exp(true).reshape(GRID, GRID), readout))
+            true = pts[:, 0] if dim == 1 else np.exp(true).reshape(shape)   # 1-D: where
+            self.ready.emit((learned, true, readout))
         except RuntimeError:
             pass   # the window closed while this ran: nothing to draw on
         except Exception as e:  # noqa: BLE001 - a numerical failure shows as text, not a crash
@@ -93,10 +106,13 @@ class LikelihoodMap(QObject):
     @Slot(object)
     def _show(self, result) -> None:
         learned, true, readout = result
-        fv = self.area.field_view
-        if fv is not None and self.shown():
-            fv.set_densities(learned, true, readout, "Learned pθ(x) by the ODE likelihood",
-                             "True density p(x)")
+        a = self.area
+        if a.curve_view is not None:
+            if self.shown():
+                a.curve_view.set_ode_density(true, learned, readout)   # 1-D: (x, log p, label)
+        elif a.field_view is not None and self.shown():
+            a.field_view.set_densities(learned, true, readout, "Learned pθ(x) by the ODE likelihood",
+                                       "True density p(x)")
         if self._again:
             self.request(now=True)
 
@@ -109,9 +125,10 @@ class LikelihoodMap(QObject):
 def _true_only(preset, density):
     from ..core.grid import grid_points
     import torch
-    pts = grid_points(preset.density["bounds"], GRID)
+    n = GRID[2]
+    pts = grid_points(preset.density["bounds"], n)
     with torch.no_grad():
         lp = density.log_prob(torch.from_numpy(np.ascontiguousarray(pts, dtype=np.float64))).double().numpy()
-    cell = float(np.prod((np.diff(np.asarray(preset.density["bounds"]), axis=1)[:, 0]) / GRID))
+    cell = float(np.prod((np.diff(np.asarray(preset.density["bounds"]), axis=1)[:, 0]) / n))
     from ..core.learned_density import normalise_log
     return pts, normalise_log(lp, cell), None

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, Q
 from ..core import preset as P
 from ..core.errors import SpecError
 from ..core.numerics import preset_warnings
+from ..core.objective_switch import switched_objective, user_values
 from ..core.preset import Preset
 from ..core.session import Session
 from .banner import Banner
@@ -45,6 +46,8 @@ class MainWindow(QMainWindow):
         self.session = Session(preset)
         self.preset_path: str | None = path
         self.last_error: str | None = None
+        self._user_keys: set[str] = set()   # "section.key" the file or the user set
+        self._objective_memory: dict[str, dict] = {}   # kind -> what the user set under it
         self.files = PresetFiles(self)
         self.presenter = Presenter(self)
         self._build_ui()
@@ -199,6 +202,9 @@ class MainWindow(QMainWindow):
     def _apply_preset(self) -> None:
         """Show the session's preset afresh: views for its dimension, its lesson, its density."""
         s = self.session
+        if s.preset.source is not None:   # a file (not an edit that changed the dimension)
+            self._user_keys = set(s.preset.given)
+            self._objective_memory = {}
         self.panel.set_preset(s.preset)
         self.views.build(s.preset.dim)
         self._update_title()
@@ -252,8 +258,7 @@ class MainWindow(QMainWindow):
         old = d["density"]
         d["density"] = dict(spec)
         if spec["kind"] != old["kind"] or spec.get("bounds") != old.get("bounds"):
-            d["objective"].pop("sigma_max", None)
-            d["objective"].pop("sigma_min", None)
+            self._forget_noise_range(d)
         if not self._try_apply(d, changed={("density", "kind")}):
             self.draw_panel.show_error(self.last_error or "")
 
@@ -264,11 +269,44 @@ class MainWindow(QMainWindow):
             d[section].pop(key, None)
         else:
             d[section][key] = value
-        if section == "objective" and key == "kind":
+        user = {k.split(".", 1)[1] for k in self._user_keys if k.startswith("objective.")}
+        if section == "objective" and key == "kind" and value != self.preset.objective["kind"]:
+            # the new objective's own defaults (derived for the density's box), keeping what
+            # the user set that means the same there (core/objective_switch.py)
+            old = self.preset.objective
+            self._objective_memory[old["kind"]] = user_values(old, user)
+            d["objective"] = switched_objective(old, value, user, self._objective_memory.get(value))
+            self._drop_invalid_kept(d)
             # the sampler follows the objective unless the user chose otherwise
             for k in ("kind", "steps", "step_size"):
                 d["sampler"].pop(k, None)
-        self._try_apply(d, changed={(section, key)})
+        if self._try_apply(d, changed={(section, key)}):
+            if value is None:
+                self._user_keys.discard(f"{section}.{key}")
+            else:
+                self._user_keys.add(f"{section}.{key}")
+
+    def _forget_noise_range(self, d: dict) -> None:
+        """A new density's scale: sigma_max and sigma_min derived again from its box, under
+        this objective and any other the user comes back to."""
+        for key in ("sigma_max", "sigma_min"):
+            d["objective"].pop(key, None)
+            self._user_keys.discard(f"objective.{key}")
+            for kept in self._objective_memory.values():
+                kept.pop(key, None)
+
+    def _drop_invalid_kept(self, d: dict) -> None:
+        """Drop the user's objective keys that the new objective rejects (they were valid for
+        the old one), so that the switch itself never fails on them."""
+        for _ in range(len(d["objective"])):
+            try:
+                P.parse(d, self.preset.base_dir, None)
+                return
+            except SpecError as e:
+                section, _, key = e.key.partition(".")
+                if section != "objective" or key == "kind" or key not in d["objective"]:
+                    return
+                d["objective"].pop(key)
 
     @Slot(dict)
     def on_several_edits(self, values: dict) -> None:
@@ -296,8 +334,7 @@ class MainWindow(QMainWindow):
                 self.panel.set_preset(self.preset)
                 return
             d["density"]["path"] = path
-        d["objective"].pop("sigma_max", None)
-        d["objective"].pop("sigma_min", None)
+        self._forget_noise_range(d)
         self._try_apply(d, changed={("density", "kind")})
 
     def _try_apply(self, d: dict, changed: set) -> bool:

@@ -6,13 +6,13 @@ learned-vs-true comparison mode and the arrow-length mode. Everything drawn come
 session (core/session): its density pictures, its true field at the slider's level, and the
 snapshots its runs publish, which the window hands to `show_training` and `show_particles`.
 
-The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D)
-is computed in a worker thread (gui/likelihood_map.py). The learned density (comparison mode
-"Learned density" in 2-D and 3-D, a curve beside p in 1-D) is computed from a copy of the
-model; in 3-D in a worker thread on a coarse 16^3 grid (gui/density_volume.py: the 3-D
-Poisson solve takes about half a second), the slice panel showing the learned and the true
-density on the current plane, stacked, with the KL on the 3-D grid. In 1-D and 2-D it is
-computed here, in the GUI thread: only while
+The likelihood map (comparison mode "Likelihood (ODE)", score SDEs and flow matching in 2-D;
+a dotted curve beside p in 1-D) is computed in a worker thread (gui/likelihood_map.py). The
+learned density (comparison mode "Learned density" in 2-D and 3-D, a curve beside p in 1-D)
+is computed from a copy of the model; in 3-D in a worker thread on a coarse 16^3 grid
+(gui/density_volume.py: the 3-D Poisson solve takes about half a second), the slice panel
+showing the learned and the true density on the current plane side by side, with the KL on
+the 3-D grid. In 1-D and 2-D it is computed here, in the GUI thread: only while
 it is shown, at most DENSITY_HZ times a second, on a grid of DENSITY_GRID points per axis
 sized so that one update (model on the grid, Poisson solve) takes about 10-25 ms on a busy
 2-core machine; the true density on that grid is cached per density and noise level.
@@ -189,8 +189,16 @@ class ViewsArea(QWidget):
         item = self.mode_combo.model().item(self.mode_combo.findData("likelihood"))
         ok = self._views_dim == 2 and ML.available(self.session.preset)
         item.setEnabled(ok)
-        item.setToolTip("" if ok else "2-D score SDEs and flow matching only (objective.kind = "
-                                      "\"sde\" or \"flow_matching\")")
+        if not ML.available(self.session.preset):
+            why = "score SDEs and flow matching only (objective.kind = \"sde\" or \"flow_matching\")"
+        elif self._views_dim == 3:
+            why = ("2-D only: the 3-D slice panel has no room for two maps (score-explorer run "
+                   "writes log p by the ODE on a 10×10×10 grid to field.npz)")
+        else:
+            why = "in 1-D it is the dotted curve beside p"
+        item.setToolTip("" if ok else why)
+        if self.curve_view is not None and not ML.available(self.session.preset):
+            self.curve_view.set_ode_density(None)
         if not ok and self.mode_combo.currentData() == "likelihood":
             self.mode_combo.setCurrentIndex(self.mode_combo.findData("side"))
 

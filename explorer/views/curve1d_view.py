@@ -6,7 +6,9 @@ the bars integrate to the fraction of particles inside the range. Both plots sha
 The learned density p_theta (the normalised exponential of the learned score's integral, or
 of -E for an energy model: core/learned_density.py) is drawn dashed beside p, with the KL
 between them on the grid in its legend entry (`set_learned_density`; a separate readout made
-the top row tall enough to push the mode table off the view at 1280x720).
+the top row tall enough to push the mode table off the view at 1280x720). For score SDEs and
+flow matching the density by the model's ODE likelihood, exp(log p_theta), is drawn dotted
+beside them (`set_ode_density`; its legend entry only while it is drawn).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ class Curve1DView(QtWidgets.QWidget):
         self.learned_xs = np.zeros(0)
         self.learned_p = np.zeros(0)    # learned density as drawn (normalised on the range)
         self.learned_readout = ""
+        self.ode_xs = np.zeros(0)
+        self.ode_p = np.zeros(0)        # exp(log p_theta by the ODE) as drawn (None: not shown)
+        self.ode_readout = ""
 
         self.graphics = C.make_layout_widget()
         lay = QtWidgets.QVBoxLayout(self)
@@ -72,9 +77,11 @@ class Curve1DView(QtWidgets.QWidget):
         self.hist_item = pg.PlotDataItem(stepMode="center", fillLevel=0.0)
         self.density_item = pg.PlotDataItem()
         self.learned_density_item = pg.PlotDataItem()
+        self.ode_density_item = pg.PlotDataItem()
         self.top.addItem(self.hist_item)
         self.top.addItem(self.density_item)
         self.top.addItem(self.learned_density_item)
+        self.top.addItem(self.ode_density_item)
         self.true_item = pg.PlotDataItem()
         self.learned_item = pg.PlotDataItem()
         self.zero_line = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(120, 120, 130, width=1))
@@ -174,6 +181,28 @@ class Curve1DView(QtWidgets.QWidget):
         self.top_legend.items[2][1].setText(label, size=f"{self.style.font_pt}pt")
         self._range_top()
 
+    def set_ode_density(self, xs, logp=None, label: str = "") -> None:
+        """exp(log p_theta) by the ODE's change of variables at xs (not renormalised: its mass
+        on the range is the model's own), dotted; None clears it and its legend entry."""
+        if logp is None:
+            x, y = np.zeros(0), np.zeros(0)
+        else:
+            x, y = _finite_xy(xs, np.exp(np.asarray(logp, dtype=np.float64)))
+            order = np.argsort(x, kind="stable")
+            x, y = x[order], y[order]
+        self.ode_xs, self.ode_p = x, y
+        self.ode_density_item.setData(x, y)
+        label = label or "pθ by the ODE"
+        shown = any(sample.item is self.ode_density_item for sample, _ in self.top_legend.items)
+        if len(x) and not shown:
+            self.top_legend.addItem(self.ode_density_item, label)
+        elif not len(x) and shown:
+            self.top_legend.removeItem(self.ode_density_item)
+        if len(x):
+            self.top_legend.items[-1][1].setText(label, size=f"{self.style.font_pt}pt")
+        self.ode_readout = label if len(x) else ""
+        self._range_top()
+
     def set_status(self, text: str) -> None:
         self.status = text or ""
         self.status_text.set_content(self.status, style=self.style)
@@ -204,6 +233,7 @@ class Curve1DView(QtWidgets.QWidget):
             C.apply_style(plot, style)
         self.density_item.setPen(pg.mkPen(DENSITY_COLOR, width=lw * 1.5))
         self.learned_density_item.setPen(pg.mkPen(LEARNED, width=lw * 1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.ode_density_item.setPen(pg.mkPen(LEARNED, width=lw * 2, style=QtCore.Qt.PenStyle.DotLine))
         self.hist_item.setPen(pg.mkPen((*PARTICLES, 150), width=1))
         self.hist_item.setBrush(pg.mkBrush(*PARTICLES, 60))
         self.true_item.setPen(pg.mkPen(TRUE, width=lw * 1.5))
@@ -224,8 +254,9 @@ class Curve1DView(QtWidgets.QWidget):
             top = float(self.p.max())
         if len(self.hist_density):
             top = max(top, float(self.hist_density.max()))
-        if len(self.learned_p):   # a learned spike may rise above p, but not flatten p to nothing
-            top = max(top, min(float(self.learned_p.max()), 2.0 * top if top > 0 else np.inf))
+        for learned in (self.learned_p, self.ode_p):
+            if len(learned):   # a learned spike may rise above p, but not flatten p to nothing
+                top = max(top, min(float(learned.max()), 2.0 * top if top > 0 else np.inf))
         if not top > 0:
             top = 1.0
         self.top.getViewBox().setYRange(0.0, top * 1.3, padding=0)

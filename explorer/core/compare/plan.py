@@ -51,7 +51,9 @@ class Run:
 
 def parse_vary(spec: str) -> Vary:
     """`KEY=V1,V2,...`; each value is a TOML value (`0.1`, `[64, 64]`, `"esm"`), and a word
-    that is not one (`esm`) is taken as a string, so that `objective.kind=esm,ism` works."""
+    that is not one (`esm`) is taken as a string, so that `objective.kind=esm,ism` works; for
+    a key that takes a string, a word that TOML reads otherwise is the string too
+    (`sampler.score=true,learned`: "true" is the exact score, not a boolean)."""
     key, eq, rest = spec.partition("=")
     key = key.strip()
     if not eq or not key:
@@ -61,7 +63,7 @@ def parse_vary(spec: str) -> Vary:
     texts = [t.strip() for t in split_values(rest)]
     if not texts or any(t == "" for t in texts):
         raise SpecError(f"--vary {key}", f"expected a comma-separated list of values, got {rest!r}")
-    return Vary(key, tuple(toml_value(t) for t in texts), tuple(texts))
+    return Vary(key, tuple(toml_value(t, key) for t in texts), tuple(texts))
 
 
 def split_values(text: str) -> list[str]:
@@ -84,11 +86,26 @@ def split_values(text: str) -> list[str]:
     return out
 
 
-def toml_value(text: str) -> Any:
+def toml_value(text: str, key: str | None = None) -> Any:
     try:
-        return tomllib.loads(f"x = {text}")["x"]
+        value = tomllib.loads(f"x = {text}")["x"]
     except tomllib.TOMLDecodeError:
         return text
+    if not isinstance(value, str) and _takes_string(key):
+        return text      # `true`, `1e-3` typed for a string key: the word as typed
+    return value
+
+
+def _takes_string(key: str | None) -> bool:
+    """Whether a dotted key of [model], [objective], [training], [sampler] or [view] is a
+    string key (sampler.score, sampler.kind, objective.sde, ...), by any registered kind."""
+    if not key or key.count(".") != 1:
+        return False
+    section, name = key.split(".")
+    if section not in P.SECTION_NAMES:
+        return False
+    f = P.section_fields(section).get(name)
+    return f is not None and f.type == "str"
 
 
 def format_value(value: Any, inner: bool = False) -> str:
@@ -226,7 +243,7 @@ def parse_overrides(text: str) -> dict[str, Any]:
                                  + ", ".join(f"{s}.*" for s in LAB_SECTIONS))
         if key in out:
             raise SpecError(key, "is given twice")
-        out[key] = toml_value(value)
+        out[key] = toml_value(value, key)
     return out
 
 

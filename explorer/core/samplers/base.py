@@ -69,6 +69,11 @@ class Sampler:
 
     # --- what a sampler defines -----------------------------------------------------------
     @classmethod
+    def check(cls, preset: Preset) -> None:
+        """Raise SpecError where the preset's keys cannot work together for this sampler
+        (called when a preset is parsed, after the defaults are derived)."""
+
+    @classmethod
     def total_steps(cls, preset: Preset) -> int:
         """Steps of the whole schedule (known before any particle exists: export counts frames)."""
         return int(preset.sampler["steps"])

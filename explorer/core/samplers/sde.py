@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
+from ..errors import SpecError
 from ..objectives import objective_path
 from ..schema import Field
 from ..sde import SAMPLE_EPS
@@ -125,6 +126,20 @@ class PredictorCorrector(_PathSampler):
                                "t_{i+1}, then correct at t_{i+1}); corrector_first: the reference "
                                "code's pc_sampler (correct at t_i, then predict)"),
     }
+
+    @classmethod
+    def check(cls, preset) -> None:
+        # VP's reverse-diffusion step and its corrector use DDPM's discrete betas
+        # beta_i = beta(t_i) / N (linear from beta_min/N to beta_max/N) and sqrt(1 - beta_i):
+        # with N < beta_max the last ones pass 1 and the particles become NaN at once
+        o, s = preset.objective, preset.sampler
+        if o.get("kind") != "sde" or o.get("sde") != "vp":
+            return
+        uses_betas = s.get("predictor") == "reverse_diffusion" or (s.get("corrector_steps") or 0) > 0
+        if uses_betas and int(s["steps"]) < o["beta_max"]:
+            raise SpecError("sampler.steps", f"must be at least objective.beta_max = {o['beta_max']:g} "
+                            f"on the VP SDE (got {s['steps']}): DDPM's discrete beta_i = beta(t)/steps "
+                            "of the reverse-diffusion step and the corrector must stay below 1")
 
     @cached_property
     def inner(self) -> SDESampler:

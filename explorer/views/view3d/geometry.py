@@ -151,6 +151,19 @@ def arrow_segments(points, vectors, scale: float, cell: float) -> tuple[np.ndarr
     return np.ascontiguousarray(seg.reshape(-1, 3), dtype=np.float32), ok
 
 
+def path_segments(paths) -> np.ndarray:
+    """Particle paths, (steps + 1, k, d) positions, as line segments (2m, d): each particle's
+    step i -> i + 1 as one pair (for connect="pairs" and GL "lines"), non-finite steps left out."""
+    if paths is None:
+        return np.zeros((0, 3))
+    a = np.asarray(paths, dtype=np.float64)
+    if a.ndim != 3 or a.shape[0] < 2:
+        return np.zeros((0, a.shape[-1] if a.ndim else 3))
+    start, end = a[:-1].reshape(-1, a.shape[2]), a[1:].reshape(-1, a.shape[2])
+    ok = np.isfinite(start).all(1) & np.isfinite(end).all(1)
+    return np.stack([start[ok], end[ok]], 1).reshape(-1, a.shape[2])
+
+
 def error_colors(frac) -> np.ndarray:
     """(k, 3) float in 0..1: orange at 0, red at 0.5, magenta at >= 1."""
     t = np.clip(np.nan_to_num(np.asarray(frac, dtype=np.float64), nan=1.0), 0.0, 1.0)

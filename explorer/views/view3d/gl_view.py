@@ -18,7 +18,7 @@ from ..style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from .capture import qimage_rgb
 from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX,
                        SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors,
-                       nice_ticks)
+                       nice_ticks, path_segments)
 from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels,
                       paint_legend, paint_text_box, text_box_size)
 from .scene import AutoRotate, Scene
@@ -318,6 +318,11 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                                            color=(*np.array(TRUE) / 255, 0.9), glOptions=lines)
         self.learned_item = gl.GLLinePlotItem(mode="lines", width=style.arrow_width, antialias=False,
                                               glOptions=lines)
+        # ODE samplers' particle paths (sampler.paths), faint under the particles
+        self.paths_item = gl.GLLinePlotItem(mode="lines", width=1.0, antialias=False,
+                                            color=(*np.array(PARTICLES) / 255, 0.35),
+                                            glOptions="translucent")
+        self.paths_shown = 0
         self.particles_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), size=style.point_size,
                                                    pxMode=True, glOptions="translucent",
                                                    color=(*np.array(PARTICLES) / 255, 1.0))
@@ -328,7 +333,8 @@ class View3D(QtWidgets.QWidget, AutoRotate):
                                                color=(*np.array(SLICE_COLOR) / 255, 0.75),
                                                glOptions="translucent")
         for item, depth in ((self.floor_item, -20), (self.box_item, -19), (self.density_item, -10),
-                            (self.true_item, 0), (self.learned_item, 1), (self.particles_item, 2),
+                            (self.true_item, 0), (self.learned_item, 1), (self.paths_item, 1.5),
+                            (self.particles_item, 2),
                             (self.slice_item, 10), (self.slice_outline, 11)):
             item.setDepthValue(depth)
             self.gl.addItem(item)
@@ -458,6 +464,14 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             else:
                 self.particles_item.setData(pos=a)
             self.particles_item.setVisible(True)
+        self.gl.update()
+
+    def set_paths(self, paths) -> None:
+        """Whole paths, (steps + 1, k, 3) positions of k particles, as faint lines; None hides them."""
+        seg = path_segments(paths)
+        self.paths_item.setData(pos=seg if len(seg) else np.zeros((2, 3)))
+        self.paths_item.setVisible(bool(len(seg)))
+        self.paths_shown = 0 if not len(seg) else int(np.asarray(paths).shape[1])
         self.gl.update()
 
     def set_fields(self, points, learned=None, true=None) -> None:

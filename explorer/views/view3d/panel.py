@@ -153,6 +153,14 @@ class View3DPanel(QtWidgets.QWidget):
     def set_particles(self, x) -> None:
         self.view.set_particles(x)
 
+    def set_paths(self, paths) -> None:
+        """ODE samplers' particle paths (sampler.paths = true), (steps + 1, k, 3); None hides them."""
+        self.view.set_paths(paths)
+
+    @property
+    def paths_shown(self) -> int:
+        return self.view.paths_shown
+
     def set_fields(self, points, learned=None, true=None) -> None:
         self.view.set_fields(points, learned, true)
 

@@ -11,9 +11,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
-from ..style import FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
+from ..style import FOREGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, NO_GL_NOTE, SLICE_COLOR, arrow_segments,
-                       axis_labels_layout, box_edges, error_colors, project)
+                       axis_labels_layout, box_edges, error_colors, path_segments, project)
 from .gl_view import render_rgb
 from .overlay import fonts_for, particle_alpha, mode_weights_text
 from .scene import AutoRotate, Scene
@@ -87,6 +87,11 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
             c.setZValue(11)
             self.plot.addItem(c)
             self.learned_curves.append(c)
+        # ODE samplers' particle paths (sampler.paths), faint under the particles
+        self.paths_curve = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((*PARTICLES, 90), width=1))
+        self.plot.addItem(self.paths_curve)
+        self.path_segments = np.zeros((0, 3))
+        self.paths_shown = 0
         self.points_item = PointCloudItem(size=style.point_size)
         self.points_item.setZValue(20)
         self.plot.addItem(self.points_item)
@@ -252,7 +257,19 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         h = _blur(h)
         self.density_img.set_density(h / max(h.max(), 1e-300), [[-r, r], [-r, r]])
 
+    def set_paths(self, paths) -> None:
+        """Whole paths, (steps + 1, k, 3) positions of k particles, projected as the view
+        turns; None hides them."""
+        self.path_segments = path_segments(paths)
+        self.paths_shown = 0 if not len(self.path_segments) else int(np.asarray(paths).shape[1])
+        self._redraw_particles()
+
     def _redraw_particles(self) -> None:
+        if len(self.path_segments):
+            uv = self._proj(self.path_segments)
+            self.paths_curve.setData(uv[:, 0], uv[:, 1], connect="pairs")
+        else:
+            self.paths_curve.setData([], [])
         s = self.scene
         if not len(s.particles):
             self.points_item.set_points(np.zeros((0, 2)))
