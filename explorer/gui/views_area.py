@@ -283,7 +283,7 @@ class ViewsArea(QWidget):
             self.particles_view = self.view3d
             self.view3d.slice_changed.connect(lambda *_: self.redraw_fields())
             # the slice panel is narrow: one overlaid plot reads better than two side by side
-            # (its density page stacks the two maps instead)
+            # (its density page widens the panel to half the view for its two maps)
             if self.mode_combo.currentData() in ("side", "likelihood"):
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData("overlay"))
             w.addWidget(self.view3d)

@@ -189,8 +189,6 @@ def _step(number: int, raw: dict, before: Step | None, base_dir: Path) -> Step:
         key = f"{at}.{'arrows' if step.arrows else 'compare'}"
         if preset.dim == 1:
             raise SpecError(key, "1-D views draw curves: no arrows or comparison modes")
-    if step.compare == "density" and preset.dim != 2:
-        raise SpecError(f"{at}.compare", "the learned-density view is 2-D only (1-D draws it as a curve)")
     _variants(at, raw.get("variants"), step)
     return step
 
