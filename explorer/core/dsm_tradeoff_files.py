@@ -11,24 +11,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 from .dsm_tradeoff import Tradeoff
+from .files import write_atomic
 
 FILES = ("tradeoff.csv", "tradeoff.json", "tradeoff.png", "tradeoff.svg")
 BIAS_COLOUR = "#1f77b4"
 TRAINED_COLOUR = "#d62728"
 LOSS_COLOUR = "#2ca02c"
 GRAD_COLOUR = "#9467bd"
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def figure(result: Tradeoff):
@@ -84,9 +75,9 @@ def write(out: Path, result: Tradeoff) -> list[Path]:
     """Every file of FILES into `out` (created); the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
-    _atomic(out / "tradeoff.json", lambda p: p.write_text(text))
-    _atomic(out / "tradeoff.csv", lambda p: p.write_text(result.csv_text()))
+    write_atomic(out / "tradeoff.json", lambda p: p.write_text(text))
+    write_atomic(out / "tradeoff.csv", lambda p: p.write_text(result.csv_text()))
     fig = figure(result)
     for suffix in ("png", "svg"):
-        _atomic(out / f"tradeoff.{suffix}", lambda p: fig.savefig(p, format=suffix))
+        write_atomic(out / f"tradeoff.{suffix}", lambda p: fig.savefig(p, format=suffix))
     return [out / f for f in FILES]

@@ -1,4 +1,4 @@
-"""Reading the user's files with a bound on time and memory.
+"""Reading the user's files with a bound on time and memory; writing results atomically.
 
 A preset, an image or a points file is named by the user, so it may be anything: a FIFO
 that never sends end-of-file (a plain open would hang), /dev/zero (a plain read never
@@ -94,3 +94,19 @@ def new_file_mode() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def write_atomic(path: Path, write) -> None:
+    """`write(tmp)` to a temporary name beside `path`, then rename: a reader (or a crash)
+    never sees half a file. The temporary file is removed in every case; OSError propagates."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        write(tmp)
+        os.chmod(tmp, new_file_mode())  # some writers (safetensors, mkstemp) create files 0600
+        tmp.replace(path)
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from safetensors.torch import save_file
 
 from . import budget
 from .errors import OutputError
-from .files import new_file_mode
+from .files import write_atomic
 from .grid import grid_points
 from .learned_density import LearnedDensity, from_field, learned_log_density
 from .preset import Preset
@@ -172,22 +171,14 @@ def metric_warnings(metrics: dict) -> list[str]:
 # --- writing -----------------------------------------------------------------------------
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary name and rename; an OSError becomes an OutputError naming
-    the file (disk full, read-only), and the temporary file is removed in every case."""
-    tmp = path.with_name(f".{path.name}.part")
+    """files.write_atomic, with an OSError as an OutputError naming the file (disk full,
+    read-only)."""
     try:
-        write(tmp)
-        os.chmod(tmp, new_file_mode())  # some writers (safetensors) create files 0600
-        tmp.replace(path)
+        write_atomic(path, write)
     except OSError as e:
         if isinstance(e, OutputError):
             raise
         raise OutputError(path, e) from None
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 # safetensors refuses headers over 100 MB; the preset (and its description, which may be a

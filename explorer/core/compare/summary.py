@@ -16,10 +16,11 @@ import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ..files import write_atomic
 from .execute import Finished
 from .plan import Variant, format_value
 
@@ -43,15 +44,6 @@ def _flat(metrics: dict) -> dict:
 def _sample_columns(table: list[dict]) -> list[str]:
     present = [m for m in SAMPLE_METRICS if any(m in r for r in table)]
     return [c for m in present for c in (m, f"{m}_floor")]
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --- summary.csv -----------------------------------------------------------------------------
@@ -169,7 +161,7 @@ def plot(groups: list[tuple[Variant, list[Finished]]], title: str, out: Path) ->
     if drawn:
         ax.legend(fontsize="small", title="mean ± sd over seeds")
     for suffix in ("png", "svg"):
-        _atomic(out / f"compare.{suffix}", lambda p: fig.savefig(p, format=suffix))
+        write_atomic(out / f"compare.{suffix}", lambda p: fig.savefig(p, format=suffix))
 
 
 # --- the printed table ------------------------------------------------------------------------
@@ -209,7 +201,7 @@ def write(out: Path, finished: list[Finished], variants: list[Variant], keys: li
           title: str, failed=()) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_dict(finished, variants, failed)
-    _atomic(out / "summary.csv", lambda p: p.write_text(csv_text(rows(finished, keys), keys)))
-    _atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+    write_atomic(out / "summary.csv", lambda p: p.write_text(csv_text(rows(finished, keys), keys)))
+    write_atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
     plot(by_variant(finished, variants), title, out)
     return summary
