@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from .style import LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from .style import LEARNED, LIKELIHOOD, PARTICLES, SCREEN, TRUE, ViewStyle
 from . import common as C
 from .loss_view import _finite_xy
 
@@ -233,7 +233,7 @@ class Curve1DView(QtWidgets.QWidget):
             C.apply_style(plot, style)
         self.density_item.setPen(pg.mkPen(DENSITY_COLOR, width=lw * 1.5))
         self.learned_density_item.setPen(pg.mkPen(LEARNED, width=lw * 1.5, style=QtCore.Qt.PenStyle.DashLine))
-        self.ode_density_item.setPen(pg.mkPen(LEARNED, width=lw * 2, style=QtCore.Qt.PenStyle.DotLine))
+        self.ode_density_item.setPen(pg.mkPen(LIKELIHOOD, width=lw * 2, style=QtCore.Qt.PenStyle.DotLine))
         self.hist_item.setPen(pg.mkPen((*PARTICLES, 150), width=1))
         self.hist_item.setBrush(pg.mkBrush(*PARTICLES, 60))
         self.true_item.setPen(pg.mkPen(TRUE, width=lw * 1.5))

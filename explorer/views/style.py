@@ -14,6 +14,7 @@ TRUE = (86, 180, 233)        # sky blue
 PARTICLES = (240, 240, 240)  # near-white on the dark density image
 FISHER = (0, 158, 115)       # bluish green
 TRACE = (240, 228, 66)       # yellow: one particle's path
+LIKELIHOOD = (204, 121, 167)  # reddish purple: p_theta by the probability-flow ODE
 LOSS = (230, 159, 0)
 ERROR_CMAP = "inferno"
 DENSITY_CMAP = "viridis"
