@@ -14,7 +14,8 @@ Four figures, each against exact samples of the density (or its values on a grid
 - `tv_grid`: 1/2 sum_i |p_i - q_i| over the cells of a grid on the box (at most 100, 50,
   16 cells per axis in 1-, 2-, 3-D, fewer for small clouds: about 20 points a cell), p_i the true
   probability of cell i (the density integrated over the cell by the midpoint rule on
-  SUBCELLS points per axis, normalised over the box), q_i the particles' histogram. The
+  sub-cells, at most QUADRATURE_POINTS in all, normalised over the box), q_i the particles'
+  histogram. The
   density at the cell's centre alone is not its probability when a mode is narrower than a
   cell: a mode of width 0.6 centred in a cell 2 wide got 0.32 of the mass instead of 0.2,
   and a cloud with the wrong weights then scored below exact samples.
