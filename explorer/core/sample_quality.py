@@ -15,9 +15,8 @@ Four figures, each against exact samples of the density (or its values on a grid
   16 cells per axis in 1-, 2-, 3-D, fewer for small clouds: about 20 points a cell), p_i the true
   probability of cell i (the density integrated over the cell by the midpoint rule on
   sub-cells, at most QUADRATURE_POINTS in all, normalised over the box), q_i the particles'
-  histogram. The
-  density at the cell's centre alone is not its probability when a mode is narrower than a
-  cell: a mode of width 0.6 centred in a cell 2 wide got 0.32 of the mass instead of 0.2,
+  histogram. The density at the cell's centre alone is not its probability when a mode is
+  narrower than a cell: a mode of width 0.6 centred in a cell 2 wide got 0.32 of the mass instead of 0.2,
   and a cloud with the wrong weights then scored below exact samples.
 - `kl_grid`: KL(p || q) = sum_i p_i log(p_i / q_i), the histogram smoothed by half a count
   per cell (q_i = (c_i + 1/2) / (n + B/2), Jeffreys) so that an empty cell is a large but
