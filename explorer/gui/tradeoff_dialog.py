@@ -118,6 +118,10 @@ class TradeoffDialog(QDialog):
 
     @Slot(str)
     def _show_progress(self, text: str) -> None:
+        if text.startswith("bias"):   # one phase, seconds long for kernel densities
+            self.status.setText("computing the bias: quadrature on a grid refined until it "
+                                "converges…")
+            return
         self.status.setText(f"computing: {text.replace('variance', 'variance, σ')}")
 
     @Slot(object)
