@@ -415,6 +415,15 @@ def fit_legend_columns(legend: pg.LegendItem, width: float) -> None:
             return
 
 
+def legend_under_plot(widget, legend: pg.LegendItem) -> None:
+    """The legend in row 1 of `widget`'s layout, under its plot, in as many columns as the
+    widget's width takes (LegendItem.updateSize moves it to the scene's corner, so it goes
+    back into its layout cell each time)."""
+    fit_legend_columns(legend, widget.width())
+    widget.ci.removeItem(legend)
+    widget.addItem(legend, 1, 0)
+
+
 def legend_size(legend: pg.LegendItem) -> tuple[float, float]:
     """The legend's own size (its rectangle stretches with the layout cell it is in)."""
     m = legend.layout.minimumSize()

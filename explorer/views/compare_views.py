@@ -129,11 +129,7 @@ class CurvesView(QtWidgets.QWidget):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        """Under the plot, in as many columns as its width takes (LegendItem.updateSize
-        moves it to the scene's corner, so it goes back into its layout cell each time)."""
-        C.fit_legend_columns(self.legend, self.widget.width())
-        self.widget.ci.removeItem(self.legend)
-        self.widget.addItem(self.legend, 1, 0)
+        C.legend_under_plot(self.widget, self.legend)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

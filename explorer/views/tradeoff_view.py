@@ -147,9 +147,7 @@ class TradeoffView(QtWidgets.QWidget):
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        C.fit_legend_columns(self.legend, self.widget.width())
-        self.widget.ci.removeItem(self.legend)
-        self.widget.addItem(self.legend, 1, 0)
+        C.legend_under_plot(self.widget, self.legend)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
