@@ -27,7 +27,7 @@ import torch
 
 from .core import metrics as M
 from .core import preset as P
-from .core.compare.plan import variant_preset
+from .core.preset_edits import with_changes
 from .core.errors import SpecError
 from .core.learned_density import learned_log_density
 from .core.noise_error import NoiseError
@@ -69,8 +69,10 @@ def load(name_or_path: str) -> P.Preset:
 
 
 def edit(preset: P.Preset, overrides: dict[str, Any]) -> P.Preset:
-    """A new preset with dotted keys replaced ({"training.lr": 3e-3}), validated as a file is."""
-    return variant_preset(preset, dict(overrides))
+    """A new preset with dotted keys replaced ({"training.lr": 3e-3}; None: back to the
+    default), validated as a file is, by the window's rules: a new density kind starts its
+    table afresh, a new objective brings its own defaults and the sampler follows it."""
+    return with_changes(preset, dict(overrides))
 
 
 def train(preset: P.Preset, steps: int | None = None,

@@ -548,20 +548,12 @@ def _probe_writable(out: Path) -> None:
 
 def apply_overrides(preset, args):
     """Command-line values replace preset keys and are validated like them."""
-    from .core import preset as P
     from .core.errors import SpecError
-    d = preset.to_dict()
-    if args.steps is not None:
-        d["training"]["steps"] = args.steps
-    if args.particles is not None:
-        d["sampler"]["particles"] = args.particles
-    if args.seed is not None:
-        d["training"]["seed"] = args.seed
-        d["sampler"]["seed"] = args.seed
-    if args.device is not None:
-        d["training"]["device"] = args.device
+    from .core.preset_edits import with_changes
+    flags = {"training.steps": args.steps, "sampler.particles": args.particles,
+             "training.seed": args.seed, "sampler.seed": args.seed, "training.device": args.device}
     try:
-        return P.parse(d, preset.base_dir, preset.source)
+        return with_changes(preset, {k: v for k, v in flags.items() if v is not None})
     except SpecError as e:
         flag = {"training.steps": "--steps", "sampler.particles": "--particles",
                 "training.seed": "--seed", "sampler.seed": "--seed",

@@ -14,7 +14,7 @@ import torch
 
 from explorer.core import preset as P
 from explorer.core.errors import SpecError
-from explorer.core.session import Session
+from explorer.core.session import Effect, Session
 
 from small_preset import small_preset
 
@@ -37,9 +37,7 @@ def _wait(condition, timeout=60.0):
 
 
 def _edited(s: Session, section: str, key: str, value) -> str:
-    d = s.preset.to_dict()
-    d[section][key] = value
-    return s.edit(d, {(section, key)})
+    return s.edit({f"{section}.{key}": value}).value
 
 
 def test_trains_in_the_background_and_says_so_from_its_run_thread(session):
@@ -86,29 +84,22 @@ def test_a_view_edit_keeps_the_weights_on_a_new_grid(session):
 
 def test_an_invalid_edit_names_the_field_and_changes_nothing(session):
     preset, trainer = session.preset, session.trainer
-    d = preset.to_dict()
-    d["training"]["batch_size"] = -3
     with pytest.raises(SpecError) as e:
-        session.edit(d, {("training", "batch_size")})
+        session.edit({"training.batch_size": -3})
     assert e.value.key == "training.batch_size"
     assert session.preset is preset and session.trainer is trainer
 
 
 def test_a_new_dimension_replaces_everything(session):
-    d = session.preset.to_dict()
-    d["density"] = {"kind": "gaussian", "mean": [0.0], "std": 1.0}
-    d["objective"].pop("sigma_max", None)
-    d["objective"].pop("sigma_min", None)
-    assert session.edit(d, {("density", "kind")}) == "dimension"
+    changes = {"density.kind": "gaussian", "density.mean": [0.0], "density.std": 1.0}
+    assert session.edit(changes) is Effect.DIMENSION
     assert session.preset.dim == 1 and session.training is None
     session.restart_training()
     assert session.grid.shape[1] == 1 and session.true_on_grid(None).shape == session.grid.shape
 
 
 def test_sampling_the_true_score_publishes_particles_and_ends(session):
-    d = session.preset.to_dict()
-    d["sampler"]["score"] = "true"
-    session.edit(d, {("sampler", "score")})
+    session.edit({"sampler.score": "true"})
     done = threading.Event()
     session.sampling_done.connect(done.set)
     assert session.start_sampling(steps_per_frame=10)

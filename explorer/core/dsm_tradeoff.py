@@ -117,14 +117,11 @@ def dsm_preset(preset, sigma: float, steps: int | None = None):
     """The preset with objective = DSM at `sigma` (its density, model and training kept): the
     network the trade-off is measured on is the one DSM would train. The sampler's kind,
     steps and step size follow the new objective, as in the window."""
-    from . import preset as P
-    data = preset.to_dict()
-    data["objective"] = {"kind": "dsm", "sigma": float(sigma)}
-    for key in ("kind", "steps", "step_size"):
-        data["sampler"].pop(key, None)
+    from .preset_edits import with_changes
+    changes = {"objective.kind": "dsm", "objective.sigma": float(sigma)}
     if steps is not None:
-        data["training"]["steps"] = int(steps)
-    return P.parse(data, preset.base_dir, preset.source)
+        changes["training.steps"] = int(steps)
+    return with_changes(preset, changes)
 
 
 # --- bias -----------------------------------------------------------------------------------------

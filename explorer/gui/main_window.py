@@ -17,9 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, Q
 from ..core import preset as P
 from ..core.errors import SpecError
 from ..core.numerics import preset_warnings
-from ..core.objective_switch import switched_objective, user_values
 from ..core.preset import Preset
-from ..core.session import Session
+from ..core.session import Effect, Session
 from .banner import Banner
 from .controls.panel import ControlPanel
 from .hover import HoverReadout
@@ -46,8 +45,6 @@ class MainWindow(QMainWindow):
         self.session = Session(preset)
         self.preset_path: str | None = path
         self.last_error: str | None = None
-        self._user_keys: set[str] = set()   # "section.key" the file or the user set
-        self._objective_memory: dict[str, dict] = {}   # kind -> what the user set under it
         self.files = PresetFiles(self)
         self.presenter = Presenter(self)
         self._build_ui()
@@ -202,9 +199,6 @@ class MainWindow(QMainWindow):
     def _apply_preset(self) -> None:
         """Show the session's preset afresh: views for its dimension, its lesson, its density."""
         s = self.session
-        if s.preset.source is not None:   # a file (not an edit that changed the dimension)
-            self._user_keys = set(s.preset.given)
-            self._objective_memory = {}
         self.panel.set_preset(s.preset)
         self.views.build(s.preset.dim)
         self._update_title()
@@ -253,93 +247,40 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def on_drawn_density(self, spec: dict) -> None:
-        """A stroke, a moved component or a loaded file: apply it like any density edit."""
-        d = self.preset.to_dict()
-        old = d["density"]
-        d["density"] = dict(spec)
-        if spec["kind"] != old["kind"] or spec.get("bounds") != old.get("bounds"):
-            self._forget_noise_range(d)
-        if not self._try_apply(d, changed={("density", "kind")}):
+        """A stroke, a moved component or a loaded file: the [density] table, replaced whole."""
+        if not self._try_apply({"density": dict(spec)}):
             self.draw_panel.show_error(self.last_error or "")
 
     @Slot(str, str, object)
     def on_edit(self, section: str, key: str, value) -> None:
-        d = self.preset.to_dict()
-        if value is None:
-            d[section].pop(key, None)
-        else:
-            d[section][key] = value
-        user = {k.split(".", 1)[1] for k in self._user_keys if k.startswith("objective.")}
-        if section == "objective" and key == "kind" and value != self.preset.objective["kind"]:
-            # the new objective's own defaults (derived for the density's box), keeping what
-            # the user set that means the same there (core/objective_switch.py)
-            old = self.preset.objective
-            self._objective_memory[old["kind"]] = user_values(old, user)
-            d["objective"] = switched_objective(old, value, user, self._objective_memory.get(value))
-            self._drop_invalid_kept(d)
-            # the sampler follows the objective unless the user chose otherwise
-            for k in ("kind", "steps", "step_size"):
-                d["sampler"].pop(k, None)
-        if self._try_apply(d, changed={(section, key)}):
-            if value is None:
-                self._user_keys.discard(f"{section}.{key}")
-            else:
-                self._user_keys.add(f"{section}.{key}")
-
-    def _forget_noise_range(self, d: dict) -> None:
-        """A new density's scale: sigma_max and sigma_min derived again from its box, under
-        this objective and any other the user comes back to."""
-        for key in ("sigma_max", "sigma_min"):
-            d["objective"].pop(key, None)
-            self._user_keys.discard(f"objective.{key}")
-            for kept in self._objective_memory.values():
-                kept.pop(key, None)
-
-    def _drop_invalid_kept(self, d: dict) -> None:
-        """Drop the user's objective keys that the new objective rejects (they were valid for
-        the old one), so that the switch itself never fails on them."""
-        for _ in range(len(d["objective"])):
-            try:
-                P.parse(d, self.preset.base_dir, None)
-                return
-            except SpecError as e:
-                section, _, key = e.key.partition(".")
-                if section != "objective" or key == "kind" or key not in d["objective"]:
-                    return
-                d["objective"].pop(key)
+        """One key from the settings panel (None: back to its default); what else it moves
+        (a new objective's own keys, the sampler that follows it) is core/preset_edits.py's."""
+        self._try_apply({f"{section}.{key}": value})
 
     @Slot(dict)
     def on_several_edits(self, values: dict) -> None:
         """Several keys at once ("section.key": value, as the advisor suggests): one edit,
         applied whole or refused whole."""
-        d = self.preset.to_dict()
-        for dotted, value in values.items():
-            section, key = dotted.split(".", 1)
-            d[section][key] = value
-        self._try_apply(d, changed={tuple(k.split(".", 1)) for k in values})
+        self._try_apply(dict(values))
 
     @Slot(str)
     def on_density_kind(self, kind: str) -> None:
-        d = self.preset.to_dict()
-        if kind == d["density"]["kind"]:
+        if kind == self.preset.density["kind"]:
             return
-        d["density"] = {"kind": kind}
-        if kind == "mixture":
-            d["density"].update(weights=[0.5, 0.5], means=[[-2.0, 0.0], [2.0, 0.0]], stds=[0.5, 0.5])
-        elif kind in ("image", "points"):
+        changes = {"density.kind": kind}
+        if kind in ("image", "points"):
             from PySide6.QtWidgets import QFileDialog
             filt = "Images (*.png *.jpg *.bmp)" if kind == "image" else "Points (*.csv *.npy *.txt)"
             path, _ = QFileDialog.getOpenFileName(self, f"Choose the {kind} file", "", filt)
             if not path:
                 self.panel.set_preset(self.preset)
                 return
-            d["density"]["path"] = path
-        self._forget_noise_range(d)
-        self._try_apply(d, changed={("density", "kind")})
+            changes["density.path"] = path
+        self._try_apply(changes)
 
-    def _try_apply(self, d: dict, changed: set) -> bool:
+    def _try_apply(self, changes: dict) -> bool:
         try:
-            what = self.session.edit(d, changed)
+            effect = self.session.edit(changes)
         except SpecError as e:
             self.panel.show_error(e.key, e.message)
             self.show_error(f"{e.key}: {e.message}. Nothing was changed." if e.key else str(e))
@@ -347,17 +288,17 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.panel.show_error(None, "")
         self._update_title()
-        if what == "dimension":
+        if effect is Effect.DIMENSION:
             self._apply_preset()
-        elif what in ("density", "training", "sampler"):
+        elif effect in (Effect.DENSITY, Effect.TRAINING, Effect.SAMPLER):
             self.panel.set_preset(self.preset)
-            if what == "density":
+            if effect is Effect.DENSITY:
                 self.panel.set_score_note(f"True score: {self.density.score_source}.")
                 self.views.draw_density()
-            if what != "sampler":
+            if effect is not Effect.SAMPLER:
                 self.views.setup_levels()
                 self.views.draw_true_field()
-        elif what == "steps":
+        elif effect is Effect.STEPS:
             self.run_bar.progress.setMaximum(self.preset.training["steps"])
         return True
 

@@ -1,15 +1,14 @@
 """What a comparison runs: the product of the --vary lists times the seeds, each a valid preset.
 
-Overrides are applied to the preset *as written* (the TOML table read from the file), not to
-its resolved form, and the result goes through `preset.parse` like any file: defaults that
-depend on other keys (the sampler for `objective.kind = "ncsn"`, the sampler's seed from the
-training seed, sigma_max from the bounds) are derived again for every variant. Every run is
-validated here, before anything runs or is written, so a bad value costs nothing.
+Overrides are edits of the preset (`preset_edits.with_changes`, the window's and the API's
+rule book): defaults that depend on other keys (the sampler for `objective.kind = "ncsn"`,
+the sampler's seed from the training seed, sigma_max from the bounds) are derived again for
+every variant, and a new density kind starts its table afresh. Every run is validated here,
+before anything runs or is written, so a bad value costs nothing.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import itertools
 import re
@@ -20,6 +19,7 @@ from typing import Any
 
 from .. import preset as P
 from ..errors import SpecError
+from ..preset_edits import with_changes
 from ..objectives import short_label
 
 
@@ -152,45 +152,34 @@ def variants(varies: list[Vary]) -> list[Variant]:
 
 # --- the runs, validated -------------------------------------------------------------------
 
-def set_dotted(table: dict, key: str, value: Any) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        table = table.setdefault(part, {})
-        if not isinstance(table, dict):
-            raise SpecError(key, f"{part} is not a table")
-    table[last] = value
+def seeded(base: P.Preset, changes: dict[str, Any], seed: int) -> dict[str, Any]:
+    """`changes` with the seeds moved on by `seed` (the sampler's seed, where its author set
+    it; where not, it follows the training seed)."""
+    out = dict(changes)
+    if not seed:
+        return out
+    for section in ("training", "sampler"):
+        key = f"{section}.seed"
+        value = out.get(key, base.training["seed"] if section == "training" else
+                        base.sampler["seed"] if key in base.given else None)
+        if isinstance(value, int) and not isinstance(value, bool):   # else parse names it
+            out[key] = value + seed
+    return out
 
 
-def raw_table(preset_path: Path) -> dict:
-    """The preset file as written. `preset.load` has read and checked it already."""
-    return tomllib.loads(preset_path.read_text(encoding="utf-8"))
-
-
-def build(preset_path: Path, raw: dict, overrides: dict[str, Any], seed: int,
-          steps: int | None) -> P.Preset:
-    data = copy.deepcopy(raw)
+def build(base: P.Preset, overrides: dict[str, Any], seed: int, steps: int | None) -> P.Preset:
+    changes = dict(overrides)
     if steps is not None:
-        set_dotted(data, "training.steps", steps)
-    for key, value in overrides.items():
-        set_dotted(data, key, value)
-    if seed:   # parse rejects a seed that is not an integer; leave that to it
-        for section in ("training", "sampler"):   # sampler.seed, if absent, follows training's
-            table = data.get(section)
-            if section == "training" and table is None:
-                table = data["training"] = {}
-            if isinstance(table, dict) and (section == "training" or "seed" in table):
-                if isinstance(table.get("seed", 0), int):
-                    table["seed"] = table.get("seed", 0) + seed
-    return P.parse(data, preset_path.resolve().parent, str(preset_path))
+        changes["training.steps"] = steps
+    return with_changes(base, seeded(base, changes, seed))
 
 
 def plan(preset_path: Path, varies: list[Vary], seeds: int, steps: int | None) -> list[Run]:
     """Every run of the comparison, validated: a SpecError names the --vary value at fault."""
-    P.load(preset_path)   # the file itself: errors name the file and key, as `run` does
-    raw = raw_table(preset_path)
+    base = P.load(preset_path)   # the file itself: errors name the file and key, as `run` does
     if steps is not None:
         try:
-            build(preset_path, raw, {}, 0, steps)
+            build(base, {}, 0, steps)
         except SpecError as e:
             raise SpecError("--steps", e.message, e.path) from None
     keys = [v.key for v in varies]
@@ -199,20 +188,20 @@ def plan(preset_path: Path, varies: list[Vary], seeds: int, steps: int | None) -
         raise SpecError(f"--vary {dup}", "is given twice; list all its values in one --vary")
     for v in varies:   # each value alone first, so that the message names it
         for value, text in zip(v.values, v.texts):
-            _checked(preset_path, raw, {v.key: value}, 0, steps, f"--vary {v.key}={text}", v.key)
+            _checked(preset_path, base, {v.key: value}, 0, steps, f"--vary {v.key}={text}", v.key)
     runs = []
     for variant in variants(varies):
         label = "--vary " + ", ".join(f"{k}={format_value(x)}" for k, x in variant.overrides.items())
         for s in range(seeds):
-            p = _checked(preset_path, raw, variant.overrides, s, steps,
+            p = _checked(preset_path, base, variant.overrides, s, steps,
                          label + (f" with --seeds {seeds}" if s else ""), None)
             runs.append(Run(variant, s, p))
     return runs
 
 
-def _checked(preset_path, raw, overrides, seed, steps, label, own_key) -> P.Preset:
+def _checked(preset_path, base, overrides, seed, steps, label, own_key) -> P.Preset:
     try:
-        return build(preset_path, raw, overrides, seed, steps)
+        return build(base, overrides, seed, steps)
     except SpecError as e:
         # the key itself when it is the one at fault, else the key that the value broke
         detail = e.message if e.key in (own_key, "") else f"{e.key}: {e.message}"
@@ -248,23 +237,10 @@ def parse_overrides(text: str) -> dict[str, Any]:
 
 
 def variant_preset(base: P.Preset, overrides: dict[str, Any], seed: int = 0) -> P.Preset:
-    """`base` with `overrides` and the seeds moved on by `seed`, validated like a file.
-
-    The base is a resolved preset (every key present), so the keys that follow the objective
-    when not given (the sampler's kind, steps and step size) are dropped when the objective
-    changes, as the window does when its objective is edited."""
-    data = base.to_dict()
-    if "objective.kind" in overrides:
-        for key in ("kind", "steps", "step_size"):
-            if f"sampler.{key}" not in overrides:
-                data["sampler"].pop(key, None)
-    for key, value in overrides.items():
-        set_dotted(data, key, value)
-    for section in ("training", "sampler"):
-        if isinstance(data[section].get("seed"), int):
-            data[section]["seed"] += seed
+    """`base` edited by `overrides` (`preset_edits.with_changes`, as the window edits) with
+    the seeds moved on by `seed`, validated like a file."""
     try:
-        return P.parse(data, base.base_dir, base.source)
+        return with_changes(base, seeded(base, overrides, seed))
     except SpecError as e:
         label = ", ".join(f"{k}={format_value(v)}" for k, v in overrides.items()) or "the preset"
         raise SpecError(e.key, e.message + f" (in the variant {label})", e.path) from None

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import preset as P
-from ..compare.plan import parse_overrides, set_dotted, variant_preset
+from ..compare.plan import parse_overrides, variant_preset
+from ..preset_edits import with_changes
 from ..errors import SpecError
 from ..files import PRESET_LIMIT, read_limited
 from ..objectives import conditioning
@@ -232,26 +233,10 @@ def _load_preset(key: str, name: str, base_dir: Path) -> P.Preset:
 
 
 def _with_overrides(at: str, base: P.Preset, overrides: dict[str, Any]) -> P.Preset:
-    """`base` with `overrides`, validated as a preset file is. As in the window, a new
-    density kind starts its table afresh (the old kind's keys mean nothing to it) and a new
-    objective lets the sampler follow it, unless the overrides say otherwise."""
-    d = base.to_dict()
-    kind = overrides.get("density.kind")
-    if kind is not None and kind != base.density["kind"]:
-        d["density"] = {}
-        for k in ("sigma_max", "sigma_min"):
-            d["objective"].pop(k, None)
-    if "objective.kind" in overrides and overrides["objective.kind"] != base.objective["kind"]:
-        for k in ("kind", "steps", "step_size"):
-            if f"sampler.{k}" not in overrides:
-                d["sampler"].pop(k, None)
-    for key, value in overrides.items():
-        try:
-            set_dotted(d, key, value)
-        except SpecError as e:
-            raise SpecError(f"{at}.overrides.{key}", e.message) from None
+    """`base` edited by `overrides` as the window edits it (`preset_edits.with_changes`),
+    the error named at the lesson's key."""
     try:
-        return P.parse(d, base.base_dir, base.source)
+        return with_changes(base, overrides)
     except SpecError as e:
         if e.key in overrides:
             raise SpecError(f"{at}.overrides.{e.key}", e.message) from None

@@ -4,8 +4,9 @@
 background loops it starts. Nothing here imports Qt (tests/test_presets_contract.py).
 """
 
+from .effects import Effect
 from .runs import SamplingRun, TrainingRun
 from .session import EVAL_EVERY, UNTRAINED_NOTE, HeadlessTraining, Session
 
-__all__ = ["Session", "SamplingRun", "TrainingRun", "HeadlessTraining", "EVAL_EVERY",
+__all__ = ["Session", "Effect", "SamplingRun", "TrainingRun", "HeadlessTraining", "EVAL_EVERY",
            "UNTRAINED_NOTE"]

@@ -15,7 +15,7 @@ import torch
 from psygnal import Signal
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from .. import pictures
 from .. import preset as P
@@ -23,16 +23,15 @@ from ..errors import DivergedError, SpecError
 from ..grid import grid_points
 from ..history import LossHistory
 from ..preset import Preset
+from ..preset_edits import NOISE_RANGE, remember_objective, with_changes
 from ..sample_quality import LIVE_POINTS, SampleQuality
 from ..samplers import Sampler, build_sampler
 from ..scores import TrueScore, level_noise
 from ..training import Trainer
 from ..training_process import TrainingProcess
+from .effects import Effect, edit_effect
 from .runs import SamplingRun, TrainingRun, learned_sampler_score
 
-# Edits that need fresh weights; everything else is applied live or at the next sampling.
-RESTART_TRAINING = {"model", "objective", "density"}
-RESTART_TRAINING_KEYS = {("training", "batch_size"), ("training", "seed"), ("training", "device")}
 GRID_3D_MAX = 16      # points per axis of the 3-D view grid (16^3 evaluations a snapshot)
 
 EVAL_EVERY = 100   # steps between Fisher evaluations when training in the caller's thread
@@ -56,9 +55,7 @@ UNTRAINED_NOTE = ("The network is untrained (0 steps): its score is random, so t
 class Session:
     """A preset, the density it describes, a training run and a sampling run.
 
-    `edit` returns what the edit changed, so that a window redraws only that:
-    "dimension" (everything is new), "density", "training" (new weights), "lr", "steps",
-    "sampler", "view" (same weights, a new grid) or "nothing".
+    `edit` returns what the edit changed (an `Effect`), so that a window redraws only that.
     """
 
     trained = Signal()             # a training snapshot waits in training.take_snapshot()
@@ -85,56 +82,59 @@ class Session:
         self._process: TrainingProcess | None = process
         self._shared = process is not None
         self._cache: dict = {}
+        self.objective_memory: dict[str, dict] = {}   # kind -> what the user set under it
 
     # ================================================================ edits
-    def edit(self, d: dict, changed: set[tuple[str, str]]) -> str:
-        """Make the preset `d` (a whole preset as a dict) current; `changed` names the
-        (section, key) pairs edited. Raises SpecError naming the field, and then nothing
-        has changed."""
-        new = P.parse(d, self.preset.base_dir, None)
-        sections = {s for s, _ in changed}
-        density = new.build_density() if "density" in sections else self.density
-        old, self.preset = self.preset, new
-        if "density" in sections or sections & RESTART_TRAINING or changed & RESTART_TRAINING_KEYS:
+    def edit(self, changes: Mapping[str, Any]) -> Effect:
+        """Apply `changes` ({"section.key": value}, None unsets) by the one rule book of
+        `preset_edits.with_changes`, and restart only what the edit invalidates. Raises
+        SpecError naming the field, and then nothing has changed."""
+        old = self.preset
+        new = with_changes(old, changes, self.objective_memory)
+        if new.objective["kind"] != old.objective["kind"]:
+            remember_objective(old, self.objective_memory)
+        if (new.density["kind"], new.density["bounds"]) != (old.density["kind"], old.density["bounds"]):
+            for kept in self.objective_memory.values():   # in the old density's scale
+                for key in NOISE_RANGE:
+                    kept.pop(key, None)
+        effect = edit_effect(old, new)
+        density = new.build_density() if effect in (Effect.DIMENSION, Effect.DENSITY) else self.density
+        self.preset = new
+        if effect in (Effect.DIMENSION, Effect.DENSITY, Effect.TRAINING):
             self.view_level = None   # the noise levels may be others now: back to the finest
-        if "density" in sections:
+        if effect is Effect.DIMENSION:
+            self.replace(new, density, keep_memory=True)
+        elif effect is Effect.DENSITY:
             self.density = density
             self._cache.clear()
-            if new.dim != old.dim:
-                self.replace(new, density)
-                return "dimension"
             if self.restart_on_density_edit or self.trainer is None:
                 self.restart_training()
             else:
                 self._keep_training_on_new_density()
             self.reset_sampling()
-            return "density"
-        if sections & RESTART_TRAINING or changed & RESTART_TRAINING_KEYS:
+        elif effect is Effect.TRAINING:
             self._cache.clear()
             self.restart_training()
             self.reset_sampling()
-            return "training"
-        if ("training", "lr") in changed and self.training is not None:
-            self.trainer.preset.training["lr"] = new.training["lr"]
+        elif effect in (Effect.LR, Effect.STEPS) and self.training is not None:
+            # the running loop takes both (an edit may change both at once)
+            self.trainer.preset.training.update(lr=new.training["lr"], steps=new.training["steps"])
             self.training.set_lr(new.training["lr"])
-            return "lr"
-        if ("training", "steps") in changed and self.training is not None:
-            self.trainer.preset.training["steps"] = new.training["steps"]
             self.training.set_budget(new.training["steps"])
-            return "steps"
-        if "sampler" in sections:
+        elif effect is Effect.SAMPLER:
             self.reset_sampling()
-            return "sampler"
-        if "view" in sections:
+        elif effect is Effect.VIEW:
             self.restart_training(keep_weights=True)
-            return "view"
-        return "nothing"
+        return effect
 
-    def replace(self, preset: Preset, density=None) -> None:
+    def replace(self, preset: Preset, density=None, keep_memory: bool = False) -> None:
         """Another preset altogether (opened, or of another dimension): both runs end and
         nothing is trained yet; `restart_training` (or `play`) starts afresh. A window
-        rebuilds its views in between, so no picture of the new preset reaches old views."""
+        rebuilds its views in between, so no picture of the new preset reaches old views.
+        `keep_memory`: an edit of the same preset, whose objective memory stays."""
         self.stop_runs()
+        if not keep_memory:
+            self.objective_memory = {}
         self.preset = preset
         self.density = density if density is not None else preset.build_density()
         self.trainer = None
