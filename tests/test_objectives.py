@@ -98,6 +98,22 @@ def test_esm_minus_ism_plus_constant_is_zero_in_expectation(kind):
     assert ESM(p).ism_constant(p, x) is None
 
 
+@pytest.mark.parametrize("cls", [SSM, SSMVR])
+def test_sliced_loss_plus_the_constant_is_the_fisher_divergence(cls):
+    """The loss + C curve drawn for SSM and SSM-VR (as for ISM) estimates F: E[v v^T] = I."""
+    torch.manual_seed(5)
+    p = Gaussian([0.5, -1.0], 0.8)
+    x = p.sample(40_000)
+    model = small_model(2, "score", seed=6)
+    obj = cls(projections=1, projection="gaussian")
+    with torch.no_grad():
+        fisher = ESM(p).losses(model, x)
+    sliced = obj.losses(model, x).detach()
+    diff = sliced + obj.ism_constant(p, x) - fisher
+    within_mc(diff, 0.0)
+    assert cls(noise_sigma=0.3).ism_constant(p, x) is None, "noisy data: another constant"
+
+
 # --- sliced -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("proj", ["gaussian", "rademacher", "sphere"])
 def test_projection_distributions(proj):
@@ -236,7 +252,7 @@ def test_build_objective(kind):
     obj = build_objective(preset(kind), p)
     assert obj.name == kind
     assert obj.needs_true_score == (kind == "esm")
-    assert (obj.ism_constant(p, p.sample(100)) is None) == (kind != "ism")
+    assert (obj.ism_constant(p, p.sample(100)) is None) == (kind not in ("ism", "ssm", "ssm_vr"))
     if kind in ("ssm", "ssm_vr"):
         assert obj.projections == 2 and obj.projection == "sphere"
     if kind == "dsm":

@@ -156,9 +156,10 @@ class Trainer:
     def fisher_level(self):
         return fisher_level(self.preset)
 
-    def ism_constant(self) -> float:
-        """1/2 E_p |grad log p|^2: added to the ISM loss it estimates the Fisher divergence."""
+    def ism_constant(self) -> float | None:
+        """C = 1/2 E_p |grad log p|^2 where the objective's loss + C estimates the Fisher
+        divergence (ISM, SSM, SSM-VR: `Objective.ism_constant`), else None."""
         if self._ism_constant is None:
-            s = self.density.score(self.eval_samples())
-            self._ism_constant = float(0.5 * s.pow(2).sum(1).mean())
-        return self._ism_constant
+            c = self.objective.ism_constant(self.density, self.eval_samples())
+            self._ism_constant = (c,)
+        return self._ism_constant[0]

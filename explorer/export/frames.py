@@ -240,7 +240,7 @@ def training_state(trainer: Trainer, preset: Preset, pts: np.ndarray, true_on_gr
         "loss": np.asarray(trainer.losses[:step], dtype=np.float64),
         "fisher_steps": np.asarray([s for s, _ in fisher_abs], dtype=np.float64),
         "fisher": np.asarray([f for _, f in fisher_abs], dtype=np.float64),
-        "ism_constant": trainer.ism_constant() if obj == "ism" else None,
+        "ism_constant": trainer.ism_constant(),
         "objective": obj,
     }
 

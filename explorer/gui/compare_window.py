@@ -337,7 +337,7 @@ class CompareWindow(QMainWindow):
             x, c, lo, hi = lab.curve(v, "loss")
             losses.append(Curve(v.name, colour, x, c, lo, hi))
             const = lab.ism_constant(v)
-            if const is not None and len(x):   # ISM's loss + 1/2 E|grad log p|^2 estimates F
+            if const is not None and len(x):   # loss + 1/2 E|grad log p|^2 estimates F (ISM, SSM, SSM-VR)
                 fisher.append(Curve(f"{v.name}: loss + C", colour, x, c + const, dashed=True))
         self.fisher_view.set_curves(fisher)
         self.loss_view.set_curves(losses)

@@ -311,11 +311,11 @@ class ExportJobs:
                    else np.full_like(true, np.nan))
         fis = self.fisher_abs()
         obj = self.preset.objective["kind"]
-        ism_c = None
-        if obj == "ism":
-            x = _eval_samples(self.density, self.preset)
-            s = _eval_field(self.density.score, x, "cpu").astype(np.float64)
-            ism_c = float(0.5 * (s ** 2).sum(1).mean())
+        # C where the loss + C estimates F (ISM, SSM, SSM-VR), from the objective itself
+        import torch
+        from ..core.objectives import build_objective
+        x = torch.as_tensor(_eval_samples(self.density, self.preset))
+        ism_c = build_objective(self.preset, self.density).ism_constant(self.density, x)
         return {"step": self.step_count, "budget": int(self.preset.training["steps"]),
                 "learned": learned, "true": true, "loss": self.losses,
                 "loss_steps": self.loss_steps,

@@ -569,7 +569,7 @@ class ViewsArea(QWidget):
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session
         obj = s.preset.objective["kind"]
-        ism_c = s.trainer.ism_constant() if obj == "ism" else None
+        ism_c = s.trainer.ism_constant()
         f_steps, f, _rel = s.fisher_arrays()   # F itself, not the relative F: it shares the loss axis
         self.loss_view.set_curves(steps, losses, f_steps, f, ism_c, obj,
                                   level_label(s.trainer.fisher_level))

@@ -322,11 +322,9 @@ class CompareLab:
         return out
 
     def ism_constant(self, variant: LabVariant) -> float | None:
-        """1/2 E|grad log p|^2 for an ISM variant: its loss + this estimates F."""
+        """1/2 E|grad log p|^2 where the variant's loss + this estimates F (ISM, SSM, SSM-VR)."""
         s = variant.sessions[0]
-        if s.preset.objective["kind"] != "ism" or s.trainer is None:
-            return None
-        return s.trainer.ism_constant()
+        return None if s.trainer is None else s.trainer.ism_constant()
 
     # ================================================================ lifecycle
     def close(self) -> None:

@@ -27,7 +27,7 @@ from ..objectives import conditioning
 from ..samplers import sampler_class
 from ..schedules import ncsn_sigmas
 from ..schema import Field, show
-from ..session.session import RESTART_TRAINING, RESTART_TRAINING_KEYS
+from ..session.effects import Effect, edit_effect
 from ..shipped import resolve as resolve_preset_name
 
 FORMAT = 1
@@ -245,12 +245,7 @@ def _with_overrides(at: str, base: P.Preset, overrides: dict[str, Any]) -> P.Pre
 
 def _restarts_training(old: P.Preset, new: P.Preset) -> bool:
     """Would the window's Session.edit give fresh weights for this change?"""
-    if old.dim != new.dim:
-        return True
-    for section in RESTART_TRAINING:
-        if getattr(old, section) != getattr(new, section):
-            return True
-    return any(old.training[k] != new.training[k] for _s, k in RESTART_TRAINING_KEYS)
+    return edit_effect(old, new) in (Effect.DIMENSION, Effect.DENSITY, Effect.TRAINING)
 
 
 def _sample(at: str, value, preset: P.Preset) -> int | bool | None:

@@ -8,7 +8,7 @@ import torch
 
 from ..models import jvp
 from ..schema import Field
-from . import Objective
+from . import Objective, fisher_constant
 
 PROJECTIONS = ("gaussian", "rademacher", "sphere")
 
@@ -60,6 +60,12 @@ class _Sliced(Objective):
             # SSM: E_p E_v [v^T (grad_x s) v + 1/2 (v^T s)^2]
             per = vjv + 0.5 * (v * s).sum(dim=1).pow(2)
         return per.view(m, n).mean(dim=0) if m > 1 else per
+
+    def ism_constant(self, density, samples: torch.Tensor) -> float | None:
+        # E_v[v^T (grad s) v] = tr(grad s) and E_v[(v^T s)^2] = |s|^2 (E[v v^T] = I), so both
+        # losses are ISM's in expectation: loss + 1/2 E_p |grad log p|^2 = F. On noisy data
+        # the target is p_sigma's score, whose constant this is not.
+        return fisher_constant(density, samples) if self.noise_sigma == 0 else None
 
 
 class SSM(_Sliced):
