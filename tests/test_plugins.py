@@ -175,10 +175,18 @@ def test_the_cli_names_a_broken_plugin_and_runs(tmp_path):
                         "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     line = [ln for ln in r.stderr.splitlines() if "broken_density" in ln]
-    assert line and line[0].startswith("error: plugin density 'broken_density' from broken-plugin"), r.stderr
+    assert line and line[0].startswith("warning: plugin density 'broken_density' from broken-plugin"), r.stderr
     assert "ModuleNotFoundError" in line[0] and (tmp_path / "log" / "plugins.log").is_file()
     assert "Traceback" not in r.stderr
     assert (out / "metrics.json").is_file()
+    # where a preset asks for it, the failure is the error that names it
+    asks = tmp_path / "asks.toml"
+    asks.write_text('[density]\nkind = "broken_density"\n')
+    r = subprocess.run([sys.executable, "-m", "explorer", "run", str(asks), "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2, r.stderr
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "broken_density" in errors[0] and "ModuleNotFoundError" in errors[0]
 
 
 def test_the_window_lists_plugins_and_names_broken_ones(qtbot, example, plugins):
