@@ -207,4 +207,6 @@ def show(run: Run, what: str = "field", **options):
     "loss" (loss and Fisher divergence against the step) or "density" (learned density
     beside the true one). Jupyter shows it inline; `fig.savefig` writes it."""
     from .export.figures import figure
+    if what == "particles" and options.get("particles") is None and run.particles is None:
+        sample(run)
     return figure(run, what, **options)
