@@ -247,7 +247,7 @@ def save_folder(out, trainer: Trainer, preset: Preset, loss_steps=None, loss_val
     metrics["saved_from"] = saved_from
     result = RunResult(metrics, samples, trainer, None, field=grid, density=density)
     write_outputs(result, preset, out)
-    rows = {int(s): float(f) for s, f, _ in trainer.fisher}
+    rows = {int(s): float(f) for s, f, _ in trainer.fisher if s >= 1}   # `run` starts at step 1
     try:
         write_atomic(out / "loss.csv", lambda p: _write_rows(p, loss_steps, loss_values, rows))
     except OSError as e:
