@@ -86,6 +86,10 @@ def test_export_as_notebook_trains_the_steps_trained_so_far(opened, tmp_path):
     nbformat.validate(nb)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "steps = 120" in code and "se.train(preset" in code
+    file_menu = opened.menuBar().actions()[0].menu()
+    texts = [a.text() for a in file_menu.actions()]
+    for a in (opened.act_open_run, opened.act_save_session, opened.act_notebook):
+        assert a.text() in texts
 
 
 def test_bad_folders_and_paths_keep_the_window_as_it_was(opened, tmp_path, qtbot):
