@@ -54,7 +54,8 @@ class RunFiles:
         w.statusBar().showMessage(
             f"Opened {folder}: {t.step_count} steps trained"
             + (f", relative Fisher divergence {rel:.4g}" if rel is not None else "")
-            + ". Play trains on, Sample draws a new cloud.", 10000)
+            + (". Raise training steps to train on" if t.finished else ". Play trains on")
+            + ", Sample draws a new cloud.", 10000)
         return True
 
     # ------------------------------------------------------------ save
