@@ -281,6 +281,7 @@ def _loss(fig: Figure, ax, run) -> None:
     if log:
         ax.set_yscale("log")
     fisher = run.fisher
+    on_right = []   # values on the Fisher axis, for its ticks
     if len(fisher) or obj == "ism":
         right = ax.twinx()
         right.set_yscale("log")
@@ -292,6 +293,7 @@ def _loss(fig: Figure, ax, run) -> None:
             c = t.ism_constant()
             shifted = ema(loss) + c
             keep = shifted > 0
+            on_right.append(shifted[keep])
             handles.append(right.plot(steps[keep], shifted[keep], color=rgb(C.ISM_SHIFTED),
                                       lw=2.1, ls="--", label="loss + \u00bd E|\u2207log p|\u00b2 "
                                                               "(aligns with Fisher)")[0])
@@ -302,7 +304,8 @@ def _loss(fig: Figure, ax, run) -> None:
             handles.append(right.plot(fisher[keep, 0], fisher[keep, 1], color=rgb(FISHER), lw=2.1,
                                       marker="o" if len(fisher) <= 300 else None, ms=4,
                                       label=label)[0])
-            _log_ticks(right, fisher[keep, 1])
+            on_right.append(fisher[keep, 1])
+        _log_ticks(right, np.concatenate(on_right) if on_right else [])
     if not handles:
         ax.text(0.5, 0.5, "no training yet", color=rgb(C.HINT), ha="center", va="center",
                 transform=ax.transAxes)
@@ -328,10 +331,8 @@ def _density(run, width) -> Figure:
         if true is not None:
             hs.append(ax.plot(x, true, color=rgb(TRUE), lw=2, label=DENSITY_TRUE_TITLE)[0])
         hs.append(ax.plot(x, learned, color=rgb(LEARNED), lw=2, label=DENSITY_LEARNED_TITLE)[0])
-        _style(ax, "Density", "x", "density")
+        _style(ax, f"Density\n{kl}" if kl else "Density", "x", "density")
         _legend(fig, hs)
-        if kl:
-            fig.supxlabel(kl, color=rgb(FOREGROUND), fontsize="small")
         return fig
     b = np.asarray(p.density["bounds"], dtype=np.float64)
     top = np.nanmax([np.nanmax(learned), np.nanmax(true) if true is not None else 0.0])
@@ -355,5 +356,5 @@ def _density(run, width) -> Figure:
         bar = fig.colorbar(image, ax=list(axes), shrink=0.8)
         bar.ax.tick_params(colors=rgb(FOREGROUND))
     if kl:
-        fig.supxlabel(kl, color=rgb(FOREGROUND), fontsize="small")
+        fig.suptitle(kl, color=rgb(FOREGROUND), fontsize="medium")
     return fig
