@@ -156,3 +156,13 @@ def test_a_plain_folder_is_not_a_run(tmp_path, capsys):
         se.open_run(tmp_path / "nowhere")
     assert main([str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+@pytest.mark.parametrize("shipped", ["ddpm_moons", "energy_vs_score", "flow_matching"])
+def test_every_family_reopens_to_its_figure(shipped, tmp_path):
+    """DDPM (Fisher at a step t), an energy model (s = -grad E), a continuous path."""
+    out = tmp_path / shipped
+    assert main(["run", shipped, "--steps", "5", "--particles", "20", "--out", str(out)]) in (0, 3)
+    written = json.loads((out / "metrics.json").read_text())
+    m = se.evaluate(se.open_run(out))
+    assert m["relative_fisher_divergence"] == pytest.approx(written["relative_fisher_divergence"], abs=1e-6)
