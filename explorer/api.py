@@ -11,15 +11,20 @@ Trainer, samplers, the metrics of `score-explorer run`), behind a few functions:
     particles = se.sample(run, particles=5000)                # (n, d) numpy
     metrics = se.evaluate(run, particles)                     # the metrics.json of `run`
     pts, learned, true = se.field(run)                        # the score on the view's grid
+    se.show(run, what="field")                                # a matplotlib Figure, inline in Jupyter
+    se.save_run(run, "runs/mine")                             # the folder `score-explorer run` writes
+    run = se.open_run("runs/mine")                            # ... read back, trained (or the window's)
 
 `edit` takes the dotted keys of `score-explorer compare --vary` (values as Python values)
 and validates like a preset file: a bad key or value raises SpecError naming it. Nothing
-here imports Qt.
+here imports Qt (`show` draws with matplotlib; it reads the window's colours and labels
+from explorer/views, which loads pyqtgraph, but needs no screen).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -38,20 +43,36 @@ from .core.samplers import build_sampler
 from .core.shipped import resolve
 from .core.training import Trainer
 
-__all__ = ["Run", "SpecError", "densities", "edit", "evaluate", "field", "load", "objectives",
-           "plugin_failures", "sample", "samplers", "train"]
+__all__ = ["Run", "SpecError", "densities", "edit", "evaluate", "field", "load", "loads",
+           "objectives", "open_run", "plugin_failures", "sample", "samplers", "save_run", "show",
+           "train"]
 
 
 @dataclass
 class Run:
-    """A trained model with its preset: what `sample`, `evaluate` and `field` take."""
+    """A trained model with its preset: what `sample`, `evaluate` and `field` take.
+    `particles`: the latest cloud `sample` drew (or the samples.npy of an opened run);
+    `history`: (steps, losses) of an opened run up to where it was saved (the window keeps
+    means of bins on long runs, so its steps need not be consecutive)."""
     preset: P.Preset
     trainer: Trainer
+    particles: np.ndarray | None = None
+    history: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def losses(self) -> np.ndarray:
-        """The training loss at every step, (steps,)."""
-        return np.asarray(self.trainer.losses, dtype=np.float64)
+        """The training loss at every step, (steps,) (an opened run: its history first)."""
+        return self.loss_curve()[1]
+
+    def loss_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, losses) to plot or save: the opened history, then every step trained since."""
+        new = np.asarray(self.trainer.losses, dtype=np.float64)
+        if self.history is None:
+            return np.arange(1, len(new) + 1, dtype=np.float64), new
+        steps, values = (np.asarray(a, dtype=np.float64) for a in self.history)
+        start = self.trainer.step_count - len(new)
+        return (np.concatenate([steps, start + np.arange(1, len(new) + 1)]),
+                np.concatenate([values, new]))
 
     @property
     def fisher(self) -> np.ndarray:
@@ -68,6 +89,12 @@ def load(name_or_path: str) -> P.Preset:
     return P.load(resolve(str(name_or_path)))
 
 
+def loads(text: str, base_dir: str | Path = ".") -> P.Preset:
+    """A preset from TOML text (a notebook keeps its preset inline); data files named in it
+    are found relative to `base_dir`."""
+    return P.loads(str(text), Path(base_dir).resolve(), None)
+
+
 def edit(preset: P.Preset, overrides: dict[str, Any]) -> P.Preset:
     """A new preset with dotted keys replaced ({"training.lr": 3e-3}; None: back to the
     default), validated as a file is, by the window's rules: a new density kind starts its
@@ -75,14 +102,23 @@ def edit(preset: P.Preset, overrides: dict[str, Any]) -> P.Preset:
     return with_changes(preset, dict(overrides))
 
 
-def train(preset: P.Preset, steps: int | None = None,
+def train(preset: P.Preset | Run, steps: int | None = None,
           callback: Callable[[int, float], Any] | None = None, every: int = 100,
           device: str | None = None) -> Run:
     """Train preset.training.steps (or `steps`) steps. `callback(step, loss)` is called every
     `every` steps; it may return True to stop early. The Fisher divergence against the true
-    score is measured at each callback and at the end (Run.fisher)."""
+    score is measured at each callback and at the end (Run.fisher). Given a Run (one opened
+    with `open_run`, say), train it `steps` more (its weights, a fresh optimizer)."""
+    if isinstance(preset, Run):
+        run = preset
+        _train_steps(run.trainer, int(steps if steps is not None else 0), callback, every)
+        return run
     trainer = Trainer(preset, device=torch.device(device) if device else None)
-    total = int(preset.training["steps"] if steps is None else steps)
+    _train_steps(trainer, int(preset.training["steps"] if steps is None else steps), callback, every)
+    return Run(preset, trainer)
+
+
+def _train_steps(trainer: Trainer, total: int, callback, every: int) -> None:
     done = 0
     while done < total:
         n = min(max(1, int(every)), total - done)
@@ -91,7 +127,6 @@ def train(preset: P.Preset, steps: int | None = None,
         trainer.evaluate()
         if callback is not None and callback(trainer.step_count, trainer.losses[-1]):
             break
-    return Run(preset, trainer)
 
 
 def sample(run: Run, particles: int | None = None, score: str | None = None,
@@ -111,7 +146,8 @@ def sample(run: Run, particles: int | None = None, score: str | None = None,
     message = sampler.blowup_message()
     if message:
         raise FloatingPointError(message)
-    return sampler.numpy()
+    run.particles = sampler.numpy()
+    return run.particles
 
 
 def evaluate(run: Run, particles: np.ndarray | None = None) -> dict:
@@ -144,3 +180,35 @@ def field(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def plugin_failures() -> list[str]:
     """One line per installed plugin that could not be loaded (empty when all loaded)."""
     return [f.message() for f in failures()]
+
+
+def open_run(folder: str | Path, device: str | None = None) -> Run:
+    """The trained run in a folder written by `score-explorer run`, the window's File > Save
+    session as, or `save_run`: its preset, weights, loss and Fisher history and particles.
+    `evaluate` on it gives the Fisher divergence its metrics.json holds. SpecError naming
+    the file where the folder is not a run or its weights do not fit its preset."""
+    from .core.run_folder import open_folder
+    opened = open_folder(folder, device)
+    return Run(opened.preset, opened.trainer, opened.samples,
+               (opened.loss_steps, opened.loss_values))
+
+
+def save_run(run: Run, folder: str | Path) -> dict:
+    """Write the run into `folder` as `score-explorer run` would (preset.toml, metrics.json,
+    loss.csv, samples.npy from `run.particles` if any, field.npz, model.safetensors); the
+    metrics written. The window and `open_run` read it back."""
+    from .core.run_folder import save_folder
+    steps, values = run.loss_curve()
+    return save_folder(Path(folder), run.trainer, run.preset, steps, values, run.particles,
+                       saved_from="explorer.api")
+
+
+def show(run: Run, what: str = "field", **options):
+    """A matplotlib Figure of the run as the window draws it: "field" (learned beside true
+    score over the density), "particles" (the latest cloud, sampled if there is none),
+    "loss" (loss and Fisher divergence against the step) or "density" (learned density
+    beside the true one). Jupyter shows it inline; `fig.savefig` writes it."""
+    from .export.figures import figure
+    if what == "particles" and options.get("particles") is None and run.particles is None:
+        sample(run)
+    return figure(run, what, **options)

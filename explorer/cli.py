@@ -24,7 +24,7 @@ import signal
 import sys
 from pathlib import Path
 
-USAGE = """score-explorer [PRESET]                 open the window (optionally with a preset)
+USAGE = """score-explorer [PRESET | RUN_FOLDER]    open the window (a preset, or a run trained)
        score-explorer --version | --help
        score-explorer run PRESET [--out DIR] [--steps N] [--particles N] [--seed S]
                               [--device D] [--export FILE]
@@ -37,6 +37,7 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
        score-explorer advise PRESET           suggested NCSN noise levels and Langevin step (TOML)
        score-explorer lesson NAME | --list    play a lesson in the window; list the lessons
        score-explorer lesson NAME --headless [--scale X]   play it without a window
+       score-explorer notebook PRESET --out FILE.ipynb [--steps N]   the session as a notebook
 
 `check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main_compare(argv[1:])
     if argv and argv[0] == "tradeoff":
         return _main_tradeoff(argv[1:])
+    if argv and (argv[0] == "notebook" or os.path.isdir(argv[0])):   # docs/notebooks.md
+        from .notebook_cli import dispatch
+        return dispatch(argv, _window)
     if len(argv) > 1:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)

@@ -21,7 +21,8 @@ def open_window(path: str | None = None):
 
     error = None
     preset = None
-    chosen = path
+    folder = path if path is not None and Path(path).is_dir() else None   # a run folder
+    chosen = str(Path(folder) / "preset.toml") if folder is not None else path
     if chosen is None:
         last = app_settings().value("last_preset")
         if last and Path(str(last)).is_file():
@@ -34,6 +35,8 @@ def open_window(path: str | None = None):
             error = f"Could not open the preset. {e}. The default preset is shown instead."
             preset, chosen = None, None
     win = MainWindow(preset, chosen)
+    if folder is not None and error is None:
+        win.open_run(folder)   # trained, its curves and particles shown
     from ..core.registry import failures
     problems = [f.message() for f in failures()]
     if error:

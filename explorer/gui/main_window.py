@@ -28,6 +28,7 @@ from .lesson_panel import LessonPanel
 from .lesson_player import LessonPlayer
 from .presenter import Presenter
 from .preset_files import PresetFiles
+from .run_files import RunFiles
 from .run_controls import RunControls
 from .session_bridge import SessionBridge
 from .settings import app_settings
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.preset_path: str | None = path
         self.last_error: str | None = None
         self.files = PresetFiles(self)
+        self.runs = RunFiles(self)   # run folders and notebooks (File menu)
         self.presenter = Presenter(self)
         self._build_ui()
         self._build_actions()
@@ -359,6 +361,16 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
+
+    def open_run(self, folder) -> bool:
+        """A run folder (`score-explorer run`, Save session as, explorer.api.save_run), trained."""
+        return self.runs.open(folder)
+
+    def save_session(self, folder) -> bool:
+        return self.runs.save(folder)
+
+    def export_notebook(self, path) -> bool:
+        return self.runs.export_notebook(path)
 
     def _fill_recent(self) -> None:
         self.files.fill_recent(self.recent_menu)

@@ -30,6 +30,14 @@ def build_menus(w) -> None:
     w.act_quit = act("&Quit", w.close, "Ctrl+Q")
     w.act_gallery = act("&Presets gallery…", files.open_gallery, "Ctrl+G")
     w.act_export = act("&Export…", w.open_export, "Ctrl+E")
+    w.act_open_run = act("Open r&un folder…", w.runs.open_dialog, "Ctrl+Shift+O")
+    w.act_open_run.setToolTip("A folder written by score-explorer run, Save session as or "
+                              "explorer.api.save_run, opened trained")
+    w.act_save_session = act("Save sessio&n as…", w.runs.save_dialog, "Ctrl+Alt+S")
+    w.act_save_session.setToolTip("The weights, loss and Fisher history, particles and metrics, "
+                                  "as score-explorer run writes them (explorer.api.open_run reads it)")
+    w.act_notebook = act("Export as &notebook…", w.runs.notebook_dialog)
+    w.act_notebook.setToolTip("A Jupyter notebook that reproduces this session through explorer.api")
     w.act_play = act("Play", bar.toggle_play, "Space")
     bar.play_action = w.act_play
     w.act_reset = act("Reset training", bar.reset_training, "Ctrl+R")
@@ -62,7 +70,11 @@ def build_menus(w) -> None:
     w.recent_menu = menu.addMenu("Open &recent")
     w.recent_menu.aboutToShow.connect(w._fill_recent)
     menu.addSeparator()
+    for a in (w.act_open_run, w.act_save_session):
+        menu.addAction(a)
+    menu.addSeparator()
     menu.addAction(w.act_export)
+    menu.addAction(w.act_notebook)
     menu.addSeparator()
     menu.addAction(w.act_quit)
     tmenu = w.menuBar().addMenu("&Train")

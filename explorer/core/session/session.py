@@ -170,6 +170,29 @@ class Session:
         if was_playing:
             self.play()
 
+    def resume(self, trainer: Trainer, losses: LossHistory, particles: np.ndarray | None = None) -> None:
+        """Go on from a model trained elsewhere (a reopened run folder, core/run_folder.py):
+        its weights, step count and Fisher history train on from here, `losses` is the
+        history drawn so far, and `particles` (its last cloud) are shown as a finished
+        cloud; Sample draws a new one. The preset must be the session's (`replace` first)."""
+        self.stop_runs()
+        trainer.preset = self.preset.copy()
+        self.trainer = trainer
+        self.grid = grid_points(self.preset.density["bounds"], self.grid_n())
+        self._start_training_run(losses)
+        if particles is None or len(particles) == 0:
+            return
+        p = self.preset
+        score = TrueScore(self.density, p) if p.sampler["score"] == "true" else \
+            learned_sampler_score(self.training)
+        sampler = build_sampler(p, score, trainer.device, particles=len(particles))
+        sampler.x = torch.as_tensor(np.asarray(particles, dtype=np.float32), device=trainer.device)
+        sampler.done_steps = sampler.total
+        run = SamplingRun(sampler, components=self.density.components())
+        run.ready.connect(lambda: self.sampled.emit())
+        self.sampling = run
+        run.start()
+
     def use_process(self, process: TrainingProcess) -> None:
         """Train in `process` from now on: the lab's new shared process, once the last one
         has ended. Training goes on from the mirror's weights, step count and Fisher history
