@@ -20,7 +20,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from ..core import preset as P
+from ..core.preset_edits import with_changes
 from ..core.errors import SpecError
 from ..core.files import write_atomic
 from ..core.objectives import short_label
@@ -52,10 +52,8 @@ def with_steps(preset: Preset, steps: int | None) -> Preset:
     """The preset with training.steps = `steps` (validated as the file's keys are)."""
     if steps is None:
         return preset
-    d = preset.to_dict()
-    d["training"]["steps"] = int(steps)
     try:
-        return P.parse(d, preset.base_dir, preset.source)
+        return with_changes(preset, {"training.steps": int(steps)})
     except SpecError as e:
         raise SpecError("--steps", e.message) if e.key == "training.steps" else e from None
 
