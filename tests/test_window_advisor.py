@@ -58,9 +58,7 @@ def test_a_suggestion_for_another_density_is_dropped(window, qtbot):
     card = w.panel.advisor
     qtbot.mouseClick(card.suggest_button, Qt.LeftButton)
     assert card.apply_button.isVisible()
-    d = w.preset.to_dict()
-    d["density"]["scale"] = 2 * d["density"]["scale"]
-    assert w._try_apply(d, {("density", "scale")})
+    assert w._try_apply({"density.scale": 2 * w.preset.density["scale"]})
     assert not card.apply_button.isVisible() and not card.result.isVisible()
 
 

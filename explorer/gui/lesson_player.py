@@ -125,7 +125,7 @@ class LessonPlayer(QObject):
     def _apply_preset(self, step: Step) -> bool:
         w, s = self.window, self.window.session
         target = step.preset
-        shown = w.preset_path     # the file on screen (edits keep it; Session.edit drops source)
+        shown = w.preset_path     # the file on screen (edits keep it)
         same_file = shown is not None and target.source is not None and \
             Path(shown).resolve() == Path(target.source).resolve()
         if step.new_preset or not same_file or target.dim != s.preset.dim:
@@ -141,8 +141,15 @@ class LessonPlayer(QObject):
         changed |= {("", k) for k in ("name", "description") if now.get(k) != then.get(k)}
         if not changed:
             return True
-        then["training"]["steps"] = now["training"]["steps"]
-        ok = w._try_apply(then, changed)
+        changes = {}
+        for sec, k in changed:   # the step's values, as the user would set them
+            if sec == "":
+                changes[k] = then[k]
+            elif sec == "density":
+                changes["density"] = then["density"]
+            else:
+                changes[f"{sec}.{k}"] = then[sec].get(k)
+        ok = w._try_apply(changes)
         if ok and any(sec == "" for sec, _ in changed):
             w._update_title()
         return ok
@@ -170,9 +177,7 @@ class LessonPlayer(QObject):
         t = w.session.trainer
         self._start = t.step_count if t is not None else 0
         self._target = self._start + steps
-        d = w.preset.to_dict()
-        d["training"]["steps"] = self._target
-        if not w._try_apply(d, {("training", "steps")}):
+        if not w._try_apply({"training.steps": self._target}):
             self._target = None
             return
         w.run_bar.progress.setMaximum(self._target)
