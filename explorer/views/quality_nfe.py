@@ -31,6 +31,8 @@ class QualityNfeView(QtWidgets.QWidget):
                                  LABELS[METRICS[0]],
                                  note="Sample all; vary sampler.kind, .steps, .score")
         self.curves.plot.setLogMode(x=True, y=False)
+        # errors of 0.02 must read 0.02, not "20" under a "(x0.001)" the label does not show
+        self.curves.plot.getAxis("left").enableAutoSIPrefix(False)
         lay.addWidget(self.metric)
         lay.addWidget(self.curves)
         self.rows: list[dict] = []
