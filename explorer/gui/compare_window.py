@@ -3,7 +3,8 @@
 The state is a `CompareLab` (core/compare/lab.py); this window shows it: a table of the
 variants (name editable in place, overrides, seeds, steps, speed, final relative Fisher
 divergence and loss as mean +- sd over seeds, sampled mode weights), the Fisher divergence
-and loss curves of every variant overlaid with a band over seeds, and a small-multiples grid
+and loss curves of every variant overlaid with a band over seeds (beside the loss, a tab draws
+sampled quality against score evaluations, views/quality_nfe.py), and a small-multiples grid
 of each variant's error map on one colour scale. The lab's news arrives from its runs'
 threads; the window marks itself stale and redraws one part (table, curves, grid) every
 150 ms at most, so sixteen runs training at once cannot flood the event loop.
