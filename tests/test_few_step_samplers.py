@@ -91,7 +91,7 @@ def dpmpp_2m_port(x, sigmas):
 def ddim_port(x, alpha_bars, noises, eta):
     """ermongroup/ddim functions/denoising.py generalized_steps on alpha_bar (descending steps,
     then alpha_bar = 1 for the last 'next' step), in x_t, not x / sqrt(ab)."""
-    x = x * math.sqrt(alpha_bars[0])      # the sampler's x^ = x / sqrt(ab): its x_T
+    x = x * math.sqrt(alpha_bars[0])      # x_T from the sampler's start x^_T = x_T / sqrt(ab_T)
     for i in range(len(alpha_bars)):
         at = alpha_bars[i]
         at_next = alpha_bars[i + 1] if i + 1 < len(alpha_bars) else 1.0
@@ -165,8 +165,7 @@ def test_ddim_matches_the_ddim_reference_on_ddpm_steps(eta):
     it = iter(noises)
     s.noise = lambda: next(it)
     got = _trajectory(s)
-    want = ddim_port(x * math.sqrt((1 - ab[seq[0]]) / ab[seq[0]]) / math.sqrt(1 - ab[seq[0]]) * math.sqrt(1 - ab[seq[0]]),
-                     ab[seq], [n.numpy() for n in noises], eta)
+    want = ddim_port(x * s.sigmas[0], ab[seq], [n.numpy() for n in noises], eta)
     # the sampler's particles are x^ = x_t / sqrt(ab_t); at the end (ab = 1) they are x_0
     np.testing.assert_allclose(got[-1], want, atol=1e-5, rtol=1e-5)
     assert s.nfe == 20
@@ -241,6 +240,8 @@ def test_bad_keys_are_named():
         preset("dpm_solver", sigma_min=5.0, sigma_max=1.0)
     with pytest.raises(SpecError, match="sampler.steps"):
         preset("ddim", objective="ddpm", steps=2000)
+    with pytest.raises(SpecError, match="sampler.sigma_min"):   # above the schedule's sigma_max
+        preset("heun", objective="ddpm", sigma_min=5000.0)
 
 
 def test_learned_score_needs_a_noise_schedule():

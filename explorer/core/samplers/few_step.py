@@ -54,6 +54,12 @@ class SigmaSampler(Sampler):
         lo, hi = s.get("sigma_min") or 0.0, s.get("sigma_max") or 0.0
         if lo > 0 and hi > 0 and lo >= hi:
             raise SpecError("sampler.sigma_min", f"must be below sampler.sigma_max ({hi:g})")
+        if lo > 0 or hi > 0:     # one end given: against the other end, from the schedule
+            levels = NoiseLevels(preset, s["score"], lo, hi, wide=cls.wide_diagonals)
+            if levels.sigma_min >= levels.sigma_max:
+                raise SpecError("sampler.sigma_min" if lo > 0 else "sampler.sigma_max",
+                                f"the grid would run from {levels.sigma_max:g} up to "
+                                f"{levels.sigma_min:g}: sigma_min must be below sigma_max")
         o = preset.objective
         if s.get("schedule") == "time" and o.get("kind") == "ddpm" and int(s["steps"]) > int(o["timesteps"]):
             raise SpecError("sampler.steps", f"must be at most objective.timesteps = "
