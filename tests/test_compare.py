@@ -94,14 +94,15 @@ def test_summary_csv_has_one_row_per_run_with_its_metrics(local):
               "tv_grid", "tv_grid_floor", "kl_grid", "kl_grid_floor"]
     assert list(rows[0].keys()) == ["objective.kind", "training.lr", "seed", "steps",
                                     "train_seconds", "steps_per_second", "final_loss",
-                                    "fisher_divergence", "relative_fisher_divergence",
+                                    "fisher_divergence", "relative_fisher_divergence", "nfe",
                                     *sample, "mode_weights"]
     assert len(rows) == 8
+    assert not (out / "quality_vs_nfe.csv").exists(), "drawn only where a sampler key varies"
     for row in rows:
         name = f"objective.kind={row['objective.kind']},training.lr={row['training.lr']}"
         m = json.loads((out / "runs" / name / f"seed-{row['seed']}" / "metrics.json").read_text())
         for key in ("steps", "train_seconds", "steps_per_second", "final_loss",
-                    "fisher_divergence", "relative_fisher_divergence"):
+                    "fisher_divergence", "relative_fisher_divergence", "nfe"):
             assert float(row[key]) == m[key], key
         assert json.loads(row["mode_weights"]) == m["mode_weights"]
         q = m["sample_metrics"]   # the samples against exact ones, and the floor

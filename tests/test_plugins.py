@@ -86,7 +86,8 @@ def test_the_builtins_register_through_entry_points():
                for g in registry.GROUPS}
     assert builtin["objective"] == ["esm", "ism", "ssm", "ssm_vr", "dsm", "ncsn", "ddpm", "ncsn_ssm", "sde",
                                     "flow_matching"]
-    assert builtin["sampler"] == ["langevin", "annealed_langevin", "ddpm", "euler_maruyama", "pc", "ode"]
+    assert builtin["sampler"] == ["langevin", "annealed_langevin", "ddpm", "euler_maruyama", "pc", "ode",
+                                  "heun", "dpm_solver", "ddim"]
     assert "mixture" in builtin["density"] and "torus" in builtin["density"]
     assert not [f for f in registry.failures() if f.distribution == "score-explorer"]
 

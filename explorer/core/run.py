@@ -103,6 +103,7 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         "objective": preset.objective["kind"],
         "sampler": preset.sampler["kind"],
         "sampler_score": preset.sampler["score"],
+        "nfe": int(getattr(sampler, "nfe", 0)),     # score evaluations of the sampler
         "true_score": trainer.density.score_source,
     }
     if trainer.device_note:

@@ -3,7 +3,8 @@
 The state is a `CompareLab` (core/compare/lab.py); this window shows it: a table of the
 variants (name editable in place, overrides, seeds, steps, speed, final relative Fisher
 divergence and loss as mean +- sd over seeds, sampled mode weights), the Fisher divergence
-and loss curves of every variant overlaid with a band over seeds, and a small-multiples grid
+and loss curves of every variant overlaid with a band over seeds (beside the loss, a tab draws
+sampled quality against score evaluations, views/quality_nfe.py), and a small-multiples grid
 of each variant's error map on one colour scale. The lab's news arrives from its runs'
 threads; the window marks itself stale and redraws one part (table, curves, grid) every
 150 ms at most, so sixteen runs training at once cannot flood the event loop.
@@ -15,17 +16,18 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHeaderView, QLabel, QLineEdit, QMainWindow, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem)
+                               QTableWidget, QTableWidgetItem, QTabWidget)
 
 from ..core.compare.lab import MAX_SEEDS, CompareLab, LabVariant
 from ..core.compare.plan import format_value
 from ..core.errors import SpecError
 from ..core.preset import Preset
 from ..views.compare_views import Curve, CurvesView, FieldGrid, variant_colour
+from ..views.quality_nfe import QualityNfeView
 from .banner import Banner
 
 REDRAW_MS = 150     # one part of the window redrawn per tick (table, curves, grid)
-PARTS = ("table", "curves", "grid")
+PARTS = ("table", "curves", "grid", "quality")
 CLASSIC_OBJECTIVES = ("esm", "ism", "ssm_vr", "dsm")
 COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "SW₂ (exact)",
            "Mode weights")
@@ -195,7 +197,12 @@ class CompareWindow(QMainWindow):
         top.setSizes([760, 740])
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.fisher_view)
-        bottom.addWidget(self.loss_view)
+        # the loss and, in a second tab, sample quality against score evaluations (NFE)
+        self.quality_view = QualityNfeView()
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.addTab(self.loss_view, "Loss")
+        self.bottom_tabs.addTab(self.quality_view, "Quality vs NFE")
+        bottom.addWidget(self.bottom_tabs)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
@@ -353,6 +360,9 @@ class CompareWindow(QMainWindow):
                       ((v.learned - true) ** 2).sum(-1) ** 0.5 for v in variants]
             self.grid_view.set_errors(first.grid, errors)
             self.grid_view.set_particles([self.lab.particles(v) for v in variants])
+
+    def _draw_quality(self) -> None:
+        self.quality_view.set_rows(self.lab.quality_points())
 
     def _fill_table(self, rows: list[dict], variants: list[LabVariant]) -> None:
         self._filling = True

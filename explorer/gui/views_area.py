@@ -582,6 +582,8 @@ class ViewsArea(QWidget):
         if hasattr(view, "set_paths"):     # ODE samplers with sampler.paths
             view.set_paths(snap.get("paths"))
         status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
+        if snap.get("nfe"):               # the cost: score evaluations so far
+            status += f", {snap['nfe']:,} NFE"
         if snap.get("t") is not None:      # a continuous path: its time and noise std
             status += f"\nt = {snap['t']:.3g}, σ_t = {snap['sigma']:.2g}"
         elif snap["sigma"] is not None:

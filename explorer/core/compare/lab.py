@@ -28,6 +28,7 @@ from ..preset import Preset
 from ..session import Session
 from ..training_process import TrainingProcess
 from .plan import parse_overrides, short_name, variant_preset
+from .quality_vs_nfe import point
 
 MAX_SESSIONS = 16        # variants x seeds at once: each holds a network, its mirror and a grid
 MAX_SEEDS = 8
@@ -45,6 +46,7 @@ class LabVariant:
     learned: np.ndarray | None = None    # the first seed's learned field on the view grid
     mode_weights: list = field(default_factory=list)   # per seed, after sampling
     quality: list = field(default_factory=list)        # per seed: sample-quality figures
+    nfe: list = field(default_factory=list)            # per seed: the sampler's score evaluations
 
     @property
     def seeds(self) -> int:
@@ -188,7 +190,7 @@ class CompareLab:
         self.pause()
         self._ensure_process()
         for v in self.variants:
-            v.learned, v.mode_weights, v.quality = None, [], []
+            v.learned, v.mode_weights, v.quality, v.nfe = None, [], [], []
             for s in v.sessions:
                 s.restart_training()
                 s.reset_sampling()
@@ -223,6 +225,7 @@ class CompareLab:
         for v in self.variants:
             v.mode_weights = [None] * v.seeds
             v.quality = [None] * v.seeds
+            v.nfe = [None] * v.seeds
             for s in v.sessions:
                 s.reset_sampling()
                 s.start_sampling(steps_per_frame)
@@ -236,6 +239,8 @@ class CompareLab:
             variant.mode_weights[i] = list(snap["mode_weights"])
         if snap.get("quality") is not None and i < len(variant.quality):
             variant.quality[i] = snap["quality"]
+        if snap.get("nfe") is not None and i < len(variant.nfe):
+            variant.nfe[i] = int(snap["nfe"])
         self.sampled.emit()
 
     def particles(self, variant: LabVariant) -> np.ndarray | None:
@@ -319,6 +324,22 @@ class CompareLab:
                 if q else None,
                 "playing": any(s.playing for s in v.sessions), "paused": v.paused,
             })
+        return out
+
+    def quality_points(self) -> list[dict]:
+        """Sample quality against cost, one point per sampled variant (means over its seeds):
+        the rows of compare's quality_vs_nfe.csv (quality_vs_nfe.point), for the window."""
+        comps = self.density.components()
+        true = [float(x) for x in comps[0]] if comps is not None else None
+        out = []
+        for v in list(self.variants):
+            runs = [{"nfe": n, "sample_metrics": q, "mode_weights": w, "true_weights": true}
+                    for n, q, w in zip(v.nfe, v.quality, v.mode_weights) if q is not None]
+            if runs:
+                s = v.sessions[0].preset.sampler
+                row = point(s["kind"], s["score"], int(s["steps"]), runs)
+                row["name"] = v.name
+                out.append(row)
         return out
 
     def ism_constant(self, variant: LabVariant) -> float | None:

@@ -1,5 +1,6 @@
 """The comparison's own files: summary.csv (one row per run), summary.json (mean and sd per
-variant), compare.png / compare.svg (Fisher divergence against step), and the printed table.
+variant), compare.png / compare.svg (Fisher divergence against step), the printed table, and
+where a sampler key varies quality_vs_nfe.csv / .png / .svg (quality_vs_nfe.py).
 
 Mean and sd are over the seeds of a variant, for every numeric metric of summary.csv (the
 varied keys are the same within a variant and the seed is an index, so neither is averaged);
@@ -21,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from ..files import write_atomic
+from . import quality_vs_nfe as QN
 from .execute import Finished
 from .plan import Variant, format_value
 
 METRICS = ("steps", "train_seconds", "steps_per_second", "final_loss", "fisher_divergence",
-           "relative_fisher_divergence")
+           "relative_fisher_divergence", "nfe")      # nfe: the sampler's score evaluations
 SAMPLE_METRICS = ("mmd", "sliced_wasserstein", "tv_grid", "kl_grid")   # metrics.json's sample_metrics
 LIKELIHOOD = ("nll", "nll_true")     # where the objective has an ODE likelihood
 
@@ -177,7 +179,7 @@ def _pm(mean: Any, sd: Any) -> str:
 
 
 def table(summary: dict) -> str:
-    head = ["variant", "runs", "steps", "steps/s", "final loss", "Fisher", "relative Fisher"]
+    head = ["variant", "runs", "steps", "steps/s", "final loss", "Fisher", "relative Fisher", "NFE"]
     modes = any("mode_weights" in v["mean"] for v in summary["variants"])
     if modes:
         head.append("mode weights")
@@ -186,7 +188,8 @@ def table(summary: dict) -> str:
         m, s = v["mean"], v["sd"]
         row = [v["name"], str(v["runs"]), _num(m["steps"]), _num(m["steps_per_second"]),
                _pm(m["final_loss"], s["final_loss"]), _pm(m["fisher_divergence"], s["fisher_divergence"]),
-               _pm(m["relative_fisher_divergence"], s["relative_fisher_divergence"])]
+               _pm(m["relative_fisher_divergence"], s["relative_fisher_divergence"]),
+               _num(m.get("nfe"))]
         if modes:
             row.append(", ".join(f"{w:.3f}" for w in m.get("mode_weights") or []))
         body.append(row)
@@ -204,4 +207,6 @@ def write(out: Path, finished: list[Finished], variants: list[Variant], keys: li
     write_atomic(out / "summary.csv", lambda p: p.write_text(csv_text(rows(finished, keys), keys)))
     write_atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
     plot(by_variant(finished, variants), title, out)
+    if QN.wanted(keys) and finished:
+        QN.write(out, finished, title)
     return summary

@@ -27,7 +27,7 @@ class DDPMObjective(Objective):
     }
     conditioning = "time"
     default_sampler = "ddpm"
-    samplers = ("ddpm",)
+    samplers = ("ddpm", "ddim", "heun", "dpm_solver")
     positive_loss = True
     order = 7
 

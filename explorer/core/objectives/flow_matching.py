@@ -52,7 +52,7 @@ class FlowMatching(Objective):
     fields = LIKELIHOOD_FIELDS
     conditioning = "flow"
     default_sampler = "ode"
-    samplers = ("ode",)
+    samplers = ("ode", "heun", "dpm_solver", "ddim")
     positive_loss = True
     order = 10
 

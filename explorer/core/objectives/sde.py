@@ -63,7 +63,7 @@ class SDEObjective(Objective):
     }
     conditioning = "sde"
     default_sampler = "pc"
-    samplers = ("pc", "euler_maruyama", "ode")
+    samplers = ("pc", "euler_maruyama", "ode", "heun", "dpm_solver", "ddim")
     positive_loss = True
     order = 9
 

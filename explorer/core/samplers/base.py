@@ -65,6 +65,7 @@ class Sampler:
         b = np.asarray(bounds if bounds is not None else preset.density["bounds"], dtype=np.float64)
         self.total = self.total_steps(preset)
         self.done_steps = 0
+        self.nfe = 0       # score (or velocity) evaluations so far, counted by score_of
         self.x = self._init(s["init"], b)
 
     # --- what a sampler defines -----------------------------------------------------------
@@ -148,7 +149,9 @@ class Sampler:
                 f"{self.blowup_hint()}")
 
     def score_of(self, fn, x: torch.Tensor, *args) -> torch.Tensor:
-        """fn(x, *args) evaluated `self.rows` particles at a time."""
+        """fn(x, *args) evaluated `self.rows` particles at a time: one evaluation of the score
+        (`nfe`), however many chunks it takes."""
+        self.nfe += 1
         if x.shape[0] <= self.rows:
             return fn(x, *args)
         return torch.cat([fn(xb, *args) for xb in torch.split(x, self.rows)])

@@ -193,11 +193,6 @@ class ProbabilityFlowODE(_PathSampler):
     def t(self) -> float:
         return float(self.inner.times[min(self.done_steps, len(self.inner.times) - 1)])
 
-    @property
-    def nfe(self) -> int:
-        """Function (score or velocity) evaluations so far."""
-        return int(self.inner.nfe)
-
     def paths_so_far(self) -> np.ndarray | None:
         """(positions, k, d): the first PATHS_KEPT particles at the start and after every step
         (every k-th beyond PATH_POINTS steps), or None unless sampler.paths (recorded by `step`)."""

@@ -317,6 +317,7 @@ class SamplingRun(RunThread):
         s = self.sampler
         x = s.numpy()
         snap = {"x": x, "step": s.done_steps, "total": s.total, "sigma": s.sigma,
+                "nfe": int(getattr(s, "nfe", 0)),    # score evaluations so far (the cost)
                 "level": s.level, "kind": s.kind, "mode_weights": None, "quality": None,
                 "paths": s.paths_so_far(), "t": s.t}
         now = time.perf_counter()
