@@ -24,6 +24,7 @@ from . import budget
 from .densities import fields_for
 from .errors import SpecError
 from .files import PRESET_LIMIT, read_limited
+from .toml_depth import toml_too_deep  # noqa: F401  (was defined here; callers import it)
 from .schema import Field, resolve_section, show
 
 MAX_DEPTH = 8  # no key nests tables or arrays deeper than covariances (a list of matrices)
@@ -350,49 +351,6 @@ def load_bytes(data: bytes, path) -> Preset:
     except UnicodeDecodeError as e:
         raise SpecError("", f"not UTF-8 text (byte {e.start} cannot be decoded)", str(path)) from None
     return loads(text, path.resolve().parent, str(path))
-
-
-def toml_too_deep(text: str, limit: int) -> str | None:
-    """The key whose value nests arrays or inline tables more than `limit` deep, or None.
-
-    tomllib parses nesting recursively and raises RecursionError a few hundred levels down;
-    this scan (strings and comments skipped) finds the culprit first, so the error names it.
-    """
-    depth, table, stmt, i, n = 0, "", 0, 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "\"'":
-            q3 = text[i:i + 3]
-            if q3 in ('"""', "'''"):
-                j = text.find(q3, i + 3)
-                i = n if j < 0 else j + 3
-                continue
-            j = i + 1
-            while j < n and text[j] not in (c, "\n"):
-                j += 2 if c == '"' and text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if depth == 0 and c == "\n":
-            stmt = i + 1
-        elif depth == 0 and c == "[" and not text[stmt:i].strip():  # a [table] header line
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            table = text[i:j].split("#")[0].strip().strip("[]").strip()
-            i = j
-            continue
-        elif c in "[{":
-            depth += 1
-            if depth > limit:
-                key = text[stmt:i].split("=")[0].strip().strip("\"'")
-                return f"{table}.{key}" if table else (key or "preset")
-        elif c in "]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return None
 
 
 def default() -> Preset:
