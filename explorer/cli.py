@@ -31,7 +31,7 @@ class Command(NamedTuple):
 
 COMMANDS: dict[str, Command] = {
     "run": Command("explorer.commands.run", plugins=True),
-    "compare": Command("explorer.commands.compare", plugins=True),
+    "compare": Command("explorer.commands.compare"),   # reports plugins after --scheduler's probe
     "tradeoff": Command("explorer.commands.tradeoff", plugins=True),
     "check": Command("explorer.commands.check", "check", plugins=True),
     "advise": Command("explorer.commands.check", "advise"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import Parser, parse
+from .common import Parser, parse, report_plugin_failures
 
 
 def _compare_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,10 @@ def main(argv: list[str]) -> int:
     args = parse(_compare_parser(), argv)
     if isinstance(args, int):
         return args
+    if args.scheduler is not None:   # within seconds, before torch and Dask are imported
+        from ..core.scheduler_address import check_address, probe_scheduler
+        probe_scheduler(check_address(args.scheduler))
+    report_plugin_failures()
     from ..core.compare import run_compare
     outcome = run_compare(args.preset, args.vary, seeds=args.seeds, steps=args.steps,
                           out=args.out, workers=args.workers, scheduler=args.scheduler)
