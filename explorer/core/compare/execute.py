@@ -176,6 +176,7 @@ def write_run(out: Path, run: Run, files: dict[str, bytes]) -> Path:
         except OSError as e:
             raise OutputError(final, e) from None
     except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         for folder in reversed(made):   # the variant folder this run made, if still empty
             try:
                 folder.rmdir()

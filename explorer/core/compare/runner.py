@@ -22,8 +22,9 @@ MAX_RUNS = 1000   # runs in one comparison: more is a typo (a --seeds 1000000), 
 
 def run_compare(preset: str | Path, varies: list[str], *, seeds: int = 1, steps: int | None = None,
                 out: str | Path | None = None, workers: int | None = None,
-                scheduler: str | None = None, log: TextIO = sys.stderr,
-                stdout: TextIO = sys.stdout) -> Outcome:
+                scheduler: str | None = None, log: TextIO | None = None,
+                stdout: TextIO | None = None) -> Outcome:
+    log, stdout = log or sys.stderr, stdout or sys.stdout   # the streams of now, not of import
     preset_path = Path(preset)
     if not 1 <= seeds <= MAX_RUNS:
         raise SpecError("--seeds", f"must be between 1 and {MAX_RUNS}, got {seeds}")
