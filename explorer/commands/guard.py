@@ -21,7 +21,7 @@ import signal
 import sys
 from typing import Callable
 
-from ..core.errors import OutputError, SpecError
+from ..core.errors import OutputError, PluginFault, SpecError
 
 
 class Terminated(KeyboardInterrupt):
@@ -69,7 +69,7 @@ def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
         except SpecError as e:
             error(e)
             return 2
-        except OutputError as e:
+        except (OutputError, PluginFault) as e:
             error(e)
             return 1
         except KeyboardInterrupt:

@@ -22,8 +22,10 @@ import tomli_w
 
 from . import budget
 from .densities import fields_for
-from .errors import SpecError
+from .errors import PluginFault, SpecError
 from .files import PRESET_LIMIT, read_limited
+from .plugin_blame import describe as describe_plugin
+from .plugin_blame import plugin_of
 from .toml_depth import toml_too_deep  # noqa: F401  (was defined here; callers import it)
 from .schema import Field, resolve_section, show
 
@@ -175,7 +177,7 @@ def _on_key(key: str):
     """Report an unforeseen exception as a SpecError on `key` (the part being checked)."""
     try:
         yield
-    except SpecError:
+    except (SpecError, PluginFault):
         raise
     except MemoryError:
         raise SpecError(key, "needs more memory than there is") from None
@@ -183,6 +185,9 @@ def _on_key(key: str):
         raise SpecError(key, f"the values overflow or are not numbers in a computation ({e})") from None
     except (ValueError, TypeError, IndexError, KeyError, RecursionError, AttributeError,
             np.linalg.LinAlgError, RuntimeError) as e:
+        entry = plugin_of(e)
+        if entry is not None:   # not the values: a plugin's code raised
+            raise PluginFault(f"{describe_plugin(entry)} failed: {type(e).__name__}: {e}") from None
         raise SpecError(key, f"cannot use these values: {type(e).__name__}: {e}") from None
 
 
