@@ -244,6 +244,7 @@ def _parse(data, base_dir: Path, source) -> Preset:
     with _on_key("objective"):
         _derive(preset, dens)
     _check_consistency(preset)
+    budget.check_density_work(preset, dens)
     return preset
 
 
