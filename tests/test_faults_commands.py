@@ -315,3 +315,57 @@ def test_a_data_file_that_fails_to_parse_is_not_quoted(tmp_path, capsys):
     assert cli.main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
     line = one_error_line(capsys, "density.path")
     assert "hunter2" not in line
+
+
+# --- limits in combination, and a valid preset that divided by zero ---------------------------
+
+def _mixture(k: int, dim: int, **sections):
+    import numpy as np
+    means = np.random.default_rng(0).normal(size=(k, dim)).tolist()
+    return {"density": {"kind": "mixture", "weights": [1.0] * k, "means": means, "stds": [1.0] * k},
+            **sections}
+
+
+@pytest.mark.parametrize("table, key", [
+    (_mixture(10_000, 2, view={"grid": 512}, sampler={"particles": 2_000_000}), "sampler.particles"),
+    (_mixture(10_000, 3, view={"grid": 128}), "view.grid")])
+def test_large_products_are_refused_naming_the_key_and_the_limit(table, key):
+    from explorer.core import preset as P
+    t0 = time.monotonic()
+    with pytest.raises(SpecError) as e:
+        P.parse(table)
+    assert e.value.key == key and "at most 4e+09" in e.value.message
+    assert time.monotonic() - t0 < 5
+
+
+def test_a_million_point_file_is_refused_before_any_evaluation(tmp_path, capsys):
+    import numpy as np
+    np.save(tmp_path / "pts.npy", np.random.default_rng(0).normal(size=(1_000_000, 2)).astype(np.float32))
+    f = tmp_path / "p.toml"
+    f.write_text('[density]\nkind = "points"\npath = "pts.npy"\n')
+    t0 = time.monotonic()
+    assert cli.main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
+    one_error_line(capsys, "density.path", "400,000")
+    assert time.monotonic() - t0 < 30 and not (tmp_path / "o").exists()
+
+
+def test_the_torus_score_when_ddpm_washes_the_data_out():
+    import torch
+    from explorer.core import preset as P
+    dens = P.parse({"density": {"kind": "torus"}}).build_density()
+    x = torch.randn(50, 3, dtype=torch.float64) * 2
+    sigma = 1.0
+    # at scale 0 the perturbed density is N(0, sigma^2 I) exactly
+    assert torch.allclose(dens.perturbed_score(x, sigma, 0.0).double(), -x / sigma ** 2)
+    # just above the switch the closed form agrees with that limit to float precision
+    s = 2e-9 / (dens.R + dens.a + 10 * dens.w)
+    near = dens.perturbed_score(x, sigma, s).double()
+    assert torch.allclose(near, -x / sigma ** 2, rtol=1e-6, atol=1e-6)
+
+
+def test_a_torus_ddpm_preset_with_beta_max_0999_runs(tmp_path, capsys):
+    f = tmp_path / "t.toml"
+    f.write_text('[density]\nkind = "torus"\n[objective]\nkind = "ddpm"\nbeta_max = 0.999\n'
+                 'timesteps = 50\n[training]\nsteps = 0\n[sampler]\nkind = "ddpm"\nscore = "true"\n'
+                 'particles = 20\n[view]\ngrid = 4\n')
+    assert cli.main(["run", str(f), "--out", str(tmp_path / "o")]) == 0, capsys.readouterr().err
