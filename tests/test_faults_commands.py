@@ -369,3 +369,10 @@ def test_a_torus_ddpm_preset_with_beta_max_0999_runs(tmp_path, capsys):
                  'timesteps = 50\n[training]\nsteps = 0\n[sampler]\nkind = "ddpm"\nscore = "true"\n'
                  'particles = 20\n[view]\ngrid = 4\n')
     assert cli.main(["run", str(f), "--out", str(tmp_path / "o")]) == 0, capsys.readouterr().err
+
+
+def test_the_compare_windows_variant_text_nested_deep_is_a_spec_error():
+    from explorer.core.compare.plan import parse_overrides
+    for text in ("training.lr=" + "[" * 5000 + "]" * 5000, "model.hidden=" + "[" * 20 + "]" * 20):
+        with pytest.raises(SpecError, match="nested"):
+            parse_overrides(text)

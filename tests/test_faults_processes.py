@@ -114,3 +114,24 @@ def test_sigterm_of_the_parent_keeps_the_summary_exits_143_and_leaves_no_process
         if p.poll() is None:
             p.kill()
             p.communicate()
+
+
+def test_a_second_ctrl_c_still_writes_the_summary_and_leaves_no_process(tmp_path):
+    p, out = _start(tmp_path)
+    kids = []
+    try:
+        kids = _workers(p)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)   # impatient: stop the running runs now
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 130, err
+        assert "Traceback" not in err
+        assert (out / "summary.json").is_file() and (out / "summary.csv").is_file()
+        alive = _survivors(kids, timeout=30)
+        assert not alive, [" ".join(q.cmdline()) for q in alive if _alive(q)]
+    finally:
+        _reap(kids)
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
