@@ -31,8 +31,10 @@ def main(argv: list[str]) -> int:
     if isinstance(args, int):
         return args
     if args.scheduler is not None:   # within seconds, before torch and Dask are imported
-        from ..core.scheduler_address import check_address, probe_scheduler
-        probe_scheduler(check_address(args.scheduler))
+        from ..core.scheduler_address import check_address, probe_scheduler, require_dask
+        address = check_address(args.scheduler)
+        require_dask()
+        probe_scheduler(address)
     report_plugin_failures()
     from ..core.compare import run_compare
     outcome = run_compare(args.preset, args.vary, seeds=args.seeds, steps=args.steps,

@@ -11,6 +11,23 @@ from __future__ import annotations
 
 from .errors import SpecError
 
+CLUSTER_HINT = '--scheduler needs dask.distributed: pip install "score-explorer[cluster]"'
+
+
+def require_dask() -> None:
+    """SpecError (CLUSTER_HINT) when dask.distributed is not installed; without importing it."""
+    import importlib.util
+    import sys
+    if "distributed" in sys.modules:
+        found = sys.modules["distributed"] is not None
+    else:
+        try:
+            found = importlib.util.find_spec("distributed") is not None
+        except (ImportError, ValueError):
+            found = False
+    if not found:
+        raise SpecError("", CLUSTER_HINT)
+
 
 def check_address(address: str) -> str:
     """`tcp://HOST:PORT` (or HOST:PORT), else a SpecError on --scheduler. Only plain TCP: tls://

@@ -29,10 +29,9 @@ from typing import Any, Callable
 
 from ..errors import OutputError, SpecError
 from ..files import new_file_mode
-from ..scheduler_address import check_address, probe_scheduler
+from ..scheduler_address import CLUSTER_HINT, check_address, probe_scheduler
 from .plan import Run
 
-CLUSTER_HINT = '--scheduler needs dask.distributed: pip install "score-explorer[cluster]"'
 
 
 @dataclass
