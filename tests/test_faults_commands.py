@@ -376,3 +376,28 @@ def test_the_compare_windows_variant_text_nested_deep_is_a_spec_error():
     for text in ("training.lr=" + "[" * 5000 + "]" * 5000, "model.hidden=" + "[" * 20 + "]" * 20):
         with pytest.raises(SpecError, match="nested"):
             parse_overrides(text)
+
+
+def test_the_compare_lab_stops_every_run_before_joining_any():
+    """Quitting with four variants training joined them one after another (2.4 s); now every
+    run is told to stop first, and the joins overlap."""
+    from types import SimpleNamespace
+
+    from explorer.core.compare.lab import CompareLab
+    calls = []
+
+    class FakeSession:
+        def __init__(self, i):
+            self.i = i
+
+        def request_stop(self):
+            calls.append(("stop", self.i))
+
+        def close(self):
+            calls.append(("close", self.i))
+
+    lab = SimpleNamespace(variants=[SimpleNamespace(sessions=[FakeSession(2 * v), FakeSession(2 * v + 1)])
+                                    for v in range(4)],
+                          process=SimpleNamespace(close=lambda: calls.append(("process", None))))
+    CompareLab.close(lab)
+    assert [c[0] for c in calls] == ["stop"] * 8 + ["close"] * 8 + ["process"]
