@@ -328,7 +328,7 @@ def _mixture(k: int, dim: int, **sections):
 
 @pytest.mark.parametrize("table, key", [
     (_mixture(10_000, 2, view={"grid": 512}, sampler={"particles": 2_000_000}), "sampler.particles"),
-    (_mixture(10_000, 3, view={"grid": 128}), "view.grid")])
+    (_mixture(10_000, 3, view={"grid": 100}), "view.grid")])
 def test_large_products_are_refused_naming_the_key_and_the_limit(table, key):
     from explorer.core import preset as P
     t0 = time.monotonic()

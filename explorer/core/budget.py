@@ -23,7 +23,8 @@ from .errors import SpecError
 GB = 1 << 30
 MEMORY_LIMIT = 1 * GB
 CHUNK_BYTES = 128 << 20
-MAX_GRID_POINTS = 1 << 21  # 2,097,152: field.npz then holds at most ~75 MB (3-D)
+MAX_GRID_POINTS = 1 << 20  # 1,048,576 (3-D: 101^3): the learned density's potential solve
+# keeps about 700 bytes per grid point; at 128^3 a run peaked at 1.96 GB (issue 28)
 FLOAT = 4
 
 # Per hidden unit and row, tensors alive for the backward pass: the linear output, the
