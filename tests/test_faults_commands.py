@@ -103,7 +103,10 @@ def test_the_dispatch_table_runs_every_command_and_takes_a_new_row(monkeypatch, 
 
 
 @pytest.mark.parametrize("argv", [["run"], ["compare"], ["tradeoff"], ["check"], ["advise"],
-                                  ["lesson", "--scale", "x"], ["run", "p", "--steps", "1e8"]])
+                                  ["lesson", "--scale", "x"], ["run", "p", "--steps", "1e8"],
+                                  ["check", "objective", "nope"], ["check", "density", "nope"],
+                                  ["advise", "/nonexistent.toml"], ["lesson", "nope", "--headless"],
+                                  ["a.toml", "b.toml"]])
 def test_bad_arguments_are_one_line(argv, capsys):
     assert cli.main(argv) == 2
     one_error_line(capsys)

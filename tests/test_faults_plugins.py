@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from explorer import cli
-from explorer.core.errors import SpecError
 from small_preset import small_preset
 from test_plugins import plugins  # noqa: F401  (the fixture)
 

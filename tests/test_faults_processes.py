@@ -9,7 +9,6 @@ and exits 143. Each test costs a few torch imports; no run gets near its trainin
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -28,7 +28,10 @@ def check(argv: list[str]) -> int:
         for r in results:
             print(r.line(), flush=True)
     else:
-        oracle.objective_class(args.name)   # an unknown name: one error line, nothing else
+        try:   # an unknown name: one error line, nothing else
+            oracle.objective_class(args.name)
+        except ValueError as e:
+            raise SpecError("", str(e)) from None
         print(f"checking objective {args.name!r} against exact scores "
               f"(pass: relative Fisher divergence < {oracle.PASS})", flush=True)
         results = oracle.check_objective(args.name, args.steps or oracle.STEPS,

@@ -9,7 +9,7 @@ import sys
 from .common import Parser, parse, report_plugin_failures
 
 
-def _compare_parser() -> argparse.ArgumentParser:
+def _compare_parser() -> Parser:
     ap = Parser(prog="score-explorer compare",
                  description="Run a preset with every combination of the --vary values and seeds.")
     ap.add_argument("preset", help="preset file (.toml), or the name of a shipped preset")

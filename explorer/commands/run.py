@@ -24,7 +24,7 @@ EXPORT_HELP = (
     "default), 1080, screen, or WxH. Examples: --export run.mp4, --export training@1080:t.mp4, "
     "--export error:map.png")
 
-def _run_parser() -> argparse.ArgumentParser:
+def _run_parser() -> Parser:
     ap = Parser(prog="score-explorer run",
                                  description="Train and sample a preset without a window.")
     ap.add_argument("preset", help="preset file (.toml), or the name of a shipped preset "

@@ -12,7 +12,7 @@ from .common import Parser, ProgressBar, as_flag, parse
 MAX_TRAIN = 10_000_000   # training.steps' own limit
 
 
-def _tradeoff_parser() -> argparse.ArgumentParser:
+def _tradeoff_parser() -> Parser:
     from ..core.dsm_tradeoff import DEFAULT_SIGMAS, VARIANCE_SAMPLES
     ap = Parser(prog="score-explorer tradeoff",
                  description="DSM's bias (the Fisher divergence of its optimum, the score of "
