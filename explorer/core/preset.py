@@ -23,7 +23,7 @@ import tomli_w
 from . import budget
 from .densities import fields_for
 from .errors import PluginFault, SpecError
-from .files import PRESET_LIMIT, read_limited
+from .files import PRESET_LIMIT, read_limited, write_atomic
 from .plugin_blame import describe as describe_plugin
 from .plugin_blame import plugin_of
 from .toml_depth import toml_too_deep  # noqa: F401  (was defined here; callers import it)
@@ -146,10 +146,9 @@ class Preset:
         return tomli_w.dumps(self.to_dict())
 
     def save(self, path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(self.to_toml())
-        tmp.replace(path)
+        """Written atomically, never through a planted link (files.write_atomic)."""
+        text = self.to_toml()
+        write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
 
     def build_density(self):
         from .densities import build_density

@@ -133,7 +133,7 @@ def _parse_text(path: Path) -> tuple[np.ndarray, list[int]]:
                 continue
             bad = next(i for i, t in enumerate(toks, start=1) if not _is_float(t))
             # the field is not quoted: the file may be anything (a secret named by mistake)
-            raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}): field {bad} is not a "
+            raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}): cannot read field {bad} as a "
                                  f"number ({path.name})") from None
         if len(rows) >= MAX_POINTS:
             raise SpecError(KEY, f"has more than {MAX_POINTS:,} rows ({path.name})")
