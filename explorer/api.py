@@ -16,13 +16,16 @@ Trainer, samplers, the metrics of `score-explorer run`), behind a few functions:
     run = se.open_run("runs/mine")                            # ... read back, trained (or the window's)
 
 `edit` takes the dotted keys of `score-explorer compare --vary` (values as Python values)
-and validates like a preset file: a bad key or value raises SpecError naming it. Nothing
-here imports Qt (`show` draws with matplotlib; it reads the window's colours and labels
-from explorer/views, which loads pyqtgraph, but needs no screen).
+and validates like a preset file: a bad key or value raises SpecError naming it. Every
+argument is checked the same way (a SpecError naming the argument, the message the CLI
+prints); numpy scalars are accepted wherever a number is. Nothing here imports Qt (`show`
+draws with matplotlib; it reads the window's colours and labels from explorer/views, which
+loads pyqtgraph, but needs no screen).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from .core import api_checks as checks
 from .core import metrics as M
 from .core import preset as P
 from .core.preset_edits import with_changes
@@ -86,6 +90,9 @@ class Run:
 
 def load(name_or_path: str) -> P.Preset:
     """A preset: the name of a shipped one (`score-explorer run --help` lists them) or a file."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise SpecError("name_or_path", f"must be a preset's name or a file path, got "
+                                        f"{type(name_or_path).__name__}")
     return P.load(resolve(str(name_or_path)))
 
 
@@ -99,7 +106,10 @@ def edit(preset: P.Preset, overrides: dict[str, Any]) -> P.Preset:
     """A new preset with dotted keys replaced ({"training.lr": 3e-3}; None: back to the
     default), validated as a file is, by the window's rules: a new density kind starts its
     table afresh, a new objective brings its own defaults and the sampler follows it."""
-    return with_changes(preset, dict(overrides))
+    _preset(preset)
+    if not isinstance(overrides, dict) or not all(isinstance(k, str) for k in overrides):
+        raise SpecError("overrides", "must be a dict of dotted preset keys to values")
+    return with_changes(preset, {k: _plain(v) for k, v in overrides.items()})
 
 
 def train(preset: P.Preset | Run, steps: int | None = None,
@@ -108,20 +118,33 @@ def train(preset: P.Preset | Run, steps: int | None = None,
     """Train preset.training.steps (or `steps`) steps. `callback(step, loss)` is called every
     `every` steps; it may return True to stop early. The Fisher divergence against the true
     score is measured at each callback and at the end (Run.fisher). Given a Run (one opened
-    with `open_run`, say), train it `steps` more (its weights, a fresh optimizer)."""
+    with `open_run`, say), train it `steps` more (its weights, a fresh optimizer). `device`:
+    as the preset's training.device (auto, cpu, cuda, cuda:N, mps; an unavailable GPU falls
+    back to the CPU)."""
+    every = checks.integer("every", every, 1, 10_000_000)
+    if callback is not None and not callable(callback):
+        raise SpecError("callback", f"must be callable, got {type(callback).__name__}")
     if isinstance(preset, Run):
-        run = preset
-        _train_steps(run.trainer, int(steps if steps is not None else 0), callback, every)
-        return run
-    trainer = Trainer(preset, device=torch.device(device) if device else None)
-    _train_steps(trainer, int(preset.training["steps"] if steps is None else steps), callback, every)
+        more = 0 if steps is None else checks.integer("steps", steps, 0, 10_000_000)
+        _train_steps(preset.trainer, more, callback, every)
+        return preset
+    over = {}
+    if steps is not None:
+        over["training.steps"] = checks.integer("steps", steps, 0, 10_000_000)
+    if device is not None:
+        if not isinstance(device, (str, torch.device)):
+            raise SpecError("device", f"must be a device name such as 'cpu' or 'cuda', got {device!r}")
+        over["training.device"] = str(device)
+    preset = _as_argument(edit, preset, over, {"training.steps": "steps", "training.device": "device"})
+    trainer = Trainer(preset)
+    _train_steps(trainer, int(preset.training["steps"]), callback, every)
     return Run(preset, trainer)
 
 
 def _train_steps(trainer: Trainer, total: int, callback, every: int) -> None:
     done = 0
     while done < total:
-        n = min(max(1, int(every)), total - done)
+        n = min(every, total - done)
         trainer.step(n)
         done += n
         trainer.evaluate()
@@ -133,14 +156,21 @@ def sample(run: Run, particles: int | None = None, score: str | None = None,
            steps: int | None = None) -> np.ndarray:
     """Run the preset's sampler to the end of its schedule; the particles, (n, d). `score`:
     "learned" (the model's) or "true" (the density's exact score)."""
+    _run(run)
+    over = {}
+    if particles is not None:
+        over["sampler.particles"] = checks.integer("particles", particles, 1, 2_000_000)
+    if score is not None:
+        over["sampler.score"] = checks.choice("score", score, ("learned", "true"))
+    if steps is not None:
+        over["sampler.steps"] = checks.integer("steps", steps, 0, 10_000_000)
     p = run.preset
-    if score is not None or steps is not None:
-        over = {**({"sampler.score": score} if score is not None else {}),
-                **({"sampler.steps": steps} if steps is not None else {})}
-        p = edit(p, over)
+    if over:
+        p = _as_argument(edit, p, over, {"sampler.particles": "particles", "sampler.score": "score",
+                                         "sampler.steps": "steps"})
     t = run.trainer
     scorer = t.true_score() if p.sampler["score"] == "true" else t.learned_score()
-    sampler = build_sampler(p, scorer, t.device, particles=particles)
+    sampler = build_sampler(p, scorer, t.device)
     with torch.no_grad():
         sampler.run()
     message = sampler.blowup_message()
@@ -154,15 +184,18 @@ def evaluate(run: Run, particles: np.ndarray | None = None) -> dict:
     """Every metric of `score-explorer run`'s metrics.json that applies: Fisher divergence,
     per noise level, the learned density's grid KL and curl fraction, and with particles the
     mode weights and sample-quality figures with their noise floors."""
+    _run(run)
     t, p = run.trainer, run.preset
+    x = None
+    if particles is not None:
+        x = checks.particles_array("particles", particles, t.density.dim, 2_000_000)
     out = dict(t.evaluate(record=False))
     levels = NoiseError(p, t.density, device=t.device)
     if levels.levels and t.step_count > 0:
         out["fisher_by_noise"] = levels.measure(t.model)
     grid = field_arrays(t, p)
     out.update(density_metrics(learned_log_density(t, p, field=grid[1]), grid, p))
-    if particles is not None:
-        x = np.asarray(particles, dtype=np.float32)
+    if x is not None:
         comps = t.density.components()
         if comps is not None:
             out["mode_weights"] = M.mode_weights(x, comps)
@@ -174,7 +207,40 @@ def evaluate(run: Run, particles: np.ndarray | None = None) -> dict:
 def field(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points (m, d), learned score (m, d), true score (m, d)) on the preset's view grid,
     the arrays of field.npz."""
+    _run(run)
     return field_arrays(run.trainer, run.preset)
+
+
+def _preset(preset) -> None:
+    if not isinstance(preset, P.Preset):
+        raise SpecError("preset", f"must be a Preset (from explorer.api.load), got {type(preset).__name__}")
+
+
+def _run(run) -> None:
+    if not isinstance(run, Run):
+        raise SpecError("run", f"must be a Run (from explorer.api.train), got {type(run).__name__}")
+
+
+def _plain(value):
+    """numpy scalars and arrays as the Python numbers and lists a preset file would hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _as_argument(fn, preset, over, names):
+    """fn(preset, over), a SpecError on a key the arguments set named as the argument."""
+    try:
+        return fn(preset, over)
+    except SpecError as e:
+        key = names.get(e.key)
+        if key is None:
+            raise
+        raise SpecError(key, e.message.split(" (in the variant")[0]) from None
 
 
 def plugin_failures() -> list[str]:

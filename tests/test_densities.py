@@ -448,7 +448,7 @@ ERRORS = [
     ({"kind": "points", "path": "inf.csv"}, "density.path", "row 2 (line 2) has an infinite value"),
     ({"kind": "points", "path": "cols.csv"}, "density.path", "has 4 columns"),
     ({"kind": "points", "path": "ragged.csv"}, "density.path", "row 2 (line 2) has 3 values"),
-    ({"kind": "points", "path": "word.csv"}, "density.path", "cannot read 'abc' as a number"),
+    ({"kind": "points", "path": "word.csv"}, "density.path", "cannot read field 2 as a number"),
     ({"kind": "points", "path": "single.csv"}, "density.path", "need at least 2"),
     ({"kind": "points", "path": "empty.csv"}, "density.path", "no rows of numbers"),
     ({"kind": "points", "path": "binary.csv"}, "density.path", "cannot read"),

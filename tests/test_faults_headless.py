@@ -405,14 +405,37 @@ def test_bom_preset_is_accepted(tmp_path):
 
 # --- 7. disk full and read-only output ---------------------------------------------------------
 
-def test_disk_full_names_the_file_and_exits_1(tmp_path):
+def test_disk_full_names_the_file_and_exits_1(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from explorer import cli as cli_module
+    from explorer.core import run as run_module
+
+    def full(path, arr):   # what a full disk does to a write (ENOSPC), in process
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(run_module, "_save_npy", full)
+    out = tmp_path / "out"
+    rc = cli_module.main(["run", str(write(tmp_path / "p.toml", sampling_only())), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "no space left on device" in lines[0] and str(out / "samples.npy") in lines[0]
+    assert not (out / "samples.npy").exists() and not list(out.glob(".*part*"))
+
+
+def test_a_planted_symlink_in_the_out_folder_is_never_written_through(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.chmod(victim, 0o600)
     out = tmp_path / "out"
     out.mkdir()
-    os.symlink("/dev/full", out / ".samples.npy.part")  # writing there fails with ENOSPC
+    for name in ("metrics.json", "samples.npy", "preset.toml"):
+        os.symlink(victim, out / f".{name}.part")
+    os.symlink(victim, out / f".score-explorer-probe-{os.getpid()}")
     r = cli(write(tmp_path / "p.toml", sampling_only()), "--out", out)
-    assert r.returncode == 1, r.stderr
-    one_error_line(r, "no space left on device", str(out / "samples.npy"))
-    assert not (out / "samples.npy").exists()
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "precious" and stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 0
 
 
 def test_unwritable_out_is_refused_before_training(tmp_path):

@@ -23,7 +23,8 @@ from .errors import SpecError
 GB = 1 << 30
 MEMORY_LIMIT = 1 * GB
 CHUNK_BYTES = 128 << 20
-MAX_GRID_POINTS = 1 << 21  # 2,097,152: field.npz then holds at most ~75 MB (3-D)
+MAX_GRID_POINTS = 1 << 20  # 1,048,576 (3-D: 101^3): the learned density's potential solve
+# keeps about 700 bytes per grid point; at 128^3 a run peaked at 1.96 GB (issue 28)
 FLOAT = 4
 
 # Per hidden unit and row, tensors alive for the backward pass: the linear output, the
@@ -93,3 +94,52 @@ def check_preset(p) -> None:
                         f"about {_gb(acts)} of activations for the backward pass; at most "
                         f"{_gb(MEMORY_LIMIT)} in all: use batch_size {most:,} or less, or a "
                         f"smaller network")
+
+
+# A density made of many terms (mixture components, the centres of a kernel density) costs
+# terms x rows to evaluate on `rows` points: the particles, the view's grid, the 10,000
+# evaluation samples of the Fisher divergence. Each is chunked (memory), but time is not: a
+# 10,000-component mixture on 2,000,000 particles is 2e10 Gaussians per sampler step.
+KERNEL_TERMS = 4_000_000_000
+EVAL_ROWS = 10_000   # training.EVAL_SAMPLES (not imported: budget stays torch-free)
+
+
+def density_terms(density) -> int | None:
+    centres = getattr(density, "centres", None)
+    if centres is not None:
+        return int(len(centres))
+    comps = density.components() if hasattr(density, "components") else None
+    return None if comps is None else int(len(comps[0]))
+
+
+def check_density_work(p, density) -> None:
+    """SpecError naming the key when the density's terms times the rows it is evaluated on
+    exceed KERNEL_TERMS (minutes per evaluation, or hours of sampling)."""
+    terms = density_terms(density)
+    if not terms:
+        return
+    rows = {"sampler.particles": int(p.sampler["particles"]),
+            "view.grid": int(p.view["grid"]) ** p.dim, "": EVAL_ROWS}
+    key, n = max(rows.items(), key=lambda kv: kv[1])
+    if terms * n <= KERNEL_TERMS:
+        return
+    points = p.density["kind"] in ("points", "image") or hasattr(density, "centres")
+    what = "kernel centres" if points else "components"
+    own = "density.path" if p.density["kind"] in ("points", "image") else "density.means"
+    on = {"sampler.particles": f"{n:,} particles", "view.grid": f"{n:,} grid points",
+          "": f"the {n:,} evaluation samples"}[key]
+    if key:
+        fix = f"use {key} {_most(key, KERNEL_TERMS // terms, p.dim)} or less, or fewer {what}"
+    else:
+        fix = f"use at most {KERNEL_TERMS // n:,} {what}"
+    raise SpecError(key or own, f"{terms:,} {what} evaluated on {on} is {terms * n:.3g} terms per "
+                                f"pass; at most {KERNEL_TERMS:.0e}: {fix}")
+
+
+def _most(key: str, rows: int, dim: int) -> str:
+    if key == "view.grid":
+        g = max(2, int(rows ** (1 / dim)))
+        while g > 2 and g ** dim > rows:
+            g -= 1
+        return str(g)
+    return f"{max(1, rows):,}"

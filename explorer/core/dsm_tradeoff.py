@@ -73,6 +73,9 @@ def _check(should_stop: ShouldStop) -> None:
         raise Cancelled
 
 
+SIGMA_RANGE = (1e-5, 1e5)   # what float32 computes the variances in without overflow
+
+
 def parse_sigmas(text: str, key: str = "--sigmas") -> list[float]:
     """`lo:hi:n` (n values log-spaced from lo to hi) or `a,b,c`: sorted, positive, finite.
     SpecError naming `key` otherwise."""
@@ -101,6 +104,11 @@ def parse_sigmas(text: str, key: str = "--sigmas") -> list[float]:
     bad = [v for v in values if not (math.isfinite(v) and v > 0)]
     if bad:
         raise SpecError(key, f"every sigma must be positive and finite, got {bad[0]:g}")
+    lo, hi = SIGMA_RANGE
+    bad = [v for v in values if not lo <= v <= hi]
+    if bad:
+        # the loss variance grows as sigma^-4: below 1e-5 it leaves float32 (and 1e-77 float64)
+        raise SpecError(key, f"every sigma must be between {lo:g} and {hi:g}, got {bad[0]:g}")
     return sorted(set(values))
 
 

@@ -56,3 +56,8 @@ class OutputError(OSError):
         if self.cause.errno == errno.ENOSPC:
             return f"no space left on device writing {self.path}"
         return f"cannot write {self.path}: {self.cause.strerror or self.cause}"
+
+
+class PluginFault(RuntimeError):
+    """A plugin that loaded but then computed nonsense (a NaN score, NaN weights, samples of
+    the wrong shape): the message names the plugin and its entry point. Exit status 1."""

@@ -11,10 +11,12 @@ within a second.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import OutputError, SpecError
 
 MB = 1 << 20
 PRESET_LIMIT = 1 * MB    # a preset is text; the largest mixture allowed fits in well under this
@@ -97,16 +99,60 @@ def new_file_mode() -> int:
 
 
 def write_atomic(path: Path, write) -> None:
-    """`write(tmp)` to a temporary name beside `path`, then rename: a reader (or a crash)
-    never sees half a file. The temporary file is removed in every case; OSError propagates."""
+    """`write(tmp)` to a temporary file beside `path`, then rename: a reader (or a crash)
+    never sees half a file. The temporary file lies in a fresh private folder (mkdtemp: a new
+    name, created with O_EXCL, mode 0700), so nothing planted in a shared output folder (a
+    symlink named like the temporary file) is ever written through; the rename replaces a
+    link at `path` itself, never the file it points to. The folder is removed in every case;
+    an OSError is an OutputError naming `path` (a full disk: "no space left ... writing PATH").
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    except OSError as e:
+        raise OutputError(path, e) from None
+    tmp = folder / path.name   # the final name's suffix: writers that add one (np.save) do not
     try:
         write(tmp)
-        os.chmod(tmp, new_file_mode())  # some writers (safetensors, mkstemp) create files 0600
-        tmp.replace(path)
+        os.chmod(tmp, new_file_mode(), follow_symlinks=False)  # mkstemp, safetensors: 0600
+        os.replace(tmp, path)
+    except OutputError:
+        raise
+    except OSError as e:
+        raise OutputError(path, e) from None
     finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def probe_writable(out: Path, key: str = "--out") -> None:
+    """Fail before any work, not after it, when the folder `out` cannot take a file. The probe
+    is a fresh mkstemp file (O_EXCL: a symlink planted in the folder is never followed)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".score-explorer-probe-", dir=out)
+    except OSError as e:
+        raise SpecError(key, f"cannot write in {out}: {e.strerror or e}") from None
+    try:
+        os.write(fd, b"probe")
+    except OSError as e:
+        raise SpecError(key, f"cannot write in {out}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
         try:
-            tmp.unlink(missing_ok=True)
+            os.unlink(name)
         except OSError:
             pass
+
+
+def output_folder(out: Path, key: str = "--out") -> Path:
+    """`out` created if needed and probed: a SpecError on `key` (exit 2, before any work) when
+    it is a file, cannot be made, or cannot be written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SpecError(key, f"{out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SpecError(key, f"cannot create {out}: {e.strerror or e}") from None
+    probe_writable(out, key)
+    return out
+

@@ -45,6 +45,7 @@ CASES = (
 )
 PASS = 0.1            # relative Fisher divergence a correct objective reaches in its steps
 STEPS = 1000          # per dimension: DSM at sigma = 0.1 needs about 3,000 in 3-D
+MAX_STEPS = 100_000   # per dimension: times 3 dimensions and 3 levels, under training.steps' limit
 LADDER_STEPS = 3      # a noise-conditional objective shares its steps among its levels
 SCALE_OFF = 0.25      # |c - 1| beyond this, with a good fit after dividing by c: a scale error
 
@@ -184,6 +185,11 @@ def check_density(kind: str, spec: dict | None = None) -> list[DensityCheck]:
     centres = np.stack(np.meshgrid(*[(e[1:] + e[:-1]) / 2 for e in edges], indexing="ij"), -1).reshape(-1, d)
     with torch.no_grad():
         logp = density.log_prob(torch.tensor(centres, dtype=torch.float32)).double().numpy()
+    bad = ~np.isfinite(logp) & ~(logp == -np.inf)
+    if bad.any() or not np.isfinite(logp).any():
+        out.append(DensityCheck("samples ~ p", False, f"log_prob is NaN or +inf at {int(bad.sum())} of "
+                                f"{len(logp)} grid points (or -inf at all): not a density"))
+        return out
     p = np.exp(logp - logp.max())
     p /= p.sum()
     y = density.sample(DENSITY_SAMPLES, torch.Generator().manual_seed(1)).double().numpy()

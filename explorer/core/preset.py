@@ -22,8 +22,11 @@ import tomli_w
 
 from . import budget
 from .densities import fields_for
-from .errors import SpecError
-from .files import PRESET_LIMIT, read_limited
+from .errors import PluginFault, SpecError
+from .files import PRESET_LIMIT, read_limited, write_atomic
+from .plugin_blame import describe as describe_plugin
+from .plugin_blame import plugin_of
+from .toml_depth import toml_too_deep  # noqa: F401  (was defined here; callers import it)
 from .schema import Field, resolve_section, show
 
 MAX_DEPTH = 8  # no key nests tables or arrays deeper than covariances (a list of matrices)
@@ -143,10 +146,9 @@ class Preset:
         return tomli_w.dumps(self.to_dict())
 
     def save(self, path) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(self.to_toml())
-        tmp.replace(path)
+        """Written atomically, never through a planted link (files.write_atomic)."""
+        text = self.to_toml()
+        write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
 
     def build_density(self):
         from .densities import build_density
@@ -174,7 +176,7 @@ def _on_key(key: str):
     """Report an unforeseen exception as a SpecError on `key` (the part being checked)."""
     try:
         yield
-    except SpecError:
+    except (SpecError, PluginFault):
         raise
     except MemoryError:
         raise SpecError(key, "needs more memory than there is") from None
@@ -182,6 +184,9 @@ def _on_key(key: str):
         raise SpecError(key, f"the values overflow or are not numbers in a computation ({e})") from None
     except (ValueError, TypeError, IndexError, KeyError, RecursionError, AttributeError,
             np.linalg.LinAlgError, RuntimeError) as e:
+        entry = plugin_of(e)
+        if entry is not None:   # not the values: a plugin's code raised
+            raise PluginFault(f"{describe_plugin(entry)} failed: {type(e).__name__}: {e}") from None
         raise SpecError(key, f"cannot use these values: {type(e).__name__}: {e}") from None
 
 
@@ -238,6 +243,7 @@ def _parse(data, base_dir: Path, source) -> Preset:
     with _on_key("objective"):
         _derive(preset, dens)
     _check_consistency(preset)
+    budget.check_density_work(preset, dens)
     return preset
 
 
@@ -350,49 +356,6 @@ def load_bytes(data: bytes, path) -> Preset:
     except UnicodeDecodeError as e:
         raise SpecError("", f"not UTF-8 text (byte {e.start} cannot be decoded)", str(path)) from None
     return loads(text, path.resolve().parent, str(path))
-
-
-def toml_too_deep(text: str, limit: int) -> str | None:
-    """The key whose value nests arrays or inline tables more than `limit` deep, or None.
-
-    tomllib parses nesting recursively and raises RecursionError a few hundred levels down;
-    this scan (strings and comments skipped) finds the culprit first, so the error names it.
-    """
-    depth, table, stmt, i, n = 0, "", 0, 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "\"'":
-            q3 = text[i:i + 3]
-            if q3 in ('"""', "'''"):
-                j = text.find(q3, i + 3)
-                i = n if j < 0 else j + 3
-                continue
-            j = i + 1
-            while j < n and text[j] not in (c, "\n"):
-                j += 2 if c == '"' and text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if depth == 0 and c == "\n":
-            stmt = i + 1
-        elif depth == 0 and c == "[" and not text[stmt:i].strip():  # a [table] header line
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            table = text[i:j].split("#")[0].strip().strip("[]").strip()
-            i = j
-            continue
-        elif c in "[{":
-            depth += 1
-            if depth > limit:
-                key = text[stmt:i].split("=")[0].strip().strip("\"'")
-                return f"{table}.{key}" if table else (key or "preset")
-        elif c in "]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return None
 
 
 def default() -> Preset:

@@ -174,7 +174,9 @@ class ExportRunner(QObject):
         self.worker.cancelled.connect(self._on_cancelled)
         self.progress = QProgressDialog(label, "Cancel", 0, 0, parent)
         self.progress.setWindowTitle("Exporting")
-        self.progress.setWindowModality(Qt.WindowModal)
+        # not modal: a modal progress window blocked closing the main window, the Export
+        # dialog and Ctrl+Q for the whole export (issue 28); each of those cancels and joins
+        self.progress.setWindowModality(Qt.NonModal)
         self.progress.setMinimumDuration(0)
         self.progress.setAutoClose(False)
         self.progress.setAutoReset(False)

@@ -18,6 +18,7 @@ is kept). On Dask the runs not yet finished are cancelled.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import signal
 import tempfile
@@ -26,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import SpecError
+from ..errors import OutputError, SpecError
+from ..files import new_file_mode
+from ..scheduler_address import CLUSTER_HINT, check_address, probe_scheduler
 from .plan import Run
 
-CLUSTER_HINT = '--scheduler needs dask.distributed: pip install "score-explorer[cluster]"'
 
 
 @dataclass
@@ -70,7 +72,7 @@ def run_task(task: dict) -> dict:
     from ..run import train_and_sample, write_outputs
 
     _warm_up()
-    stop = _STOP.is_set if _STOP is not None else None
+    stop = _stopped if _STOP is not None else None
     with tempfile.TemporaryDirectory(prefix="score-explorer-") as tmp:
         tmp = Path(tmp)
         for name, data in task["data_files"].items():
@@ -107,27 +109,86 @@ def _warm_up() -> None:
 def _init_worker(stop) -> None:
     global _STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM to the whole group (a terminal closing, a job scheduler): stop like the parent
+    # does, at the next evaluation, so the parent still collects what finished
+    signal.signal(signal.SIGTERM, _on_sigterm)
     _STOP = stop
+    _exit_with_parent()
+
+
+_TERMINATED = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    global _TERMINATED   # a flag, not stop.set(): that takes a lock the main thread may hold
+    _TERMINATED = True
+
+
+def _stopped() -> bool:
+    return _TERMINATED or (_STOP is not None and _STOP.is_set())
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the parent process ends, however it ended (SIGKILL included): a
+    pool worker otherwise waits on its task queue forever, and holds the resource tracker
+    open. The parent's sentinel is a pipe that closes when the parent dies."""
+    import os
+    import threading
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # --- the client's side -------------------------------------------------------------------------
 
 def write_run(out: Path, run: Run, files: dict[str, bytes]) -> Path:
-    """The run's folder, whole or not at all: filled under a temporary name, then renamed."""
+    """The run's folder, whole or not at all: filled in a fresh private folder beside it
+    (mkdtemp: nothing planted there is followed), then renamed. A write that fails (a full
+    disk) is an OutputError naming the file, and leaves neither the half-written folder nor
+    an empty variant folder behind."""
     final = out / run.folder
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    made = [p for p in reversed(final.parents) if out in p.parents and not p.exists()]
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    except OSError as e:
+        raise OutputError(final.parent, e) from None
     try:
         for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if final.exists():   # a folder of an earlier comparison with the same name
-            shutil.rmtree(final)
-        tmp.rename(final)
+            target = tmp / name
+            try:
+                target.write_bytes(data)
+                os.chmod(target, new_file_mode())
+            except OSError as e:
+                raise OutputError(final / name, e) from None
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())
+            if final.exists():   # a folder of an earlier comparison with the same name
+                shutil.rmtree(final)
+            tmp.rename(final)
+        except OSError as e:
+            raise OutputError(final, e) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in reversed(made):   # the variant folder this run made, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _umask() -> int:
+    return 0o666 & ~new_file_mode()
 
 
 Done = Callable[[Finished], None]
@@ -191,10 +252,47 @@ def _local(runs: list[Run], workers: int, take, outcome: Outcome) -> None:
                 for f in as_completed(pending):
                     if not f.cancelled():
                         _take_future(f, futures[f], take)
-            except KeyboardInterrupt:
-                pass
+            except KeyboardInterrupt:   # a second Ctrl-C: stop them now, keep the finished
+                _terminate(pool)
+        except BaseException:   # a result that could not be written: stop the others too
+            stop.set()
+            for f in pending:
+                f.cancel()
+            raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        with shielded():   # a Ctrl-C now would leave workers running: finish joining them
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate(pool) -> None:
+    for p in list(getattr(pool, "_processes", {}).values()):
+        try:
+            p.terminate()
+        except (OSError, AttributeError):
+            pass
+
+
+class shielded:
+    """Ctrl-C is held off (recorded in `.interrupted`) inside: for joining workers and writing
+    the summary, which a second Ctrl-C must not cut short. Outside the main thread, nothing."""
+
+    def __init__(self):
+        self.interrupted = False
+        self.previous = None
+
+    def __enter__(self):
+        def on_sigint(signum, frame):
+            self.interrupted = True
+        try:
+            self.previous = signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def _take_future(f, run: Run, take) -> None:
@@ -212,10 +310,12 @@ def connect(address: str):
         from distributed import Client
     except ImportError:
         raise SpecError("", CLUSTER_HINT) from None
+    address = check_address(address)
+    probe_scheduler(address)
     try:
         return Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise SpecError("--scheduler", f"cannot reach {address}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - whatever Dask raises, it is this address's fault
+        raise SpecError("--scheduler", f"cannot use {address}: {type(e).__name__}: {e}") from None
 
 
 def _dask(runs: list[Run], client, take, outcome: Outcome) -> None:

@@ -349,9 +349,11 @@ class CompareLab:
 
     # ================================================================ lifecycle
     def close(self) -> None:
-        for v in self.variants:
-            for s in v.sessions:
-                s.close()
+        sessions = [s for v in self.variants for s in v.sessions]
+        for s in sessions:   # all told first: their chunks end in parallel, not one by one
+            s.request_stop()
+        for s in sessions:
+            s.close()
         self.variants = []
         self.process.close()
 

@@ -21,6 +21,10 @@ from .. import preset as P
 from ..errors import SpecError
 from ..preset_edits import with_changes
 from ..objectives import short_label
+from ..toml_depth import MAX_DEPTH, toml_too_deep
+
+
+MAX_VALUES = 1000   # values of one --vary key
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,13 @@ def parse_vary(spec: str) -> Vary:
     texts = [t.strip() for t in split_values(rest)]
     if not texts or any(t == "" for t in texts):
         raise SpecError(f"--vary {key}", f"expected a comma-separated list of values, got {rest!r}")
-    return Vary(key, tuple(toml_value(t, key) for t in texts), tuple(texts))
+    if len(texts) > MAX_VALUES:
+        raise SpecError(f"--vary {key}", f"{len(texts):,} values; at most {MAX_VALUES} for one key")
+    try:
+        values = tuple(toml_value(t, key) for t in texts)
+    except SpecError as e:
+        raise SpecError(f"--vary {key}", e.message) from None
+    return Vary(key, values, tuple(texts))
 
 
 def split_values(text: str) -> list[str]:
@@ -87,10 +97,14 @@ def split_values(text: str) -> list[str]:
 
 
 def toml_value(text: str, key: str | None = None) -> Any:
+    if toml_too_deep(f"x = {text}", MAX_DEPTH):
+        raise SpecError(key or "value", f"arrays or tables nested more than {MAX_DEPTH} deep")
     try:
         value = tomllib.loads(f"x = {text}")["x"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise SpecError(key or "value", "arrays or tables nested too deeply") from None
     if not isinstance(value, str) and _takes_string(key):
         return text      # `true`, `1e-3` typed for a string key: the word as typed
     return value

@@ -4,43 +4,60 @@ scheduler) before the first file is written."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import SpecError
+from ..files import output_folder
 from ..threads import usable_cores
 from . import summary as S
-from .execute import Finished, Outcome, connect, describe, execute
+from .execute import Finished, Outcome, check_address, connect, describe, execute, shielded
 from .plan import parse_vary, plan
+
+
+MAX_RUNS = 1000   # runs in one comparison: more is a typo (a --seeds 1000000), not a plan
 
 
 def run_compare(preset: str | Path, varies: list[str], *, seeds: int = 1, steps: int | None = None,
                 out: str | Path | None = None, workers: int | None = None,
-                scheduler: str | None = None, log: TextIO = sys.stderr,
-                stdout: TextIO = sys.stdout) -> Outcome:
+                scheduler: str | None = None, log: TextIO | None = None,
+                stdout: TextIO | None = None) -> Outcome:
+    log, stdout = log or sys.stderr, stdout or sys.stdout   # the streams of now, not of import
     preset_path = Path(preset)
-    if seeds < 1:
-        raise SpecError("--seeds", f"must be at least 1, got {seeds}")
+    if not 1 <= seeds <= MAX_RUNS:
+        raise SpecError("--seeds", f"must be between 1 and {MAX_RUNS}, got {seeds}")
     if workers is not None and workers < 1:
         raise SpecError("--workers", f"must be at least 1, got {workers}")
+    if scheduler is not None:
+        scheduler = check_address(scheduler)
     vs = [parse_vary(v) for v in varies]
+    count = math.prod(len(v.values) for v in vs) * seeds
+    if count > MAX_RUNS:
+        raise SpecError("--vary" if vs else "--seeds",
+                        f"{count:,} runs ({' x '.join(str(len(v.values)) for v in vs) or '1'} "
+                        f"value{'s' * (len(vs) > 0)} x {seeds} seed{'s' * (seeds > 1)}); at most "
+                        f"{MAX_RUNS:,} in one comparison")
+    out = Path(out) if out else Path("runs") / f"compare-{preset_path.stem}"
+    if out.exists() and not out.is_dir():
+        raise SpecError("--out", f"{out} exists and is not a folder")
+    if count > 50:
+        print(f"compare: checking {count} runs", file=log, flush=True)
     runs = plan(preset_path, vs, seeds, steps)
     keys = [v.key for v in vs]
     variants = []
     for r in runs:
         if not any(r.variant is v for v in variants):
             variants.append(r.variant)
-    out = Path(out) if out else Path("runs") / f"compare-{preset_path.stem}"
-    if out.exists() and not out.is_dir():
-        raise SpecError("--out", f"{out} exists and is not a folder")
     client = connect(scheduler) if scheduler else None
     try:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise SpecError("--out", f"cannot create {out}: {e.strerror}") from None
-        n_workers = min(workers or usable_cores(), len(runs))
+        output_folder(out)
+        cores = usable_cores()
+        n_workers = min(workers or cores, cores, len(runs))
+        if workers and workers > cores and not client:
+            print(f"note: --workers {workers}: {cores} used, the cores this process may use "
+                  f"(more would only share them and multiply the memory)", file=log)
         where = describe(client) if client else f"{n_workers} local worker{'s' * (n_workers > 1)}"
         if client and workers:
             print("note: --workers is for the local pool; the Dask cluster has its own", file=log)
@@ -64,11 +81,13 @@ def run_compare(preset: str | Path, varies: list[str], *, seeds: int = 1, steps:
     finally:
         if client is not None:
             client.close()
-    summary = S.write(out, outcome.finished, variants, keys, runs[0].preset.name, outcome.failed)
-    if outcome.interrupted:
-        print(f"interrupted: kept {len(outcome.finished)} finished run"
-              f"{'s' * (len(outcome.finished) != 1)} of {len(runs)}", file=log)
-    if summary["variants"]:
-        print(S.table(summary), file=stdout, flush=True)
-    print(f"wrote {out}", file=log)
+    with shielded() as shield:   # a second Ctrl-C must not cost the summary of what finished
+        summary = S.write(out, outcome.finished, variants, keys, runs[0].preset.name, outcome.failed)
+        outcome.interrupted |= shield.interrupted
+        if outcome.interrupted:
+            print(f"interrupted: kept {len(outcome.finished)} finished run"
+                  f"{'s' * (len(outcome.finished) != 1)} of {len(runs)}", file=log)
+        if summary["variants"]:
+            print(S.table(summary), file=stdout, flush=True)
+        print(f"wrote {out}", file=log)
     return outcome

@@ -91,12 +91,15 @@ def build_density(spec: dict, base_dir: Path | str | None = None) -> Density:
         # numpy's overflow and invalid-value warnings become errors here, reported below,
         # instead of printing before (or without) a message
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            return density_kind(kind).build(s, base)
+            density = density_kind(kind).build(s, base)
     except SpecError:
         raise
     except (ValueError, ArithmeticError, TypeError, IndexError, RecursionError,
             np.linalg.LinAlgError) as e:  # a numeric corner a builder did not foresee
         raise SpecError("density", f"cannot build a {kind} density from these values: {e}") from None
+    from ..plugin_probe import probe_density
+    probe_density(kind, density)   # a plugin's NaN is named now, not as numpy's error later
+    return density
 
 
 __all__ = [

@@ -131,9 +131,10 @@ def _parse_text(path: Path) -> tuple[np.ndarray, list[int]]:
             if not rows and not lines:  # first non-empty line: a header
                 lines.append(-lineno)
                 continue
-            bad = next(t for t in toks if not _is_float(t))
-            raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}): cannot read {bad!r} "
-                                 f"as a number ({path.name})") from None
+            bad = next(i for i, t in enumerate(toks, start=1) if not _is_float(t))
+            # the field is not quoted: the file may be anything (a secret named by mistake)
+            raise SpecError(KEY, f"row {len(rows) + 1} (line {lineno}): cannot read field {bad} as a "
+                                 f"number ({path.name})") from None
         if len(rows) >= MAX_POINTS:
             raise SpecError(KEY, f"has more than {MAX_POINTS:,} rows ({path.name})")
         if ncol is None:
@@ -166,7 +167,7 @@ def load_points(path: Path) -> np.ndarray:
         try:
             a = np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, OSError, EOFError, MemoryError) as e:
-            raise SpecError(KEY, f"cannot read as a .npy file: {path} ({e})") from None
+            raise SpecError(KEY, f"cannot read as a .npy file: {path} ({type(e).__name__})") from None
         if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
             raise SpecError(KEY, f"holds {getattr(a, 'dtype', type(a))} values, not real numbers ({path.name})")
         a = a.astype(np.float64)

@@ -137,6 +137,10 @@ class Torus(Density):
         sigma, scale = float(sigma), float(scale)
         if sigma <= TINY * self.w * scale:
             return self.score(x / scale) / scale
+        if self._washed_out(sigma, scale):
+            # s Y + sigma Z with s |Y| << sigma (DDPM's alpha_bar -> 0): N(0, sigma^2 I),
+            # score -x / sigma^2 (the exact limit; the formula above divides by s)
+            return -x / (sigma * sigma)
         return chunked(x, self._NQ * self._NPSI,
                        lambda xb: self._perturbed(xb, sigma, scale, False)[0].to(xb.dtype))
 
@@ -145,11 +149,17 @@ class Torus(Density):
         sigma, scale = float(sigma), float(scale)
         if sigma <= TINY * self.w * scale:
             return self.log_prob(x / scale)
+        if self._washed_out(sigma, scale):
+            return -0.5 * x.pow(2).sum(1) / (sigma * sigma)   # log N(0, sigma^2 I) + const
         return chunked(x, self._NQ * self._NPSI,
                        lambda xb: self._perturbed(xb, sigma, scale, True)[1].to(xb.dtype))
 
     def exact_perturbed(self):
         return True
+
+    def _washed_out(self, sigma: float, scale: float) -> bool:
+        """The scaled torus is below float64's resolution of the noise: s (R + a + 10 w) < 1e-9 sigma."""
+        return scale * (self.R + self.a + 10 * self.w) < 1e-9 * sigma
 
     def sample(self, n, generator):
         """Exact: in (phi, q, theta) the density is prop. to exp(-(q-a)^2/2w^2) q (R + q cos theta)."""

@@ -13,7 +13,6 @@ lecturer reaches step 7 in front of the room. Steps are numbered from 1, as they
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,9 @@ from ..schedules import ncsn_sigmas
 from ..schema import Field, show
 from ..session.effects import Effect, edit_effect
 from ..shipped import resolve as resolve_preset_name
+from ..toml_depth import loads as toml_loads
+
+LESSON_DEPTH = 12   # a step's inline preset overrides nest a covariance (depth 3) in tables
 
 FORMAT = 1
 MAX_STEPS = 200        # steps in one lesson: a lecture, not a data file
@@ -119,10 +121,7 @@ def load(path) -> Lesson:
 
 
 def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> Lesson:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError("", f"not valid TOML: {e}", source) from None
+    data = toml_loads(text, source, limit=LESSON_DEPTH)
     try:
         lesson = parse(data, Path(base_dir))
     except SpecError as e:

@@ -119,6 +119,8 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
                  "level": step.level, "cloud": cloud}
     if step.train and not step.variants:   # with variants, `train` is their budget
         run = session.train_here(more=train_count(step.train, scale), until_relative=step.until_fisher)
+        if run.interrupted:   # Ctrl-C (or SIGTERM) stops the lesson, not just this step
+            raise KeyboardInterrupt
         if run.diverged is not None:
             raise RuntimeError(f"step {step.number}: {run.diverged}")
         res["cloud"] = cloud = None           # a new cloud on the new weights
@@ -141,7 +143,9 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
         until = None if step.sample is True else int(step.sample)
         if cloud is not None and until is not None and cloud.done_steps > until:
             cloud = None
-        cloud, _ = session.sample_here(until=until, sampler=cloud)
+        cloud, interrupted = session.sample_here(until=until, sampler=cloud)
+        if interrupted:
+            raise KeyboardInterrupt
         res["cloud"] = cloud
         res["sampled"] = cloud.done_steps
         comps = session.density.components()
@@ -163,6 +167,8 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
             v = Session(scaled(p, scale, max_particles))
             try:
                 trained = v.train_here()
+                if trained.interrupted:
+                    raise KeyboardInterrupt
                 rel = v.trainer.fisher[-1][2] if v.trainer.fisher else None
                 if trained.diverged is not None:
                     rel = None

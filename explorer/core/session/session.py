@@ -425,6 +425,13 @@ class Session:
         if run is not None:
             run.join()
 
+    def request_stop(self) -> None:
+        """Tell both runs to stop, without waiting: an owner of many sessions (the compare
+        lab) asks them all first, then joins each, so their last chunks end together."""
+        for run in (self.sampling, self.training):
+            if run is not None:
+                run.stop()
+
     def stop_runs(self) -> None:
         self._join(self.sampling)
         self._join(self.training)

@@ -20,7 +20,6 @@ in it and is what tests and scripts use to paint shapes without a window.
 from __future__ import annotations
 
 import math
-import os
 from collections import deque
 from pathlib import Path
 
@@ -148,15 +147,12 @@ def write_png(array: np.ndarray, path) -> Path:
     """8-bit greyscale PNG, row 0 at the top; written to a temporary name and renamed."""
     from PIL import Image
 
+    from ...core.files import write_atomic
+
     path = Path(path)
     a = np.clip(np.nan_to_num(np.asarray(array, dtype=np.float64)), 0.0, 1.0)
     img = Image.fromarray(np.rint(a * 255).astype(np.uint8), mode="L")
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        img.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: img.save(tmp, format="PNG"))   # never through a planted link
     return path
 
 
