@@ -37,6 +37,8 @@ USAGE = """score-explorer [PRESET]                 open the window (optionally w
        score-explorer advise PRESET           suggested NCSN noise levels and Langevin step (TOML)
        score-explorer lesson NAME | --list    play a lesson in the window; list the lessons
        score-explorer lesson NAME --headless [--scale X]   play it without a window
+       score-explorer shoot PRESET --size WxH [--presenter] [--compare KEY=V1,V2,...]
+                              [--train N] [--sample] --out FILE.png [--layout FILE.json]
 
 `check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main_compare(argv[1:])
     if argv and argv[0] == "tradeoff":
         return _main_tradeoff(argv[1:])
+    if argv and argv[0] == "shoot":   # the window offscreen, as a PNG and its layout (gui/shoot.py)
+        from .gui.shoot import main as shoot_main
+        return shoot_main(argv[1:])
     if len(argv) > 1:
         print(f"error: expected at most one preset file, got {' '.join(argv)}\n{USAGE}",
               file=sys.stderr)
