@@ -52,8 +52,7 @@ class LessonPlayer(QObject):
         self.index = -1
         self.panel.show()
         w = self.window
-        w.act_panel.setChecked(False)     # the settings panel gives the views its width
-        w.left.setVisible(False)
+        w.set_settings_open(False)     # the settings drawer gives the views its width
         w.lesson.hide()                   # the preset's own card: the lesson says more
         self._set_keys(True)
         self.go(0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import preset as P
 from ..core.errors import SpecError
@@ -79,9 +79,9 @@ class MainWindow(QMainWindow):
         self.lesson = LessonCard()
         self.views = ViewsArea(self.session)
         self.views.rebuilt.connect(self._watch_views)
-        for w in (self.banner, self.lesson):
-            rl.addWidget(w)
+        rl.addWidget(self.banner)
         rl.addWidget(self.views, 1)
+        self.views.place_card(self.lesson)
         # a lesson's panel: a column beside the views (gui/lesson_panel.py), shown while one plays
         self.lesson_panel = LessonPanel()
         self.lesson_panel.hide()
@@ -100,14 +100,17 @@ class MainWindow(QMainWindow):
         self.left = QTabWidget()
         self.left.addTab(self.panel, "Settings")
         self.left.addTab(self.draw_panel, "Draw")
-        self.left.setMinimumWidth(400)
-
-        split = QSplitter()
-        split.addWidget(self.left)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([420, 1180])
-        self.setCentralWidget(split)
+        self.left.setMinimumWidth(240)
+        # the settings are a drawer beside the pictures (Ctrl+B, the toolbar's Settings
+        # button), closed by default: in a splitter they took a third of a 720p screen
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settings_drawer")
+        self.settings_dock.setWidget(self.left)
+        self.settings_dock.setFeatures(QDockWidget.NoDockWidgetFeatures)
+        self.settings_dock.setTitleBarWidget(QWidget())   # the tabs name it
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.settings_dock)
+        self.settings_dock.hide()
+        self.setCentralWidget(right)
         self.statusBar().showMessage("Ready")
 
     def _build_actions(self) -> None:
@@ -431,6 +434,19 @@ class MainWindow(QMainWindow):
         if path:
             self.load_path(path)
             event.acceptProposedAction()
+
+    # ================================================================ the settings drawer
+    settings_open = property(lambda self: self.act_panel.isChecked())
+
+    def set_settings_open(self, on: bool) -> None:
+        """Open or close the settings drawer; it opens at about a fifth of the window's
+        width (260 to 420 px), so that the pictures keep the rest even on a 720p screen."""
+        on = bool(on)
+        self.act_panel.setChecked(on)
+        self.settings_dock.setVisible(on and not self.presenting)
+        if on:
+            width = int(min(420, max(260, 0.22 * self.width())))
+            self.resizeDocks([self.settings_dock], [width], Qt.Horizontal)
 
     # ================================================================ presenter mode
     presenting = property(lambda self: self.presenter.on)

@@ -35,7 +35,7 @@ class Presenter:
         w.act_presenter.setChecked(on)
         for widget in (w.menuBar(), w.statusBar(), w.run_bar):
             widget.setVisible(not on)
-        w.left.setVisible(not on and w.act_panel.isChecked())
+        w.settings_dock.setVisible(not on and w.act_panel.isChecked())
         lesson = w.lesson
         if on:
             self._lesson_was_folded = lesson.folded

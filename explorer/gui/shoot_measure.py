@@ -59,17 +59,28 @@ def _widget_text(w: QWidget) -> str:
         return w.currentText()
     if isinstance(w, QLineEdit):
         return w.text() or w.placeholderText()
+    if isinstance(w, QLineEdit) and w.text():
+        room = w.width() - 12   # the frame and text margins
+        need = fm.horizontalAdvance(w.text())
+        if need > room:
+            return f"line edit {w.text()[:30]!r} is {need} px wide in {room} px"
+        return None
     if isinstance(w, QAbstractSpinBox):
         return w.text()
     if isinstance(w, QGroupBox):
         return w.title()
+    if isinstance(w, QAbstractScrollArea) and not isinstance(w, pg.GraphicsView):
+        bar = w.horizontalScrollBar()
+        if bar.isVisible() and bar.maximum() > 0:
+            return f"needs horizontal scrolling ({bar.maximum()} px cut)"
+        return None
     if isinstance(w, QTabBar):
         return " ".join(w.tabText(i) for i in range(w.count()))
     return ""
 
 
 def _plain(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text).replace("&nbsp;", " ").strip()
+    return re.sub(r"<[^>]+>", "", text or "").replace("&nbsp;", " ").strip()
 
 
 # ---------------------------------------------------------------- visibility
@@ -141,10 +152,21 @@ def widget_clipped(w: QWidget) -> str | None:
         if hint.width() > w.width() + 2 or (isinstance(w, QCheckBox) and hint.height() > w.height() + 4):
             return f"button {w.text()[:40]!r} needs {hint.width()} px, has {w.width()}"
         return None
+    if isinstance(w, QLineEdit) and w.text():
+        room = w.width() - 12   # the frame and text margins
+        need = fm.horizontalAdvance(w.text())
+        if need > room:
+            return f"line edit {w.text()[:30]!r} is {need} px wide in {room} px"
+        return None
     if isinstance(w, QAbstractSpinBox):
         hint = w.minimumSizeHint()
         if hint.width() > w.width() + 2:
             return f"spin box {w.text()[:20]!r} needs {hint.width()} px, has {w.width()}"
+        return None
+    if isinstance(w, QAbstractScrollArea) and not isinstance(w, pg.GraphicsView):
+        bar = w.horizontalScrollBar()
+        if bar.isVisible() and bar.maximum() > 0:
+            return f"needs horizontal scrolling ({bar.maximum()} px cut)"
         return None
     if isinstance(w, QTabBar):
         for i in range(w.count()):
@@ -295,7 +317,7 @@ def measure(window: QWidget, names: dict) -> dict:
                           f"{type(w).__name__} {text[:30]!r}"))
         if seen is None:
             continue
-        why = widget_clipped(w) if text else None
+        why = widget_clipped(w) if text or isinstance(w, QAbstractScrollArea) else None
         if why is None and text and not _in_scroll_area(w, window):
             full = QRect(w.mapTo(window, QPoint(0, 0)), w.size())
             if not wrect.contains(full) and not isinstance(w, QTabBar):

@@ -81,6 +81,15 @@ def quality_lines(q: dict) -> str:
             f"(exact {f['sliced_wasserstein']:.2g} · {f['tv_grid']:.2f})")
 
 
+def backdrop_name(level) -> str:
+    """The density drawn under the arrows and particles, named for its noise level (the
+    slider's): p(x) at the data, p_σ or p_t, the noised density, elsewhere."""
+    if level is None:
+        return "density p(x)"
+    sub = "σ" if level[0] == "sigma" else "t"
+    return f"noised density p_{sub} at {level_label(level)}"
+
+
 def mode_label(mean) -> str:
     return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
 
@@ -114,8 +123,11 @@ class ViewsArea(QWidget):
         self.density_volume = DensityVolume(self)   # "Learned density" in 3-D
         self.density_volume.ready.connect(self._volume_ready)
         self._volume = None   # the last 3-D result: (LearnedDensity | None, true log p, floor, n, level)
+        self.card = None          # the lesson card (place_card)
+        self.card_column = None   # 2-D: the particles' column, headed by the card
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.top = lay
         lay.addLayout(self._build_controls())
         self.holder = QVBoxLayout()
         lay.addLayout(self.holder, 1)
@@ -262,6 +274,10 @@ class ViewsArea(QWidget):
         if self.views_widget is not None and self._views_dim == dim:
             return
         if self.views_widget is not None:
+            if self.card is not None and self.card.parentWidget() is not self:
+                shown = self.card.isVisibleTo(self.card.parentWidget())
+                self.card.setParent(self)   # out of the old column before it is deleted
+                self.card.setVisible(shown)
             self.views_widget.setParent(None)
             self.views_widget.deleteLater()
         from ..views.loss_view import LossView
@@ -271,10 +287,12 @@ class ViewsArea(QWidget):
         # the loss, and for NCSN and DDPM the error at each noise level, in one place
         self.loss_area = QTabWidget()
         self.loss_area.setDocumentMode(True)
+        self.loss_view.set_compact(True)
         self.loss_area.addTab(self.loss_view, "Loss")
         self.loss_area.addTab(self.noise_view, "Error per noise level")
         self.field_view = self.particles_view = self.curve_view = None
         self.view3d = None
+        self.card_column = None
         w = QSplitter(Qt.Vertical)
         if dim == 3:
             from ..views.view3d import make_view3d
@@ -299,16 +317,33 @@ class ViewsArea(QWidget):
             from ..views.field_view import FieldView
             from ..views.particles_view import ParticlesView
             self.field_view = FieldView()
+            self.field_view.set_compact(True)
             self.particles_view = ParticlesView()
-            w.addWidget(self.field_view)
-            bottom = QSplitter(Qt.Horizontal)
-            bottom.addWidget(self.loss_area)
-            bottom.addWidget(self.particles_view)
-            bottom.setSizes([500, 500])
-            w.addWidget(bottom)
-            w.setSizes([520, 420])
+            self.particles_view.set_compact(True)
+            # the field panels and the loss under them on the left, the particles on the
+            # right with their readouts under the plot: on a 720p screen, with the settings
+            # drawer open, every picture keeps a readable size (docs/window.md)
+            w = QSplitter(Qt.Horizontal)
+            left = QSplitter(Qt.Vertical)
+            left.addWidget(self.field_view)
+            left.addWidget(self.loss_area)
+            left.setStretchFactor(0, 3)
+            left.setStretchFactor(1, 1)
+            left.setSizes([395, 215])
+            w.addWidget(left)
+            column = QWidget()   # the lesson card heads the particles' column (place_card)
+            self.card_column = QVBoxLayout(column)
+            self.card_column.setContentsMargins(0, 0, 0, 0)
+            self.card_column.setSpacing(2)
+            self.card_column.addWidget(self.particles_view, 1)
+            w.addWidget(column)
+            w.setStretchFactor(0, 2)
+            w.setStretchFactor(1, 1)
+            w.setSizes([690, 300])
         self.views_widget = w
         self._views_dim = dim
+        if self.card is not None:
+            self.place_card(self.card)
         self._density_cache.clear()
         self.learned_density = None
         self._volume = None
@@ -328,6 +363,16 @@ class ViewsArea(QWidget):
         if self._style is not None:
             self.apply_style(self._style)
         self.rebuilt.emit()
+
+    def place_card(self, card: QWidget) -> None:
+        """The preset's lesson card: in 2-D at the head of the particles' column (a row of
+        its own above the views took the height the field panels need at 720p), else above
+        the views."""
+        self.card = card
+        if self._views_dim == 2 and self.card_column is not None:
+            self.card_column.insertWidget(0, card, 0)
+        else:
+            self.top.insertWidget(0, card)
 
     def focusable_views(self) -> dict:
         """The views Ctrl+1..3 show alone (1-D and 3-D have one main view)."""
@@ -371,6 +416,7 @@ class ViewsArea(QWidget):
             for v in (self.field_view, self.particles_view):
                 v.set_bounds(b)
                 v.set_density(img)
+                v.set_density_name(backdrop_name(None))
         else:
             # a cloud of samples of p and translucent level sets of p on a 40^3 grid
             x = s.density.sample(DENSITY_SAMPLES_3D, torch.Generator().manual_seed(0)).numpy()
@@ -401,8 +447,10 @@ class ViewsArea(QWidget):
             self._backdrop_level = level
             img = pictures.density_image(s.density, s.preset.density["bounds"],
                                          noise=level_noise(s.preset, level))
+            name = backdrop_name(level)
             for v in (self.field_view, self.particles_view):
                 v.set_density(img)
+                v.set_density_name(name)
         self.field_view.set_fields(s.grid, learned, true, s.p_on_grid(level))
         self.field_view.set_caption(self._field_caption(level))
 
@@ -569,6 +617,9 @@ class ViewsArea(QWidget):
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session
         obj = s.preset.objective["kind"]
+        tab = f"Loss ({short_label(obj)})"   # the plot's title, which the window leaves out
+        if self.loss_area.tabText(0) != tab:
+            self.loss_area.setTabText(0, tab)
         ism_c = s.trainer.ism_constant() if obj == "ism" else None
         f_steps, f, _rel = s.fisher_arrays()   # F itself, not the relative F: it shares the loss axis
         self.loss_view.set_curves(steps, losses, f_steps, f, ism_c, obj,

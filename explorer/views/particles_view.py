@@ -443,7 +443,7 @@ class ParticlesView(QtWidgets.QWidget):
         # The legend (the particles' colour and count, also in the status) gives way first
         # when the readouts would not fit the view's height or width otherwise.
         (bs, b_fit), (us, u_fit) = boxes(sizes + [legend])
-        with_legend = b_fit or u_fit or not sizes
+        with_legend = (b_fit or u_fit or not sizes) and not getattr(self, "compact", False)
         if not with_legend:
             (bs, b_fit), (us, u_fit) = boxes(sizes)
         # both fit, or neither: the larger box (beside, the readouts that do not fit are cut
@@ -451,11 +451,20 @@ class ParticlesView(QtWidgets.QWidget):
         beside = (bs >= us if b_fit == u_fit else b_fit) or not (b_fit or u_fit)
         self.legend.setVisible(with_legend)
         self.legend.setMaximumHeight(1e6 if with_legend else 0)
+        # under the plot the readouts take their own height, the plot the rest (their
+        # column's filler would otherwise share the height with the plot)
+        self.readouts.setMaximumHeight(1e6 if beside else self._readouts_height())
         if beside == self._readouts_beside:
             return
         self._readouts_beside = beside
         self.graphics.ci.removeItem(self.readouts)
         self.graphics.addItem(self.readouts, *((0, 1) if beside else (2, 0)))
+
+    def _readouts_height(self) -> float:
+        items = [t for t in (self.legend, self.status_text, self.weights_text)
+                 if t.isVisible() and t.maximumHeight() > 0]
+        heights = [C.legend_size(t)[1] if t is self.legend else t.itemRect().height() for t in items]
+        return sum(heights) + 10 * max(len(items) - 1, 0) + 16
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
         table = C.mode_weights_table(fractions, true, labels, n=self.n_drawn)
@@ -463,6 +472,21 @@ class ParticlesView(QtWidgets.QWidget):
             self.weights_text.set_content("")
         else:
             self.weights_text.set_content(table[0], table[1], style=self.style)
+        self._place_readouts()
+
+    def set_density_name(self, name: str) -> None:
+        """What the backdrop is: p(x), or p_σ at the window's noise level."""
+        C.rename_legend_entry(self.legend, 0, name, self.style)
+
+    def set_compact(self, compact: bool) -> None:
+        """The window's column at 720p: no axis names and no legend (the status says what
+        the points are, the field panels' caption what the backdrop is); the readouts wrap
+        at the column's width rather than at 12 em, so they take fewer lines under the plot."""
+        self.compact = bool(compact)
+        C.show_axis_names(self.plot, not compact, self.style)
+        for t in (self.status_text, self.weights_text):
+            t.wrap_em = 20.0 if compact else 12.0
+        self._readouts_beside = None
         self._place_readouts()
 
     def apply_style(self, style: ViewStyle) -> None:
