@@ -177,8 +177,8 @@ def _train_and_sample(app, w, steps: int, sample: bool) -> None:
 
 def _compare(app, w, vary, steps: int, sample: bool, size):
     cw = w.open_compare()
-    for value, text in zip(vary.values, vary.texts):
-        cw.lab.add({vary.key: value}, seeds=1, name=f"{vary.key.split('.')[-1]}={text}")
+    for value in vary.values:   # named as the window names them (ISM, sigma=0.5, ...)
+        cw.lab.add({vary.key: value}, seeds=1)
     if steps > 0:
         cw.lab.set_budget("steps", steps)
         cw.toggle_play()
@@ -213,6 +213,13 @@ def plot_names(w) -> dict:
     return names
 
 
+def compare_plot_names(cw) -> dict:
+    names = {cw.fisher_view.plot: "fisher", cw.loss_view.plot: "loss"}
+    for plot, v in zip(cw.grid_view.plots, cw.lab.variants):
+        names[plot] = "error_" + re.sub(r"[^0-9a-zA-Z]+", "_", v.name).strip("_").lower()
+    return names
+
+
 def shoot(path: str, size: tuple[int, int], presenter: bool = False, settings_open: bool = True,
           vary=None, train: int = 0, sample: bool = False, out: str = "shot.png") -> dict:
     """Build, drive and grab the window; returns the layout figures (shoot_measure.measure)."""
@@ -243,7 +250,7 @@ def shoot(path: str, size: tuple[int, int], presenter: bool = False, settings_op
         if not pixmap.save(str(tmp), "PNG"):
             raise RuntimeError(f"shoot: could not write {out}")
         os.replace(tmp, out)
-        return measure(target, plot_names(w) if target is w else {})
+        return measure(target, plot_names(w) if target is w else compare_plot_names(target))
     finally:
         if target is not w:
             target.close()

@@ -281,7 +281,8 @@ def view_rects(window: QWidget, names: dict) -> dict[str, list[int]]:
     for view in _scene_views(window):
         visible = QRectF(on_screen(view.viewport(), window) or QRect())
         for item in view.scene().items():
-            if not isinstance(item, pg.PlotItem) or not item.isVisible():
+            if (not isinstance(item, pg.PlotItem) or isinstance(item, pg.ColorBarItem)
+                    or not item.isVisible()):
                 continue
             vb = item.getViewBox()
             r = _view_rect(view, vb, vb.rect(), window).intersected(visible)
