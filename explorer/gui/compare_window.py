@@ -215,6 +215,8 @@ class CompareWindow(QMainWindow):
         left.addWidget(self.fisher_view)
         left.addWidget(self.loss_view)
         left.setSizes([350, 320])   # the Fisher plot's legend has the ISM's extra row
+        for view in (self.fisher_view, self.loss_view):   # titles and legends stay whole
+            view.setMinimumWidth(380)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.grid_view)
         right.addWidget(self.banner)

@@ -63,11 +63,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def check_args(args) -> dict:
-    """Everything about the input that can be wrong, before Qt or torch is started."""
-    from ..core import preset as P
-    from ..core.compare.plan import parse_vary
-    from ..core.errors import SpecError
-    from ..core.shipped import resolve
+    """Everything about the input that can be wrong, before Qt is started (the options
+    first: the preset's checks import torch, which takes seconds)."""
     size = parse_size(args.size)
     if args.train < 0:
         raise ShootError(f"--train: expected a number of steps >= 0, got {args.train}")
@@ -82,6 +79,10 @@ def check_args(args) -> dict:
             raise ShootError(f"{f}: the folder {folder} does not exist")
         if not os.access(folder, os.W_OK):
             raise ShootError(f"{f}: the folder {folder} is not writable")
+    from ..core import preset as P
+    from ..core.compare.plan import parse_vary
+    from ..core.errors import SpecError
+    from ..core.shipped import resolve
     path = None if args.preset == "default" else resolve(args.preset)
     try:
         if path is not None:
