@@ -36,6 +36,8 @@ from .trace_tool import TraceTool
 from .view_focus import ViewFocus
 from .views_area import ViewsArea
 
+DRAWN_NAMES = {"image": "Painted density", "mixture": "Gaussians placed by hand",
+               "points": "Points from a file"}
 DEFAULT_SIZE = (1600, 980)  # shrunk to the screen's free area when it is smaller
 
 
@@ -262,8 +264,15 @@ class MainWindow(QMainWindow):
         d["density"] = dict(spec)
         if spec["kind"] != old["kind"] or spec.get("bounds") != old.get("bounds"):
             self._forget_noise_range(d)
+        # the window's title, the lesson card and an export's slide title name what is
+        # drawn now, not the preset it was drawn over
+        d["name"] = DRAWN_NAMES.get(spec["kind"], "Drawn density")
+        d["description"] = ("Drawn in the Draw tab. Train (Space) to learn its score, then "
+                            "Sample (Ctrl+L) to draw particles from it.")
         if not self._try_apply(d, changed={("density", "kind")}):
             self.draw_panel.show_error(self.last_error or "")
+            return
+        self.lesson.set_lesson(self.preset.name, self.preset.description)
 
     @Slot(str, str, object)
     def on_edit(self, section: str, key: str, value) -> None:

@@ -654,7 +654,10 @@ class ViewsArea(QWidget):
             view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
 
     def clear_particles(self) -> None:
+        """A new cloud (reset, a new preset or density): its readouts and a traced path go."""
         self._quality = None
+        if self.particles_view is not None and hasattr(self.particles_view, "set_trace"):
+            self.particles_view.set_trace(None)
         if self.curve_view is not None:
             self.curve_view.set_quality("")
         view = self.particle_view()

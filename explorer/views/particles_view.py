@@ -257,6 +257,15 @@ class ParticleHistogram(pg.ImageItem):
         self.setRect(C.image_rect(b))
 
 
+def running_mean(path: np.ndarray, k: int) -> np.ndarray:
+    """The mean of each k consecutive points (the ends kept), k >= 1."""
+    if k <= 1 or len(path) <= k:
+        return path
+    c = np.cumsum(np.vstack([np.zeros((1, path.shape[1])), path]), axis=0)
+    mean = (c[k:] - c[:-k]) / k
+    return np.vstack([path[:1], mean, path[-1:]])
+
+
 MIN_BOX = 80   # pixels: a plot smaller than this shows nothing
 
 
@@ -301,12 +310,18 @@ class ParticlesView(QtWidgets.QWidget):
         self.plot.addItem(self.paths_item)
         self.paths_shown = 0      # particles whose paths are drawn
         # one particle's path from a clicked point (yellow, Okabe-Ito), its start a ring
-        self.trace_item = pg.PlotDataItem(pen=pg.mkPen(TRACE, width=2))
+        self.trace_item = pg.PlotDataItem(pen=pg.mkPen(TRACE, width=2.5))
         self.trace_start = pg.ScatterPlotItem(size=12, pen=pg.mkPen(TRACE, width=2), brush=None)
         self.trace_end = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(TRACE))
-        for item in (self.trace_item, self.trace_start, self.trace_end):
+        self.trace_raw = pg.PlotDataItem(pen=pg.mkPen((*TRACE, 80), width=1))
+        self.trace_start_label = pg.TextItem("start", color=TRACE, anchor=(-0.15, 1.1))
+        self.trace_end_label = pg.TextItem("end", color=TRACE, anchor=(-0.15, -0.1))
+        for item in (self.trace_raw, self.trace_item, self.trace_start, self.trace_end,
+                     self.trace_start_label, self.trace_end_label):
             item.setZValue(20)
             self.plot.addItem(item)
+        for label in (self.trace_start_label, self.trace_end_label):
+            label.setVisible(False)
         self.points_item = PointCloudItem(size=style.point_size)
         self.plot.addItem(self.points_item)
         # Readouts beside the plot, never over the particles.
@@ -375,16 +390,25 @@ class ParticlesView(QtWidgets.QWidget):
 
     def set_trace(self, path) -> None:
         """Draw one particle's path (k x 2), or clear it with None."""
+        labels = (self.trace_start_label, self.trace_end_label)
+        for label in labels:
+            label.setVisible(path is not None and len(path) > 0)
         if path is None or len(path) == 0:
-            for item in (self.trace_item, self.trace_start, self.trace_end):
+            for item in (self.trace_raw, self.trace_item, self.trace_start, self.trace_end):
                 item.setData([], [])
             self.trace = None
             return
         path = np.asarray(path, dtype=np.float64)[:, :2]
         self.trace = path
-        self.trace_item.setData(path[:, 0], path[:, 1])
+        # a thousand noisy steps are a tangle: the steps faint, their running mean (the
+        # drift the score gives) bold, the start a ring and the end a dot, both named
+        self.trace_raw.setData(path[:, 0], path[:, 1])
+        smooth = running_mean(path, max(1, len(path) // 40))
+        self.trace_item.setData(smooth[:, 0], smooth[:, 1])
         self.trace_start.setData([path[0, 0]], [path[0, 1]])
         self.trace_end.setData([path[-1, 0]], [path[-1, 1]])
+        self.trace_start_label.setPos(path[0, 0], path[0, 1])
+        self.trace_end_label.setPos(path[-1, 0], path[-1, 1])
 
     def set_paths(self, paths) -> None:
         """Draw whole paths, (steps + 1, k, d) positions of k particles (d >= 2: the first two
