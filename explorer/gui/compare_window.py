@@ -310,8 +310,8 @@ class CompareWindow(QMainWindow):
     def _set_loss_scale(self, *_) -> None:
         scale = self.loss_scale.currentData() if hasattr(self, "loss_scale") else "shift_log"
         shifted = scale != "raw"
-        self.loss_view.set_title("Training loss − its final value" if shifted else "Training loss",
-                                 "mean over seeds; each variant's own last value subtracted"
+        self.loss_view.set_title("Loss − final value" if shifted else "Training loss",
+                                 "mean over seeds, minus its own last value"
                                  if shifted else "mean, band ± 1 sd over seeds")
         self.loss_view.set_log_y(scale == "shift_log",
                                  "loss − final (log)" if scale == "shift_log" else
