@@ -500,6 +500,17 @@ class SideText(pg.LabelItem):
         if self.plain_text:
             self.set_content(self.plain_text, self.rich_text, style)
 
+    def set_wrap_px(self, px: float | None) -> None:
+        """Wrap plain text at `px` pixels (None: at wrap_em font heights): a readout under
+        a plot wraps at the plot's width, whatever the font."""
+        if px == getattr(self, "wrap_px", None):
+            return
+        self.wrap_px = px
+        if self._content is not None and self.plain_text:
+            plain, rich, style = self._content
+            self._content = None
+            self.set_content(plain, None if rich is None else rich, style)
+
     def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
         if (plain or "", rich, style) == self._content:
             return   # unchanged: re-laying out rich text is a real part of a particle frame
@@ -522,6 +533,8 @@ class SideText(pg.LabelItem):
         self.setMaximumSize(1e6, 1e6)
         self.setText(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
         wrap = self.wrap_em * QtGui.QFontMetricsF(font).height()
+        if getattr(self, "wrap_px", None):
+            wrap = self.wrap_px
         if wraps and self.item.boundingRect().width() > wrap:
             self.item.setTextWidth(wrap)
             self.updateMin()

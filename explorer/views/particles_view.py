@@ -450,6 +450,12 @@ class ParticlesView(QtWidgets.QWidget):
 
     def _place_readouts(self) -> None:
         """Readouts beside the plot or under it, whichever leaves the larger square box."""
+        compact = getattr(self, "compact", False)
+        if compact and self.width() > 0:   # under the plot: wrap at the view's width
+            wrap = max(120.0, float(self.width() - 40))
+            for t in (self.status_text, self.weights_text):
+                if abs((getattr(t, "wrap_px", None) or 0) - wrap) > 8:
+                    t.set_wrap_px(wrap)
         texts = [t for t in (self.status_text, self.weights_text) if t.plain_text]
         sizes = [(t.itemRect().width(), t.itemRect().height()) for t in texts]
         legend = C.legend_size(self.legend)
@@ -473,6 +479,8 @@ class ParticlesView(QtWidgets.QWidget):
         # both fit, or neither: the larger box (beside, the readouts that do not fit are cut
         # at the bottom; below, the plot would vanish)
         beside = (bs >= us if b_fit == u_fit else b_fit) or not (b_fit or u_fit)
+        if compact and not (b_fit or u_fit):   # the window's column: under, wrapped
+            beside = False
         self.legend.setVisible(with_legend)
         self.legend.setMaximumHeight(1e6 if with_legend else 0)
         # under the plot the readouts take their own height, the plot the rest (their
