@@ -497,8 +497,11 @@ class SideText(pg.LabelItem):
         self.updateGeometry()
 
     def restyle(self, style: ViewStyle) -> None:
-        if self.plain_text:
-            self.set_content(self.plain_text, self.rich_text, style)
+        if self.plain_text and self._content is not None:
+            # the rich text as given (None for plain text, which wraps): passing the escaped
+            # plain text back as "rich" stopped it wrapping in presenter sizes
+            plain, rich, _ = self._content
+            self.set_content(plain, rich, style)
 
     def set_wrap_px(self, px: float | None) -> None:
         """Wrap plain text at `px` pixels (None: at wrap_em font heights): a readout under
