@@ -159,9 +159,9 @@ def _train_and_sample(app, w, steps: int, sample: bool) -> None:
     if steps > 0:
         w.run_bar.step_count.setValue(steps)
         w.step_training()
-        _wait(app, lambda: s.trainer.step_count >= steps and s.training is not None
-              and s.training.take_snapshot() is None and not s.playing, TIMEOUT_S, "training")
-        _wait(app, lambda: w.views._last_learned is not None, 30, "drawing the trained field")
+        _wait(app, lambda: s.trainer.step_count >= steps and not s.playing, TIMEOUT_S, "training")
+        # the window draws the last snapshot itself (taking it here would steal it)
+        _wait(app, lambda: w.run_bar.progress.value() >= steps, 30, "drawing the trained state")
         _settle(app)
     if sample:
         w.run_bar.start_sampling()
