@@ -34,12 +34,13 @@ from ..core import pictures
 from ..core.grid import grid_points
 from ..core.objectives import conditioning, short_label
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import finest_level, level_kind, level_label, level_noise, time_levels
+from ..core.scores import level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
 from ..core.samplers import sampler_class, sampler_label
 from .density_volume import GRID as VOLUME_GRID, DensityVolume
 from .likelihood_map import LikelihoodMap
+from .views_layout import two_d_arrangement
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
@@ -47,63 +48,8 @@ DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
 DENSITY_HZ = 4.0                          # learned-density updates per second, at most
 
 
-def _percent(f: float) -> str:
-    return "< 0.01%" if 100 * f < 0.01 else f"{100 * f:.2g}%"
-
-
-def density_readout(res, n: int, dim: int, floor: float | None) -> str:
-    """Two lines under the densities: the grid KL, and how far the field is from a gradient
-    (beside the same figure for the exact score on the same grid: what the grid resolves)."""
-    grid = f"{n}-point" if dim == 1 else "×".join([str(n)] * dim)
-    kl = "n/a" if res.kl_grid is None else f"{res.kl_grid:.3g}"
-    lines = [f"KL(p ‖ pθ) on the {grid} grid: {kl} nats"]
-    if res.curl_fraction is not None:
-        ref = "" if floor is None else f" (exact score: {_percent(floor)})"
-        lines.append(f"curl fraction {_percent(res.curl_fraction)}{ref}")
-    return "\n".join(lines)
-
-
-def outside_count(x: np.ndarray, bounds) -> int:
-    """Particles outside the view box (or not finite): the readout says how many are off view."""
-    b = np.asarray(bounds, dtype=np.float64)
-    x = np.asarray(x)
-    inside = np.isfinite(x).all(axis=1) & ((x >= b[:, 0]) & (x <= b[:, 1])).all(axis=1)
-    return int(len(x) - inside.sum())
-
-
-BLOWN_UP = 1e4   # SW2 this many times its noise floor: the particles diverged
-
-
-def quality_lines(q: dict) -> str:
-    """One line for the particle readout: the sliced Wasserstein distance (in data units) and
-    the grid total variation (0 to 1) of the cloud to exact samples, and the same for exact
-    samples of the same size (the noise floor). MMD and KL are in metrics.json, the compare
-    table and exports; the readout column has no room for four."""
-    f = q["floor"]
-    sw, tv = q["sliced_wasserstein"], q["tv_grid"]
-    if not np.isfinite(sw) or sw > BLOWN_UP * max(f["sliced_wasserstein"], 1e-12):
-        # 3.9e+37 read as a distance; it is a cloud that left the box for infinity
-        return "SW₂, TV: none: the particles blew up (not finite or far outside the box)"
-    # the floor is what exact samples of the same size score: at or under it is as good as
-    # the cloud can be measured, not better than exact
-    floor = f"{f['sliced_wasserstein']:.2g} · {f['tv_grid']:.2f}"
-    at = sw <= f["sliced_wasserstein"] and tv <= f["tv_grid"]
-    return (f"SW₂ {sw:.2g} · TV {tv:.2f} "
-            + (f"(at the floor of exact samples: {floor})" if at
-               else f"(floor of exact samples: {floor})"))
-
-
-def backdrop_name(level) -> str:
-    """The density drawn under the arrows and particles, named for its noise level (the
-    slider's): p(x) at the data, p_σ or p_t, the noised density, elsewhere."""
-    if level is None:
-        return "density p(x)"
-    sub = "σ" if level[0] == "sigma" else "t"
-    return f"noised density p_{sub} at {level_label(level)}"
-
-
-def mode_label(mean) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
+from .view_readouts import (backdrop_name, density_readout, field_caption,  # noqa: E402,F401
+                            mode_label, outside_count, quality_lines)
 
 
 class ViewsArea(QWidget):
@@ -332,26 +278,8 @@ class ViewsArea(QWidget):
             self.field_view.set_compact(True)
             self.particles_view = ParticlesView()
             self.particles_view.set_compact(True)
-            # the field panels and the loss under them on the left, the particles on the
-            # right with their readouts under the plot: on a 720p screen, with the settings
-            # drawer open, every picture keeps a readable size (docs/window.md)
-            w = QSplitter(Qt.Horizontal)
-            left = QSplitter(Qt.Vertical)
-            left.addWidget(self.field_view)
-            left.addWidget(self.loss_area)
-            left.setStretchFactor(0, 3)
-            left.setStretchFactor(1, 1)
-            left.setSizes([395, 215])
-            w.addWidget(left)
-            column = QWidget()   # the lesson card heads the particles' column (place_card)
-            self.card_column = QVBoxLayout(column)
-            self.card_column.setContentsMargins(0, 0, 0, 0)
-            self.card_column.setSpacing(2)
-            self.card_column.addWidget(self.particles_view, 1)
-            w.addWidget(column)
-            w.setStretchFactor(0, 2)
-            w.setStretchFactor(1, 1)
-            w.setSizes([690, 300])
+            w, self.card_column = two_d_arrangement(self.field_view, self.loss_area,
+                                                    self.particles_view)
         self.views_widget = w
         self._views_dim = dim
         if self.card is not None:
@@ -591,26 +519,7 @@ class ViewsArea(QWidget):
         self.view3d.set_slice_densities(learned, true, readout, source, true_title)
 
     def _field_caption(self, level) -> str:
-        preset = self.session.preset
-        src = self.session.density.score_source
-        if level is not None and level[0] == "sigma":
-            return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
-        if level is not None and level[0] == "t":
-            sigma, scale = level_noise(preset, level)
-            return (f"at {level_label(level)}: x_t = {scale:.3g} x + {sigma:.3g} z "
-                    f"(true: score of p_t, {src}); density p_t")
-        if level is not None:
-            sigma, _ = level_noise(preset, level)
-            return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
-                    f"(true: score of the marginal p_t, {src}); density p_t")
-        cond = conditioning(preset)
-        if cond == "sigma":
-            return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
-        if cond == "time":
-            return f"learned at t = 0; true score: {src}"
-        if level_kind(preset) == "t":
-            return f"learned at {level_label(finest_level(preset))}; true score: {src}"
-        return f"true score: {src}"
+        return field_caption(self.session, level)
 
     def show_training(self, snap: dict) -> None:
         """A training snapshot: the learned field at its level, the loss and Fisher curves."""
