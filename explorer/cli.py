@@ -37,6 +37,7 @@ COMMANDS: dict[str, Command] = {
     "advise": Command("explorer.commands.check", "advise"),
     "lesson": Command("explorer.commands.lesson"),
     "notebook": Command("explorer.commands.notebook"),
+    "shoot": Command("explorer.gui.shoot"),     # the window offscreen: a PNG and its layout
 }
 
 
@@ -54,6 +55,8 @@ USAGE = """score-explorer [PRESET | RUN_FOLDER]    open the window (a preset, or
        score-explorer lesson NAME | --list    play a lesson in the window; list the lessons
        score-explorer lesson NAME --headless [--scale X]   play it without a window
        score-explorer notebook PRESET --out FILE.ipynb [--steps N]   the session as a notebook
+       score-explorer shoot PRESET --size WxH [--presenter] [--compare KEY=V1,V2,...]
+                              [--train N] [--sample] --out FILE.png [--layout FILE.json]
 
 `check` trains an objective on Gaussians and mixtures in 1-3 dimensions against their exact
 scores (or checks a density's score and samples against its log-density), exit 0 pass, 1 fail.

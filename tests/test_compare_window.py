@@ -69,7 +69,8 @@ def test_variants_train_side_by_side_and_the_window_shows_them(window, qtbot):
     rel = table.item(0, 4).text()
     assert "±" in rel and 0 < float(rel.split("±")[0]) < 5
     names = [c.name for c in compare.fisher_view.curves]
-    assert names == ["ISM", "ISM: loss + C", "DSM"], "ISM is also shown as loss + constant"
+    assert names == ["ISM", "ISM (loss+C)/C", "DSM"], \
+        "ISM is also shown as (loss + constant) / constant, its relative Fisher divergence"
     assert all(len(c.x) > 1 for c in compare.fisher_view.curves)
     assert len(compare.grid_view.plots) == 2
     levels = compare.grid_view.levels
@@ -89,7 +90,7 @@ def test_variants_train_side_by_side_and_the_window_shows_them(window, qtbot):
                     and all(q is not None for q in compare.lab.variants[0].quality), timeout=60_000)
     compare.redraw()
     assert "±" in compare.table.item(0, 7).text()
-    assert "true 0.30 / 0.70" in compare.table.horizontalHeaderItem(7).text()
+    assert "true 0.30/0.70" in compare.table.horizontalHeaderItem(7).text()
     sw, floor = compare.table.item(0, 6).text().split(" (")   # sliced W2 ± sd (exact samples')
     assert float(sw.split("±")[0]) > 0 and float(floor.rstrip(")")) > 0
     particles = compare.grid_view.scatters[0].getData()[0]

@@ -33,6 +33,113 @@ def test_every_preset_readable_on_lecture_screens(tmp_path, screen):
     assert not problems, "\n".join(problems)
 
 
+# ----------------------------------------------------------------- the judged figures, by shoot
+# `score-explorer shoot` (gui/shoot.py) builds the window on an offscreen screen of the size
+# asked for and writes where each plot's data area (ViewBox) landed, the smallest text and
+# what is cut. Issue 24's figures: the default preset at 1280x720 with the settings drawer
+# open, trained 300 steps and sampled; presenter mode at 1920x1080; compare mode with four
+# objectives at 1280x720.
+
+def _shoot(tmp_path, *args) -> dict:
+    out, layout = tmp_path / "shot.png", tmp_path / "shot.json"
+    env = {**os.environ, "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
+    r = subprocess.run([sys.executable, "-m", "explorer", "shoot", *args, "--out", str(out),
+                        "--layout", str(layout)], env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert out.stat().st_size > 10_000, "a PNG of the window"
+    return json.loads(layout.read_text())
+
+
+def _area(r) -> int:
+    return r[2] * r[3]
+
+
+def test_default_preset_at_720p_with_the_settings_open_the_pictures_dominate(tmp_path):
+    d = _shoot(tmp_path, "default", "--size", "1280x720", "--settings", "open",
+               "--train", "300", "--sample")
+    assert d["window"] == [1280, 720]
+    v = d["views"]
+    fields = _area(v["field_learned"]) + _area(v["field_true"])
+    assert fields >= 0.18 * 1280 * 720, f"field panels {fields / (1280 * 720):.3f} of the screen: {v}"
+    assert v["particles"][2] >= 250 and v["particles"][3] >= 250, v
+    assert v["loss"][2] >= 320 and v["loss"][3] >= 140, v
+    for name, (x, y, w, h) in v.items():   # inside the window
+        assert x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 720, (name, v[name])
+    assert d["clipped"] == []
+
+
+def test_presenter_mode_at_1080p_has_no_text_under_16_px(tmp_path):
+    d = _shoot(tmp_path, "default", "--size", "1920x1080", "--presenter")
+    assert d["window"] == [1920, 1080]
+    assert d["min_font_px"] >= 16, f"{d['min_font_px']} px: {d['min_font_what']}"
+    assert d["clipped"] == []
+    assert {"field_learned", "field_true", "particles", "loss"} <= set(d["views"])
+
+
+def test_compare_mode_with_four_objectives_fits_720p(tmp_path):
+    d = _shoot(tmp_path, "default", "--size", "1280x720", "--train", "5",
+               "--compare", "objective.kind=esm,ism,ssm_vr,dsm")
+    assert d["window"] == [1280, 720]
+    v = d["views"]
+    assert {"fisher", "loss", "error_esm", "error_ism", "error_ssm_vr", "error_dsm"} <= set(v), v
+    for name, (x, y, w, h) in v.items():
+        assert w >= 300 and h >= 150, (name, v[name])
+        assert x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 720, (name, v[name])
+    assert d["clipped"] == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["default", "--size", "1280", "--out", "a.png"], "--size"),
+    (["default", "--size", "1280x720", "--out", "a.jpg"], ".png"),
+    (["nope.toml", "--size", "1280x720", "--out", "a.png"], "nope.toml"),
+    (["default", "--size", "1280x720", "--out", "a.png", "--compare", "objective.kind"], "--vary"),
+    (["default", "--size", "1280x720", "--out", "no/such/folder/a.png"], "no/such/folder"),
+])
+def test_shoot_bad_input_is_one_error_line_exit_2(tmp_path, args, says):
+    r = subprocess.run([sys.executable, "-m", "explorer", "shoot", *args], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], r.stderr
+
+
+def test_measure_finds_a_cut_label_and_the_smallest_text():
+    """shoot's measuring, on a window made to fail: a label narrower than its text, a 9 px
+    font, a plot whose data area is where the layout put it."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+    import pyqtgraph as pg
+    from explorer.gui.shoot_measure import measure
+    from explorer.views.application import make_app
+    make_app()
+    w = QWidget()
+    w.resize(400, 300)
+    lay = QVBoxLayout(w)
+    cut = QLabel("a label much wider than the forty pixels it has")
+    cut.setFixedWidth(40)
+    small = QLabel("tiny")
+    f = QFont()
+    f.setPixelSize(9)
+    small.setFont(f)
+    view = pg.PlotWidget()
+    for x in (cut, small, view):
+        lay.addWidget(x)
+    w.show()
+    for _ in range(5):
+        pg.QtWidgets.QApplication.processEvents()
+    d = measure(w, {view.getPlotItem(): "plot"})
+    assert d["window"] == [400, 300]
+    assert d["min_font_px"] == 9 and "tiny" in d["min_font_what"]
+    assert any("a label much wider" in c for c in d["clipped"])
+    vb = view.getPlotItem().getViewBox()
+    x, y, wd, ht = d["views"]["plot"]
+    top_left = view.mapTo(w, view.mapFromScene(vb.sceneBoundingRect().topLeft()))
+    assert abs(x - top_left.x()) <= 1 and abs(y - top_left.y()) <= 1
+    assert abs(wd - vb.width()) <= 1 and abs(ht - vb.height()) <= 1
+    w.close()
+
+
 # ----------------------------------------------------------------- the probe (child process)
 
 def _graphics(w):
@@ -155,3 +262,23 @@ def probe() -> list[str]:
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     print(json.dumps(probe()))
+
+
+def test_quality_readout_says_what_exact_is_and_when_the_cloud_blew_up():
+    from explorer.gui.views_area import quality_lines
+    floor = {"sliced_wasserstein": 0.85, "tv_grid": 0.04}
+    under = quality_lines({"sliced_wasserstein": 0.61, "tv_grid": 0.03, "floor": floor})
+    assert under == "SW₂ 0.61 · TV 0.03 (at the floor of exact samples: 0.85 · 0.04)"
+    above = quality_lines({"sliced_wasserstein": 2.0, "tv_grid": 0.25, "floor": floor})
+    assert above == "SW₂ 2 · TV 0.25 (floor of exact samples: 0.85 · 0.04)"
+    for bad in (3.9e37, float("nan"), float("inf")):
+        text = quality_lines({"sliced_wasserstein": bad, "tv_grid": 1.0, "floor": floor})
+        assert "blew up" in text and "e+" not in text
+
+
+def test_backdrop_is_named_for_the_sliders_noise_level():
+    from explorer.gui.views_area import backdrop_name
+    assert backdrop_name(None) == "density p(x)"
+    assert backdrop_name(("sigma", 2.5)).startswith("noised density p_σ at σ")
+    assert "2.5" in backdrop_name(("sigma", 2.5))
+    assert backdrop_name(("step", 10)).startswith("noised density p_t")

@@ -160,7 +160,10 @@ def _lesson_cli(*args):
 
 def test_cli_lists_the_lessons_one_a_line_in_course_order():
     r = _lesson_cli("--list")
-    assert r.returncode == 0 and r.stdout.splitlines() == catalog.names()
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and [line.split()[0] for line in lines] == catalog.names()
+    for line, path in zip(lines, catalog.shipped_lessons()):   # each with its title
+        assert line.rstrip().endswith(catalog.title_of(path)) and catalog.title_of(path) != path.stem
 
 
 def test_cli_a_bad_lesson_name_or_file_is_one_error_line(tmp_path):

@@ -259,6 +259,8 @@ def test_one_dimensional_density_shows_curves(qtbot, tmp_path):
 
 def test_presenter_mode_hides_controls_and_enlarges_fonts(window, qtbot):
     from explorer.views.style import PRESENTER
+    window.set_settings_open(True)   # the drawer, open before: hidden while presenting
+    assert window.panel.isVisible()
     window.set_presenter(True)
     assert not window.panel.isVisible() and window.isFullScreen()
     # presenter sizes, in proportion to the screen (PRESENTER is sized for 1080 lines)
@@ -601,9 +603,12 @@ def test_ncsn_shows_its_error_per_noise_level_and_the_slider_marks_it(window, qt
 
 
 def test_ctrl_b_hides_the_settings_panel_and_the_views_take_the_width(window, qtbot):
+    assert not window.left.isVisible(), "the settings drawer starts closed"
+    window.act_panel.trigger()
+    qtbot.waitUntil(window.left.isVisible, timeout=3000)
     before = window.views.width()
     window.act_panel.trigger()
-    qtbot.waitUntil(lambda: window.views.width() > before + 300, timeout=3000)
+    qtbot.waitUntil(lambda: window.views.width() > before + 200, timeout=3000)
     assert not window.left.isVisible()
     window.set_presenter(True)
     window.set_presenter(False)

@@ -12,8 +12,8 @@ def main(argv: list[str]) -> int:
                  "docs/lessons.md): a sequence of presets and what to do with each. Page Down and "
                  "Page Up step through it in the window.")
     ap.add_argument("name", nargs="?", help="a shipped lesson's name, or a lesson file (.toml)")
-    ap.add_argument("--list", action="store_true", help="print the shipped lessons' names, one a "
-                                                       "line, in course order")
+    ap.add_argument("--list", action="store_true", help="print the shipped lessons, one a line "
+                                                       "in course order: name, then title")
     ap.add_argument("--headless", action="store_true", help="play every step without a window "
                     "and print one line per step (a rehearsal; what the tests do)")
     ap.add_argument("--scale", type=float, default=1.0, help="with --headless: train this "
@@ -22,9 +22,11 @@ def main(argv: list[str]) -> int:
     if isinstance(args, int):
         return args
     from ..core.lessons import catalog
-    if args.list:
-        for name in catalog.names():
-            print(name)
+    if args.list:   # "name  title": the name to type, the title that says what it teaches
+        paths = catalog.shipped_lessons()
+        width = max((len(p.stem) for p in paths), default=0)
+        for p in paths:
+            print(f"{p.stem:<{width}}  {catalog.title_of(p)}")
         return 0
     if not args.name:
         raise SpecError("", "name a lesson (score-explorer lesson --list shows them)")

@@ -13,7 +13,7 @@ threads; the window marks itself stale and redraws one part (table, curves, grid
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHeaderView, QLabel, QLineEdit, QMainWindow, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QTabWidget)
@@ -22,7 +22,8 @@ from ..core.compare.lab import MAX_SEEDS, CompareLab, LabVariant
 from ..core.compare.plan import format_value
 from ..core.errors import SpecError
 from ..core.preset import Preset
-from ..views.compare_views import Curve, CurvesView, FieldGrid, variant_colour
+from ..views.compare_views import (LOSS_SCALES, Curve, CurvesView, FieldGrid, rescaled_loss,
+                                   variant_colour)
 from ..views.quality_nfe import QualityNfeView
 from .banner import Banner
 
@@ -30,7 +31,7 @@ REDRAW_MS = 150     # one part of the window redrawn per tick (table, curves, gr
 PARTS = ("table", "curves", "grid", "quality")
 CLASSIC_OBJECTIVES = ("esm", "ism", "ssm_vr", "dsm")
 COLUMNS = ("Variant", "Seeds", "Steps", "Steps/s", "Rel. Fisher", "Final loss", "SW₂ (exact)",
-           "Mode weights")
+           "Weights")
 
 
 class _LabBridge(QObject):
@@ -122,7 +123,17 @@ class CompareWindow(QMainWindow):
         self.timer.timeout.connect(self._redraw_if_stale)
         self.timer.start(REDRAW_MS)
         self.grid_view.set_bounds(preset.density["bounds"])
-        self.resize(1500, 900)
+        self._fit_screen(1500, 900)
+
+    def _fit_screen(self, w: int, h: int) -> None:
+        """1500x900, or the screen's free area where that is smaller (a 720p projector):
+        a fixed size put the plots off screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            w, h = min(w, avail.width()), min(h, avail.height())
+            self.move(avail.topLeft())
+        self.resize(w, h)
 
     # ================================================================ layout
     def _build(self) -> None:
@@ -163,6 +174,15 @@ class CompareWindow(QMainWindow):
         tb.addWidget(self.budget)
         tb.addWidget(self.budget_value)
         tb.addSeparator()
+        self.loss_scale = QComboBox()
+        for key, text in LOSS_SCALES.items():
+            self.loss_scale.addItem(text, key)
+        self.loss_scale.setToolTip("How the losses are drawn: each minus its final value (every "
+                                   "variant ends at 0; ESM and ISM, which differ by a constant, "
+                                   "meet), on a log axis or a linear one, or as they are")
+        self.loss_scale.currentIndexChanged.connect(self._set_loss_scale)
+        tb.addWidget(self.loss_scale)
+        tb.addSeparator()
         act("Sample all", self.sample_all, "Every variant samples with its own learned score",
             "Ctrl+L")
         tb.addSeparator()
@@ -182,31 +202,37 @@ class CompareWindow(QMainWindow):
         self.table.itemChanged.connect(self._renamed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
-        self.fisher_view = CurvesView("Fisher divergence", "training step", "F (log)", log_y=True,
+        # the relative F, the table's figure: F / (1/2 E_p|grad log p|^2)
+        self.fisher_view = CurvesView("Relative Fisher divergence", "training step",
+                                      "relative F (log)", log_y=True,
                                       note="geometric mean, band ± 1 sd over seeds")
         self.loss_view = CurvesView("Training loss", "training step", "loss",
                                     note="mean, band ± 1 sd over seeds")
         self.grid_view = FieldGrid()
+        self._set_loss_scale()
 
-        top = QSplitter(Qt.Horizontal)
+        # curves on the left, one above the other; the error maps and the table on the
+        # right: at 1280x720 every plot keeps at least 300x150 px (docs/window.md)
         left = QSplitter(Qt.Vertical)
-        left.addWidget(self.banner)
-        left.addWidget(self.table)
-        top.addWidget(left)
-        top.addWidget(self.grid_view)
-        top.setSizes([760, 740])
-        bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(self.fisher_view)
+        left.addWidget(self.fisher_view)
         # the loss and, in a second tab, sample quality against score evaluations (NFE)
         self.quality_view = QualityNfeView()
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.addTab(self.loss_view, "Loss")
         self.bottom_tabs.addTab(self.quality_view, "Quality vs NFE")
-        bottom.addWidget(self.bottom_tabs)
-        split = QSplitter(Qt.Vertical)
-        split.addWidget(top)
-        split.addWidget(bottom)
-        split.setSizes([470, 430])
+        left.addWidget(self.bottom_tabs)
+        left.setSizes([350, 320])   # the Fisher plot's legend has the ISM's extra row
+        for view in (self.fisher_view, self.loss_view):   # titles and legends stay whole
+            view.setMinimumWidth(380)
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.grid_view)
+        right.addWidget(self.banner)
+        right.addWidget(self.table)
+        right.setSizes([475, 0, 195])
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([470, 810])
         self.setCentralWidget(split)
         self.statusBar().showMessage("Add variants, then Train all (Space)")
 
@@ -288,6 +314,17 @@ class CompareWindow(QMainWindow):
         self.fisher_view.set_x_label(x)
         self.loss_view.set_x_label(x)
 
+    def _set_loss_scale(self, *_) -> None:
+        scale = self.loss_scale.currentData() if hasattr(self, "loss_scale") else "shift_log"
+        shifted = scale != "raw"
+        self.loss_view.set_title("Loss − final value" if shifted else "Training loss",
+                                 "mean over seeds, minus its own last value"
+                                 if shifted else "mean, band ± 1 sd over seeds")
+        self.loss_view.set_log_y(scale == "shift_log",
+                                 "loss − final (log)" if scale == "shift_log" else
+                                 "loss − final" if shifted else "loss")
+        self._stale.add("curves")
+
     def _selection_changed(self) -> None:
         v = self.selected()
         self.act_pause_variant.setText("Resume variant" if v is not None and v.paused
@@ -336,16 +373,20 @@ class CompareWindow(QMainWindow):
 
     def _draw_curves(self) -> None:
         lab = self.lab
+        scale = self.loss_scale.currentData()
         fisher, losses = [], []
         for v in list(lab.variants):
             colour = variant_colour(v.colour)
-            x, c, lo, hi = lab.curve(v, "fisher")
+            x, c, lo, hi = lab.curve(v, "relative_fisher")
             fisher.append(Curve(v.name, colour, x, c, lo, hi))
             x, c, lo, hi = lab.curve(v, "loss")
-            losses.append(Curve(v.name, colour, x, c, lo, hi))
+            losses.append(rescaled_loss(Curve(v.name, colour, x, c, lo, hi), scale))
             const = lab.ism_constant(v)
-            if const is not None and len(x):   # loss + 1/2 E|grad log p|^2 estimates F (ISM, SSM, SSM-VR)
-                fisher.append(Curve(f"{v.name}: loss + C", colour, x, c + const, dashed=True))
+            if const is not None and const > 0 and len(x):
+                # loss + C estimates F (ISM, SSM, SSM-VR), C = 1/2 E|grad log p|^2;
+                # relative: (loss + C) / C
+                fisher.append(Curve(f"{v.name} (loss+C)/C", colour, x, (c + const) / const,
+                                    dashed=True))
         self.fisher_view.set_curves(fisher)
         self.loss_view.set_curves(losses)
 
@@ -375,10 +416,10 @@ class CompareWindow(QMainWindow):
                 mean, sd = row["mode_weights"]
                 parts = [f"{m:.2f}" + (f"±{s:.2f}" if sd is not None else "")
                          for m, s in zip(mean, sd or [None] * len(mean))]
-                weights = " / ".join(parts)
+                weights = "/".join(parts)
             true = row["true_weights"]
-            header = "Mode weights" + (" (true " + " / ".join(f"{w:.2f}" for w in true) + ")"
-                                       if true else "")
+            header = "Weights" + (" (true " + "/".join(f"{w:.2f}" for w in true) + ")"
+                                  if true else "")
             self.table.horizontalHeaderItem(len(COLUMNS) - 1).setText(header)
             sw = "–"
             if row["sample_quality"] is not None:   # sliced W2 to exact samples, and its floor

@@ -189,6 +189,7 @@ class PresetGallery(QDialog):
             if info["error"]:
                 item.setForeground(QColor(220, 120, 120))
             self.list.addItem(item)
+        self._fit_titles()
         self.list.currentItemChanged.connect(self._show)
         self.list.itemDoubleClicked.connect(lambda item: self.accept())
         row = 0
@@ -270,6 +271,19 @@ class PresetGallery(QDialog):
             item.setIcon(QIcon(_placeholder("?")))
         if item is self.list.currentItem():
             self._show(item)
+
+    def _fit_titles(self) -> None:
+        """Cells tall enough for the longest title, wrapped, never cut with "…" (a name is
+        what a lecturer looks for in the grid)."""
+        from PySide6.QtCore import QRect
+        fm = self.list.fontMetrics()
+        width = THUMB + 52
+        tallest = max((fm.boundingRect(QRect(0, 0, width, 10_000), Qt.TextWordWrap,
+                                       self.list.item(i).text()).height()
+                       for i in range(self.list.count())), default=fm.lineSpacing())
+        self.list.setTextElideMode(Qt.ElideNone)
+        self.list.setUniformItemSizes(False)   # the first item's size cut the longer titles
+        self.list.setGridSize(QSize(THUMB + 64, THUMB + tallest + 20))
 
     def _apply_filter(self, text: str) -> None:
         words = text.lower().split()

@@ -9,7 +9,10 @@ from PySide6.QtWidgets import QMessageBox
 
 EXTRA_KEYS = [("Double-click a view", "show it alone, or every view again"),
               ("Mouse over a plot", "p(x), the learned and the true score in the status bar"),
-              ("Drag / wheel in a plot", "pan / zoom; the A button at its corner restores it")]
+              ("Drag / wheel in a plot", "pan / zoom; the A button at its corner restores it"),
+              ("Click in the particle plot", "one particle's path from there (2-D): its steps "
+               "faint, their running mean bold, start and end marked; Reset particles or a new "
+               "preset clears it")]
 
 
 def shortcuts_html(window) -> str:

@@ -94,6 +94,20 @@ class LessonPanel(QFrame):
         self.scroll.verticalScrollBar().setValue(0)
         self.back_button.setEnabled(number > 1)
         self.next_button.setEnabled(number < total)
+        self.next_button.setText("Next ▶")
+        self.next_button.setToolTip("The next step (Page Down)")
+
+    def offer_next_lesson(self, title: str | None) -> None:
+        """The last step: Next opens the course's next lesson (`title`), or says the course
+        is done."""
+        if title:
+            self.next_button.setEnabled(True)
+            self.next_button.setText("Next lesson ▶")
+            self.next_button.setToolTip(f"The course's next lesson: {title} (Page Down)")
+            self.set_status((self.status.text() + "\n" if self.status.text() else "")
+                            + f"Last step. Next lesson: {title}.")
+        else:
+            self.set_status("Last step of the last lesson: the course is done.")
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)

@@ -52,8 +52,7 @@ class LessonPlayer(QObject):
         self.index = -1
         self.panel.show()
         w = self.window
-        w.act_panel.setChecked(False)     # the settings panel gives the views its width
-        w.left.setVisible(False)
+        w.set_settings_open(False)     # the settings drawer gives the views its width
         w.lesson.hide()                   # the preset's own card: the lesson says more
         self._set_keys(True)
         self.go(0)
@@ -66,6 +65,20 @@ class LessonPlayer(QObject):
     def next(self) -> None:
         if self.lesson is not None and self.index + 1 < len(self.lesson.steps):
             self.go(self.index + 1)
+        elif self.lesson is not None and self.next_lesson() is not None:
+            self.window.open_lesson(str(self.next_lesson()))
+
+    def next_lesson(self):
+        """The shipped lesson after this one in course order (its path), or None."""
+        from ..core.lessons import catalog
+        if self.lesson is None or not self.lesson.source:
+            return None
+        paths = catalog.shipped_lessons()
+        stems = [p.stem for p in paths]
+        name = self.lesson.name
+        if name not in stems or stems.index(name) + 1 >= len(paths):
+            return None
+        return paths[stems.index(name) + 1]
 
     @Slot()
     def back(self) -> None:
@@ -104,6 +117,10 @@ class LessonPlayer(QObject):
         if tradeoff is not None:
             tradeoff.close()       # its thread joined
             w.tradeoff_dialog = None
+        if index + 1 == len(lesson.steps):   # the last step points to the next lesson
+            from ..core.lessons import catalog
+            after = self.next_lesson()
+            self.panel.offer_next_lesson(catalog.title_of(after) if after is not None else None)
         if not self._apply_preset(step):
             return
         self._set_views(step)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import preset as P
 from ..core.errors import SpecError
@@ -36,6 +36,8 @@ from .trace_tool import TraceTool
 from .view_focus import ViewFocus
 from .views_area import ViewsArea
 
+DRAWN_NAMES = {"image": "Painted density", "mixture": "Gaussians placed by hand",
+               "points": "Points from a file"}
 DEFAULT_SIZE = (1600, 980)  # shrunk to the screen's free area when it is smaller
 
 
@@ -78,9 +80,9 @@ class MainWindow(QMainWindow):
         self.lesson = LessonCard()
         self.views = ViewsArea(self.session)
         self.views.rebuilt.connect(self._watch_views)
-        for w in (self.banner, self.lesson):
-            rl.addWidget(w)
+        rl.addWidget(self.banner)
         rl.addWidget(self.views, 1)
+        self.views.place_card(self.lesson)
         # a lesson's panel: a column beside the views (gui/lesson_panel.py), shown while one plays
         self.lesson_panel = LessonPanel()
         self.lesson_panel.hide()
@@ -99,14 +101,17 @@ class MainWindow(QMainWindow):
         self.left = QTabWidget()
         self.left.addTab(self.panel, "Settings")
         self.left.addTab(self.draw_panel, "Draw")
-        self.left.setMinimumWidth(400)
-
-        split = QSplitter()
-        split.addWidget(self.left)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([420, 1180])
-        self.setCentralWidget(split)
+        self.left.setMinimumWidth(240)
+        # the settings are a drawer beside the pictures (Ctrl+B, the toolbar's Settings
+        # button), closed by default: in a splitter they took a third of a 720p screen
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settings_drawer")
+        self.settings_dock.setWidget(self.left)
+        self.settings_dock.setFeatures(QDockWidget.NoDockWidgetFeatures)
+        self.settings_dock.setTitleBarWidget(QWidget())   # the tabs name it
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.settings_dock)
+        self.settings_dock.hide()
+        self.setCentralWidget(right)
         self.statusBar().showMessage("Ready")
 
     def _build_actions(self) -> None:
@@ -249,9 +254,16 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def on_drawn_density(self, spec: dict) -> None:
-        """A stroke, a moved component or a loaded file: the [density] table, replaced whole."""
-        if not self._try_apply({"density": dict(spec)}):
+        """A stroke, a moved component or a loaded file: the [density] table, replaced whole.
+        The window's title, the lesson card and an export's slide title name what is drawn
+        now, not the preset it was drawn over."""
+        changes = {"density": dict(spec), "name": DRAWN_NAMES.get(spec["kind"], "Drawn density"),
+                   "description": "Drawn in the Draw tab. Train (Space) to learn its score, then "
+                                  "Sample (Ctrl+L) to draw particles from it."}
+        if not self._try_apply(changes):
             self.draw_panel.show_error(self.last_error or "")
+            return
+        self.lesson.set_lesson(self.preset.name, self.preset.description)
 
     @Slot(str, str, object)
     def on_edit(self, section: str, key: str, value) -> None:
@@ -384,6 +396,19 @@ class MainWindow(QMainWindow):
         if path:
             self.load_path(path)
             event.acceptProposedAction()
+
+    # ================================================================ the settings drawer
+    settings_open = property(lambda self: self.act_panel.isChecked())
+
+    def set_settings_open(self, on: bool) -> None:
+        """Open or close the settings drawer; it opens at about a fifth of the window's
+        width (260 to 420 px), so that the pictures keep the rest even on a 720p screen."""
+        on = bool(on)
+        self.act_panel.setChecked(on)
+        self.settings_dock.setVisible(on and not self.presenting)
+        if on:
+            width = int(min(420, max(260, 0.22 * self.width())))
+            self.resizeDocks([self.settings_dock], [width], Qt.Horizontal)
 
     # ================================================================ presenter mode
     presenting = property(lambda self: self.presenter.on)

@@ -82,11 +82,12 @@ def build_menus(w) -> None:
         tmenu.addAction(a)
     vmenu = w.menuBar().addMenu("&View")
     vmenu.addAction(w.act_presenter)
-    w.act_panel = act("&Settings panel", lambda on: w.left.setVisible(on), "Ctrl+B",
+    w.act_panel = act("&Settings", lambda on: w.set_settings_open(on), "Ctrl+B",
                       checkable=True)
-    w.act_panel.setChecked(True)
-    w.act_panel.setToolTip("Hide the settings and Draw tabs: on a 1280x720 screen the "
-                           "views get the whole width")
+    w.act_panel.setChecked(False)
+    w.act_panel.setToolTip("Open or close the settings drawer (density, objective, model, "
+                           "sampler; the Draw tab) beside the pictures (Ctrl+B)")
+    bar.insertAction(bar.actions()[0], w.act_panel)   # the drawer's handle, at the toolbar's start
     vmenu.addAction(w.act_panel)
     vmenu.addSeparator()
     for key, name, text in (("Ctrl+1", "field", "&Field (or curves, 3-D view) alone"),

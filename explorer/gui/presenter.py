@@ -8,6 +8,7 @@ they filled a 720-line projector's views with legends and readouts.
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from ..views.style import PRESENTER, SCREEN
 
@@ -35,7 +36,7 @@ class Presenter:
         w.act_presenter.setChecked(on)
         for widget in (w.menuBar(), w.statusBar(), w.run_bar):
             widget.setVisible(not on)
-        w.left.setVisible(not on and w.act_panel.isChecked())
+        w.settings_dock.setVisible(not on and w.act_panel.isChecked())
         lesson = w.lesson
         if on:
             self._lesson_was_folded = lesson.folded
@@ -53,6 +54,13 @@ class Presenter:
 
     def apply_style(self) -> None:
         style = self.style()
+        # every control and readout of the window grows with the plots' text (a σ readout,
+        # a combo box or a tab label left at 11 px is what a class cannot read)
+        font = QApplication.font()
+        if self.on:
+            font.setPointSizeF(float(style.font_pt))
+        for widget in (self.window.centralWidget(), self.window.settings_dock):
+            widget.setFont(font)
         self.window.lesson.set_font_pt(style.font_pt)
         self.window.lesson_panel.set_font_pt(style.font_pt if self.on else None)
         self.window.views.apply_style(style)

@@ -41,7 +41,8 @@ class RunControls(QToolBar):
         self.progress.setMaximumWidth(320)
         self.progress.setFormat("%v / %m steps")
         self.rate_label = QLabel("idle")
-        self.rate_label.setMinimumWidth(90)
+        # one width whatever it says ("idle", "was 121 steps/s"): the toolbar does not shift
+        self.rate_label.setFixedWidth(self.rate_label.fontMetrics().horizontalAdvance("was 00000 steps/s") + 8)
         for w in (self.play_button, self.step_button, self.step_count, reset, self.progress,
                   self.rate_label):
             self.addWidget(w)
@@ -99,6 +100,9 @@ class RunControls(QToolBar):
     def on_training_started(self) -> None:
         """A new training run: its step count and budget; Play or Pause as it goes on."""
         t = self.session.trainer
+        if t.step_count == 0:   # a new run: the last run's speed is not this one's
+            self._last_rate = None
+            self.rate_label.setText("idle")
         self.progress.setMaximum(max(t.budget, 1))
         self.progress.setValue(t.step_count)
         self.set_playing(self.session.playing)

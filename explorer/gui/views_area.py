@@ -34,12 +34,13 @@ from ..core import pictures
 from ..core.grid import grid_points
 from ..core.objectives import conditioning, short_label
 from ..core.schedules import ncsn_sigmas
-from ..core.scores import finest_level, level_kind, level_label, level_noise, time_levels
+from ..core.scores import level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
 from ..core.samplers import sampler_class, sampler_label
 from .density_volume import GRID as VOLUME_GRID, DensityVolume
 from .likelihood_map import LikelihoodMap
+from .views_layout import two_d_arrangement
 
 DENSITY_GRID_3D = 40  # points per axis of p drawn as level sets in the 3-D view
 DENSITY_SAMPLES_3D = 20000
@@ -47,42 +48,8 @@ DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
 DENSITY_HZ = 4.0                          # learned-density updates per second, at most
 
 
-def _percent(f: float) -> str:
-    return "< 0.01%" if 100 * f < 0.01 else f"{100 * f:.2g}%"
-
-
-def density_readout(res, n: int, dim: int, floor: float | None) -> str:
-    """Two lines under the densities: the grid KL, and how far the field is from a gradient
-    (beside the same figure for the exact score on the same grid: what the grid resolves)."""
-    grid = f"{n}-point" if dim == 1 else "×".join([str(n)] * dim)
-    kl = "n/a" if res.kl_grid is None else f"{res.kl_grid:.3g}"
-    lines = [f"KL(p ‖ pθ) on the {grid} grid: {kl} nats"]
-    if res.curl_fraction is not None:
-        ref = "" if floor is None else f" (exact score: {_percent(floor)})"
-        lines.append(f"curl fraction {_percent(res.curl_fraction)}{ref}")
-    return "\n".join(lines)
-
-
-def outside_count(x: np.ndarray, bounds) -> int:
-    """Particles outside the view box (or not finite): the readout says how many are off view."""
-    b = np.asarray(bounds, dtype=np.float64)
-    x = np.asarray(x)
-    inside = np.isfinite(x).all(axis=1) & ((x >= b[:, 0]) & (x <= b[:, 1])).all(axis=1)
-    return int(len(x) - inside.sum())
-
-
-def quality_lines(q: dict) -> str:
-    """One line for the particle readout: the sliced Wasserstein distance (in data units) and
-    the grid total variation (0 to 1) of the cloud to exact samples, and the same for exact
-    samples of the same size (the noise floor). MMD and KL are in metrics.json, the compare
-    table and exports; the readout column has no room for four."""
-    f = q["floor"]
-    return (f"SW₂ {q['sliced_wasserstein']:.2g} · TV {q['tv_grid']:.2f} "
-            f"(exact {f['sliced_wasserstein']:.2g} · {f['tv_grid']:.2f})")
-
-
-def mode_label(mean) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in mean) + ")"
+from .view_readouts import (backdrop_name, density_readout, field_caption,  # noqa: E402,F401
+                            mode_label, outside_count, quality_lines)
 
 
 class ViewsArea(QWidget):
@@ -114,8 +81,11 @@ class ViewsArea(QWidget):
         self.density_volume = DensityVolume(self)   # "Learned density" in 3-D
         self.density_volume.ready.connect(self._volume_ready)
         self._volume = None   # the last 3-D result: (LearnedDensity | None, true log p, floor, n, level)
+        self.card = None          # the lesson card (place_card)
+        self.card_column = None   # 2-D: the particles' column, headed by the card
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.top = lay
         lay.addLayout(self._build_controls())
         self.holder = QVBoxLayout()
         lay.addLayout(self.holder, 1)
@@ -262,6 +232,10 @@ class ViewsArea(QWidget):
         if self.views_widget is not None and self._views_dim == dim:
             return
         if self.views_widget is not None:
+            if self.card is not None and self.card.parentWidget() is not self:
+                shown = self.card.isVisibleTo(self.card.parentWidget())
+                self.card.setParent(self)   # out of the old column before it is deleted
+                self.card.setVisible(shown)
             self.views_widget.setParent(None)
             self.views_widget.deleteLater()
         from ..views.loss_view import LossView
@@ -271,10 +245,12 @@ class ViewsArea(QWidget):
         # the loss, and for NCSN and DDPM the error at each noise level, in one place
         self.loss_area = QTabWidget()
         self.loss_area.setDocumentMode(True)
+        self.loss_view.set_compact(True)
         self.loss_area.addTab(self.loss_view, "Loss")
         self.loss_area.addTab(self.noise_view, "Error per noise level")
         self.field_view = self.particles_view = self.curve_view = None
         self.view3d = None
+        self.card_column = None
         w = QSplitter(Qt.Vertical)
         if dim == 3:
             from ..views.view3d import make_view3d
@@ -299,16 +275,15 @@ class ViewsArea(QWidget):
             from ..views.field_view import FieldView
             from ..views.particles_view import ParticlesView
             self.field_view = FieldView()
+            self.field_view.set_compact(True)
             self.particles_view = ParticlesView()
-            w.addWidget(self.field_view)
-            bottom = QSplitter(Qt.Horizontal)
-            bottom.addWidget(self.loss_area)
-            bottom.addWidget(self.particles_view)
-            bottom.setSizes([500, 500])
-            w.addWidget(bottom)
-            w.setSizes([520, 420])
+            self.particles_view.set_compact(True)
+            w, self.card_column = two_d_arrangement(self.field_view, self.loss_area,
+                                                    self.particles_view)
         self.views_widget = w
         self._views_dim = dim
+        if self.card is not None:
+            self.place_card(self.card)
         self._density_cache.clear()
         self.learned_density = None
         self._volume = None
@@ -328,6 +303,16 @@ class ViewsArea(QWidget):
         if self._style is not None:
             self.apply_style(self._style)
         self.rebuilt.emit()
+
+    def place_card(self, card: QWidget) -> None:
+        """The preset's lesson card: in 2-D at the head of the particles' column (a row of
+        its own above the views took the height the field panels need at 720p), else above
+        the views."""
+        self.card = card
+        if self._views_dim == 2 and self.card_column is not None:
+            self.card_column.insertWidget(0, card, 0)
+        else:
+            self.top.insertWidget(0, card)
 
     def focusable_views(self) -> dict:
         """The views Ctrl+1..3 show alone (1-D and 3-D have one main view)."""
@@ -371,6 +356,7 @@ class ViewsArea(QWidget):
             for v in (self.field_view, self.particles_view):
                 v.set_bounds(b)
                 v.set_density(img)
+                v.set_density_name(backdrop_name(None))
         else:
             # a cloud of samples of p and translucent level sets of p on a 40^3 grid
             x = s.density.sample(DENSITY_SAMPLES_3D, torch.Generator().manual_seed(0)).numpy()
@@ -401,8 +387,10 @@ class ViewsArea(QWidget):
             self._backdrop_level = level
             img = pictures.density_image(s.density, s.preset.density["bounds"],
                                          noise=level_noise(s.preset, level))
+            name = backdrop_name(level)
             for v in (self.field_view, self.particles_view):
                 v.set_density(img)
+                v.set_density_name(name)
         self.field_view.set_fields(s.grid, learned, true, s.p_on_grid(level))
         self.field_view.set_caption(self._field_caption(level))
 
@@ -531,26 +519,7 @@ class ViewsArea(QWidget):
         self.view3d.set_slice_densities(learned, true, readout, source, true_title)
 
     def _field_caption(self, level) -> str:
-        preset = self.session.preset
-        src = self.session.density.score_source
-        if level is not None and level[0] == "sigma":
-            return f"at noise level σ = {level[1]:.3g} (true: score of p_σ, {src}); density p_σ"
-        if level is not None and level[0] == "t":
-            sigma, scale = level_noise(preset, level)
-            return (f"at {level_label(level)}: x_t = {scale:.3g} x + {sigma:.3g} z "
-                    f"(true: score of p_t, {src}); density p_t")
-        if level is not None:
-            sigma, _ = level_noise(preset, level)
-            return (f"at DDPM step t = {int(level[1])}, noise √(1−ᾱ_t) = {sigma:.3g} "
-                    f"(true: score of the marginal p_t, {src}); density p_t")
-        cond = conditioning(preset)
-        if cond == "sigma":
-            return f"learned at σ_min = {preset.objective['sigma_min']:.3g}; true score: {src}"
-        if cond == "time":
-            return f"learned at t = 0; true score: {src}"
-        if level_kind(preset) == "t":
-            return f"learned at {level_label(finest_level(preset))}; true score: {src}"
-        return f"true score: {src}"
+        return field_caption(self.session, level)
 
     def show_training(self, snap: dict) -> None:
         """A training snapshot: the learned field at its level, the loss and Fisher curves."""
@@ -569,6 +538,9 @@ class ViewsArea(QWidget):
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session
         obj = s.preset.objective["kind"]
+        tab = f"Loss ({short_label(obj)})"   # the plot's title, which the window leaves out
+        if self.loss_area.tabText(0) != tab:
+            self.loss_area.setTabText(0, tab)
         ism_c = s.trainer.ism_constant()
         f_steps, f, _rel = s.fisher_arrays()   # F itself, not the relative F: it shares the loss axis
         self.loss_view.set_curves(steps, losses, f_steps, f, ism_c, obj,
@@ -605,7 +577,10 @@ class ViewsArea(QWidget):
             view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
 
     def clear_particles(self) -> None:
+        """A new cloud (reset, a new preset or density): its readouts and a traced path go."""
         self._quality = None
+        if self.particles_view is not None and hasattr(self.particles_view, "set_trace"):
+            self.particles_view.set_trace(None)
         if self.curve_view is not None:
             self.curve_view.set_quality("")
         view = self.particle_view()

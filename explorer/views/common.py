@@ -309,7 +309,8 @@ def make_layout_widget() -> pg.GraphicsLayoutWidget:
 def set_title(plot: pg.PlotItem, text: str, style: ViewStyle = SCREEN) -> None:
     """Title in the foreground colour; the plain text is kept on the plot (`title_text`)."""
     plot.title_text = text
-    plot.setTitle(text, size=f"{style.font_pt + 2}pt", color=FOREGROUND)
+    color = pg.mkColor(getattr(plot, "title_color", FOREGROUND)).name()
+    plot.setTitle(text, size=f"{style.font_pt + 2}pt", color=color)
 
 
 def label_axes(plot: pg.PlotItem, x: str = X1, y: str = X2, style: ViewStyle = SCREEN) -> None:
@@ -347,10 +348,24 @@ def apply_style(plot: pg.PlotItem, style: ViewStyle = SCREEN) -> None:
         label_axes(plot, x, y, style)
     if getattr(plot, "title_text", None) is not None:
         set_title(plot, plot.title_text, style)
-    # Room for the tick labels at larger fonts so nothing is clipped.
+    # Room for the tick labels at larger fonts so nothing is clipped (and for the axis
+    # names where they are shown: a compact plot leaves them to its title and caption).
     fm = QtGui.QFontMetrics(font)
-    plot.getAxis("left").setWidth(fm.horizontalAdvance("-00.00") + fm.height() + 14)
-    plot.getAxis("bottom").setHeight(2 * fm.height() + 16)
+    named = 1 if getattr(plot, "axis_names_shown", True) else 0
+    if named:
+        plot.getAxis("left").setWidth(fm.horizontalAdvance("-00.00") + fm.height() + 14)
+    else:   # just the tick labels' width (the axis grows to its widest label)
+        plot.getAxis("left").setWidth(None)
+    plot.getAxis("bottom").setHeight((1 + named) * fm.height() + 16)
+    for name in ("bottom", "left"):
+        plot.getAxis(name).showLabel(bool(named))
+
+
+def show_axis_names(plot: pg.PlotItem, shown: bool, style: ViewStyle = SCREEN) -> None:
+    """Axis names (x₁, x₂) on or off: off, the axes keep only their tick labels and give
+    their room to the data (the window's panels on a 720p screen)."""
+    plot.axis_names_shown = bool(shown)
+    apply_style(plot, style)
 
 
 def fit_box(plot, bounds, padding: float = 0.02) -> None:
@@ -424,6 +439,14 @@ def legend_under_plot(widget, legend: pg.LegendItem) -> None:
     widget.addItem(legend, 1, 0)
 
 
+def rename_legend_entry(legend: pg.LegendItem, index: int, name: str,
+                        style: ViewStyle = SCREEN) -> None:
+    """A new text for entry `index` (the density's, when the slider picks p_σ)."""
+    if index < len(legend.items):
+        legend.items[index][1].setText(name, size=f"{style.font_pt}pt", color=FOREGROUND)
+        legend.updateSize()
+
+
 def legend_size(legend: pg.LegendItem) -> tuple[float, float]:
     """The legend's own size (its rectangle stretches with the layout cell it is in)."""
     m = legend.layout.minimumSize()
@@ -474,8 +497,22 @@ class SideText(pg.LabelItem):
         self.updateGeometry()
 
     def restyle(self, style: ViewStyle) -> None:
-        if self.plain_text:
-            self.set_content(self.plain_text, self.rich_text, style)
+        if self.plain_text and self._content is not None:
+            # the rich text as given (None for plain text, which wraps): passing the escaped
+            # plain text back as "rich" stopped it wrapping in presenter sizes
+            plain, rich, _ = self._content
+            self.set_content(plain, rich, style)
+
+    def set_wrap_px(self, px: float | None) -> None:
+        """Wrap plain text at `px` pixels (None: at wrap_em font heights): a readout under
+        a plot wraps at the plot's width, whatever the font."""
+        if px == getattr(self, "wrap_px", None):
+            return
+        self.wrap_px = px
+        if self._content is not None and self.plain_text:
+            plain, rich, style = self._content
+            self._content = None
+            self.set_content(plain, None if rich is None else rich, style)
 
     def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
         if (plain or "", rich, style) == self._content:
@@ -499,6 +536,8 @@ class SideText(pg.LabelItem):
         self.setMaximumSize(1e6, 1e6)
         self.setText(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
         wrap = self.wrap_em * QtGui.QFontMetricsF(font).height()
+        if getattr(self, "wrap_px", None):
+            wrap = self.wrap_px
         if wraps and self.item.boundingRect().width() > wrap:
             self.item.setTextWidth(wrap)
             self.updateMin()

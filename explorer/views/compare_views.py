@@ -43,6 +43,25 @@ class Curve:
     dashed: bool = False
 
 
+# How the compare window draws the variants' losses. As they are, DSM's loss (about 100:
+# its target's variance) set the axis and the other variants were flat lines at 0; minus
+# its final value, every loss ends at 0 and ESM and ISM (which differ by a constant) meet.
+LOSS_SCALES = {"shift_log": "Loss − final value, log axis", "shift": "Loss − final value",
+               "raw": "Loss as it is"}
+
+
+def rescaled_loss(curve: Curve, scale: str) -> Curve:
+    """`curve` with `scale` applied ("raw", "shift", "shift_log": the log is the axis's)."""
+    if scale == "raw" or len(curve.centre) == 0:
+        return curve
+    final = float(np.asarray(curve.centre)[-1])
+
+    def shift(a):
+        return None if a is None else np.asarray(a, dtype=np.float64) - final
+    return Curve(curve.name, curve.colour, curve.x, shift(curve.centre), shift(curve.low),
+                 shift(curve.high), curve.dashed)
+
+
 class CurvesView(QtWidgets.QWidget):
     """Curves of several variants on one plot, the legend in a column at its right."""
 
@@ -57,11 +76,16 @@ class CurvesView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.widget)
         self.plot = C.make_plot(title, x_label, y_label, self.style, grid=True)
-        if log_y:
-            self.plot.setAxisItems({"left": C.SparseLogAxis("left")})
-            C.label_axes(self.plot, x_label, y_label, self.style)
-            C.apply_style(self.plot, self.style)
+        self.plot.setAxisItems({"left": C.SparseLogAxis("left")})   # labels 1, 2, 5 in log mode
+        C.label_axes(self.plot, x_label, y_label, self.style)
+        C.apply_style(self.plot, self.style)
+        for name in ("left", "bottom"):   # "training step (x0.001)" read as nonsense
+            self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.plot.setLogMode(y=log_y)
+        self.empty_hint = pg.TextItem("no variants yet: Add variant… or Add ESM, ISM, SSM-VR, DSM",
+                                      color=C.HINT, anchor=(0.5, 0.5))
+        self.empty_hint.setParentItem(self.plot.getViewBox())
+        self.plot.getViewBox().sigResized.connect(self._place_hint)
         self._set_title()
         self.widget.addItem(self.plot, 0, 0)
         self.legend = C.make_legend(self.style)
@@ -79,6 +103,23 @@ class CurvesView(QtWidgets.QWidget):
                                f"color:#b8b8c0'>{self.note}</span>",
                                size=f"{self.style.font_pt + 2}pt", color=C.FOREGROUND)
 
+    def _place_hint(self, *_) -> None:
+        r = self.plot.getViewBox().boundingRect()
+        self.empty_hint.setPos(r.center())
+
+    def set_log_y(self, on: bool, y_label: str | None = None) -> None:
+        self.log_y = bool(on)
+        self.plot.setLogMode(y=self.log_y)
+        if y_label is not None:
+            x, _ = self.plot.axis_labels
+            C.label_axes(self.plot, x, y_label, self.style)
+        self._key = None
+        self.set_curves(self.curves)
+
+    def set_title(self, title: str, note: str) -> None:
+        self.title, self.note = title, note
+        self._set_title()
+
     def set_x_label(self, text: str) -> None:
         x, y = self.plot.axis_labels
         C.label_axes(self.plot, text, y, self.style)
@@ -88,6 +129,16 @@ class CurvesView(QtWidgets.QWidget):
         (names, colours, dashes): between two snapshots only their data moves, and making
         pyqtgraph items and legend rows anew each time cost a third of a second."""
         self.curves = list(curves)
+        empty = not any(len(c.x) for c in curves)
+        self.empty_hint.setVisible(empty)
+        for name in ("left", "bottom"):   # no numbers on an axis with nothing on it
+            self.plot.getAxis(name).setStyle(showValues=not empty)
+        if empty:
+            self.plot.getViewBox().setRange(xRange=(0, 1), yRange=(0, 1) if not self.log_y else (-1, 0),
+                                            padding=0)
+        elif getattr(self, "_was_empty", True):
+            self.plot.enableAutoRange()
+        self._was_empty = empty
         key = [(c.name, tuple(c.colour), c.dashed) for c in curves]
         if key != getattr(self, "_key", None):
             self._rebuild(curves)
@@ -143,6 +194,19 @@ class CurvesView(QtWidgets.QWidget):
         self.set_curves(self.curves)
 
 
+def grid_columns(n: int, width: float, height: float, bar: float = 90, axis: float = 28,
+                 chrome_h: float = 50) -> int:
+    """Columns for n square maps in width x height (a colour bar `bar` wide beside them,
+    each map's axis and title around it): the fewest columns that give the largest maps."""
+    best, best_side = 1, -1.0
+    for cols in range(1, n + 1):
+        rows = math.ceil(n / cols)
+        side = min((width - bar) / cols - axis, height / rows - chrome_h)
+        if side > best_side + 1:
+            best, best_side = cols, side
+    return best
+
+
 class FieldGrid(QtWidgets.QWidget):
     """Small multiples: each variant's error map on one shared colour scale."""
 
@@ -175,16 +239,16 @@ class FieldGrid(QtWidgets.QWidget):
             return
         self._names, self._colours = list(names), list(colours)
         self.widget.clear()
+        self._cols = grid_columns(max(len(names), 1), self.width(), self.height())
         self.plots, self.images, self.scatters = [], [], []
         n = max(len(names), 1)
-        aspect = max(self.width(), 1) / max(self.height(), 1)
-        cols = max(1, min(n, round(math.sqrt(n * aspect))))
+        cols = self._cols
         for i, (name, colour) in enumerate(zip(names, colours)):
             plot = C.make_plot(name, "", "", self.style)
             plot.titleLabel.setText(name, size=f"{self.style.font_pt + 1}pt", color=colour)
             plot.title_text = None   # coloured by hand above; apply_style must not reset it
             plot.setAspectLocked(True)
-            plot.getAxis("left").setWidth(36)
+            plot.getAxis("left").setWidth(28)   # two maps and a colour bar in 700 px at 720p
             plot.getAxis("bottom").setHeight(24)
             image = pg.ImageItem()
             image.setOpts(axisOrder="col-major")
@@ -198,13 +262,41 @@ class FieldGrid(QtWidgets.QWidget):
             self.scatters.append(scatter)
         if names:
             self.colorbar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get(ERROR_CMAP),
-                                            label="|sθ − ∇log p|", interactive=False, width=14)
+                                            label="|sθ − ∇log p|", interactive=False, width=12)
             self.widget.addItem(self.colorbar, 0, cols, rowspan=math.ceil(n / cols))
             C.apply_style_colorbar(self.colorbar, self.style)
+            self._equalise()
+
+    def _equalise(self) -> None:
+        """The maps' columns equally wide (left alone, the layout gave the first one less)."""
+        lay = self.widget.ci.layout
+        cols = getattr(self, "_cols", 1)
+        share = max(1.0, (self.width() - 100) / cols)
+        for c in range(cols):
+            lay.setColumnStretchFactor(c, 1)
+            lay.setColumnPreferredWidth(c, share)
+            lay.setColumnMinimumWidth(c, 0.9 * share)
+        lay.setColumnStretchFactor(cols, 0)
+
+    def resizeEvent(self, event) -> None:
+        """Another shape (the window maximised, a splitter dragged): the arrangement that
+        gives the largest maps now, with the maps drawn again."""
+        super().resizeEvent(event)
+        n = len(self._names)
+        if n and grid_columns(n, self.width(), self.height()) == getattr(self, "_cols", None):
+            self._equalise()
+        elif n:
+            names, self._names = self._names, []
+            self.set_variants(names, self._colours)
+            if getattr(self, "_last_errors", None) is not None:
+                self.set_errors(*self._last_errors)
+            if getattr(self, "_last_particles", None) is not None:
+                self.set_particles(self._last_particles)
 
     def set_errors(self, grid: np.ndarray, errors: list[np.ndarray | None]) -> None:
         """The error of each variant at the grid points (None: not trained yet); the colour
         scale runs from 0 to the 99th percentile of all of them, shared."""
+        self._last_errors = (grid, errors)
         finite = [e[np.isfinite(e)] for e in errors if e is not None]
         top = C.robust_max(np.concatenate(finite)) if finite and any(len(f) for f in finite) else 1.0
         self.levels = (0.0, max(float(top), 1e-12))
@@ -225,6 +317,7 @@ class FieldGrid(QtWidgets.QWidget):
         self.colorbar.setLevels(self.levels)
 
     def set_particles(self, particles: list[np.ndarray | None]) -> None:
+        self._last_particles = particles
         for scatter, x in zip(self.scatters, particles):
             if x is None or len(x) == 0:
                 scatter.setData([], [])

@@ -92,7 +92,6 @@ class Curve1DView(QtWidgets.QWidget):
         self.top_legend = C.make_legend(style)
         self.top_legend.addItem(self.density_item, C.DENSITY_NAME)
         self.top_legend.addItem(self.hist_item, "particles (histogram)")
-        self.top_legend.addItem(self.learned_density_item, "learned p\u03b8(x)")
         self.bottom_legend = C.make_legend(style)
         self.bottom_legend.addItem(self.learned_item, C.LEARNED_NAME)
         self.bottom_legend.addItem(self.true_item, C.TRUE_NAME)
@@ -178,7 +177,16 @@ class Curve1DView(QtWidgets.QWidget):
         if kl is not None and len(x):
             label += f" (KL {kl:.2g})"   # KL(p || p_theta) on the grid: short, the column is narrow
         self.learned_readout = label
-        self.top_legend.items[2][1].setText(label, size=f"{self.style.font_pt}pt")
+        # the entry only while its curve is drawn (an export before training listed a
+        # "learned pθ(x)" that was nowhere on the slide)
+        shown = any(sample.item is self.learned_density_item for sample, _ in self.top_legend.items)
+        if len(x) and not shown:
+            self.top_legend.addItem(self.learned_density_item, label)
+        elif not len(x) and shown:
+            self.top_legend.removeItem(self.learned_density_item)
+        for sample, text in self.top_legend.items:
+            if sample.item is self.learned_density_item:
+                text.setText(label, size=f"{self.style.font_pt}pt")
         self._range_top()
 
     def set_ode_density(self, xs, logp=None, label: str = "") -> None:

@@ -23,6 +23,7 @@ become a solid block that hides the density.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -97,6 +98,8 @@ class FieldView(QtWidgets.QWidget):
         self.arrow_mode = "per_panel"
         self.thinning = 1             # every k-th grid point along each axis has an arrow
         self.caption = ""
+        self.compact = False
+        self.density_name = C.DENSITY_NAME
 
         self.stack = QtWidgets.QStackedWidget()
         self.caption_label = QtWidgets.QLabel()
@@ -325,6 +328,7 @@ class FieldView(QtWidgets.QWidget):
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
         self.stack.setCurrentWidget(self.pages[mode])
+        self._show_caption()
         self._refresh()
 
     def set_arrow_mode(self, mode: str) -> None:
@@ -351,8 +355,27 @@ class FieldView(QtWidgets.QWidget):
 
     def set_caption(self, text: str) -> None:
         self.caption = text or ""
-        self.caption_label.setText(self.caption)
-        self.caption_label.setVisible(bool(self.caption))
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        text = html.escape(self.caption)
+        if self.compact and self.mode == "side":   # the legend row's words, in the caption
+            def key(colour, name):
+                return f"<span style='color:{pg.mkColor(colour).name()}'>■ {html.escape(name)}</span>"
+            text = " · ".join([key(LEARNED, C.LEARNED_NAME), key(TRUE, C.TRUE_NAME),
+                               f"backdrop: {html.escape(self.density_name)}"]) + (
+                "<br>" + text if text else "")
+        self.caption_label.setText(text)
+        self.caption_label.setVisible(bool(text))
+
+    def set_density_name(self, name: str) -> None:
+        """What the backdrop is (p(x), or p_σ at the slider's noise level): the legends
+        and the caption say it."""
+        self.density_name = name
+        for legend in (self.side_legend, self.overlay_legend, self.error_legend):
+            if legend is not self.error_legend:   # the error map's first entry: contours of p
+                C.rename_legend_entry(legend, 0, name, self.style)
+        self._show_caption()
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
@@ -380,6 +403,31 @@ class FieldView(QtWidgets.QWidget):
         self.caption_label.setFont(font)
         self.caption_label.setStyleSheet(
             f"color: {pg.mkColor(FOREGROUND).name()}; background: {pg.mkColor(BACKGROUND).name()};")
+
+    def set_compact(self, compact: bool) -> None:
+        """The window's panels: no axis names, and side by side no legend row, the titles
+        in the arrows' colours instead (orange learned, sky blue true) and the backdrop
+        named by the caption; at 720p the legend row and the names took a fifth of the
+        panels' height. Exports and the 3-D slice keep the full form."""
+        self.compact = bool(compact)
+        for plot in self.all_plots():
+            plot.axis_names_shown = not self.compact
+        self.learned_plot.title_color = LEARNED if self.compact else FOREGROUND
+        self.true_plot.title_color = TRUE if self.compact else FOREGROUND
+        ci = self.side_widget.ci
+        if self.compact and self.side_legend in ci.items:
+            ci.removeItem(self.side_legend)
+            self.side_legend.setParentItem(None)
+            self.side_legend.setVisible(False)
+        elif not self.compact and self.side_legend not in ci.items:
+            self.side_widget.addItem(self.side_legend, 1, 0, 1, 2)
+            self.side_legend.setVisible(True)
+        self.apply_style(self.style)
+        self._show_caption()
+
+    def all_plots(self) -> list[pg.PlotItem]:
+        return [self.learned_plot, self.true_plot, self.overlay_plot, self.error_plot,
+                self.dens_learned_plot, self.dens_true_plot]
 
     # ------------------------------------------------------------ drawing
     def current_plots(self) -> list[pg.PlotItem]:

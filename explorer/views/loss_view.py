@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.objectives import short_label
 from ..core.registry import objectives
@@ -176,6 +176,7 @@ class LossView(QtWidgets.QWidget):
         name = objective_name(objective) or "training"
         C.set_title(self.plot, f"Training loss ({name})" if objective else "Training loss",
                     self.style)
+        self._hide_title_if_compact()
         s, y = _finite_xy(steps, loss)
         order = np.argsort(s, kind="stable") if len(s) and np.any(np.diff(s) < 0) else None
         if order is not None:
@@ -262,12 +263,27 @@ class LossView(QtWidgets.QWidget):
         shift_pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         self.shifted_item.setPen(shift_pen)
         C.label_axes(self.plot, "training step", "loss (log)" if self.loss_log else "loss", style)
+        self._hide_title_if_compact()
         self._label_fisher_axis()
         C.style_legend(self.legend, style)
         self._fit_legend()
         f = self.hint.textItem.font()
         f.setPointSizeF(style.font_pt + 2)
         self.hint.setFont(f)
+
+    def set_compact(self, compact: bool) -> None:
+        """No title row (the window's tab says "Loss (NCSN)"): at 720p the row took a
+        sixth of the plot's height."""
+        self.compact = bool(compact)
+        C.set_title(self.plot, getattr(self.plot, "title_text", "Training loss"), self.style)
+        self._hide_title_if_compact()
+
+    def _hide_title_if_compact(self) -> None:
+        if getattr(self, "compact", False):
+            self.plot.setTitle(None)
+            self.plot.getAxis("bottom").showLabel(False)   # "training step": the ticks say it
+            fm = QtGui.QFontMetrics(self.plot.getAxis("bottom").style["tickFont"] or QtGui.QFont())
+            self.plot.getAxis("bottom").setHeight(fm.height() + 16)
 
     # ------------------------------------------------------------ internals
     def legend_labels(self) -> list[str]:

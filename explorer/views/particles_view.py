@@ -257,6 +257,15 @@ class ParticleHistogram(pg.ImageItem):
         self.setRect(C.image_rect(b))
 
 
+def running_mean(path: np.ndarray, k: int) -> np.ndarray:
+    """The mean of each k consecutive points (the ends kept), k >= 1."""
+    if k <= 1 or len(path) <= k:
+        return path
+    c = np.cumsum(np.vstack([np.zeros((1, path.shape[1])), path]), axis=0)
+    mean = (c[k:] - c[:-k]) / k
+    return np.vstack([path[:1], mean, path[-1:]])
+
+
 MIN_BOX = 80   # pixels: a plot smaller than this shows nothing
 
 
@@ -301,12 +310,18 @@ class ParticlesView(QtWidgets.QWidget):
         self.plot.addItem(self.paths_item)
         self.paths_shown = 0      # particles whose paths are drawn
         # one particle's path from a clicked point (yellow, Okabe-Ito), its start a ring
-        self.trace_item = pg.PlotDataItem(pen=pg.mkPen(TRACE, width=2))
+        self.trace_item = pg.PlotDataItem(pen=pg.mkPen(TRACE, width=2.5))
         self.trace_start = pg.ScatterPlotItem(size=12, pen=pg.mkPen(TRACE, width=2), brush=None)
         self.trace_end = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(TRACE))
-        for item in (self.trace_item, self.trace_start, self.trace_end):
+        self.trace_raw = pg.PlotDataItem(pen=pg.mkPen((*TRACE, 80), width=1))
+        self.trace_start_label = pg.TextItem("start", color=TRACE, anchor=(-0.15, 1.1))
+        self.trace_end_label = pg.TextItem("end", color=TRACE, anchor=(-0.15, -0.1))
+        for item in (self.trace_raw, self.trace_item, self.trace_start, self.trace_end,
+                     self.trace_start_label, self.trace_end_label):
             item.setZValue(20)
             self.plot.addItem(item)
+        for label in (self.trace_start_label, self.trace_end_label):
+            label.setVisible(False)
         self.points_item = PointCloudItem(size=style.point_size)
         self.plot.addItem(self.points_item)
         # Readouts beside the plot, never over the particles.
@@ -375,16 +390,25 @@ class ParticlesView(QtWidgets.QWidget):
 
     def set_trace(self, path) -> None:
         """Draw one particle's path (k x 2), or clear it with None."""
+        labels = (self.trace_start_label, self.trace_end_label)
+        for label in labels:
+            label.setVisible(path is not None and len(path) > 0)
         if path is None or len(path) == 0:
-            for item in (self.trace_item, self.trace_start, self.trace_end):
+            for item in (self.trace_raw, self.trace_item, self.trace_start, self.trace_end):
                 item.setData([], [])
             self.trace = None
             return
         path = np.asarray(path, dtype=np.float64)[:, :2]
         self.trace = path
-        self.trace_item.setData(path[:, 0], path[:, 1])
+        # a thousand noisy steps are a tangle: the steps faint, their running mean (the
+        # drift the score gives) bold, the start a ring and the end a dot, both named
+        self.trace_raw.setData(path[:, 0], path[:, 1])
+        smooth = running_mean(path, max(1, len(path) // 40))
+        self.trace_item.setData(smooth[:, 0], smooth[:, 1])
         self.trace_start.setData([path[0, 0]], [path[0, 1]])
         self.trace_end.setData([path[-1, 0]], [path[-1, 1]])
+        self.trace_start_label.setPos(path[0, 0], path[0, 1])
+        self.trace_end_label.setPos(path[-1, 0], path[-1, 1])
 
     def set_paths(self, paths) -> None:
         """Draw whole paths, (steps + 1, k, d) positions of k particles (d >= 2: the first two
@@ -426,6 +450,12 @@ class ParticlesView(QtWidgets.QWidget):
 
     def _place_readouts(self) -> None:
         """Readouts beside the plot or under it, whichever leaves the larger square box."""
+        compact = getattr(self, "compact", False)
+        if compact and self.width() > 0:   # under the plot: wrap at the view's width
+            wrap = max(120.0, float(self.width() - 40))
+            for t in (self.status_text, self.weights_text):
+                if abs((getattr(t, "wrap_px", None) or 0) - wrap) > 8:
+                    t.set_wrap_px(wrap)
         texts = [t for t in (self.status_text, self.weights_text) if t.plain_text]
         sizes = [(t.itemRect().width(), t.itemRect().height()) for t in texts]
         legend = C.legend_size(self.legend)
@@ -443,19 +473,30 @@ class ParticlesView(QtWidgets.QWidget):
         # The legend (the particles' colour and count, also in the status) gives way first
         # when the readouts would not fit the view's height or width otherwise.
         (bs, b_fit), (us, u_fit) = boxes(sizes + [legend])
-        with_legend = b_fit or u_fit or not sizes
+        with_legend = (b_fit or u_fit or not sizes) and not getattr(self, "compact", False)
         if not with_legend:
             (bs, b_fit), (us, u_fit) = boxes(sizes)
         # both fit, or neither: the larger box (beside, the readouts that do not fit are cut
         # at the bottom; below, the plot would vanish)
         beside = (bs >= us if b_fit == u_fit else b_fit) or not (b_fit or u_fit)
+        if compact and not (b_fit or u_fit):   # the window's column: under, wrapped
+            beside = False
         self.legend.setVisible(with_legend)
         self.legend.setMaximumHeight(1e6 if with_legend else 0)
+        # under the plot the readouts take their own height, the plot the rest (their
+        # column's filler would otherwise share the height with the plot)
+        self.readouts.setMaximumHeight(1e6 if beside else self._readouts_height())
         if beside == self._readouts_beside:
             return
         self._readouts_beside = beside
         self.graphics.ci.removeItem(self.readouts)
         self.graphics.addItem(self.readouts, *((0, 1) if beside else (2, 0)))
+
+    def _readouts_height(self) -> float:
+        items = [t for t in (self.legend, self.status_text, self.weights_text)
+                 if t.isVisible() and t.maximumHeight() > 0]
+        heights = [C.legend_size(t)[1] if t is self.legend else t.itemRect().height() for t in items]
+        return sum(heights) + 10 * max(len(items) - 1, 0) + 16
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
         table = C.mode_weights_table(fractions, true, labels, n=self.n_drawn)
@@ -463,6 +504,21 @@ class ParticlesView(QtWidgets.QWidget):
             self.weights_text.set_content("")
         else:
             self.weights_text.set_content(table[0], table[1], style=self.style)
+        self._place_readouts()
+
+    def set_density_name(self, name: str) -> None:
+        """What the backdrop is: p(x), or p_σ at the window's noise level."""
+        C.rename_legend_entry(self.legend, 0, name, self.style)
+
+    def set_compact(self, compact: bool) -> None:
+        """The window's column at 720p: no axis names and no legend (the status says what
+        the points are, the field panels' caption what the backdrop is); the readouts wrap
+        at the column's width rather than at 12 em, so they take fewer lines under the plot."""
+        self.compact = bool(compact)
+        C.show_axis_names(self.plot, not compact, self.style)
+        for t in (self.status_text, self.weights_text):
+            t.wrap_em = 20.0 if compact else 12.0
+        self._readouts_beside = None
         self._place_readouts()
 
     def apply_style(self, style: ViewStyle) -> None:

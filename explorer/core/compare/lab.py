@@ -249,16 +249,17 @@ class CompareLab:
     # ================================================================ numbers
     def curve(self, variant: LabVariant, which: str = "fisher") -> tuple[np.ndarray, ...]:
         """(x, centre, low, high) over the variant's seeds: x is the step (equal steps) or
-        the training seconds (equal time). For the Fisher divergence the centre is the
+        the training seconds (equal time). `which`: fisher, relative_fisher (the table's
+        figure) or loss. For the Fisher divergences the centre is the
         geometric mean and the band one sd of log F either side (it spans decades); for the
         loss, mean +- sd. One seed: the curve itself, no band."""
         series = []
         for s in variant.sessions:
             if s.trainer is None:
                 continue
-            if which == "fisher":
-                steps, f, _rel = s.fisher_arrays()
-                y = np.log(np.maximum(f, 1e-300))
+            if which in ("fisher", "relative_fisher"):   # relative: F / (1/2 E_p|grad log p|^2)
+                steps, f, rel = s.fisher_arrays()
+                y = np.log(np.maximum(rel if which == "relative_fisher" else f, 1e-300))
             else:
                 steps, y = s.loss_arrays()
                 y = _smoothed(np.asarray(y, dtype=np.float64))
@@ -271,12 +272,12 @@ class CompareLab:
         start = max(x[0] for x, _ in series)
         if len(series) == 1 or end <= start:
             x, y = series[0]
-            centre = np.exp(y) if which == "fisher" else y
+            centre = np.exp(y) if which != "loss" else y
             return x, centre, centre, centre
         grid = np.linspace(start, end, CURVE_POINTS)
         ys = np.stack([np.interp(grid, x, y) for x, y in series])
         mean, sd = ys.mean(0), ys.std(0, ddof=1)
-        if which == "fisher":
+        if which != "loss":
             return grid, np.exp(mean), np.exp(mean - sd), np.exp(mean + sd)
         return grid, mean, mean - sd, mean + sd
 

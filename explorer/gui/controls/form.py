@@ -55,6 +55,8 @@ class FieldEditor(QWidget):
     def _make(self, f: Field):
         if f.choices:
             w = QComboBox()
+            w.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(8)
             w.addItems([str(c) for c in f.choices])
             w.currentTextChanged.connect(lambda t: self.edited.emit(self.key, t))
         elif f.type == "bool":
@@ -123,6 +125,9 @@ class SectionForm(QWidget):
         self.editors: dict[str, FieldEditor] = {}
         lay = QFormLayout(self)
         lay.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # the settings drawer is narrow: each label above its field, so that a field
+        # ("[[-8.0, 8.0], [-8.0, 8.0]]") has the drawer's whole width
+        lay.setRowWrapPolicy(QFormLayout.WrapAllRows)
         lay.setLabelAlignment(Qt.AlignRight)
         labels = labels or {}
         for key, f in fields.items():

@@ -22,6 +22,7 @@ from ...core.samplers import sampler_class
 from ..texts import SAMPLER_TOOLTIP
 from .advisor_card import AdvisorCard
 from .form import SectionForm
+from .wheel_guard import guard_wheel
 
 
 def _kind_label(name: str, kind) -> str:
@@ -44,7 +45,10 @@ class ControlPanel(QScrollArea):
     def __init__(self, preset: Preset, parent=None):
         super().__init__(parent)
         self.setWidgetResizable(True)
-        self.setMinimumWidth(330)
+        # a drawer about 280 px wide: the forms fit it (long rows wrap their label above
+        # the field) and it scrolls only vertically
+        self.setMinimumWidth(240)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         inner = QWidget()
         self.setWidget(inner)
         self.layout_ = QVBoxLayout(inner)
@@ -58,6 +62,8 @@ class ControlPanel(QScrollArea):
         dl.addWidget(self.gallery_button)
         kind_row = QFormLayout()
         self.kind_combo = QComboBox()
+        self.kind_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.kind_combo.setMinimumContentsLength(12)
         for name, kind in density_kinds().items():
             self.kind_combo.addItem(_kind_label(name, kind), name)
         self.kind_combo.activated.connect(
@@ -100,6 +106,7 @@ class ControlPanel(QScrollArea):
         self.forms["sampler"].editors["step_size"].setToolTip(SAMPLER_TOOLTIP)
         self.layout_.addStretch(1)
         self.set_preset(preset)
+        guard_wheel(self)
 
     def _add_form(self, section: str, layout, preset: Preset) -> None:
         fields = section_fields(section)
@@ -121,6 +128,7 @@ class ControlPanel(QScrollArea):
         form.edited.connect(self.edited)
         self.forms["density"] = form
         self.density_form_holder.addWidget(form)
+        guard_wheel(form)
 
     def set_preset(self, preset: Preset) -> None:
         """Show `preset` in every control (no signals are emitted)."""
