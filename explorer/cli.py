@@ -550,7 +550,8 @@ def apply_overrides(preset, args):
     """Command-line values replace preset keys and are validated like them."""
     from .core import preset as P
     from .core.errors import SpecError
-    d = preset.to_dict()
+    from .core.derived_keys import drop_derived
+    d = drop_derived(preset.to_dict(), preset.given)   # derived keys: derived again
     if args.steps is not None:
         d["training"]["steps"] = args.steps
     if args.particles is not None:

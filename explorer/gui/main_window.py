@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import preset as P
+from ..core.derived_keys import drop_derived
 from ..core.errors import SpecError
 from ..core.numerics import preset_warnings
 from ..core.objective_switch import switched_objective, user_values
@@ -280,6 +281,7 @@ class MainWindow(QMainWindow):
             # the sampler follows the objective unless the user chose otherwise
             for k in ("kind", "steps", "step_size"):
                 d["sampler"].pop(k, None)
+                self._user_keys.discard(f"sampler.{k}")
         if self._try_apply(d, changed={(section, key)}):
             if value is None:
                 self._user_keys.discard(f"{section}.{key}")
@@ -316,7 +318,8 @@ class MainWindow(QMainWindow):
         for dotted, value in values.items():
             section, key = dotted.split(".", 1)
             d[section][key] = value
-        self._try_apply(d, changed={tuple(k.split(".", 1)) for k in values})
+        if self._try_apply(d, changed={tuple(k.split(".", 1)) for k in values}):
+            self._user_keys |= set(values)
 
     @Slot(str)
     def on_density_kind(self, kind: str) -> None:
@@ -338,6 +341,9 @@ class MainWindow(QMainWindow):
         self._try_apply(d, changed={("density", "kind")})
 
     def _try_apply(self, d: dict, changed: set) -> bool:
+        # what is derived (the sampler's step from the ladder or the density's scale, ...)
+        # and neither set by the user nor edited now is derived again for the edited preset
+        drop_derived(d, self._user_keys | {f"{s}.{k}" for s, k in changed})
         try:
             what = self.session.edit(d, changed)
         except SpecError as e:

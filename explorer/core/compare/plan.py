@@ -253,7 +253,10 @@ def variant_preset(base: P.Preset, overrides: dict[str, Any], seed: int = 0) -> 
     The base is a resolved preset (every key present), so the keys that follow the objective
     when not given (the sampler's kind, steps and step size) are dropped when the objective
     changes, as the window does when its objective is edited."""
-    data = base.to_dict()
+    from ..derived_keys import drop_derived
+    # what the base's author did not set is derived again for the variant (a new sigma_min
+    # gets its own annealed step, not the base's)
+    data = drop_derived(base.to_dict(), set(base.given) | set(overrides))
     if "objective.kind" in overrides:
         for key in ("kind", "steps", "step_size"):
             if f"sampler.{key}" not in overrides:

@@ -235,7 +235,8 @@ def _with_overrides(at: str, base: P.Preset, overrides: dict[str, Any]) -> P.Pre
     """`base` with `overrides`, validated as a preset file is. As in the window, a new
     density kind starts its table afresh (the old kind's keys mean nothing to it) and a new
     objective lets the sampler follow it, unless the overrides say otherwise."""
-    d = base.to_dict()
+    from ..derived_keys import drop_derived
+    d = drop_derived(base.to_dict(), set(base.given) | set(overrides))   # derived again
     kind = overrides.get("density.kind")
     if kind is not None and kind != base.density["kind"]:
         d["density"] = {}
