@@ -290,12 +290,16 @@ class MainWindow(QMainWindow):
 
     def _forget_noise_range(self, d: dict) -> None:
         """A new density's scale: sigma_max and sigma_min derived again from its box, under
-        this objective and any other the user comes back to."""
+        this objective and any other the user comes back to, and the sampler's step with them
+        (a step chosen for the old ladder or the old density's width means nothing for the new
+        one: core/step_rules.py derives it again)."""
         for key in ("sigma_max", "sigma_min"):
             d["objective"].pop(key, None)
             self._user_keys.discard(f"objective.{key}")
             for kept in self._objective_memory.values():
                 kept.pop(key, None)
+        d["sampler"].pop("step_size", None)
+        self._user_keys.discard("sampler.step_size")
 
     def _drop_invalid_kept(self, d: dict) -> None:
         """Drop the user's objective keys that the new objective rejects (they were valid for
@@ -318,6 +322,11 @@ class MainWindow(QMainWindow):
         for dotted, value in values.items():
             section, key = dotted.split(".", 1)
             d[section][key] = value
+        if "sampler.step_size" not in values and \
+                {"objective.sigma_max", "objective.sigma_min", "objective.levels"} & set(values):
+            # a new noise ladder (the advisor's): the annealed step follows it (step_rules.py)
+            d["sampler"].pop("step_size", None)
+            self._user_keys.discard("sampler.step_size")
         if self._try_apply(d, changed={tuple(k.split(".", 1)) for k in values}):
             self._user_keys |= set(values)
 
