@@ -7,7 +7,7 @@ and on a coarse grid even the exact score's potential is off: on the 0.2/0.8 mix
 and a grid KL of 0.010 for the *exact* score, while its curl fraction (3.6e-7) looked
 perfect. So the grid starts at view.grid and doubles until the exact score's density on it
 has KL(p || p_exact-score) <= KL_FLOOR and, for mixtures, mode masses within MASS_FLOOR of
-the weights (or the cap per dimension is reached); the learned figures are then taken on
+the true density's on the same grid (the box cuts tails off) (or the cap is reached); the learned figures are then taken on
 that grid, and the exact score's figures are written beside them (`*_exact_score`), so a
 reader sees what the grid itself cannot resolve.
 """
@@ -59,13 +59,22 @@ def _exact_on(trainer, preset, n: int):
     return pts, true_logp, from_field(pts, true, bounds, n, true_logp)
 
 
+def true_masses(ld: LearnedDensity, components) -> list[float] | None:
+    """The true density's mass in each component's region on the same grid (the box cuts
+    tails off, so these, not the weights, are what a perfect score's density would give)."""
+    if components is None or ld.true_logp is None:
+        return None
+    return mode_masses(LearnedDensity(ld.points, ld.true_logp, None, None, None, "true"), components)
+
+
 def _at_floor(exact: LearnedDensity, comps) -> bool:
     if exact.kl_grid is None:
         return True          # no truth to compare with: nothing to refine for
     if exact.kl_grid > KL_FLOOR:
         return False
-    masses = mode_masses(exact, comps)
-    return masses is None or max(abs(m - float(w)) for m, w in zip(masses, comps[0])) <= MASS_FLOOR
+    masses, truth = mode_masses(exact, comps), true_masses(exact, comps)
+    return masses is None or truth is None or \
+        max(abs(m - t) for m, t in zip(masses, truth)) <= MASS_FLOOR
 
 
 def density_grid(trainer, preset) -> tuple[int, np.ndarray, np.ndarray, LearnedDensity]:
@@ -121,6 +130,7 @@ def fine_density_metrics(trainer, preset, fine: FineDensity | None = None) -> di
     if comps is not None:
         out["density_mode_weights"] = mode_masses(learned, comps)
         out["density_mode_weights_exact_score"] = mode_masses(exact, comps)
+        out["density_mode_weights_true"] = true_masses(exact, comps)   # the box's, on the grid
     return out
 
 
