@@ -134,7 +134,8 @@ def annealed_step(preset, density) -> float:
         v_min, _ = variance_range(density)
         return _round(v_min + small ** 2)
     gamma = (big / small) ** (1.0 / (levels - 1))
-    return _round(2.0 * step_for(int(preset.sampler["steps"]), gamma, small))
+    # not rounded: the advisor's suggestion for the same ladder is this very number
+    return 2.0 * step_for(int(preset.sampler["steps"]), gamma, small)
 
 
 def _round(x: float) -> float:
