@@ -51,7 +51,7 @@ PROMISES = {
     "gaussian_3d_langevin": (EXACT, [("cloud", 2.0)]),
     "helix_3d": ({}, [("fisher_below", 0.5)]),
     "mixture_3d": ({}, [("weights", 0.05)]),
-    "sphere_shell_3d": ({}, [("fisher_below", 0.2)]),
+    "sphere_shell_3d": ({}, [("fisher_below", 0.05), ("cloud", 2.0)]),
     "torus_3d": ({}, [("fisher_below", 0.5)]),
 }
 
