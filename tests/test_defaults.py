@@ -60,6 +60,14 @@ def test_annealed_bound_is_the_first_levels_stability_on_the_perturbed_density()
         assert (var > 1e6) == grows
 
 
+def test_one_level_annealed_is_langevin_on_p_sigma_min():
+    p = P.parse({"density": {"kind": "gaussian", "mean": [0.0], "std": 0.2},
+                 "objective": {"kind": "ncsn", "sigma_max": 3.0, "sigma_min": 0.1, "levels": 1}})
+    bound, _ = R.divergence_bound(p, p.build_density())
+    assert bound == pytest.approx(4 * (0.04 + 0.01))        # (1) on p_sigma_min, alpha = eps
+    assert p.sampler["step_size"] == pytest.approx(0.04 + 0.01)
+
+
 def test_derived_annealed_step_is_technique_4_of_the_ladder():
     p = P.parse(SPIRALS_NCSN)
     o, s = p.objective, p.sampler

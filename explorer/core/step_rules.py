@@ -160,6 +160,8 @@ def divergence_bound(preset, density) -> tuple[float, str] | None:
             src += f" + sigma^2 = {noise:.4g} of the level the score is at"
         return 4.0 * V, f"4 x the tail variance {V:.4g} ({src})"
     big, small, levels = ladder(preset)
+    if levels < 2:            # one level: sigma_min itself (schedules.ncsn_sigmas), alpha = eps
+        big = small
     bound = 4.0 * small ** 2 * (1.0 + v_tail / big ** 2)
     return bound, (f"4 sigma_L^2 (1 + v/sigma_1^2) with sigma_L = objective.sigma_min = {small:g}, "
                    f"sigma_1 = objective.sigma_max = {big:g}, v = {v_tail:.4g} "
