@@ -38,7 +38,7 @@ PROMISES = {
     "dsm_sigma_large": ({}, [("blurred", 3.0), ("fisher_above", 0.5)]),
     "dsm_sigma_small": ({}, [("fisher_above", 0.5)]),
     "low_density_error": ({}, [("fisher_below", 0.05), ("weights_near", ([0.5, 0.5], 0.05))]),
-    "energy_vs_score": ({}, [("curl_below", 1e-3), ("fisher_below", 0.2)]),
+    "energy_vs_score": ({}, [("curl_below", 0.01), ("fisher_below", 0.2)]),
     "annealed_langevin_weights": (EXACT, [("weights", 0.03), ("cloud", 2.0)]),
     "two_modes_annealed": ({}, [("weights", 0.03)]),
     "ncsn_noise_levels": ({}, [("cloud", 3.0), ("tv", 2.0)]),   # SW2 2.9x: the network's
