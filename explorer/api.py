@@ -38,10 +38,10 @@ from .core import metrics as M
 from .core import preset as P
 from .core.preset_edits import with_changes
 from .core.errors import SpecError
-from .core.learned_density import learned_log_density
 from .core.noise_error import NoiseError
 from .core.registry import densities, failures, objectives, samplers
-from .core.run import density_metrics, field_arrays
+from .core.density_grid import fine_density_metrics
+from .core.run import field_arrays
 from .core.sample_quality import sample_metrics
 from .core.samplers import build_sampler
 from .core.shipped import resolve
@@ -193,8 +193,7 @@ def evaluate(run: Run, particles: np.ndarray | None = None) -> dict:
     levels = NoiseError(p, t.density, device=t.device)
     if levels.levels and t.step_count > 0:
         out["fisher_by_noise"] = levels.measure(t.model)
-    grid = field_arrays(t, p)
-    out.update(density_metrics(learned_log_density(t, p, field=grid[1]), grid, p))
+    out.update(fine_density_metrics(t, p))
     if x is not None:
         comps = t.density.components()
         if comps is not None:

@@ -244,7 +244,19 @@ def _parse(data, base_dir: Path, source) -> Preset:
         _derive(preset, dens)
     _check_consistency(preset)
     budget.check_density_work(preset, dens)
+    if _builtin_sampler(preset.sampler["kind"]):
+        from .step_rules import check as check_step
+        with _on_key("sampler.step_size"):
+            check_step(preset, dens)   # a step certain to diverge, refused before any training
     return preset
+
+
+def _builtin_sampler(kind: str) -> bool:
+    """The built-in Langevin samplers, whose step the derivation and the bound are about (a
+    plugin registered under the same name would be another sampler)."""
+    from .registry import REGISTRY
+    entry = REGISTRY.entries("sampler").get(kind)
+    return entry is not None and entry.builtin and kind in ("langevin", "annealed_langevin")
 
 
 def _kind_in(section: str, table) -> str | None:
@@ -279,10 +291,12 @@ def _derive(p: Preset, dens) -> None:
     for key, f in sampler.fields.items():   # a sampler kind given by default: its own defaults
         if s.get(key) is None:
             s[key] = f.default
-    if s["step_size"] is None:
-        s["step_size"] = float(sampler.default_step_size)
     if s["steps"] is None:
         s["steps"] = int(sampler.default_steps(p))
+    if s["step_size"] is None:   # from the ladder or the density's scale (core/step_rules.py)
+        from .step_rules import default_step_size
+        derived = default_step_size(p, dens) if _builtin_sampler(s["kind"]) else None
+        s["step_size"] = float(sampler.default_step_size if derived is None else derived)
     if s["seed"] is None:
         s["seed"] = p.training["seed"]
 

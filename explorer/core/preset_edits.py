@@ -12,6 +12,7 @@ The rules, on top of that:
 
 - a new density kind starts its table afresh (the old kind's keys mean nothing to it), and
   a new density kind or box forgets the noise range (it was in the old density's scale);
+  any density edit forgets the sampler's step size, which is in the density's scale;
 - a new objective keeps only the keys the user set that it declares the same way
   (`objective_switch`), with what the user had set under it before (`remembered`); keys it
   refuses are dropped, and the sampler's kind, steps and step size follow it;
@@ -88,6 +89,10 @@ def with_changes(preset: P.Preset, changes: Mapping[str, Any],
     if new_kind or new_box:
         for key in NOISE_RANGE:
             data["objective"].pop(key, None)
+    if any(section == "density" for section, _ in parts.values()):
+        # the sampler's step is in the density's scale (its smallest variance, the ladder
+        # derived from its box: core/step_rules.py); one set for the old density is forgotten
+        data["sampler"].pop("step_size", None)
 
     objective = changes.get("objective.kind")
     switched = objective is not None and objective != old.objective["kind"]

@@ -70,7 +70,10 @@ MEANING = {
     "sampler.kind": "the sampler (the headings below); derived: the objective's own",
     "sampler.score": "learned: the network's; true: the density's exact score",
     "sampler.particles": "number of particles",
-    "sampler.step_size": "Langevin eps: x <- x + eps/2 s(x) + sqrt(eps) z",
+    "sampler.step_size": "Langevin eps: x <- x + eps/2 s(x) + sqrt(eps) z; derived: annealed "
+                         "Langevin's from the noise ladder (Song & Ermon 2020, technique 4), "
+                         "Langevin's the density's smallest variance; a value certain to "
+                         "diverge is refused (docs/defaults.md)",
     "sampler.steps": "langevin: total steps; annealed_langevin: steps per level",
     "sampler.init": "start uniform over bounds or from N(0, I)",
     "sampler.seed": "seed of the initial particles and the noise",
@@ -128,8 +131,9 @@ def reference() -> str:
             out += [f"### kind = \"{entry.name}\"", ""]
             out += (_table(own, name) if own else ["No keys of its own."]) + [""]
     out += ["\"derived\" defaults depend on other keys (the sampler's kind and step size on the",
-            "objective, NCSN's sigma_max on the data's spread, the bounds on the density); the",
-            "resolved preset written by `score-explorer run` shows the values chosen.", ""]
+            "objective, the noise ladder and the density's scale, NCSN's sigma_max on the box, the",
+            "bounds on the density); the resolved preset written by `score-explorer run` shows",
+            "the values chosen, and docs/defaults.md gives each rule.", ""]
     return "\n".join(out)
 
 

@@ -29,7 +29,8 @@ from . import budget
 from .errors import OutputError
 from .files import write_atomic
 from .grid import grid_points
-from .learned_density import LearnedDensity, from_field, learned_log_density
+from .density_grid import FineDensity, fine_density, fine_density_metrics
+from .learned_density import LearnedDensity, learned_log_density
 from .preset import Preset
 from .samplers import Sampler, build_sampler
 from .scores import level_text
@@ -56,6 +57,7 @@ class RunResult:
     field: tuple | None = None  # (points, learned, true) on the view grid, for field.npz
     density: LearnedDensity | None = None   # learned vs true density on that grid
     likelihood: tuple | None = None  # (points, log p by the ODE, true log p) on a coarse grid
+    fine: FineDensity | None = None  # learned and exact-score densities where the figures are taken
 
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -130,8 +132,9 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     if interrupted:
         metrics["interrupted"] = True
     field_grid = field_arrays(trainer, preset)
-    density = learned_log_density(trainer, preset, field=field_grid[1])
-    metrics.update(density_metrics(density, field_grid, preset))
+    density = learned_log_density(trainer, preset, field=field_grid[1])   # field.npz's, view grid
+    fine = fine_density(trainer, preset)     # the figures: on a grid fine enough (density_grid.py)
+    metrics.update(fine_density_metrics(trainer, preset, fine))
     likelihood = None
     if ML.available(preset) and not interrupted and diverged is None:
         # the model's likelihood by its ODE; untrained with score = "true": the exact score's,
@@ -141,22 +144,7 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         metrics["nll_of"] = "learned model" if source is trainer.model else "exact score"
         likelihood = ML.likelihood_grid(preset, source, trainer.density)
     return RunResult(metrics, samples, trainer, sampler, fisher_rows, interrupted, failure,
-                     field_grid, density, likelihood)
-
-
-def density_metrics(density: LearnedDensity, field_grid: tuple, preset: Preset) -> dict:
-    """The learned density against the true one on the field.npz grid: KL(p_true || p_learned)
-    there, the learned field's curl fraction, and the same fraction for the exact score on
-    the same grid (what the grid itself cannot resolve: a coarse grid over a sharp density
-    makes even a true gradient look slightly rotational)."""
-    pts, _, true = field_grid
-    n = int(preset.view["grid"])
-    exact = from_field(pts, true, preset.density["bounds"], n, density.true_logp)
-    return {"density_kl_grid": density.kl_grid, "curl_fraction": density.curl_fraction,
-            "curl_fraction_exact_score": exact.curl_fraction,
-            "learned_density_from": ("-E (energy model)" if density.source == "energy"
-                                     else "least-squares potential of the learned score"),
-            "density_grid": f"{n}^{preset.dim} cell centres over density.bounds"}
+                     field_grid, density, likelihood, fine)
 
 
 def metric_warnings(metrics: dict) -> list[str]:
@@ -216,6 +204,14 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
         lp_pts, lp_learned, lp_true = result.likelihood
         arrays.update(ode_points=lp_pts.astype(np.float32), ode_logp=lp_learned.astype(np.float32),
                       ode_true_logp=lp_true.astype(np.float32))
+    if result.fine is not None:   # the grid metrics.json's density figures are taken on
+        f = result.fine
+        arrays.update(density_points=f.points.astype(np.float32),
+                      density_learned=f.learned_field.astype(np.float32),
+                      density_learned_logp=f.learned.learned_logp.astype(np.float32),
+                      density_exact_score_logp=f.exact.learned_logp.astype(np.float32),
+                      density_true_logp=(f.learned.true_logp if f.learned.true_logp is not None
+                                         else np.full(len(f.points), np.nan)).astype(np.float32))
     _atomic(out / "field.npz", lambda p: _save_npz(p, **arrays))
     state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
     meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}

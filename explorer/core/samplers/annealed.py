@@ -40,6 +40,18 @@ class AnnealedLangevin(Sampler):
     def sigma(self) -> float:
         return self.sigmas[self.level]
 
+    def blowup_hint(self) -> str:
+        # level 1 runs alpha_1 = eps sigma_1^2 / sigma_L^2 on p_sigma_1, of variance ~ v + sigma_1^2:
+        # stable only while eps < 4 sigma_L^2 (1 + v / sigma_1^2), about 4 sigma_min^2 (step_rules.py)
+        small = self.sigmas[-1]
+        more = (" (or train longer: a learned score can be far off away from the data)"
+                if self.score_kind == "learned" else "")
+        return (f"lower sampler.step_size (now {self.eps:g}); annealed Langevin is stable only "
+                f"while the step size is below about 4 sigma_min^2 = {4 * small * small:.3g} "
+                f"(objective.sigma_min = {small:g}: the largest level's step is "
+                f"eps sigma_max^2 / sigma_min^2); leave sampler.step_size out to get the step "
+                f"derived from the noise ladder{more}")
+
     def step(self, x: torch.Tensor) -> torch.Tensor:
         i = self.level
         # alpha_i = eps sigma_i^2 / sigma_L^2;  x <- x + (alpha_i/2) s(x, sigma_i) + sqrt(alpha_i) z

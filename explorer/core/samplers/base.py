@@ -106,8 +106,12 @@ class Sampler:
         """What to change when the particles blew up."""
         more = (" (or train longer: a learned score can be far off away from the data)"
                 if self.score_kind == "learned" else "")
-        return (f"lower sampler.step_size (now {self.eps:g}); Langevin is stable only "
-                f"when the step size is well below twice the density's smallest variance{more}")
+        # x <- x + (eps/2) s + sqrt(eps) z contracts a Gaussian direction of variance V only
+        # while eps < 4 V (core/step_rules.py): V is the smallest variance of the score followed
+        return (f"lower sampler.step_size (now {self.eps:g}); Langevin is stable only while the "
+                f"step size is below 4 x the smallest variance of the density it follows (the "
+                f"narrowest component or kernel bandwidth^2); leave sampler.step_size out to "
+                f"get that variance as the step{more}")
 
     # --- machinery --------------------------------------------------------------------------
     def _init(self, how: str, bounds: np.ndarray) -> torch.Tensor:

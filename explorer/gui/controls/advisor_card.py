@@ -7,6 +7,7 @@ refused in the same way and nothing else the user set is lost."""
 from __future__ import annotations
 
 import html
+import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -42,7 +43,8 @@ class AdvisorCard(QWidget):
         self.suggest_button.clicked.connect(self.suggest)
         self.apply_button = QPushButton("Apply")
         self.apply_button.setToolTip("Set the suggested sigma_max, sigma_min, levels and the "
-                                     "annealed-Langevin step size and steps")
+                                     "annealed-Langevin steps; the step size follows the "
+                                     "ladder (it is derived from it by the same technique 4)")
         self.apply_button.clicked.connect(self._apply)
         self.apply_button.hide()
         row.addWidget(self.suggest_button, 1)
@@ -69,7 +71,13 @@ class AdvisorCard(QWidget):
     def _applied(self, preset: Preset) -> bool:
         for key, value in as_overrides(self.advice).items():
             section, name = key.split(".")
-            if key != "objective.kind" and getattr(preset, section).get(name) != value:
+            have = getattr(preset, section).get(name)
+            if key == "objective.kind":
+                continue
+            if isinstance(value, float) and isinstance(have, (int, float)):
+                if not math.isclose(have, value, rel_tol=1e-3):   # the derived step is rounded
+                    return False
+            elif have != value:
                 return False
         return True
 
@@ -113,6 +121,9 @@ class AdvisorCard(QWidget):
         if self.advice is None or self._preset is None:
             return
         overrides = as_overrides(self.advice)
+        # the step is not set but derived from the applied ladder (the same technique 4,
+        # core/step_rules.py), so that it follows the ladder when a drawing moves sigma_min
+        overrides.pop("sampler.step_size")
         if takes_advice(self._preset.objective["kind"]):
             overrides.pop("objective.kind")     # keep NCSN-with-the-sliced-loss as it is
         self.apply_requested.emit(overrides)
