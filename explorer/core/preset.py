@@ -39,6 +39,15 @@ FIXED_SECTIONS: dict[str, dict[str, Field]] = {
         "kind": Field("str", "score", choices=("score", "energy")),
         "hidden": Field("ints", [128, 128], min=1, max=4096),
         "activation": Field("str", "softplus", choices=("softplus", "silu", "tanh", "elu")),
+        # the training recipe of noise-conditional models (core/recipe.py, docs/recipe.md)
+        "preconditioning": Field("str", "none", choices=("none", "edm"),
+                                 help="edm: EDM's c_in, c_skip, c_out, c_noise (noise-conditional "
+                                      "objectives only; others ignore it)"),
+        "sigma_data": Field("float", None, **POS, max=1e5,
+                            help="data std for edm preconditioning (derived: sqrt(tr Cov / d) "
+                                 "of the density)"),
+        "noise_embedding": Field("str", "linear", choices=("linear", "fourier"),
+                                 help="the noise feature as is, or sin/cos at 8 octaves"),
     },
     "objective": {
         "kind": Field("str", "ssm_vr"),
@@ -49,6 +58,13 @@ FIXED_SECTIONS: dict[str, dict[str, Field]] = {
         "lr": Field("float", 1e-3, **POS, max=10.0),
         "seed": Field("int", 0, min=0, max=2**63 - 1),
         "device": Field("str", "auto"),
+        "ema": Field("float", 0.0, min=0.0, max=0.99999,
+                     help="decay of the weights' moving average that samples and the saved "
+                          "model use (0: off)"),
+        "lr_warmup": Field("int", 0, min=0, max=10_000_000,
+                           help="steps of linear learning-rate warm-up"),
+        "lr_schedule": Field("str", "constant", choices=("constant", "cosine"),
+                             help="after warm-up: constant, or cosine decay to 0.1 lr at the budget"),
     },
     "sampler": {
         "kind": Field("str", None),
@@ -279,6 +295,10 @@ def _derive(p: Preset, dens) -> None:
         s["steps"] = int(sampler.default_steps(p))
     if s["seed"] is None:
         s["seed"] = p.training["seed"]
+    m = p.model
+    if m["sigma_data"] is None and m["preconditioning"] == "edm":
+        from .recipe import estimate_sigma_data
+        m["sigma_data"] = estimate_sigma_data(dens)
 
 
 def _round(x: float, digits: int) -> float:
