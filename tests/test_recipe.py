@@ -172,7 +172,8 @@ def test_trainer_applies_schedule_and_samples_with_the_average():
     tr = Trainer(p, device=torch.device("cpu"))
     assert tr.model is not tr.net
     tr.step(5)
-    assert tr.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * lr_factor(4, 20, 10, "cosine"))
+    assert p.training["lr"] == 3e-3 and p.model["activation"] == "silu"      # the derived recipe
+    assert tr.optimizer.param_groups[0]["lr"] == pytest.approx(3e-3 * lr_factor(4, 20, 10, "cosine"))
     tr.step(15)
     assert tr.ema.updates == 20
     assert not all(torch.equal(a, b) for a, b in zip(tr.model.parameters(), tr.net.parameters()))

@@ -38,6 +38,21 @@ NOISE_CLAMP = (1e-4, 1e4)   # sigma = s / a is clamped here for c_noise (flow's 
 SIGMA_DATA_SAMPLES = 8192
 
 
+# The recipe's defaults, measured in bench/bench_recipe.py (docs/recipe.md): for objectives whose
+# model is conditioned on a noise level, and the plain defaults for the others.
+RECIPE = {("model", "activation"): ("silu", "softplus"),
+          ("model", "preconditioning"): ("edm", "none"),
+          ("training", "lr"): (3e-3, 1e-3),
+          ("training", "ema"): (0.999, 0.0),
+          ("training", "lr_warmup"): (200, 0),
+          ("training", "lr_schedule"): ("cosine", "constant")}
+
+
+def derived_recipe(noise_conditional: bool):
+    """(section, key, value) of each recipe key for a preset that leaves it out."""
+    return [(sec, key, v[0] if noise_conditional else v[1]) for (sec, key), v in RECIPE.items()]
+
+
 # --- preconditioning ------------------------------------------------------------------------
 def edm_coefficients(sigma, sigma_data: float):
     """(c_skip, c_out, c_in, c_noise) of EDM Table 1 at noise level sigma (tensor or float)."""

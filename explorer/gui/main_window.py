@@ -280,6 +280,11 @@ class MainWindow(QMainWindow):
             # the sampler follows the objective unless the user chose otherwise
             for k in ("kind", "steps", "step_size"):
                 d["sampler"].pop(k, None)
+            # so do the training recipe's keys (core/recipe.py: derived per objective)
+            from ..core.recipe import RECIPE
+            for sec, k in RECIPE:
+                if f"{sec}.{k}" not in self._user_keys:
+                    d[sec].pop(k, None)
         if self._try_apply(d, changed={(section, key)}):
             if value is None:
                 self._user_keys.discard(f"{section}.{key}")
