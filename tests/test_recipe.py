@@ -235,3 +235,16 @@ def test_saved_and_reloaded_model_gives_identical_scores(tmp_path):
     with torch.no_grad():
         assert torch.equal(model(x, t), tr.model(x, t))          # the average is what is saved
         assert not torch.equal(model(x, t), tr.net(x, t))
+
+
+def test_recipe_defaults_are_derived_per_objective():
+    noisy = P.parse({"density": MIXTURE, "objective": {"kind": "ncsn"}, "training": {"steps": 150}})
+    assert (noisy.model["activation"], noisy.model["preconditioning"]) == ("silu", "edm")
+    assert noisy.training["lr"] == 3e-3 and noisy.training["ema"] == 0.999
+    assert noisy.training["lr_warmup"] == 15 and noisy.training["lr_schedule"] == "cosine"
+    plain = P.parse({"density": MIXTURE, "objective": {"kind": "ssm_vr"}})
+    assert (plain.model["activation"], plain.model["preconditioning"]) == ("softplus", "none")
+    assert (plain.training["lr"], plain.training["ema"], plain.training["lr_warmup"]) == (1e-3, 0.0, 0)
+    given = P.parse({"density": MIXTURE, "objective": {"kind": "sde"},
+                     "model": {"activation": "tanh"}, "training": {"ema": 0.0, "lr": 5e-4}})
+    assert (given.model["activation"], given.training["ema"], given.training["lr"]) == ("tanh", 0.0, 5e-4)

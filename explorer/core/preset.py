@@ -68,8 +68,8 @@ FIXED_SECTIONS: dict[str, dict[str, Field]] = {
                           "saved model use (0: off; derived: 0.999 for noise-conditional "
                           "objectives, 0 otherwise)"),
         "lr_warmup": Field("int", None, min=0, max=10_000_000,
-                           help="steps of linear learning-rate warm-up (derived: 200 for "
-                                "noise-conditional objectives, 0 otherwise)"),
+                           help="steps of linear learning-rate warm-up (derived: min(200, steps / 10) "
+                                "for noise-conditional objectives, 0 otherwise)"),
         "lr_schedule": Field("str", None, choices=("constant", "cosine"),
                              help="after warm-up: constant, or cosine decay to 0.1 lr at the "
                                   "budget (derived: cosine for noise-conditional objectives)"),
@@ -305,7 +305,7 @@ def _derive(p: Preset, dens) -> None:
         s["seed"] = p.training["seed"]
     from .recipe import derived_recipe
     noisy = _registered("objective")[o["kind"]].conditioning is not None
-    for section, key, value in derived_recipe(noisy):
+    for section, key, value in derived_recipe(noisy, p.training["steps"]):
         table = getattr(p, section)
         if table[key] is None:
             table[key] = value

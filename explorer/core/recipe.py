@@ -38,19 +38,28 @@ NOISE_CLAMP = (1e-4, 1e4)   # sigma = s / a is clamped here for c_noise (flow's 
 SIGMA_DATA_SAMPLES = 8192
 
 
+WARMUP = 200
+
 # The recipe's defaults, measured in bench/bench_recipe.py (docs/recipe.md): for objectives whose
 # model is conditioned on a noise level, and the plain defaults for the others.
 RECIPE = {("model", "activation"): ("silu", "softplus"),
           ("model", "preconditioning"): ("edm", "none"),
           ("training", "lr"): (3e-3, 1e-3),
           ("training", "ema"): (0.999, 0.0),
-          ("training", "lr_warmup"): (200, 0),
+          ("training", "lr_warmup"): (WARMUP, 0),   # at most a tenth of training.steps
           ("training", "lr_schedule"): ("cosine", "constant")}
 
 
-def derived_recipe(noise_conditional: bool):
-    """(section, key, value) of each recipe key for a preset that leaves it out."""
-    return [(sec, key, v[0] if noise_conditional else v[1]) for (sec, key), v in RECIPE.items()]
+def derived_recipe(noise_conditional: bool, steps: int):
+    """(section, key, value) of each recipe key for a preset that leaves it out; the warm-up
+    is at most a tenth of the step budget (a 150-step demo should not spend it warming up)."""
+    out = []
+    for (sec, key), v in RECIPE.items():
+        value = v[0] if noise_conditional else v[1]
+        if key == "lr_warmup":
+            value = min(value, int(steps) // 10)
+        out.append((sec, key, value))
+    return out
 
 
 # --- preconditioning ------------------------------------------------------------------------
