@@ -36,7 +36,10 @@ def write(tmp_path, text, name="p.toml"):
 def test_design_example_loads_with_every_default_filled(tmp_path):
     p = P.load(write(tmp_path, GOOD))
     assert p.dim == 2
-    assert p.model == {"kind": "score", "hidden": [128, 128], "activation": "softplus"}
+    assert p.model == {"kind": "score", "hidden": [128, 128], "activation": "softplus",
+                       # the training recipe's keys (core/recipe.py): off for a plain score model
+                       "preconditioning": "none", "sigma_data": None, "noise_embedding": "linear"}
+    assert (p.training["ema"], p.training["lr_warmup"], p.training["lr_schedule"]) == (0.0, 0, "constant")
     assert p.training["batch_size"] == 512 and p.training["lr"] == 1e-3
     assert p.sampler["kind"] == "langevin" and p.sampler["particles"] == 1280
     assert p.view["grid"] == 32

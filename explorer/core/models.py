@@ -30,6 +30,13 @@ Both are ordinary autograd graphs, so losses built on them backpropagate to the 
 The `energy` parameterisation falls back to autograd (Hessian-vector products, and a loop
 over the d coordinates for the full Jacobian / exact Laplacian).
 
+Preconditioning "edm" (core/recipe.py, EDM Table 1) replaces the scalings above for every
+noise-conditional model: out = alpha x + beta net(x / r, c_noise) with the coefficients of
+recipe.output_affine (score for NCSN and the SDEs, eps for DDPM, velocity for flow matching);
+the energy form is E = sign (alpha |x|^2 / 2 + beta r G(x / r, c_noise)), whose gradient is the
+same affine map of grad_u G. noise_embedding "fourier" feeds [sin, cos](pi 2^k c) (k < 8) of the
+conditioning value c instead of c itself.
+
 The state dict holds only the Linear weights and biases (plain tensors, safetensors-ready);
 `config()` returns the keyword arguments that rebuild the architecture.
 """
@@ -44,6 +51,9 @@ from torch import nn
 
 ACTIVATIONS = ("softplus", "silu", "tanh", "elu")
 CONDITIONINGS = (None, "sigma", "time", "sde", "flow")
+EMBEDDINGS = ("linear", "fourier")
+FOURIER_FREQS = 8
+OUTPUT_KIND = {"sigma": "score", "sde": "score", "time": "eps", "flow": "velocity"}
 
 
 # --- activations with closed-form derivatives ------------------------------------------------
@@ -84,8 +94,15 @@ class ScoreModel(nn.Module):
 
     def __init__(self, dim: int, hidden=(128, 128), activation: str = "softplus",
                  parameterisation: str = "score", conditioning: str | None = None,
-                 timesteps: int | None = None, sde: dict | None = None):
+                 timesteps: int | None = None, sde: dict | None = None,
+                 preconditioning: str = "none", sigma_data: float | None = None,
+                 noise_embedding: str = "linear", betas: list | None = None):
         super().__init__()
+        from .recipe import PRECONDITIONINGS
+        if preconditioning not in PRECONDITIONINGS:
+            raise ValueError(f"preconditioning must be one of {PRECONDITIONINGS}, got {preconditioning!r}")
+        if noise_embedding not in EMBEDDINGS:
+            raise ValueError(f"noise_embedding must be one of {EMBEDDINGS}, got {noise_embedding!r}")
         if parameterisation not in ("score", "energy"):
             raise ValueError(f"parameterisation must be 'score' or 'energy', got {parameterisation!r}")
         if conditioning not in CONDITIONINGS:
@@ -106,7 +123,24 @@ class ScoreModel(nn.Module):
         if self.sde_config is not None:
             from .sde import sde_from_config
             self._sde = sde_from_config(self.sde_config)
-        n_in = self.dim + (0 if conditioning is None else 1)
+        # the recipe (core/recipe.py) only where there is a noise level to condition on
+        self.preconditioning = preconditioning if conditioning is not None else "none"
+        self.noise_embedding = noise_embedding if conditioning is not None else "linear"
+        if self.preconditioning == "edm":
+            if not sigma_data or sigma_data <= 0:
+                raise ValueError("edm preconditioning needs sigma_data > 0")
+            if conditioning == "time" and not betas:
+                raise ValueError("edm preconditioning of a DDPM model needs betas (beta_min, beta_max)")
+        self.sigma_data = float(sigma_data) if self.preconditioning == "edm" else None
+        self.betas = ([float(b) for b in betas] if self.preconditioning == "edm"
+                      and conditioning == "time" else None)
+        if self.betas is not None:
+            from .schedules import DDPMSchedule
+            ab = DDPMSchedule(self.timesteps, *self.betas).alpha_bars
+            self.register_buffer("_ab", torch.stack([ab.sqrt(), (1 - ab).sqrt()]).float(),
+                                 persistent=False)          # (a, s) per step, not in the state dict
+        n_feat = 0 if conditioning is None else (2 * FOURIER_FREQS if self.noise_embedding == "fourier" else 1)
+        n_in = self.dim + n_feat
         n_out = self.dim if parameterisation == "score" else 1
         widths = [n_in, *self.hidden, n_out]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
@@ -116,15 +150,53 @@ class ScoreModel(nn.Module):
     def config(self) -> dict:
         return dict(dim=self.dim, hidden=list(self.hidden), activation=self.activation,
                     parameterisation=self.parameterisation, conditioning=self.conditioning,
-                    timesteps=self.timesteps, sde=self.sde_config)
+                    timesteps=self.timesteps, sde=self.sde_config,
+                    preconditioning=self.preconditioning, sigma_data=self.sigma_data,
+                    noise_embedding=self.noise_embedding, betas=self.betas)
 
     def extra_repr(self) -> str:
         return (f"parameterisation={self.parameterisation}, conditioning={self.conditioning}, "
                 f"activation={self.activation}")
 
     # --- conditioning ---------------------------------------------------------------------------
+    def _embed(self, feat):
+        if feat is None or self.noise_embedding == "linear":
+            return feat
+        k = torch.arange(FOURIER_FREQS, device=feat.device, dtype=feat.dtype)
+        ang = feat * (math.pi * 2.0 ** k)                    # pi 2^k c, (n, K)
+        return torch.cat([ang.sin(), ang.cos()], dim=1)
+
+    def _level(self, x: torch.Tensor, c):
+        """(a, s), (n, 1) each: x = a x_0 + s z at the conditioning value c."""
+        n = x.shape[0]
+        if isinstance(c, (int, float)):
+            c = x.new_full((n, 1), float(c))
+        if self.conditioning == "time":
+            idx = c.to(device=x.device).reshape(-1).expand(n).long()
+            ab = self._ab.to(device=x.device, dtype=x.dtype)[:, idx]
+            return ab[0].unsqueeze(1), ab[1].unsqueeze(1)
+        v = c.to(device=x.device, dtype=x.dtype).reshape(-1, 1).expand(n, 1)
+        if self.conditioning == "sigma":
+            return torch.ones_like(v), v
+        if self.conditioning == "flow":
+            return v, 1 - v                                  # x_t = t x_1 + (1 - t) z
+        return self._sde.mean_coeff(v), self._sde.std(v)
+
+    def _precond(self, x: torch.Tensor, c):
+        """EDM: (input scale 1/r, alpha, beta, feature), (n, 1) each except the feature."""
+        if c is None:
+            raise ValueError(f"this model is conditioned on {self.conditioning}; pass c")
+        from .recipe import output_affine
+        a, s = self._level(x, c)
+        r, alpha, beta, c_noise = output_affine(OUTPUT_KIND[self.conditioning], a, s, self.sigma_data)
+        return r.reciprocal(), alpha, beta, self._embed(c_noise)
+
     def _condition(self, x: torch.Tensor, c):
-        """(extra input feature (n, 1) or None, output scale (n, 1) or None)."""
+        """(extra input feature (n, k) or None, output scale (n, 1) or None)."""
+        feat, scale = self._condition_raw(x, c)
+        return self._embed(feat), scale
+
+    def _condition_raw(self, x: torch.Tensor, c):
         if self.conditioning is None:
             return None, None
         if c is None:
@@ -168,6 +240,12 @@ class ScoreModel(nn.Module):
         """E_theta(x, c), (n,). Energy parameterisation only."""
         if self.parameterisation != "energy":
             raise TypeError("energy() needs parameterisation 'energy'")
+        if self.preconditioning == "edm":
+            # E = sign (alpha |x|^2 / 2 + beta r G(x / r, c_noise)):  sign grad E = alpha x + beta grad_u G
+            inv_r, alpha, beta, feat = self._precond(x, c)
+            g = self._net(self._input(x * inv_r, feat))
+            e = self._energy_sign * (0.5 * alpha * x.pow(2).sum(1, keepdim=True) + beta * g / inv_r)
+            return e.squeeze(-1)
         feat, scale = self._condition(x, c)
         e = self._net(self._input(x, feat))
         if scale is not None:
@@ -184,6 +262,10 @@ class ScoreModel(nn.Module):
     # --- forward ----------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, c=None) -> torch.Tensor:
         """s_theta(x[, c]) (n, d); for time conditioning the eps prediction."""
+        if self.parameterisation == "score" and self.preconditioning == "edm":
+            inv_r, alpha, beta, feat = self._precond(x, c)
+            # out = alpha x + beta F(x / r, c_noise)
+            return alpha * x + beta * self._net(self._input(x * inv_r, feat))
         if self.parameterisation == "score":
             feat, scale = self._condition(x, c)
             out = self._net(self._input(x, feat))
@@ -202,16 +284,24 @@ class ScoreModel(nn.Module):
                 xg, s = self._energy_grad(x, c, create_graph=True)
                 (jv,) = torch.autograd.grad((s * v).sum(), xg, create_graph=need)
             return (s if need else s.detach()), jv
-        feat, scale = self._condition(x, c)
-        h = self._input(x, feat)
+        pre = self._precond(x, c) if self.preconditioning == "edm" else None
+        if pre is not None:
+            inv_r, alpha, beta, feat = pre
+            h = self._input(x * inv_r, feat)
+            v_in = v * inv_r                                 # d(x / r) = v / r
+        else:
+            feat, scale = self._condition(x, c)
+            h, v_in = self._input(x, feat), v
         first = self.layers[0]
         a = first(h)
-        da = v @ first.weight[:, : self.dim].t()           # the conditioning feature has no tangent
+        da = v_in @ first.weight[:, : self.dim].t()        # the conditioning feature has no tangent
         for layer in self.layers[1:]:
             h, g = _act_and_grad(self.activation, a)
             dh = g * da                                     # dh_k = act'(a_k) * da_k
             a = layer(h)
             da = dh @ layer.weight.t()                      # da_{k+1} = W_{k+1} dh_k
+        if pre is not None:                                 # J v = alpha v + beta J_F v / r
+            return alpha * x + beta * a, alpha * v + beta * da
         if scale is not None:
             a, da = a * scale, da * scale
         return a, da
@@ -225,27 +315,38 @@ class ScoreModel(nn.Module):
                 rows = [torch.autograd.grad(s[:, i].sum(), xg, create_graph=need, retain_graph=True)[0]
                         for i in range(self.dim)]
             return (s if need else s.detach()), torch.stack(rows, dim=1)
-        feat, scale = self._condition(x, c)
-        h = self._input(x, feat)
+        pre = self._precond(x, c) if self.preconditioning == "edm" else None
+        if pre is not None:
+            inv_r, alpha, beta, feat = pre
+            h = self._input(x * inv_r, feat)
+        else:
+            feat, scale = self._condition(x, c)
+            h = self._input(x, feat)
         first = self.layers[0]
         a = first(h)
         # The Jacobian is carried transposed, jt = J^T of shape (n, d, h), so that each layer is
         # one (n d, h) @ (h, h') matrix product rather than n small ones.
         jt = first.weight[:, : self.dim].t().unsqueeze(0)    # (d a_1 / d x)^T = W_1[:, :d]^T
+        if pre is not None:
+            jt = jt * inv_r.unsqueeze(-1)                    # d(x / r) / dx = I / r
         for layer in self.layers[1:]:
             h, g = _act_and_grad(self.activation, a)
             jt = g.unsqueeze(1) * jt                         # J_k = act'(a_k)[:, :, None] * (W_k @ J_{k-1})
             a = layer(h)
             jt = torch.matmul(jt, layer.weight.t())
         jac = jt.transpose(1, 2)
+        if pre is not None:                                  # J = alpha I + beta J_F / r
+            eye = torch.eye(self.dim, device=x.device, dtype=x.dtype)
+            return alpha * x + beta * a, alpha.unsqueeze(-1) * eye + beta.unsqueeze(-1) * jac
         if scale is not None:
             a, jac = a * scale, jac * scale.unsqueeze(-1)
         return a, jac.expand(x.shape[0], -1, -1) if jac.shape[0] != x.shape[0] else jac
 
 
 def build_model(preset) -> ScoreModel:
-    """The model a preset asks for: preset.model (kind, hidden, activation), preset.dim, and the
-    conditioning the objective declares (NCSN: sigma, DDPM: time, score SDE: sde, flow: flow)."""
+    """The model a preset asks for: preset.model (kind, hidden, activation, the recipe's
+    preconditioning, sigma_data and noise_embedding), preset.dim, and the conditioning the
+    objective declares (NCSN: sigma, DDPM: time, score SDE: sde, flow: flow)."""
     from .objectives import conditioning as objective_conditioning
     m = preset.model
     o = preset.objective
@@ -254,11 +355,15 @@ def build_model(preset) -> ScoreModel:
     if conditioning == "sde":   # s(x, t) = net(x, t) / std(t): the model carries its SDE
         from .objectives import objective_path
         sde = objective_path(preset).config()
+    precond = m.get("preconditioning", "none") if conditioning in OUTPUT_KIND else "none"
     return ScoreModel(dim=preset.dim, hidden=m.get("hidden", [128, 128]),
                       activation=m.get("activation", "softplus"),
                       parameterisation=m.get("kind", "score"), conditioning=conditioning,
                       timesteps=o.get("timesteps", 1000) if conditioning == "time" else None,
-                      sde=sde)
+                      sde=sde, preconditioning=precond, sigma_data=m.get("sigma_data"),
+                      noise_embedding=m.get("noise_embedding", "linear"),
+                      betas=[o.get("beta_min", 1e-4), o.get("beta_max", 0.02)]
+                      if conditioning == "time" else None)
 
 
 # --- generic derivatives (any module s(x[, c]); ScoreModel uses its own fast paths) ------------------

@@ -41,7 +41,19 @@ FIXED_SECTIONS: dict[str, dict[str, Field]] = {
     "model": {
         "kind": Field("str", "score", choices=("score", "energy")),
         "hidden": Field("ints", [128, 128], min=1, max=4096),
-        "activation": Field("str", "softplus", choices=("softplus", "silu", "tanh", "elu")),
+        # derived: the recipe's (core/recipe.py, docs/recipe.md) for noise-conditional
+        # objectives (NCSN, DDPM, the SDEs, flow matching), softplus otherwise
+        "activation": Field("str", None, choices=("softplus", "silu", "tanh", "elu"),
+                            help="nonlinearity between layers (derived: silu for noise-conditional "
+                                 "objectives, softplus otherwise)"),
+        "preconditioning": Field("str", None, choices=("none", "edm"),
+                                 help="edm: EDM's c_in, c_skip, c_out, c_noise (noise-conditional "
+                                      "objectives only; derived: edm for them, none otherwise)"),
+        "sigma_data": Field("float", None, **POS, max=1e5,
+                            help="data std for edm preconditioning (derived: sqrt(tr Cov / d) "
+                                 "of the density)"),
+        "noise_embedding": Field("str", "linear", choices=("linear", "fourier"),
+                                 help="the noise feature as is, or sin/cos of it at 8 octaves"),
     },
     "objective": {
         "kind": Field("str", "ssm_vr"),
@@ -49,9 +61,21 @@ FIXED_SECTIONS: dict[str, dict[str, Field]] = {
     "training": {
         "steps": Field("int", 5000, min=0, max=10_000_000),
         "batch_size": Field("int", 512, min=1, max=1_000_000),
-        "lr": Field("float", 1e-3, **POS, max=10.0),
+        "lr": Field("float", None, **POS, max=10.0,
+                    help="Adam's learning rate (derived: 3e-3 for noise-conditional objectives, "
+                         "1e-3 otherwise)"),
         "seed": Field("int", 0, min=0, max=2**63 - 1),
         "device": Field("str", "auto"),
+        "ema": Field("float", None, min=0.0, max=0.99999,
+                     help="decay of the weights' moving average that samples, views and the "
+                          "saved model use (0: off; derived: 0.999 for noise-conditional "
+                          "objectives, 0 otherwise)"),
+        "lr_warmup": Field("int", None, min=0, max=10_000_000,
+                           help="steps of linear learning-rate warm-up (derived: min(200, steps / 10) "
+                                "for noise-conditional objectives, 0 otherwise)"),
+        "lr_schedule": Field("str", None, choices=("constant", "cosine"),
+                             help="after warm-up: constant, or cosine decay to 0.1 lr at the "
+                                  "budget (derived: cosine for noise-conditional objectives)"),
     },
     "sampler": {
         "kind": Field("str", None),
@@ -299,6 +323,16 @@ def _derive(p: Preset, dens) -> None:
         s["step_size"] = float(sampler.default_step_size if derived is None else derived)
     if s["seed"] is None:
         s["seed"] = p.training["seed"]
+    from .recipe import derived_recipe
+    noisy = _registered("objective")[o["kind"]].conditioning is not None
+    for section, key, value in derived_recipe(noisy, p.training["steps"]):
+        table = getattr(p, section)
+        if table[key] is None:
+            table[key] = value
+    m = p.model
+    if m["sigma_data"] is None and m["preconditioning"] == "edm":
+        from .recipe import estimate_sigma_data
+        m["sigma_data"] = estimate_sigma_data(dens)
 
 
 def _round(x: float, digits: int) -> float:

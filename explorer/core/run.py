@@ -31,6 +31,7 @@ from .files import write_atomic
 from .grid import grid_points
 from .density_grid import FineDensity, fine_density, fine_density_metrics
 from .learned_density import LearnedDensity, learned_log_density
+from .model_file import file_metadata, state_of
 from .preset import Preset
 from .samplers import Sampler, build_sampler
 from .scores import level_text
@@ -213,8 +214,10 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
                       density_true_logp=(f.learned.true_logp if f.learned.true_logp is not None
                                          else np.full(len(f.points), np.nan)).astype(np.float32))
     _atomic(out / "field.npz", lambda p: _save_npz(p, **arrays))
-    state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
-    meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}
+    # the sampling model's weights: the moving average with training.ema > 0 (core/model_file.py)
+    state = state_of(result.trainer)
+    meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml",
+            **file_metadata(result.trainer)}
     if len(text) <= MAX_HEADER_PRESET:
         meta["preset"] = text
     _atomic(out / "model.safetensors", lambda p: save_file(state, str(p), metadata=meta))

@@ -5,6 +5,11 @@ line drives it in a loop; both see the same numbers for the same seed. The hot l
 sample a batch, compute the loss, step Adam: everything else (Fisher divergence, copies
 for the views) happens between calls, never inside `step`.
 
+The recipe (core/recipe.py) lives here, so every trainer gets it: `net` is the network Adam
+trains; with training.ema > 0, `model` is a second copy holding the moving average of net's
+weights, and it is what samplers, metrics, views and the saved model.safetensors use (with
+ema = 0 they are one object). The learning rate follows training.lr_warmup / lr_schedule.
+
 A non-finite loss or a non-finite weight is caught at the step it appears: the weights go
 back to the last state that gave a finite loss, Adam's moments are cleared, and
 `DivergedError` tells the caller what happened and what to change.
@@ -12,6 +17,7 @@ back to the last state that gave a finite loss, Adam's moments are cleared, and
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -22,6 +28,7 @@ from .errors import DivergedError
 from .models import build_model
 from .objectives import build_objective
 from .preset import Preset
+from .recipe import EMA, estimate_sigma_data, lr_factor
 from .scores import LearnedScore, TrueScore, fisher_level, level_noise
 from . import budget, metrics
 
@@ -45,7 +52,16 @@ class Trainer:
         p = self.preset
         seed = int(p.training["seed"])
         torch.manual_seed(seed)
-        self.model = build_model(p).to(self.device)
+        if p.model.get("preconditioning") == "edm" and p.model.get("sigma_data") is None:
+            p.model["sigma_data"] = estimate_sigma_data(self.density)   # a drawing edited in
+        self.net = build_model(p).to(self.device)
+        decay = float(p.training.get("ema", 0.0))
+        if decay > 0:
+            self.model = copy.deepcopy(self.net)
+            self.model.requires_grad_(False)
+            self.ema = EMA(self.net.parameters(), decay, shadow=list(self.model.parameters()))
+        else:
+            self.model, self.ema = self.net, None
         self.objective = build_objective(p, self.density)
         self._optimizer = None
         self.data_gen = torch.Generator(device=self.device).manual_seed(seed)
@@ -53,7 +69,7 @@ class Trainer:
         self.losses: list[float] = []
         self.fisher: list[tuple[int, float, float]] = []  # (step, F, relative F)
         self.train_seconds = 0.0
-        self._params = [q for q in self.model.parameters()]
+        self._params = [q for q in self.net.parameters()]
         self._last_good = [q.detach().clone() for q in self._params]
         self._eval_x = None
         self._ism_constant = None
@@ -63,15 +79,28 @@ class Trainer:
         """Adam, built at the first step: torch.optim's first use imports torch._dynamo, which
         takes seconds, and it should happen in the thread that trains, not in the window's."""
         if self._optimizer is None:
-            self._optimizer = torch.optim.Adam(self.model.parameters(), lr=self.preset.training["lr"])
+            self._optimizer = torch.optim.Adam(self.net.parameters(), lr=self._scheduled_lr())
         return self._optimizer
+
+    def _scheduled_lr(self) -> float:
+        t = self.preset.training
+        return float(t["lr"]) * lr_factor(self.step_count, self.budget, int(t.get("lr_warmup", 0)),
+                                          t.get("lr_schedule", "constant"))
+
+    def load_weights(self, state: dict) -> None:
+        """Weights from elsewhere (a file, the training process, an earlier trainer): into the
+        trained network and, when there is one, the average, which starts again from them."""
+        state = {k: torch.as_tensor(v) for k, v in state.items()}
+        self.net.load_state_dict(state)
+        if self.ema is not None:
+            self.ema.reset_to(self.net.parameters())
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate of the running optimizer, keeping weights and moments."""
         self.preset.training["lr"] = float(lr)
         if self._optimizer is not None:
             for g in self._optimizer.param_groups:
-                g["lr"] = float(lr)
+                g["lr"] = self._scheduled_lr()     # the base lr times the schedule's factor
 
     def set_density(self, density) -> None:
         """Go on training the same network on a new density (the user edited the drawing)."""
@@ -92,11 +121,13 @@ class Trainer:
     def step(self, n: int = 1) -> None:
         """Run n optimisation steps (fewer if the budget ends first)."""
         batch = int(self.preset.training["batch_size"])
+        t = self.preset.training
+        scheduled = t.get("lr_schedule", "constant") != "constant" or int(t.get("lr_warmup", 0)) > 0
         t0 = time.perf_counter()
         try:
             for _ in range(n):
                 x = self.density.sample(batch, self.data_gen)
-                loss = self.objective.loss(self.model, x)
+                loss = self.objective.loss(self.net, x)
                 value = loss.item()  # one host sync per step: it is also the divergence check
                 if not np.isfinite(value):
                     self._rollback(f"the loss became {value} at step {self.step_count + 1}",
@@ -104,7 +135,13 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch._foreach_copy_(self._last_good, [q.detach() for q in self._params])
+                if scheduled:
+                    lr = self._scheduled_lr()
+                    for g in self.optimizer.param_groups:
+                        g["lr"] = lr
                 self.optimizer.step()
+                if self.ema is not None:
+                    self.ema.update(self._params)
                 self.step_count += 1
                 self.losses.append(value)
         finally:
@@ -113,6 +150,8 @@ class Trainer:
     def _rollback(self, why: str, step: int) -> None:
         with torch.no_grad():
             torch._foreach_copy_(self._params, self._last_good)
+        if self.ema is not None and not all(bool(torch.isfinite(q).all()) for q in self.ema.shadow):
+            self.ema.reset_to(self._params)
         self.optimizer.state.clear()
         lr = self.optimizer.param_groups[0]["lr"]
         raise DivergedError(

@@ -356,7 +356,7 @@ class _Slot:
 
         try:
             trainer = Trainer(preset, density, device=torch.device(device))
-            load_weights(trainer.model, state)
+            trainer.load_weights(state)   # the model's (averaged) weights: trained on from there
             trainer.step_count = int(step_count)
             trainer.optimizer   # built now: its first use imports torch._dynamo (seconds)
             self.grid = torch.from_numpy(grid).to(trainer.device)

@@ -59,12 +59,6 @@ def _widget_text(w: QWidget) -> str:
         return w.currentText()
     if isinstance(w, QLineEdit):
         return w.text() or w.placeholderText()
-    if isinstance(w, QLineEdit) and w.text():
-        room = w.width() - 12   # the frame and text margins
-        need = fm.horizontalAdvance(w.text())
-        if need > room:
-            return f"line edit {w.text()[:30]!r} is {need} px wide in {room} px"
-        return None
     if isinstance(w, QAbstractSpinBox):
         return w.text()
     if isinstance(w, QGroupBox):

@@ -161,7 +161,9 @@ class Session:
             self.failed.emit(str(e))
             return
         if old is not None:
-            self.trainer.model.load_state_dict(old.model.state_dict())
+            # the model's weights (the average with training.ema > 0: what the window's mirror
+            # holds; its `net` is not trained here), trained on from there
+            self.trainer.load_weights(old.model.state_dict())
             self.trainer.step_count, self.trainer.fisher = old.step_count, old.fisher
         if self.trainer.device_note:
             self.note.emit(self.trainer.device_note)

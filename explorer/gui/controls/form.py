@@ -97,6 +97,8 @@ class FieldEditor(QWidget):
                 w.setChecked(bool(v))
             elif isinstance(w, QSpinBox):
                 w.setValue(int(v))
+            elif isinstance(w, QDoubleSpinBox) and v is None:
+                w.clear()        # derived and not needed here (model.sigma_data without edm)
             elif isinstance(w, QDoubleSpinBox):
                 v = float(v)
                 w.setDecimals(max(2, min(6, 2 - int(math.floor(math.log10(abs(v))))) if v else 2))
