@@ -216,6 +216,12 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
         arrays.update(ode_points=lp_pts.astype(np.float32), ode_logp=lp_learned.astype(np.float32),
                       ode_true_logp=lp_true.astype(np.float32))
     _atomic(out / "field.npz", lambda p: _save_npz(p, **arrays))
+    if result.metrics.get("nll_hutchinson_variance_by_k"):   # Hutchinson's variance against k
+        from .hutchinson_plot import draw_variance_by_k
+        try:
+            draw_variance_by_k(result.metrics, out / "likelihood_probes.png")
+        except OSError as e:
+            raise OutputError(out / "likelihood_probes.png", e) from None
     state = {k: v.detach().cpu().contiguous() for k, v in result.trainer.model.state_dict().items()}
     meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml"}
     if len(text) <= MAX_HEADER_PRESET:
