@@ -43,8 +43,8 @@ OBJECTIVES = ["esm", "ism", "ssm_vr", "dsm", "ncsn", "sde", "flow_matching"]
 LABEL = {"sde": "sde (vp)"}
 
 
-def base_preset(seed: int, particles: int, likelihood_samples: int) -> dict:
-    return {
+def base_preset(seed: int, particles: int, likelihood_samples: int, sets=()) -> dict:
+    preset = {
         "format": 1,
         "name": "toy densities benchmark",
         "density": {"kind": DENSITIES[0]},
@@ -54,6 +54,12 @@ def base_preset(seed: int, particles: int, likelihood_samples: int) -> dict:
         "sampler": {"score": "learned", "particles": particles},
         "view": {"grid": 16},
     }
+    for item in sets:                       # --set sampler.step_size=0.005
+        key, _, text = item.partition("=")
+        section, name = key.split(".", 1)
+        from explorer.core.compare.plan import toml_value
+        preset.setdefault(section, {})[name] = toml_value(text, key)
+    return preset
 
 
 def run(args) -> None:
@@ -61,7 +67,11 @@ def run(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     varies = [f"density.kind={','.join(args.densities)}", f"objective.kind={','.join(args.objectives)}"]
+    if args.fix:                            # runs that replace the main ones for their cells
+        out = out / f"fix-{args.fix}"
+        out.mkdir(parents=True, exist_ok=True)
     meta = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "sets": args.set,
             "steps": args.steps, "seeds": args.seeds, "particles": args.particles,
             "likelihood_samples": args.likelihood_samples, "workers": args.workers,
             "scheduler": args.scheduler, "load_start": os.getloadavg()}
@@ -69,26 +79,39 @@ def run(args) -> None:
     t0 = time.perf_counter()
     for seed in range(args.seeds):
         preset = out / f"preset-seed-{seed}.toml"
-        preset.write_bytes(tomli_w.dumps(base_preset(seed, args.particles, args.likelihood_samples)).encode())
+        preset.write_bytes(tomli_w.dumps(base_preset(seed, args.particles, args.likelihood_samples,
+                                                     args.set)).encode())
         run_compare(preset, varies, seeds=1, steps=args.steps, out=out / f"seed-{seed}",
                     workers=args.workers, scheduler=args.scheduler)
         meta.update(finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     wall_seconds=round(time.perf_counter() - t0, 1), load_end=os.getloadavg(),
                     seeds_done=seed + 1)
         (out / "bench_meta.json").write_text(json.dumps(meta, indent=1))
-        write_report(out, Path(args.doc))
+        write_report(Path(args.out), Path(args.doc))
 
 
 # --- the page ----------------------------------------------------------------------------------
 
-def collect(out: Path) -> dict:
-    """(density, objective) -> list of per-seed metrics.json dicts, from every seed's compare."""
+def _cells(root: Path) -> dict:
     cells: dict = {}
-    for m in sorted(out.glob("seed-*/runs/*/seed-*/metrics.json")):
+    for m in sorted(root.glob("seed-*/runs/*/seed-*/metrics.json")):
         variant = m.parent.parent.name          # density.kind=X,objective.kind=Y
         keys = dict(part.split("=", 1) for part in variant.split(","))
         cells.setdefault((keys["density.kind"], keys["objective.kind"]), []).append(json.loads(m.read_text()))
     return cells
+
+
+def collect(out: Path) -> tuple[dict, dict]:
+    """((density, objective) -> per-seed metrics.json dicts, from every seed's compare; the
+    cells that a `--fix NAME` run (out/fix-NAME) replaced -> that run's --set overrides)."""
+    cells = _cells(out)
+    fixed = {}
+    for fix in sorted(out.glob("fix-*")):
+        meta = json.loads((fix / "bench_meta.json").read_text()) if (fix / "bench_meta.json").exists() else {}
+        for key, ms in _cells(fix).items():
+            cells[key] = ms
+            fixed[key] = ", ".join(meta.get("sets") or []) or fix.name
+    return cells, fixed
 
 
 def _ratio(m: dict, name: str):
@@ -163,7 +186,7 @@ these metrics and did not find any measured in the same way:
 
 
 def write_report(out: Path, doc: Path) -> None:
-    cells = collect(out)
+    cells, fixed = collect(out)
     meta_path = out / "bench_meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     densities = [d for d in DENSITIES if any(k[0] == d for k in cells)]
@@ -212,8 +235,15 @@ def write_report(out: Path, doc: Path) -> None:
             if not ms:
                 continue
             row = [_pm([f(m) for m in ms], digits) for _, f, digits in COLUMNS]
-            lines.append(f"| {LABEL.get(o, o)} | " + " | ".join(row) + f" | {len(ms)} |")
+            label = LABEL.get(o, o) + (" *" if (d, o) in fixed else "")
+            lines.append(f"| {label} | " + " | ".join(row) + f" | {len(ms)} |")
         lines.append("")
+    notes = sorted(set(fixed.values()))
+    if notes:
+        lines += ["\\* run again with " + "; ".join(f"`{n}`" for n in notes) + " (the same budget): "
+                  "NCSN's derived default sampler (annealed Langevin, eps 0.1 with sigma_min 0.1, a step "
+                  "of 10 sigma_i^2 at level i) blew up on every one of these densities "
+                  "(docs/densities.md), leaving no particles to measure.", ""]
     lines += [PUBLISHED, "## Reproduce", "",
               f"    python bench/bench_toys.py --steps {meta.get('steps', 1500)} --seeds "
               f"{meta.get('seeds', 3)} --out runs/bench-toys", "",
@@ -244,6 +274,10 @@ def main(argv=None) -> None:
     ap.add_argument("--objectives", default=",".join(OBJECTIVES))
     ap.add_argument("--quick", action="store_true", help="2 densities x 3 objectives x 1 seed x 200 steps")
     ap.add_argument("--report-only", action="store_true", help="only rewrite the page from --out")
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE in the base preset "
+                                                                "(e.g. sampler.step_size=0.005)")
+    ap.add_argument("--fix", default=None, help="NAME: write to OUT/fix-NAME; its cells replace "
+                                                "the main runs' in the page")
     args = ap.parse_args(argv)
     args.densities = args.densities.split(",")
     args.objectives = args.objectives.split(",")
