@@ -175,11 +175,12 @@ these metrics and did not find any measured in the same way:
 - FFJORD (Grathwohl et al. 2019) shows its toy densities (eight Gaussians, circles, rings,
   two spirals, ...) as pictures only; it gives no number for them.
 - torchcfm (Tong et al. 2023, "Improving and generalizing flow-based generative models with
-  minibatch optimal transport", Table 2) reports the exact 2-Wasserstein distance between
-  samples and data for flow-matching variants on 8gaussians, moons and S-curve, but with
-  *its* eight Gaussians (radius 5, std 0.1 ** 0.25; this page uses FFJORD's radius 4 / 1.414,
-  std 0.5 / 1.414), other network and step budgets, and W2 rather than sliced W2 over a
-  floor. Its figures are not comparable with this table, so none is quoted beside it.
+  minibatch optimal transport") reports the 2-Wasserstein distance between generated and data
+  samples for flow-matching variants on 2-D tasks such as N(0, I) -> 8gaussians and
+  8gaussians -> moons, but with *its* eight Gaussians (radius 5, std 0.1 ** 0.25; this page
+  uses FFJORD's radius 4 / 1.414, std 0.5 / 1.414), other networks and step budgets, and the
+  exact W2 rather than sliced W2 over a floor. Those figures are not comparable with this
+  table, so none is quoted beside it.
 - Song & Ermon 2019 (NCSN) and Song et al. 2021 (score SDEs) report image metrics; their
   toy experiments are pictures.
 """
