@@ -204,3 +204,11 @@ def test_preset_file_with_a_toy_density_reports_the_file_and_key(tmp_path):
     ok.write_text('format = 1\n[density]\nkind = "two_spirals"\n')
     p = P.load(ok)
     assert p.density["noise"] == 0.1 and p.density["bounds"] is not None
+
+
+def test_float32_width_warning_names_the_toy_key():
+    from explorer.core import preset as P
+    from explorer.core.numerics import preset_warnings
+    w = preset_warnings(P.parse({"density": {"kind": "rings", "noise": 1e-9}}))
+    assert len(w) == 1 and w[0].startswith("density.noise")
+    assert preset_warnings(P.parse({"density": {"kind": "eight_gaussians"}})) == []
