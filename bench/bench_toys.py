@@ -200,8 +200,8 @@ def write_report(out: Path, doc: Path) -> None:
         "(docs/densities.md) with one MLP (128, 128, SiLU), batch 512, Adam lr 2e-3, through "
         "`score-explorer compare`, each seed its own comparison.",
         "",
-        f"- **Date**: {meta.get('started', '?')} to {meta.get('finished', '?')} (UTC), "
-        f"{meta.get('wall_seconds', '?')} s of wall time.",
+        f"- **Date**: {meta.get('started', '?')} to {last_run(out) or meta.get('finished', '?')} "
+        f"(UTC; the end is the last run's metrics.json).",
         f"- **Machine**: {machine()}; load average {_load(meta.get('load_start'))} at the start, "
         f"{_load(meta.get('load_end'))} at the end: the machine was shared, so steps/s are "
         f"this busy machine's, not a quiet one's.",
@@ -255,6 +255,13 @@ def write_report(out: Path, doc: Path) -> None:
     tmp.write_text("\n".join(lines))
     tmp.replace(doc)
     print(f"wrote {doc}", file=sys.stderr)
+
+
+def last_run(out: Path) -> str | None:
+    times = [m.stat().st_mtime for m in out.glob("**/metrics.json")]
+    if not times:
+        return None
+    return dt.datetime.fromtimestamp(max(times), dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _load(v) -> str:
