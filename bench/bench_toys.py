@@ -214,7 +214,8 @@ def write_report(out: Path, doc: Path) -> None:
         f"({meta.get('workers', 1)} local worker(s)"
         f"{', Dask ' + str(meta['scheduler']) if meta.get('scheduler') else ''}).",
         "",
-        "Columns (mean ± sd over seeds):",
+        "Rows: the objective · the sampler that drew its particles (its default). Columns (mean ± sd "
+        "over seeds):",
         "",
         "- **relative Fisher**: 1/2 E|s_theta - grad log p|^2 / (1/2 E|grad log p|^2) with the "
         "density's exact score (the SDE and flow matching: at their smallest noise level).",
@@ -237,7 +238,8 @@ def write_report(out: Path, doc: Path) -> None:
             if not ms:
                 continue
             row = [_pm([f(m) for m in ms], digits) for _, f, digits in COLUMNS]
-            label = LABEL.get(o, o) + (" *" if (d, o) in fixed else "")
+            sampler = ms[0].get("sampler")
+            label = LABEL.get(o, o) + (f" · {sampler}" if sampler else "") + (" *" if (d, o) in fixed else "")
             lines.append(f"| {label} | " + " | ".join(row) + f" | {len(ms)} |")
         lines.append("")
     escaped = [f"{d} / {LABEL.get(o, o)}" for (d, o), ms in sorted(cells.items())

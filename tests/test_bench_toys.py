@@ -23,7 +23,7 @@ def _write(root: Path, seed: int, density: str, objective: str, metrics: dict) -
 
 
 def _m(rel, sw, tv, sps, nll=None, nll_true=None, hut=None, se=None):
-    return {"relative_fisher_divergence": rel, "steps_per_second": sps, "nll": nll, "nll_true": nll_true,
+    return {"sampler": "pc", "relative_fisher_divergence": rel, "steps_per_second": sps, "nll": nll, "nll_true": nll_true,
             "nll_hutchinson": hut, "nll_hutchinson_se": se,
             "sample_metrics": {"sliced_wasserstein": sw, "tv_grid": tv,
                                "floor": {"sliced_wasserstein": 0.1, "tv_grid": 0.05}}}
@@ -41,7 +41,7 @@ def test_page_from_runs(tmp_path):
     text = doc.read_text()
     # sde: relative Fisher 0.6 ± 0.141, SW2/floor (2, 4) -> 3.00 ± 1.41, TV/floor (2, 4) -> 3.00 ± 1.41,
     # NLL gap (0.3, 0.5) -> 0.400 ± 0.141, Hutchinson z (2, -1) -> 0.50 ± 2.12, steps/s 40 ± 14
-    assert "| sde (vp) | 0.600 ± 0.141 | 3.00 ± 1.41 | 3.00 ± 1.41 | 0.400 ± 0.141 | 0.50 ± 2.12 | 40 ± 14 | 2 |" in text
+    assert "| sde (vp) · pc | 0.600 ± 0.141 | 3.00 ± 1.41 | 3.00 ± 1.41 | 0.400 ± 0.141 | 0.50 ± 2.12 | 40 ± 14 | 2 |" in text
     # the --fix run replaced the diverged NCSN cell and says with what
-    assert "| ncsn * | 0.300 | 3.00 | 3.00 | - | - | 20 | 1 |" in text
+    assert "| ncsn · pc * | 0.300 | 3.00 | 3.00 | - | - | 20 | 1 |" in text
     assert "sampler.step_size=0.005" in text and "## rings" in text and "Published figures" in text
