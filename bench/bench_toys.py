@@ -257,7 +257,15 @@ def write_report(out: Path, doc: Path) -> None:
                   "(docs/densities.md), leaving no particles to measure.", ""]
     lines += [PUBLISHED, "## Reproduce", "",
               f"    python bench/bench_toys.py --steps {meta.get('steps', 1500)} --seeds "
-              f"{meta.get('seeds', 3)} --out runs/bench-toys", "",
+              f"{meta.get('seeds', 3)} --workers {meta.get('workers', 1)} --out runs/bench-toys"]
+    for fix in sorted(out.glob("fix-*")):
+        fm = json.loads((fix / "bench_meta.json").read_text()) if (fix / "bench_meta.json").exists() else {}
+        objs = sorted({o for (_, o), v in fixed.items() if (fix / "seed-0").exists()})
+        sets = " ".join(f"--set {x}" for x in fm.get("sets") or [])
+        lines.append(f"    python bench/bench_toys.py --steps {fm.get('steps', '?')} --seeds {fm.get('seeds', '?')} "
+                     f"--objectives {','.join(objs)} {sets} --fix {fix.name[4:]} --out runs/bench-toys")
+    lines += ["",
+              "(the `--fix` run went beside the main one, on 1 worker, while it ran.)" if fixed else "", "",
               "`--quick` runs two densities, three objectives, one seed, 200 steps (a smoke test); "
               "`--scheduler ADDR` runs each comparison on a Dask cluster.", ""]
     doc.parent.mkdir(parents=True, exist_ok=True)
