@@ -14,6 +14,8 @@ Trainer, samplers, the metrics of `score-explorer run`), behind a few functions:
     se.show(run, what="field")                                # a matplotlib Figure, inline in Jupyter
     se.save_run(run, "runs/mine")                             # the folder `score-explorer run` writes
     run = se.open_run("runs/mine")                            # ... read back, trained (or the window's)
+    logp = se.log_density(run, pts)                           # log p_theta(x) by the ODE (sde,
+                                                              # flow_matching), per point
 
 `edit` takes the dotted keys of `score-explorer compare --vary` (values as Python values)
 and validates like a preset file: a bad key or value raises SpecError naming it. Every
@@ -48,8 +50,8 @@ from .core.shipped import resolve
 from .core.training import Trainer
 
 __all__ = ["Run", "SpecError", "densities", "edit", "evaluate", "field", "load", "loads",
-           "objectives", "open_run", "plugin_failures", "sample", "samplers", "save_run", "show",
-           "train"]
+           "log_density", "objectives", "open_run", "plugin_failures", "sample", "samplers",
+           "save_run", "show", "train"]
 
 
 @dataclass
@@ -208,6 +210,47 @@ def field(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     the arrays of field.npz."""
     _run(run)
     return field_arrays(run.trainer, run.preset)
+
+
+def log_density(run: Run, x, trace: str = "exact", probes: int | None = None,
+                probe: str | None = None, seed: int = 0, return_se: bool = False):
+    """log p_theta(x) per point, (n,) float64: the trained model's density by its
+    probability-flow ODE (objective sde or flow_matching; core/model_likelihood.py).
+
+    trace = "exact" (the Jacobian's trace, d <= 3) or "hutchinson" (the mean of `probes`
+    per-point estimates with `probe` = "rademacher" | "gaussian" probes held fixed along the
+    solve; defaults: objective.hutchinson_probes and _probe). With return_se, also the standard
+    error of each point's Hutchinson estimate (zeros for the exact trace; NaN with one probe).
+    Untrained (no steps), the density's exact score is integrated instead: the result is then
+    the true log p, up to the solver's tolerance."""
+    from .core import model_likelihood as ML
+    _run(run)
+    p, t = run.preset, run.trainer
+    if not ML.available(p):
+        raise SpecError("objective.kind", f"{p.objective['kind']!r} has no ODE likelihood; "
+                                          "log_density needs objective sde or flow_matching")
+    if trace not in ("exact", "hutchinson"):
+        raise SpecError("trace", f"must be 'exact' or 'hutchinson', got {trace!r}")
+    if probe is not None and probe not in ("rademacher", "gaussian"):
+        raise SpecError("probe", f"must be 'rademacher' or 'gaussian', got {probe!r}")
+    if probes is not None and not (isinstance(probes, int) and probes >= 1):
+        raise SpecError("probes", f"must be a whole number of at least 1, got {probes!r}")
+    pts = np.asarray(x, dtype=np.float64)
+    if pts.ndim == 1 and p.dim == 1:
+        pts = pts[:, None]
+    if pts.ndim != 2 or pts.shape[1] != p.dim:
+        raise SpecError("x", f"expected points of shape (n, {p.dim}), got {pts.shape}")
+    source = t.model if t.step_count > 0 else t.density
+    if trace == "exact":
+        logp, _ = ML.log_likelihood(p, source, pts, trace="exact", seed=seed)
+        return (logp, np.zeros_like(logp)) if return_se else logp
+    k = int(probes if probes is not None else (p.objective.get("hutchinson_probes") or 4))
+    est, _ = ML.hutchinson_log_likelihood(p, source, pts, probes=k, probe=probe, seed=seed)
+    logp = est.mean(1)
+    if not return_se:
+        return logp
+    se = est.std(1, ddof=1) / np.sqrt(k) if k > 1 else np.full_like(logp, np.nan)
+    return logp, se
 
 
 def _preset(preset) -> None:

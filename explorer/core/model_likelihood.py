@@ -82,6 +82,49 @@ def log_likelihood(preset, source, x: np.ndarray | torch.Tensor, trace: str | No
     return logp.detach().numpy(), nfe
 
 
+def hutchinson_log_likelihood(preset, source, x, probes: int | None = None, probe: str | None = None,
+                              seed: int = 0) -> tuple[np.ndarray, int]:
+    """(per-probe estimates of log p(x) (n, k), function evaluations): Hutchinson's trace with
+    k probes held fixed along one ODE solve (core/hutchinson.py)."""
+    from .hutchinson import flow_log_likelihood_probes, sde_log_likelihood_probes
+    o = preset.objective
+    k = int(probes if probes is not None else o.get("hutchinson_probes", 4))
+    kind = probe or o.get("hutchinson_probe", "rademacher")
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    g = torch.Generator().manual_seed(int(seed))
+    field = _field(preset, source)
+    was = getattr(source, "training", None)
+    if was is not None:
+        source.eval()
+    try:
+        if conditioning(preset) == "flow":
+            l, nfe = flow_log_likelihood_probes(field, x, probes=k, probe=kind, rtol=RTOL, atol=ATOL,
+                                                generator=g)
+        else:
+            l, nfe = sde_log_likelihood_probes(objective_path(preset), field, x, probes=k, probe=kind,
+                                               rtol=RTOL, atol=ATOL, generator=g)
+    finally:
+        if was:
+            source.train()
+    return l.detach().numpy(), nfe
+
+
+def hutchinson_metrics(preset, model, x: torch.Tensor, seed: int) -> dict:
+    """nll_hutchinson and its standard error (nats per dimension) on the test points x, with
+    the variance against the number of probes; {} when objective.hutchinson_probes is 0."""
+    from .hutchinson import nll_and_se, variance_by_k
+    k = int(preset.objective.get("hutchinson_probes", 4))
+    if k == 0:
+        return {}
+    l, nfe = hutchinson_log_likelihood(preset, model, x, probes=k, seed=seed + 7)
+    lt = torch.from_numpy(l)
+    nll, se = nll_and_se(lt, preset.dim)
+    return {"nll_hutchinson": nll, "nll_hutchinson_se": se, "nll_hutchinson_probes": k,
+            "nll_hutchinson_probe": preset.objective.get("hutchinson_probe", "rademacher"),
+            "nll_hutchinson_function_evaluations": nfe,
+            "nll_hutchinson_variance_by_k": variance_by_k(lt, preset.dim)}
+
+
 def trace_kind(preset) -> str:
     o = preset.objective
     kind = o.get("likelihood_trace", "auto")
@@ -103,6 +146,7 @@ def nll_metrics(preset, model, density, device="cpu") -> dict:
     d = preset.dim
     out = {"nll": nll_per_dim(torch.from_numpy(logp), d), "nll_trace": trace_kind(preset),
            "nll_samples": n, "nll_function_evaluations": nfe}
+    out.update(hutchinson_metrics(preset, model, x, int(preset.training["seed"])))
     if getattr(density, "log_prob_normalised", False):
         with torch.no_grad():
             out["nll_true"] = nll_per_dim(density.log_prob(x).double(), d)

@@ -30,7 +30,8 @@ SQUARE_OVERFLOW = 1e-15  # width below which (1/width)^2 summed over a batch nea
 _WIDTH_KEY = {"ring": "width", "sphere_shell": "width", "torus": "width", "moons": "noise",
               "swiss_roll": "noise", "spirals": "noise", "helix": "noise",
               "checkerboard": "blur", "image": "blur", "points": "bandwidth",
-              "pinwheel": "tangential_std", "banana": "std_y"}
+              "pinwheel": "tangential_std", "banana": "std_y", "eight_gaussians": "std",
+              "circles": "noise", "rings": "noise", "two_spirals": "noise", "cos": "blur", "line": "blur"}
 
 
 def _smallest_width(d: dict) -> tuple[str, float] | None:

@@ -214,6 +214,9 @@ def write_outputs(result: RunResult, preset: Preset, out: Path) -> None:
                       density_true_logp=(f.learned.true_logp if f.learned.true_logp is not None
                                          else np.full(len(f.points), np.nan)).astype(np.float32))
     _atomic(out / "field.npz", lambda p: _save_npz(p, **arrays))
+    if result.metrics.get("nll_hutchinson_variance_by_k"):   # Hutchinson's variance against k
+        from .hutchinson_plot import draw_variance_by_k
+        draw_variance_by_k(result.metrics, out / "likelihood_probes.png")   # OutputError if not
     # the sampling model's weights: the moving average with training.ema > 0 (core/model_file.py)
     state = state_of(result.trainer)
     meta = {"preset_sha256": hashlib.sha256(text.encode()).hexdigest(), "preset_file": "preset.toml",

@@ -21,6 +21,8 @@ from .params import DENSITY_FIELDS, DIM_OF_KIND
 from .shapes2d import (build_banana, build_checkerboard, build_funnel, build_moons, build_pinwheel,
                        build_ring, build_spirals, build_swiss_roll)
 from .shapes3d import build_helix, build_sphere_shell, build_torus
+from .toys import (build_circles, build_cos, build_eight_gaussians, build_line, build_rings,
+                   build_two_spirals)
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,10 @@ POINTS = DensityKind("points", build_points, 12)
 TORUS = DensityKind("torus", build_torus, 13)
 HELIX = DensityKind("helix", build_helix, 14)
 SPHERE_SHELL = DensityKind("sphere_shell", build_sphere_shell, 15)
+# the standard toy densities (FFJORD, torchcfm): densities/toys.py
+EIGHT_GAUSSIANS = DensityKind("eight_gaussians", build_eight_gaussians, 16)
+CIRCLES = DensityKind("circles", build_circles, 17)
+RINGS = DensityKind("rings", build_rings, 18)
+TWO_SPIRALS = DensityKind("two_spirals", build_two_spirals, 19)
+COS = DensityKind("cos", build_cos, 20)
+LINE = DensityKind("line", build_line, 21)

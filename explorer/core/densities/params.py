@@ -94,11 +94,41 @@ DENSITY_FIELDS: dict[str, dict[str, Field]] = {
         "radius": Field("float", 3.0, **POS),
         "width": Field("float", 0.2, **POS),
     },
+    # --- the standard toy densities (FFJORD's lib/toy_data.py, torchcfm; densities/toys.py) ---
+    "eight_gaussians": {
+        "radius": Field("float", 4.0 / 1.414, **POS, help="distance of the centres from the origin "
+                                                         "(FFJORD: 4 / 1.414; torchcfm: 5)"),
+        "std": Field("float", 0.5 / 1.414, **POS, help="std of each Gaussian (FFJORD: 0.5 / 1.414)"),
+    },
+    "circles": {
+        "radius": Field("float", 3.0, **POS, help="outer circle (sklearn make_circles times 3)"),
+        "factor": Field("float", 0.5, min=0.0, max=1.0, exclusive_min=True,
+                        help="inner radius / outer radius"),
+        "noise": Field("float", 0.24, **POS, help="std of the Gaussian noise (0.08 times 3)"),
+    },
+    "rings": {
+        "rings": Field("int", 4, min=1, max=32, help="concentric circles, radii radius * k / rings"),
+        "radius": Field("float", 3.0, **POS, help="outer circle"),
+        "noise": Field("float", 0.08, **POS, help="std of the Gaussian noise"),
+    },
+    "two_spirals": {
+        "noise": Field("float", 0.1, **POS, help="std of the Gaussian noise: the kernel bandwidth"),
+    },
+    "cos": {
+        "half_width": Field("float", 2.5, **POS, help="x uniform on [-half_width, half_width]"),
+        "amplitude": Field("float", 2.5, **POS, help="y = amplitude * sin(x) (FFJORD's 'cos')"),
+        "blur": Field("float", 0.1, **POS, help="std of the smoothing (FFJORD adds none)"),
+    },
+    "line": {
+        "half_width": Field("float", 2.5, **POS, help="x uniform on [-half_width, half_width], y = x"),
+        "blur": Field("float", 0.1, **POS, help="std of the smoothing (FFJORD adds none)"),
+    },
 }
 
 DIM_OF_KIND = {
     "ring": 2, "moons": 2, "swiss_roll": 2, "spirals": 2, "checkerboard": 2, "pinwheel": 2,
     "banana": 2, "funnel": 2, "image": 2, "torus": 3, "helix": 3, "sphere_shell": 3,
+    "eight_gaussians": 2, "circles": 2, "rings": 2, "two_spirals": 2, "cos": 2, "line": 2,
 }
 
 DENSITY_KINDS = tuple(DENSITY_FIELDS)  # the built-ins; densities.density_kinds() adds plugins

@@ -56,7 +56,8 @@ class FlowMatching(Objective):
     positive_loss = True
     order = 10
 
-    def __init__(self, t_max: float = 1.0, likelihood_trace: str = "auto", likelihood_samples: int = 500):
+    def __init__(self, t_max: float = 1.0, likelihood_trace: str = "auto", likelihood_samples: int = 500,
+                 hutchinson_probes: int = 4, hutchinson_probe: str = "rademacher"):
         self.t_max = float(t_max)
         self.path = LinearPath()
 

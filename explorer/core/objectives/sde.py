@@ -29,6 +29,12 @@ LIKELIHOOD_FIELDS = {
                                    "auto) or Hutchinson's estimate with one Rademacher probe"),
     "likelihood_samples": Field("int", 500, min=0, max=100_000,
                                 help="test samples of the density for nll in metrics.json (0: none)"),
+    # Hutchinson's estimate beside the exact trace (core/hutchinson.py): nll_hutchinson, _se
+    "hutchinson_probes": Field("int", 4, min=0, max=256,
+                               help="probes k for nll_hutchinson in metrics.json, held fixed along "
+                                    "each ODE solve (0: not computed; 1: no per-point spread)"),
+    "hutchinson_probe": Field("str", "rademacher", choices=("rademacher", "gaussian"),
+                              help="Hutchinson's probe: rademacher (+-1) or gaussian N(0, I)"),
 }
 
 
@@ -80,7 +86,8 @@ class SDEObjective(Objective):
     def __init__(self, sde: str = "vp", sigma_min: float = 0.01, sigma_max: float = 50.0,
                  beta_min: float = 0.1, beta_max: float = 20.0, eps_t: float = 1e-5,
                  weighting: str = "sigma2", N: int = 1000, likelihood_trace: str = "auto",
-                 likelihood_samples: int = 500):
+                 likelihood_samples: int = 500, hutchinson_probes: int = 4,
+                 hutchinson_probe: str = "rademacher"):
         if weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         if sigma_min is None or sigma_max is None:
