@@ -24,7 +24,7 @@ from pathlib import Path
 import tomli_w
 
 from explorer.core.compare import run_compare
-from explorer.core.threads import usable_cores
+from explorer.core.training.threads import usable_cores
 
 PRESET = {
     "name": "bench compare",

@@ -27,12 +27,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from explorer.core import preset as P  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
 from explorer.core import threads  # noqa: E402
 from explorer.core.compare.lab import CompareLab  # noqa: E402
 from explorer.core.compare.plan import variant_preset  # noqa: E402
 from explorer.core.session import EVAL_EVERY  # noqa: E402
-from explorer.core.training import Trainer  # noqa: E402
+from explorer.core.training.trainer import Trainer  # noqa: E402
 
 KINDS = ("esm", "ism", "ssm_vr", "dsm")
 PRESET = {
@@ -48,7 +48,7 @@ PRESET = {
 def sequential(base, steps: int) -> float:
     """Total steps/s of the four variants one after another, each trained for `steps` as
     `score-explorer run` trains (Session.train_here: chunks of EVAL_EVERY steps, a Fisher
-    evaluation after each), on the thread count of core/threads.py."""
+    evaluation after each), on the thread count of core/training/threads.py."""
     threads.apply()
     done, t0 = 0, time.perf_counter()
     for kind in KINDS:

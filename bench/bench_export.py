@@ -9,7 +9,7 @@ frames per second of the whole export (sampling or training between frames, draw
 encoding) and of the drawing alone (time spent in Scene.render), medians over the repeats,
 the two kinds alternated, with the machine's load average before and after.
 
-Torch gets the thread count that `score-explorer run` gives it (core/threads.py: one thread
+Torch gets the thread count that `score-explorer run` gives it (core/training/threads.py: one thread
 unless OMP_NUM_THREADS says otherwise; the window sets one too). With torch's default two
 threads the trainer's barriers spin against the encoder process on 2 cores and a training
 step took 66 ms instead of 3 (profiled), which is not what an export runs at. torch.optim's
@@ -30,10 +30,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from explorer.core import preset as P  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
 from explorer.core import threads  # noqa: E402
-from explorer.core.shipped import resolve  # noqa: E402
-from explorer.core.training import Trainer  # noqa: E402
+from explorer.core.presets.shipped import resolve  # noqa: E402
+from explorer.core.training.trainer import Trainer  # noqa: E402
 from explorer.export import frames as F  # noqa: E402
 from explorer.views.style import SLIDE_720  # noqa: E402
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from explorer.core.densities import build_density
-from explorer.core.metrics import mode_weights
-from explorer.core.preset import loads
+from explorer.core.measures.metrics import mode_weights
+from explorer.core.presets.preset import loads
 from explorer.core.samplers import build_sampler
 from explorer.core.scores import TrueScore
 

@@ -1,4 +1,4 @@
-"""A/B of the training recipe (core/recipe.py, docs/recipe.md) on the issue-23 mixture.
+"""A/B of the training recipe (core/training/recipe.py, docs/recipe.md) on the issue-23 mixture.
 
 Why: each piece of the recipe (EDM preconditioning with its log-sigma c_noise, a Fourier
 embedding of the noise feature, weight EMA, learning-rate warm-up + cosine decay) is adopted
@@ -11,7 +11,7 @@ excess in nats/dim where the model has an ODE likelihood, training steps/s.
     python bench/bench_recipe.py [--steps 3000] [--seeds 0 1 2] [--particles 4000]
         [--objectives vp flow] [--variants "old defaults" recipe no-precond ...] [--nll 0]
 
-"recipe" is the derived default of noise-conditional objectives (core/recipe.py RECIPE);
+"recipe" is the derived default of noise-conditional objectives (core/training/recipe.py RECIPE);
 no-precond, no-ema, no-warm/cos, lr1e-3, softplus each remove one piece from it; fourier adds
 the Fourier noise embedding. Figures taken: docs/recipe.md.
 """
@@ -53,7 +53,7 @@ MIXTURE = {"kind": "mixture", "weights": [0.3, 0.7], "means": [[-4.0, 0.0], [4.0
 
 
 def preset_for(objective: str, variant: str, steps: int, seed: int, particles: int, nll: int):
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     pre, emb, ema, warm, sched, lr, act = VARIANTS[variant]
     obj = dict(OBJECTIVES[objective])
     if obj["kind"] in ("sde", "flow_matching"):
@@ -66,11 +66,11 @@ def preset_for(objective: str, variant: str, steps: int, seed: int, particles: i
 
 
 def one(objective: str, variant: str, steps: int, seed: int, particles: int, nll: int) -> dict:
-    from explorer.core import metrics as M
-    from explorer.core import model_likelihood as ML
-    from explorer.core.sample_quality import sample_metrics
+    from explorer.core.measures import metrics as M
+    from explorer.core.measures import model_likelihood as ML
+    from explorer.core.measures.sample_quality import sample_metrics
     from explorer.core.samplers import build_sampler
-    from explorer.core.training import Trainer
+    from explorer.core.training.trainer import Trainer
     p = preset_for(objective, variant, steps, seed, particles, nll)
     tr = Trainer(p, device=torch.device("cpu"))
     t0 = time.perf_counter()

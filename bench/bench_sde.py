@@ -23,11 +23,11 @@ from torch import nn
 from torchdiffeq import odeint
 
 from explorer.core.densities.gaussian import GaussianMixture
-from explorer.core.likelihood import ode_log_likelihood
+from explorer.core.measures.likelihood import ode_log_likelihood
 from explorer.core.models import ScoreModel
 from explorer.core.objectives.sde import SDEObjective
-from explorer.core.sde import make_sde
-from explorer.core.sde_samplers import ExactScore, ProbabilityFlowSampler
+from explorer.core.noise.sde import make_sde
+from explorer.core.samplers.sde_steppers import ExactScore, ProbabilityFlowSampler
 
 W = [0.3, 0.7]
 MU = [[-3.0, -1.0], [3.0, 1.5]]

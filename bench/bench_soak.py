@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SCORE_EXPLORER_SETTINGS", os.path.join(tempfile.mkdtemp(), "s.ini"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from explorer.core import preset as P  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
 from explorer.views.application import make_app  # noqa: E402
 from explorer.gui.main_window import MainWindow  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Threads: torch's default intra-op thread count against the policy of core/threads.py.
+"""Threads: torch's default intra-op thread count against the policy of core/training/threads.py.
 
 Trains the default preset (the window's: NCSN, MLP 128x128, batch 512) in this process,
 switching torch's thread count between rounds: A = torch's default (one per core), B = the
@@ -25,9 +25,9 @@ import time
 
 import torch
 
-from explorer.core import preset as P
-from explorer.core import threads
-from explorer.core.training import Trainer
+from explorer.core.presets import preset as P
+from explorer.core.training import threads
+from explorer.core.training.trainer import Trainer
 
 DEFAULT_THREADS = torch.get_num_threads()
 

@@ -23,11 +23,11 @@ import time
 import torch
 import torch.nn as nn
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.densities.base import Density
-from explorer.core.run import train_and_sample
-from explorer.core.schedules import ncsn_sigmas
-from explorer.core.training import Trainer
+from explorer.core.run.headless import train_and_sample
+from explorer.core.noise.schedules import ncsn_sigmas
+from explorer.core.training.trainer import Trainer
 
 BATCH = 512
 MIX = {"kind": "mixture", "weights": [0.2, 0.8], "means": [[-5.0, -5.0], [5.0, 5.0]],

@@ -64,7 +64,7 @@ import torch  # noqa: E402
 from PySide6 import QtCore  # noqa: E402
 
 from explorer.core.densities.shapes3d import Torus  # noqa: E402
-from explorer.core.grid import grid_points  # noqa: E402
+from explorer.core.measures.grid import grid_points  # noqa: E402
 from explorer.views.application import make_app  # noqa: E402
 from explorer.views.gl_probe import gl_available  # noqa: E402
 from explorer.views import view3d as V  # noqa: E402

@@ -30,8 +30,8 @@ os.environ.setdefault("SCORE_EXPLORER_SETTINGS", os.path.join(tempfile.mkdtemp()
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 
-from explorer.core import preset as P  # noqa: E402
-from explorer.core.training import Trainer  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
+from explorer.core.training.trainer import Trainer  # noqa: E402
 from explorer.views.application import make_app  # noqa: E402
 from explorer.gui.main_window import MainWindow  # noqa: E402
 

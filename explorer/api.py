@@ -36,18 +36,18 @@ import numpy as np
 import torch
 
 from .core import api_checks as checks
-from .core import metrics as M
-from .core import preset as P
-from .core.preset_edits import with_changes
+from .core.measures import metrics as M
+from .core.presets import preset as P
+from .core.presets.edits import with_changes
 from .core.errors import SpecError
-from .core.noise_error import NoiseError
-from .core.registry import densities, failures, objectives, samplers
-from .core.density_grid import fine_density_metrics
-from .core.run import field_arrays
-from .core.sample_quality import sample_metrics
+from .core.measures.noise_error import NoiseError
+from .core.plugins.registry import densities, failures, objectives, samplers
+from .core.measures.density_grid import fine_density_metrics
+from .core.run.headless import field_arrays
+from .core.measures.sample_quality import sample_metrics
 from .core.samplers import build_sampler
-from .core.shipped import resolve
-from .core.training import Trainer
+from .core.presets.shipped import resolve
+from .core.training.trainer import Trainer
 
 __all__ = ["Run", "SpecError", "densities", "edit", "evaluate", "field", "load", "loads",
            "log_density", "objectives", "open_run", "plugin_failures", "sample", "samplers",
@@ -215,7 +215,7 @@ def field(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def log_density(run: Run, x, trace: str = "exact", probes: int | None = None,
                 probe: str | None = None, seed: int = 0, return_se: bool = False):
     """log p_theta(x) per point, (n,) float64: the trained model's density by its
-    probability-flow ODE (objective sde or flow_matching; core/model_likelihood.py).
+    probability-flow ODE (objective sde or flow_matching; core/measures/model_likelihood.py).
 
     trace = "exact" (the Jacobian's trace, d <= 3) or "hutchinson" (the mean of `probes`
     per-point estimates with `probe` = "rademacher" | "gaussian" probes held fixed along the
@@ -223,7 +223,7 @@ def log_density(run: Run, x, trace: str = "exact", probes: int | None = None,
     error of each point's Hutchinson estimate (zeros for the exact trace; NaN with one probe).
     Untrained (no steps), the density's exact score is integrated instead: the result is then
     the true log p, up to the solver's tolerance."""
-    from .core import model_likelihood as ML
+    from .core.measures import model_likelihood as ML
     _run(run)
     p, t = run.preset, run.trainer
     if not ML.available(p):
@@ -295,7 +295,7 @@ def open_run(folder: str | Path, device: str | None = None) -> Run:
     session as, or `save_run`: its preset, weights, loss and Fisher history and particles.
     `evaluate` on it gives the Fisher divergence its metrics.json holds. SpecError naming
     the file where the folder is not a run or its weights do not fit its preset."""
-    from .core.run_folder import open_folder
+    from .core.run.folder import open_folder
     opened = open_folder(folder, device)
     return Run(opened.preset, opened.trainer, opened.samples,
                (opened.loss_steps, opened.loss_values))
@@ -305,7 +305,7 @@ def save_run(run: Run, folder: str | Path) -> dict:
     """Write the run into `folder` as `score-explorer run` would (preset.toml, metrics.json,
     loss.csv, samples.npy from `run.particles` if any, field.npz, model.safetensors); the
     metrics written. The window and `open_run` read it back."""
-    from .core.run_folder import save_folder
+    from .core.run.folder import save_folder
     steps, values = run.loss_curve()
     return save_folder(Path(folder), run.trainer, run.preset, steps, values, run.particles,
                        saved_from="explorer.api")

@@ -99,10 +99,10 @@ def _open_window(argv: list[str]) -> int:
         raise SpecError("", f"expected at most one preset file, got {' '.join(argv)} "
                             f"(subcommands: {', '.join(COMMANDS)}; score-explorer --help)")
     if argv and os.path.isdir(argv[0]):   # a run folder, opened trained (docs/notebooks.md)
-        from .core.run_folder import open_folder
+        from .core.run.folder import open_folder
         open_folder(argv[0], device="cpu")   # a folder that is not a run: SpecError, exit 2
         return window(f"read it from Python: explorer.api.open_run({argv[0]!r})", argv[0])
-    from .core.shipped import resolve
+    from .core.presets.shipped import resolve
     return window("run a preset headless: score-explorer run PRESET --out DIR",
                   resolve(argv[0]) if argv else None)
 
@@ -134,5 +134,5 @@ def _no_display() -> str | None:
 
 
 def _shipped_names() -> list[str]:
-    from .core.shipped import names
+    from .core.presets.shipped import names
     return names()

@@ -8,8 +8,8 @@ within 0.06. These train real networks, so they take a minute or two on two CPU 
 
 import pytest
 
-from explorer.core import preset as P
-from explorer.core.run import train_and_sample
+from explorer.core.presets import preset as P
+from explorer.core.run.headless import train_and_sample
 
 MIXTURE = {"kind": "mixture", "weights": [0.5, 0.3, 0.2],
            "means": [[-2.5, 0.5], [2.0, 1.5], [0.5, -2.5]],

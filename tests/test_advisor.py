@@ -12,8 +12,8 @@ import pytest
 import torch
 from scipy.spatial.distance import pdist
 
-from explorer.core import advisor as A
-from explorer.core import preset as P
+from explorer.core.noise import advisor as A
+from explorer.core.presets import preset as P
 
 
 def _phi(x: float) -> float:

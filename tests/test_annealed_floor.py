@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.core import preset as P
-from explorer.core.run import train_and_sample
+from explorer.core.presets import preset as P
+from explorer.core.run.headless import train_and_sample
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "explorer" / "presets"
 SCALED = ("sliced_wasserstein", "tv_grid", "kl_grid")

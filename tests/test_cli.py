@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from small_preset import small_preset
 
 SMALL = small_preset()

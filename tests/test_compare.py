@@ -16,7 +16,7 @@ import tomli_w
 from PIL import Image
 
 from explorer import cli
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.compare import plan as PL
 
 TINY = tomli_w.dumps({
@@ -271,7 +271,7 @@ def test_the_band_is_the_mean_and_sample_sd_over_seeds():
 
 
 def test_compare_imports_no_qt():
-    code = ("import sys, explorer.core.compare, explorer.core.threads\n"
+    code = ("import sys, explorer.core.compare, explorer.core.training.threads\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph', 'shiboken'))]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

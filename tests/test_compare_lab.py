@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.compare.lab import MAX_SEEDS, MAX_SESSIONS, CompareLab
 from explorer.core.compare.plan import parse_overrides, short_name, variant_preset
 from explorer.core.errors import SpecError
-from explorer.core.training import Trainer
+from explorer.core.training.trainer import Trainer
 
 from small_preset import small_preset
 

@@ -12,7 +12,7 @@ import tomllib
 import pytest
 import tomli_w
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.compare import plan as PL
 
 TINY = tomli_w.dumps({

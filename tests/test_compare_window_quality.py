@@ -18,7 +18,7 @@ def _settings(tmp_path, monkeypatch):
 
 
 def test_quality_against_nfe_tab(qtbot):
-    from explorer.core.preset import loads
+    from explorer.core.presets.preset import loads
     from explorer.gui.app import make_app
     from explorer.gui.compare_window import CompareWindow
     make_app()

@@ -1,6 +1,6 @@
-"""Derived sampler settings and the step sizes refused before training (core/step_rules.py),
-derived keys derived again on edits (core/preset_edits.py), and the learned density's grid
-refined until the exact score is at the floor (core/density_grid.py). docs/defaults.md."""
+"""Derived sampler settings and the step sizes refused before training (core/presets/step_rules.py),
+derived keys derived again on edits (core/presets/edits.py), and the learned density's grid
+refined until the exact score is at the floor (core/measures/density_grid.py). docs/defaults.md."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from explorer import api
-from explorer.core import preset as P
-from explorer.core import step_rules as R
-from explorer.core.advisor import variance_after
-from explorer.core.preset_edits import with_changes
+from explorer.core.presets import preset as P
+from explorer.core.presets import step_rules as R
+from explorer.core.noise.advisor import variance_after
+from explorer.core.presets.edits import with_changes
 from explorer.core.errors import SpecError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -177,8 +177,8 @@ def test_cli_overrides_keep_the_derived_step_derived():
 
 # ------------------------------------------------------------------ the learned density's grid
 def test_density_grid_refines_until_the_exact_score_is_at_the_floor():
-    from explorer.core.density_grid import KL_FLOOR, MASS_FLOOR, density_grid, mode_masses
-    from explorer.core.training import Trainer
+    from explorer.core.measures.density_grid import KL_FLOOR, MASS_FLOOR, density_grid, mode_masses
+    from explorer.core.training.trainer import Trainer
     p = P.parse({"density": {"kind": "mixture"}, "objective": {"kind": "ssm_vr"},
                  "model": {"hidden": [8]}, "view": {"grid": 32}})
     t = Trainer(p)
@@ -189,7 +189,7 @@ def test_density_grid_refines_until_the_exact_score_is_at_the_floor():
     assert exact.kl_grid <= KL_FLOOR
     assert max(abs(m - w) for m, w in zip(masses, comps[0])) <= MASS_FLOOR
     # on view.grid = 32 the exact score's own density was off (the issue's 0.165 / 0.200)
-    from explorer.core.density_grid import _exact_on
+    from explorer.core.measures.density_grid import _exact_on
     _, _, coarse = _exact_on(t, p, 32)
     assert coarse.kl_grid > KL_FLOOR and abs(mode_masses(coarse, comps)[0] - 0.2) > 0.02
 
@@ -206,7 +206,7 @@ def _drawn_cloud(path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", ["ncsn", "dsm"])
 def test_a_drawn_cloud_samples_with_the_exact_score_under_the_defaults(tmp_path, objective):
-    from explorer.core.run import train_and_sample
+    from explorer.core.run.headless import train_and_sample
     _drawn_cloud(tmp_path / "cloud.csv")
     p = P.parse({"density": {"kind": "points", "path": "cloud.csv"},
                  "objective": {"kind": objective}, "sampler": {"score": "true"},

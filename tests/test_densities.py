@@ -470,7 +470,7 @@ def test_bad_specs_raise_spec_error_naming_the_key(spec, key, message, tmp_path)
 
 
 def test_registry_covers_every_kind_and_dimension():
-    from explorer.core.registry import REGISTRY
+    from explorer.core.plugins.registry import REGISTRY
     builtins = [e.name for e in REGISTRY.entries("density").values() if e.builtin]
     assert builtins == list(DENSITY_KINDS)   # every kind of params.py, through its entry point
     for kind, dim in DIM_OF_KIND.items():
@@ -480,7 +480,7 @@ def test_registry_covers_every_kind_and_dimension():
 
 def test_preset_loader_builds_and_fills_bounds():
     pytest.importorskip("tomli_w")
-    from explorer.core import preset
+    from explorer.core.presets import preset
     p = preset.parse({"density": {"kind": "ring", "radius": 2.0}})
     assert p.density["bounds"] == [[-3.5, 3.5], [-3.5, 3.5]]
     with pytest.raises(SpecError) as info:

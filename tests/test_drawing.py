@@ -19,10 +19,10 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from explorer.core import preset as P  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
 from explorer.core.densities import build_density  # noqa: E402
 from explorer.core.errors import SpecError  # noqa: E402
-from explorer.core.run import portable_preset  # noqa: E402
+from explorer.core.run.headless import portable_preset  # noqa: E402
 from explorer.gui.drawing import ComponentEditor, DrawPanel, PaintCanvas  # noqa: E402
 from explorer.gui.drawing.paint_canvas import paint_polyline, shape_for_bounds  # noqa: E402
 

@@ -20,9 +20,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pytest
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.densities.datafile import load_image_mass, load_points
-from explorer.core.run import portable_preset
+from explorer.core.run.headless import portable_preset
 
 REPO = Path(__file__).resolve().parents[1]
 ON_SHAPE = 0.90

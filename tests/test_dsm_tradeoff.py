@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import dsm_tradeoff as T
+from explorer.core.measures import dsm_tradeoff as T
 from explorer.core.densities.gaussian import GaussianMixture
 from explorer.core.errors import SpecError
 from explorer.core.models import ScoreModel
@@ -139,8 +139,8 @@ def test_parse_sigmas():
 
 
 def test_measure_on_a_shipped_preset_with_a_trained_point():
-    from explorer.core import preset as P
-    from explorer.core.shipped import resolve
+    from explorer.core.presets import preset as P
+    from explorer.core.presets.shipped import resolve
     preset = P.load(resolve("two_modes_annealed"))   # any objective: the network is DSM's
     preset.training["batch_size"] = 64
     r = T.measure(preset, [0.05, 0.5], samples=64, trained_sigmas=[0.5], train_steps=5)

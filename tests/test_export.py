@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
-from explorer.core.run import train_and_sample
+from explorer.core.run.headless import train_and_sample
 from explorer.export import check_export_path, parse_export_arg
 from explorer.export.encode import (ExportCancelled, GifSink, Mp4Sink, write_frames)
 
@@ -449,7 +449,7 @@ def test_close_mid_frame_of_a_long_export_takes_effect_within_a_second(qtbot, mo
     preset = _small("two_modes_annealed", training={"steps": 2_000_000},
                     sampler={"kind": "langevin", "score": "true", "particles": 5000,
                              "steps": 5_000_000})
-    from explorer.core.training import Trainer
+    from explorer.core.training.trainer import Trainer
     trainer = Trainer(preset)
     out = tmp_path_factory.mktemp("out")
     dlg = ExportDialog(None, preset=preset, density=trainer.density, trainer=trainer)

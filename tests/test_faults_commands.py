@@ -149,7 +149,7 @@ def _listener(answer: bytes | None):
 @pytest.mark.parametrize("answer", [None, b"HTTP/1.0 400 Bad Request\r\n\r\n", b"\xff" * 64])
 def test_a_listener_that_is_not_a_scheduler_is_refused_within_seconds(answer, preset_file, tmp_path,
                                                                       capsys, monkeypatch):
-    from explorer.core import scheduler_address
+    from explorer.core.compare import scheduler_address
     monkeypatch.setattr(scheduler_address, "PROBE_SECONDS", 1.0)
     srv, conns = _listener(answer)
     try:
@@ -258,9 +258,9 @@ def test_lesson_headless_ctrl_c_is_130(tmp_path, monkeypatch, capsys):
 
 def test_advise_suggests_only_what_the_loader_accepts(tmp_path):
     import tomllib
-    from explorer.core import preset as P
-    from explorer.core.advisor import advise
-    from explorer.core.shipped import names, resolve
+    from explorer.core.presets import preset as P
+    from explorer.core.noise.advisor import advise
+    from explorer.core.presets.shipped import names, resolve
     for name in names():
         p = P.load(resolve(name))
         d = p.to_dict()
@@ -333,7 +333,7 @@ def _mixture(k: int, dim: int, **sections):
     (_mixture(10_000, 2, view={"grid": 512}, sampler={"particles": 2_000_000}), "sampler.particles"),
     (_mixture(10_000, 3, view={"grid": 100}), "view.grid")])
 def test_large_products_are_refused_naming_the_key_and_the_limit(table, key):
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     t0 = time.monotonic()
     with pytest.raises(SpecError) as e:
         P.parse(table)
@@ -354,7 +354,7 @@ def test_a_million_point_file_is_refused_before_any_evaluation(tmp_path, capsys)
 
 def test_the_torus_score_when_ddpm_washes_the_data_out():
     import torch
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     dens = P.parse({"density": {"kind": "torus"}}).build_density()
     x = torch.randn(50, 3, dtype=torch.float64) * 2
     sigma = 1.0

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tomli_w
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_diverging_run_keeps_the_last_finite_weights_and_exits_3(tmp_path):
 
 def test_sampler_blowup_is_detected_with_step_and_advice(tmp_path):
     # the banana has no certain bound (its curvature is not a Gaussian's), so a huge step
-    # passes the load-time check (core/step_rules.py) and blows up while sampling; on a
+    # passes the load-time check (core/presets/step_rules.py) and blows up while sampling; on a
     # Gaussian the same step is refused before anything runs (tests/test_defaults.py)
     t = sampling_only(kind="banana")
     t["sampler"].update(step_size=1000.0, steps=200)
@@ -156,13 +156,13 @@ def test_dsm_sigma_below_float32_resolution_warns(tmp_path):
 
 
 def test_relative_fisher_far_above_one_warns():
-    from explorer.core.run import metric_warnings
+    from explorer.core.run.headless import metric_warnings
     assert any("worse than zero" in w for w in metric_warnings({"relative_fisher_divergence": 2000.0}))
     assert metric_warnings({"relative_fisher_divergence": 0.5}) == []
 
 
 def test_json_safe_replaces_nonfinite_with_null_and_a_note():
-    from explorer.core.metrics import json_safe
+    from explorer.core.measures.metrics import json_safe
     m = json_safe({"a": float("nan"), "b": [1.0, float("inf")], "c": 2.0})
     text = json.dumps(m, allow_nan=False)
     back = json.loads(text)
@@ -208,7 +208,7 @@ def test_huge_network_or_batch_is_rejected_naming_the_key(tmp_path, hidden, key)
 @pytest.mark.slow
 def test_memory_estimate_is_within_a_factor_of_two_of_torch():
     """The training estimate behind the refusal above, against a measured training step."""
-    base = ("from explorer.core.training import Trainer\n"
+    base = ("from explorer.core.training.trainer import Trainer\n"
             "from explorer.core import budget\n"
             "p = P.parse({'density': {'kind': 'gaussian'}, 'model': {'hidden': [1024, 1024]},"
             " 'objective': {'kind': 'ssm_vr'}, 'training': {'batch_size': 4096}, 'view': {'grid': 4}})\n"
@@ -224,7 +224,7 @@ def test_memory_estimate_is_within_a_factor_of_two_of_torch():
 PEAK = """
 import resource, sys, torch
 sys.path.insert(0, {root!r})
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 {body}
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
@@ -233,7 +233,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 GROWTH = """
 import sys, torch
 sys.path.insert(0, {root!r})
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 {base}
 def status(key):
     for line in open("/proc/self/status"):
@@ -412,7 +412,7 @@ def test_disk_full_names_the_file_and_exits_1(tmp_path, monkeypatch, capsys):
     import errno
 
     from explorer import cli as cli_module
-    from explorer.core import run as run_module
+    from explorer.core.run import headless as run_module
 
     def full(path, arr):   # what a full disk does to a write (ENOSPC), in process
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -456,7 +456,7 @@ def test_unwritable_out_is_refused_before_training(tmp_path):
 
 def test_data_file_is_copied_through_a_temporary_name(tmp_path, monkeypatch):
     import shutil
-    from explorer.core import run as R
+    from explorer.core.run import headless as R
     src_dir = tmp_path / "src"
     src_dir.mkdir()
     (src_dir / "pts.csv").write_text("\n".join(f"{i},{i % 7}" for i in range(200)))
@@ -480,7 +480,7 @@ def test_data_file_is_copied_through_a_temporary_name(tmp_path, monkeypatch):
 
 def test_huge_description_keeps_model_header_small(tmp_path):
     from safetensors import safe_open
-    from explorer.core.run import train_and_sample, write_outputs
+    from explorer.core.run.headless import train_and_sample, write_outputs
     t = sampling_only()
     t["description"] = "x" * 100_000_001
     p = P.parse(t)
@@ -534,7 +534,7 @@ def test_brackets_inside_strings_and_comments_are_not_nesting():
 
 
 def test_float32_resolution_warning_names_the_key():
-    from explorer.core.numerics import preset_warnings
+    from explorer.core.presets.numerics import preset_warnings
     far = P.parse({"density": {"kind": "gaussian", "mean": [1e5, 0.0], "std": 1e-4}})
     (w,) = preset_warnings(far)
     assert w.startswith("density.std") and "resolution" in w

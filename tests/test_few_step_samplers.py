@@ -13,8 +13,8 @@ import torch
 
 from explorer.core.densities import build_density
 from explorer.core.errors import SpecError
-from explorer.core.metrics import mode_weights
-from explorer.core.preset import loads
+from explorer.core.measures.metrics import mode_weights
+from explorer.core.presets.preset import loads
 from explorer.core.samplers import build_sampler
 from explorer.core.samplers.noise_levels import NoiseLevels, karras_sigmas
 from explorer.core.scores import TrueScore
@@ -156,7 +156,7 @@ def test_ddim_matches_the_ddim_reference_on_ddpm_steps(eta):
     p = preset("ddim", objective="ddpm", steps=20, eta=eta)
     s, _ = sampler_of(p)
     T = p.objective["timesteps"]
-    from explorer.core.schedules import DDPMSchedule
+    from explorer.core.noise.schedules import DDPMSchedule
     ab = DDPMSchedule(T, p.objective["beta_min"], p.objective["beta_max"]).alpha_bars.numpy()
     seq = list(range(0, T, T // 20))[::-1]                  # ermongroup: range(0, T, skip), reversed
     np.testing.assert_allclose(s.sigmas[:-1], np.sqrt((1 - ab[seq]) / ab[seq]), rtol=1e-12)
@@ -250,7 +250,7 @@ def test_learned_score_needs_a_noise_schedule():
 
 
 def test_nfe_in_the_run_metrics():
-    from explorer.core.run import train_and_sample
+    from explorer.core.run.headless import train_and_sample
     r = train_and_sample(preset("heun", density=MIXTURE, particles=500), threads=None)
     assert r.metrics["nfe"] == 35
     assert r.metrics["sampler"] == "heun"

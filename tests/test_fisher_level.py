@@ -5,9 +5,9 @@ NCSN at sigma_min on samples of p_sigma_min. Checked against direct computations
 import numpy as np
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.scores import fisher_level
-from explorer.core.training import Trainer
+from explorer.core.training.trainer import Trainer
 
 MIX = {"kind": "mixture", "weights": [0.4, 0.6], "means": [[-2.0, 0.0], [2.0, 1.0]],
        "stds": [0.5, 0.8]}

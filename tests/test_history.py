@@ -4,7 +4,7 @@ it holds the means of equal blocks of steps that cover the whole run, in fixed m
 import numpy as np
 import pytest
 
-from explorer.core.history import LossHistory
+from explorer.core.training.history import LossHistory
 
 
 def _expected(values: np.ndarray, capacity: int):

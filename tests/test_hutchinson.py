@@ -1,4 +1,4 @@
-"""Hutchinson's likelihood estimate (core/hutchinson.py) against the exact-trace ODE likelihood,
+"""Hutchinson's likelihood estimate (core/measures/hutchinson.py) against the exact-trace ODE likelihood,
 the closed form of a Gaussian, and a Monte-Carlo check of its standard error."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import explorer.api as se
-from explorer.core import model_likelihood as ML
-from explorer.core import preset as P
+from explorer.core.measures import model_likelihood as ML
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
-from explorer.core.hutchinson import draw_probes, nll_and_se, variance_by_k
+from explorer.core.measures.hutchinson import draw_probes, nll_and_se, variance_by_k
 
 
 def gaussian_preset(objective: str, cov, **extra) -> P.Preset:
@@ -124,7 +124,7 @@ def test_preset_keys_are_validated(key, value):
 def test_metrics_json_and_still(tmp_path):
     """`score-explorer run` writes nll_hutchinson and its se, and the variance-against-k still."""
     import json
-    from explorer.core.run import train_and_sample, write_outputs
+    from explorer.core.run.headless import train_and_sample, write_outputs
     p = P.parse({"name": "h", "density": {"kind": "gaussian", "mean": [0.0, 0.0]},
                  "model": {"hidden": [16]}, "objective": {"kind": "flow_matching", "likelihood_samples": 30,
                                                           "hutchinson_probes": 4, "hutchinson_probe": "gaussian"},

@@ -222,7 +222,7 @@ def probe() -> list[str]:
     global pg, C
     import pyqtgraph as pg
     from explorer.views import common as C
-    from explorer.core.shipped import shipped_presets
+    from explorer.core.presets.shipped import shipped_presets
     from explorer.gui.app import make_app, open_window
     app = make_app()
     w = open_window(None)

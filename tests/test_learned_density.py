@@ -1,4 +1,4 @@
-"""The learned density and the curl fraction (core/learned_density.py), against computations
+"""The learned density and the curl fraction (core/measures/learned_density.py), against computations
 made here independently: a sparse least-squares solve (scipy lsqr) for the potential, a
 mixture density written out with numpy, an energy network's own -E, exact integrals."""
 
@@ -10,9 +10,9 @@ import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import lsqr
 
-from explorer.core import learned_density as L
-from explorer.core import preset as P
-from explorer.core.grid import grid_axes, grid_points
+from explorer.core.measures import learned_density as L
+from explorer.core.presets import preset as P
+from explorer.core.measures.grid import grid_axes, grid_points
 from explorer.core.models import build_model
 from small_preset import small_preset
 
@@ -180,7 +180,7 @@ def test_noise_conditional_energy_uses_the_energy_at_sigma_min():
 
 @pytest.fixture(scope="module")
 def esm_energy_trainer():
-    from explorer.core.training import Trainer
+    from explorer.core.training.trainer import Trainer
     torch.set_num_threads(1)
     p = P.loads(MIXTURE_2D.replace("hidden = [32, 32]", 'hidden = [32, 32]\nkind = "energy"'))
     t = Trainer(p)
@@ -205,7 +205,7 @@ def test_a_non_finite_field_gives_no_figures():
 
 
 def test_headless_run_writes_the_densities_and_their_figures(tmp_path):
-    from explorer.core.run import train_and_sample, write_outputs
+    from explorer.core.run.headless import train_and_sample, write_outputs
     p = P.loads(small_preset(steps=40, particles=50, sampler_steps=5, grid=12))
     result = train_and_sample(p, threads=1)
     write_outputs(result, p, tmp_path)

@@ -76,7 +76,7 @@ def test_sampling_to_a_step_goes_on_with_the_same_cloud():
     sampler, _ = alone.sample_here(until=30)
     assert sampler.done_steps == 30
     # mode weights of one run to 30 are those the lesson shows at its step 3
-    from explorer.core.metrics import mode_weights
+    from explorer.core.measures.metrics import mode_weights
     w = [round(float(x), 4) for x in mode_weights(sampler.numpy(), alone.density.components())]
     assert w == results[2].mode_weights
 

@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from explorer.core import preset as P
-from explorer.core.noise_error import DDPM_STEPS_SHOWN, NoiseError, noise_levels
-from explorer.core.training import Trainer
+from explorer.core.presets import preset as P
+from explorer.core.measures.noise_error import DDPM_STEPS_SHOWN, NoiseError, noise_levels
+from explorer.core.training.trainer import Trainer
 from small_preset import small_preset
 
 
@@ -48,7 +48,7 @@ def test_the_ladders_run_from_most_noise_to_least():
 
 
 def test_a_noise_conditional_run_writes_fisher_by_noise(tmp_path):
-    from explorer.core.run import train_and_sample, write_outputs
+    from explorer.core.run.headless import train_and_sample, write_outputs
     preset = _preset("ncsn")
     result = train_and_sample(preset)
     write_outputs(result, preset, tmp_path)

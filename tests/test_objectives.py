@@ -12,7 +12,7 @@ from torch import nn
 from explorer.core.models import ScoreModel
 from explorer.core.objectives import (DSM, ESM, ISM, NCSN, SSM, SSMVR, DDPMObjective, build_objective,
                                       sample_projections)
-from explorer.core.schedules import DDPMSchedule, ncsn_sigmas
+from explorer.core.noise.schedules import DDPMSchedule, ncsn_sigmas
 
 
 class Gaussian:

@@ -50,7 +50,7 @@ def test_window_trains_on_space_for_20_seconds_and_quits_on_ctrl_q(tmp_path):
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
            "SCORE_EXPLORER_SETTINGS": str(tmp_path / "settings.ini")}
     # the default preset with a budget that outlasts the 20 seconds on a fast machine
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     long_run = P.default()
     long_run.training["steps"] = 1_000_000
     long_run.save(tmp_path / "long.toml")
@@ -98,7 +98,7 @@ def _training_children(pid: int) -> list[int]:
                 cmd = f.read()
         except OSError:
             continue
-        if ppid == pid and b"explorer.core.training_process" in cmd:
+        if ppid == pid and b"explorer.core.training.process" in cmd:
             out.append(int(d))
     return out
 

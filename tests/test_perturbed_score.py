@@ -19,7 +19,7 @@ import torch
 
 from explorer.core.densities import build_density
 from explorer.core.densities.gaussian import GaussianMixture
-from explorer.core.pictures import perturbed_log_prob
+from explorer.core.measures.pictures import perturbed_log_prob
 
 
 def grid_score(d, x, sigma, scale, support, ell, per=2.0):

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import preset as P
-from explorer.core import registry
+from explorer.core.presets import preset as P
+from explorer.core.plugins import registry
 from explorer.core.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def test_the_builtins_register_through_entry_points():
 
 
 def test_example_plugin_trains_and_samples_headless(example):
-    from explorer.core.run import train_and_sample
+    from explorer.core.run.headless import train_and_sample
     assert "dsm_antithetic" in registry.objectives() and "student_t" in registry.densities()
     p = P.parse({"density": {"kind": "mixture", "weights": [0.5, 0.5], "means": [[-2.0, 0.0], [2.0, 0.0]],
                              "stds": [0.8, 0.8]},
@@ -145,7 +145,7 @@ def test_a_plugin_that_raises_on_import_is_named_and_left_out(plugins, tmp_path)
     ("class Bad:\n    name = 'other'\n    label = 'BAD x'\n"
      "    def losses(self, model, x):\n        return model(x).sum(1)\n", "registered as 'bad'"),
     ("class Bad:\n    name = 'bad'\n    label = 'BAD x'\n    fields = {'sigma': 0.1}\n"
-     "    def losses(self, model, x):\n        return model(x).sum(1)\n", "not an explorer.core.schema.Field"),
+     "    def losses(self, model, x):\n        return model(x).sum(1)\n", "not an explorer.core.presets.schema.Field"),
 ])
 def test_a_plugin_that_breaks_the_interface_is_named(plugins, source, reason):
     plugins("bad-plugin", {"score_explorer.objectives": {"bad": "bad_obj:Bad"}}, {"bad_obj.py": source})
@@ -223,7 +223,7 @@ def test_the_window_lists_plugins_and_names_broken_ones(qtbot, example, plugins)
 FLIPPED_DSM = '''
 import torch
 from explorer.core.objectives import Objective
-from explorer.core.schema import Field
+from explorer.core.presets.schema import Field
 
 
 class FlippedDSM(Objective):
@@ -241,7 +241,7 @@ class FlippedDSM(Objective):
 
 
 def test_diagnose_names_sign_and_scale_errors():
-    from explorer.core.oracle import diagnose
+    from explorer.core.plugins.oracle import diagnose
     g = torch.randn(5000, 2)
     assert diagnose(g + 0.05 * torch.randn(5000, 2), g)[2] == ""
     rel, c, fault = diagnose(-g, g)
@@ -263,7 +263,7 @@ def test_check_fails_a_dsm_with_its_target_sign_flipped(plugins, tmp_path):
 
 
 def test_check_passes_the_example_objective(example):
-    from explorer.core.oracle import check_objective
+    from explorer.core.plugins.oracle import check_objective
     results = check_objective("dsm_antithetic")
     assert [r.case for r in results] == ["Gaussian 1-D", "mixture 1-D", "Gaussian 2-D", "mixture 2-D",
                                          "Gaussian 3-D", "mixture 3-D"]
@@ -271,7 +271,7 @@ def test_check_passes_the_example_objective(example):
 
 
 def test_check_density_passes_the_example_and_catches_a_wrong_score(example, plugins):
-    from explorer.core.oracle import check_density
+    from explorer.core.plugins.oracle import check_density
     assert all(r.passed for r in check_density("student_t")), [r.line() for r in check_density("student_t")]
     plugins("wrong-score", {"score_explorer.densities": {"student_t_wrong": "bad_t:Wrong"}},
             {"bad_t.py": "from score_explorer_example.density import StudentT\n"
@@ -304,7 +304,7 @@ def test_compare_runs_a_plugin_objective_beside_a_builtin_on_two_workers(example
 TEMPERED_LANGEVIN = '''
 import math
 from explorer.core.samplers import Sampler
-from explorer.core.schema import Field
+from explorer.core.presets.schema import Field
 
 
 class TemperedLangevin(Sampler):

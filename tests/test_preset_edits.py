@@ -1,14 +1,14 @@
-"""The one edit model (core/preset_edits.py): what an edit means, wherever it is made."""
+"""The one edit model (core/presets/edits.py): what an edit means, wherever it is made."""
 
 from __future__ import annotations
 
 import pytest
 
 import explorer.api as se
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.compare.plan import parse_vary, plan
 from explorer.core.errors import SpecError
-from explorer.core.preset_edits import with_changes
+from explorer.core.presets.edits import with_changes
 from explorer.core.session.effects import Effect, edit_effect
 
 from small_preset import small_preset

@@ -1,6 +1,6 @@
 """Every shipped preset keeps the promise its description makes, measured headless with the
 run's own code (core/run.train_and_sample, one torch thread) and the sample metrics against
-their noise floors (core/sample_quality.py):
+their noise floors (core/measures/sample_quality.py):
 
 - "cloud": the sampled cloud within twice its floor on SW2 and TV (where a preset says the
   cloud is the density's);
@@ -21,8 +21,8 @@ import pytest
 import torch
 
 from explorer import api
-from explorer.core.run import train_and_sample
-from explorer.core.shipped import shipped_presets
+from explorer.core.run.headless import train_and_sample
+from explorer.core.presets.shipped import shipped_presets
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET_DIR = ROOT / "explorer" / "presets"

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 
 GOOD = """
@@ -37,7 +37,7 @@ def test_design_example_loads_with_every_default_filled(tmp_path):
     p = P.load(write(tmp_path, GOOD))
     assert p.dim == 2
     assert p.model == {"kind": "score", "hidden": [128, 128], "activation": "softplus",
-                       # the training recipe's keys (core/recipe.py): off for a plain score model
+                       # the training recipe's keys (core/training/recipe.py): off for a plain score model
                        "preconditioning": "none", "sigma_data": None, "noise_embedding": "linear"}
     assert (p.training["ema"], p.training["lr_warmup"], p.training["lr_schedule"]) == (0.0, 0, "constant")
     assert p.training["batch_size"] == 512 and p.training["lr"] == 1e-3
@@ -92,8 +92,8 @@ def test_missing_file_is_a_spec_error(tmp_path):
 
 
 def test_core_imports_no_qt():
-    code = ("import sys, explorer.core.run, explorer.core.preset, explorer.core.samplers, explorer.core.registry, explorer.core.session, "
-            "explorer.core.training, explorer.core.metrics, explorer.core.densities, explorer.cli\n"
+    code = ("import sys, explorer.core.run.headless, explorer.core.presets.preset, explorer.core.samplers, explorer.core.plugins.registry, explorer.core.session, "
+            "explorer.core.training.trainer, explorer.core.measures.metrics, explorer.core.densities, explorer.cli\n"
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'pyqtgraph', 'shiboken'))]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,7 +18,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.densities.params import DENSITY_FIELDS, DIM_OF_KIND
 from explorer.core.errors import SpecError
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from explorer import cli
 from explorer.core.compare import runner
 from explorer.core.compare.plan import parse_vary, plan
-from explorer.core.dsm_tradeoff import MAX_SIGMAS, SIGMA_RANGE, parse_sigmas
+from explorer.core.measures.dsm_tradeoff import MAX_SIGMAS, SIGMA_RANGE, parse_sigmas
 from explorer.core.errors import SpecError
 from explorer.core.lessons.format import loads as lesson_loads
 from small_preset import small_preset
@@ -83,7 +83,7 @@ def plan_stub(varies, seeds):
     """As many runs as the real plan would make, without building presets: the limit is the
     point here, and plan() is tested above."""
     from explorer.core.compare.plan import variants
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     from explorer.core.compare.plan import Run
     base = P.parse({"density": {"kind": "gaussian"}})
     return [Run(v, s, base) for v in variants(varies) for s in range(seeds)]

@@ -1,4 +1,4 @@
-"""The training recipe (core/recipe.py): EDM preconditioning against EDM's closed forms, the
+"""The training recipe (core/training/recipe.py): EDM preconditioning against EDM's closed forms, the
 EMA and learning-rate formulas, the preset keys, and the saved model file."""
 
 import math
@@ -6,12 +6,12 @@ import math
 import pytest
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 from explorer.core.models import ScoreModel
-from explorer.core.recipe import EMA, edm_coefficients, estimate_sigma_data, lr_factor
-from explorer.core.sde import make_sde
-from explorer.core.schedules import DDPMSchedule
+from explorer.core.training.recipe import EMA, edm_coefficients, estimate_sigma_data, lr_factor
+from explorer.core.noise.sde import make_sde
+from explorer.core.noise.schedules import DDPMSchedule
 
 SD = 1.7
 MIXTURE = {"kind": "mixture", "weights": [0.3, 0.7], "means": [[-2.0, 0.0], [2.0, 1.0]],
@@ -168,7 +168,7 @@ def test_trainer_applies_schedule_and_samples_with_the_average():
     p = P.parse({"density": MIXTURE, "model": {"hidden": [16]}, "objective": {"kind": "ncsn"},
                  "training": {"steps": 20, "batch_size": 64, "ema": 0.9, "lr_warmup": 10,
                               "lr_schedule": "cosine"}})
-    from explorer.core.training import Trainer
+    from explorer.core.training.trainer import Trainer
     tr = Trainer(p, device=torch.device("cpu"))
     assert tr.model is not tr.net
     tr.step(5)
@@ -218,8 +218,8 @@ def test_resolved_preset_carries_the_recipe():
 # --- the saved model --------------------------------------------------------------------------
 def test_saved_and_reloaded_model_gives_identical_scores(tmp_path):
     from safetensors.torch import save_file
-    from explorer.core.model_file import file_metadata, load_model, state_of
-    from explorer.core.training import Trainer
+    from explorer.core.training.model_file import file_metadata, load_model, state_of
+    from explorer.core.training.trainer import Trainer
     p = P.parse({"density": MIXTURE, "model": {"hidden": [16], "preconditioning": "edm",
                                               "noise_embedding": "fourier"},
                  "objective": {"kind": "sde", "sde": "ve"},

@@ -1,4 +1,4 @@
-"""Run folders read back (se.open_run, core/run_folder.py) and written from a model trained
+"""Run folders read back (se.open_run, core/run/folder.py) and written from a model trained
 elsewhere (se.save_run, the window's Save session as): the same files as `score-explorer run`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 import explorer.api as se
 from explorer.cli import main
-from explorer.core.run_folder import open_folder, read_loss_csv, save_folder
+from explorer.core.run.folder import open_folder, read_loss_csv, save_folder
 
 
 def _preset(objective: dict, steps: int = 60) -> str:

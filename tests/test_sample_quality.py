@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.densities.gaussian import GaussianMixture
-from explorer.core.sample_quality import (SampleQuality, grid_figures, mmd2_unbiased,
+from explorer.core.measures.sample_quality import (SampleQuality, grid_figures, mmd2_unbiased,
                                           sample_metrics, sliced_wasserstein)
 from small_preset import small_preset
 
@@ -104,7 +104,7 @@ def test_cell_probabilities_are_integrals_over_the_cells():
 
 
 def test_a_headless_run_writes_sample_metrics(tmp_path):
-    from explorer.core.run import train_and_sample, write_outputs
+    from explorer.core.run.headless import train_and_sample, write_outputs
     preset = P.loads(small_preset(steps=50, particles=400, sampler_steps=20))
     result = train_and_sample(preset)
     write_outputs(result, preset, tmp_path)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import metrics as M
-from explorer.core import preset as P
+from explorer.core.measures import metrics as M
+from explorer.core.presets import preset as P
 from explorer.core.samplers import build_sampler
 from explorer.core.scores import TrueScore
 

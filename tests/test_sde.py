@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from explorer.core.densities.gaussian import GaussianMixture
-from explorer.core.likelihood import nll_per_dim, ode_log_likelihood
+from explorer.core.measures.likelihood import nll_per_dim, ode_log_likelihood
 from explorer.core.models import ScoreModel
-from explorer.core.sde import make_sde, true_score_at
-from explorer.core.sde_samplers import ExactScore, ModelScore, ProbabilityFlowSampler, SDESampler
+from explorer.core.noise.sde import make_sde, true_score_at
+from explorer.core.samplers.sde_steppers import ExactScore, ModelScore, ProbabilityFlowSampler, SDESampler
 
 
 def mixture(dim: int) -> GaussianMixture:
@@ -244,7 +244,7 @@ def test_flow_matching_velocity_and_score_agree_with_gaussian_posterior_means():
 
 def test_flow_ode_on_the_exact_velocity_recovers_the_weights():
     from explorer.core.objectives.flow_matching import true_velocity
-    from explorer.core.sde_samplers import FlowODESampler
+    from explorer.core.samplers.sde_steppers import FlowODESampler
     d = mixture(2)
     s = FlowODESampler(lambda x, t: true_velocity(d, x, t), 10_000, 2, segments=1, t_start=1e-3,
                        generator=torch.Generator().manual_seed(0))
@@ -255,7 +255,7 @@ def test_flow_ode_on_the_exact_velocity_recovers_the_weights():
 def test_discretisations_are_ncsn_and_ddpm():
     """VP with N = 1000 discretises to DDPM's linear betas 1e-4 .. 0.02 (beta_bar / N), and VE's
     discrete sigmas are NCSN's geometric ladder: the connection the issue wants shown."""
-    from explorer.core.schedules import DDPMSchedule, ncsn_sigmas
+    from explorer.core.noise.schedules import DDPMSchedule, ncsn_sigmas
     vp = make_sde("vp", N=1000)
     assert torch.allclose(vp.discrete_betas, DDPMSchedule(1000).betas, rtol=1e-12)
     ve = make_sde("ve", sigma_min=1.0, sigma_max=20.0, N=10)

@@ -13,9 +13,9 @@ import pytest
 import tomli_w
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
-from explorer.core.run import train_and_sample
+from explorer.core.run.headless import train_and_sample
 
 # a 3-component 2-D mixture with full covariances, unlike any shipped preset
 DENSITY = {"kind": "mixture", "weights": [0.15, 0.35, 0.5],
@@ -145,7 +145,7 @@ def test_bad_sde_keys_name_the_key(objective, sampler, key):
 
 
 def test_continuous_levels_fisher_and_noise_ladder():
-    from explorer.core.noise_error import noise_levels
+    from explorer.core.measures.noise_error import noise_levels
     from explorer.core.scores import fisher_level, level_noise, time_levels
     vp = preset({"kind": "sde", "sde": "vp"}, {"kind": "pc"})
     fm = preset({"kind": "flow_matching"}, {"kind": "ode"})
@@ -167,7 +167,7 @@ def test_the_connections_on_the_presets_own_density():
     weights as annealed_langevin_weights does (about 0.78 in the big mode, not plain Langevin's
     0.5), and vp_sde_pc with corrector_steps = 0 (DDPM's ancestral step as the VP predictor)
     recovers them like DDPM's own ancestral sampler."""
-    from explorer.core.shipped import resolve
+    from explorer.core.presets.shipped import resolve
     torch.set_num_threads(1)
 
     def big_mode(name, **sampler):

@@ -9,7 +9,7 @@ from explorer.core.densities.gaussian import GaussianMixture
 from explorer.core.models import ScoreModel
 from explorer.core.objectives.flow_matching import FlowMatching
 from explorer.core.objectives.sde import SDEObjective
-from explorer.core.sde_samplers import FlowODESampler, ModelScore, SDESampler
+from explorer.core.samplers.sde_steppers import FlowODESampler, ModelScore, SDESampler
 
 DENSITY = GaussianMixture([0.3, 0.7], [[-2.0, -1.0], [2.0, 1.5]],
                           [[[0.5, 0.1], [0.1, 0.3]], [[0.4, 0.0], [0.0, 0.5]]])

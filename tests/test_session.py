@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 from explorer.core.session import Effect, Session
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.models import ScoreModel
 from explorer.core.objectives import build_objective
-from explorer.core.training import Trainer
+from explorer.core.training.trainer import Trainer
 
 
 def _reference_anneal_sliced_vr(scorenet, samples, labels, sigmas):

@@ -1,4 +1,4 @@
-"""The thread policy (core/threads.py): one torch thread per trainer unless OMP_NUM_THREADS
+"""The thread policy (core/training/threads.py): one torch thread per trainer unless OMP_NUM_THREADS
 says otherwise (the headless run here; compare workers in test_compare, through metrics.json's `threads`;
 the window's training process calls the same `threads.apply`)."""
 
@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 
-from explorer.core import threads
+from explorer.core.training import threads
 
 CHECK = """
 import torch
-from explorer.core import preset as P
-from explorer.core.run import train_and_sample
+from explorer.core.presets import preset as P
+from explorer.core.run.headless import train_and_sample
 p = P.parse({"density": {"kind": "gaussian"}, "model": {"hidden": [8]},
              "training": {"steps": 3, "batch_size": 8}, "sampler": {"particles": 5, "steps": 2},
              "view": {"grid": 4}})

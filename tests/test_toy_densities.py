@@ -91,8 +91,8 @@ def test_eight_gaussians_exact_score_sampling_puts_an_eighth_in_each_cluster():
     """The judged figure: exact-score sampling (annealed Langevin, and the probability-flow
     ODE) puts 1/8 of the particles in each cluster."""
     import explorer.api as se
-    from explorer.core import metrics as M
-    from explorer.core import preset as P
+    from explorer.core.measures import metrics as M
+    from explorer.core.presets import preset as P
     for objective in ("ncsn", "sde"):
         spec = {"name": "8g", "density": {"kind": "eight_gaussians"}, "objective": {"kind": objective},
                 "model": {"hidden": [16]}, "training": {"steps": 0, "seed": 3},
@@ -194,7 +194,7 @@ def test_bad_keys_name_the_key(spec, key):
 
 
 def test_preset_file_with_a_toy_density_reports_the_file_and_key(tmp_path):
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     f = tmp_path / "bad.toml"
     f.write_text('format = 1\n[density]\nkind = "rings"\nrings = 2.5\n')
     with pytest.raises(SpecError) as e:
@@ -207,8 +207,8 @@ def test_preset_file_with_a_toy_density_reports_the_file_and_key(tmp_path):
 
 
 def test_float32_width_warning_names_the_toy_key():
-    from explorer.core import preset as P
-    from explorer.core.numerics import preset_warnings
+    from explorer.core.presets import preset as P
+    from explorer.core.presets.numerics import preset_warnings
     w = preset_warnings(P.parse({"density": {"kind": "rings", "noise": 1e-9}}))
     assert len(w) == 1 and w[0].startswith("density.noise")
     assert preset_warnings(P.parse({"density": {"kind": "eight_gaussians"}})) == []

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core import preset as P
-from explorer.core.grid import grid_points
-from explorer.core.training import Trainer
-from explorer.core.training_process import TrainingProcess, TrainingProcessGone
+from explorer.core.presets import preset as P
+from explorer.core.measures.grid import grid_points
+from explorer.core.training.trainer import Trainer
+from explorer.core.training.process import TrainingProcess, TrainingProcessGone
 from small_preset import small_preset
 
 SMALL = small_preset("Process", steps=300, particles=100, sampler_steps=10, grid=8)

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import torch
 
-from explorer.core import preset as P
+from explorer.core.presets import preset as P
 from explorer.core.scores import TrueScore
-from explorer.core.trajectory import MAX_POINTS, trajectory
+from explorer.core.samplers.trajectory import MAX_POINTS, trajectory
 
 
 def _preset(**sampler):

@@ -92,7 +92,7 @@ def test_slice_grid_is_in_core_grid_order():
 
 
 def test_grid_subset_and_grid_slice_index_the_core_grid():
-    from explorer.core.grid import grid_points
+    from explorer.core.measures.grid import grid_points
     n = 12
     pts = grid_points(BOUNDS, n)
     sub = V.grid_subset(n, 6)

@@ -624,8 +624,8 @@ def _marks_over_backdrop(with_marks, backdrop, color, tol=40.0):
 def _preset_scene(name):
     """(bounds, density image, sampled points) of a shipped preset."""
     import torch
-    from explorer.core import preset as P
-    from explorer.core import pictures
+    from explorer.core.presets import preset as P
+    from explorer.core.measures import pictures
     pr = P.default() if name is None else P.load(P.__file__.rsplit("/core/", 1)[0]
                                                   + f"/presets/{name}.toml")
     dens = pr.build_density()

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.core import preset as P  # noqa: E402
+from explorer.core.presets import preset as P  # noqa: E402
 from small_preset import small_preset  # noqa: E402
 
 SMALL = small_preset("Small mixture", steps=400, particles=500, sampler_steps=200, grid=16,
@@ -83,7 +83,7 @@ def test_training_stops_at_the_budget(window, qtbot):
 def test_loss_history_stays_bounded_and_the_plot_covers_the_whole_run(window, qtbot,
                                                                       monkeypatch):
     """Issue 16.10: memory must not grow with the number of steps trained."""
-    from explorer.core import history
+    from explorer.core.training import history
     monkeypatch.setattr(history, "CAPACITY", 64)
     window.reset_training()
     window.play()
@@ -436,8 +436,8 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
     import tomllib
     import tomli_w
     import torch
-    from explorer.core.schedules import DDPMSchedule
-    from explorer.core.training_process import learned_on_grid
+    from explorer.core.noise.schedules import DDPMSchedule
+    from explorer.core.training.process import learned_on_grid
     from explorer.gui.app import make_app, open_window
     d = tomllib.loads(SMALL)
     d["objective"] = {"kind": "ddpm", "timesteps": 100}
@@ -470,7 +470,7 @@ def test_ddpm_t_slider_draws_fields_and_density_at_that_step(qtbot, tmp_path):
         np.testing.assert_allclose(w.field_view.true, score, rtol=1e-3, atol=1e-3)
         # the backdrop: p_t on the image grid, scaled to max 1
         n = w.field_view.density.shape[0]
-        from explorer.core.grid import grid_points
+        from explorer.core.measures.grid import grid_points
         xi = grid_points(w.preset.density["bounds"], n).astype(np.float64)
         di = xi[:, None, :] - np.sqrt(ab) * means[None]
         pi = (np.exp(np.log(wts) - np.log(2 * np.pi * var) - 0.5 * (di ** 2).sum(-1) / var)).sum(1)

@@ -17,7 +17,7 @@ def _settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot):
-    from explorer.core.shipped import resolve
+    from explorer.core.presets.shipped import resolve
     from explorer.gui.app import make_app, open_window
     make_app()
     w = open_window(resolve("ncsn_noise_levels"))
@@ -30,7 +30,7 @@ def window(qtbot):
 
 
 def test_suggestion_shows_reasons_and_one_click_applies_it(window, qtbot):
-    from explorer.core.advisor import advise
+    from explorer.core.noise.advisor import advise
     w = window
     card = w.panel.advisor
     assert card.isVisible() and not card.apply_button.isVisible()

@@ -1,6 +1,6 @@
 """The window refuses a step size certain to diverge (outlined field, the reason in the
 banner and the tooltip, nothing changed) and derives the step again when the density moves
-the ladder (core/step_rules.py, docs/defaults.md). Offscreen."""
+the ladder (core/presets/step_rules.py, docs/defaults.md). Offscreen."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_a_new_ladder_derives_the_step_again(window):
     first = w.preset.sampler["step_size"]
     w.on_edit("objective", "sigma_min", 0.05)      # the ladder moves: the derived step follows
     assert w.preset.sampler["step_size"] < first
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     again = P.parse({"density": w.preset.to_dict()["density"], "objective": {"kind": "ncsn", "sigma_min": 0.05},
                      "sampler": {"particles": 100}})
     assert w.preset.sampler["step_size"] == pytest.approx(again.sampler["step_size"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from explorer.core.grid import grid_points, volume_slice
+from explorer.core.measures.grid import grid_points, volume_slice
 
 MEANS = [[-2.0, 0.0, 1.0], [2.0, 1.0, -1.0]]
 STDS = [0.7, 0.9]

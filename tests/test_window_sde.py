@@ -16,7 +16,7 @@ def _settings(tmp_path, monkeypatch):
 
 
 def _open(qtbot, name, edits=()):
-    from explorer.core.shipped import resolve
+    from explorer.core.presets.shipped import resolve
     from explorer.gui.app import make_app, open_window
     make_app()
     w = open_window(str(resolve(name)))
@@ -54,7 +54,7 @@ def test_sde_presets_load_slide_in_t_and_sample(qtbot, name):
         x = w.session.sampling.sampler.numpy()
         assert x.shape == (300, 2) and np.isfinite(x).all()
         comps = w.session.density.components()
-        from explorer.core import metrics as M
+        from explorer.core.measures import metrics as M
         big = M.mode_weights(x, comps)[1]
         assert abs(big - 0.8) < 0.12          # 300 particles, 40 steps: a coarse check
         if w.preset.sampler.get("paths"):
@@ -89,7 +89,7 @@ def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot):
 
 def _fresh(w, objective):
     """The [objective] a file with this density and only `objective` would resolve to."""
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     d = w.preset.to_dict()
     d["objective"] = dict(objective)
     for k in ("kind", "steps", "step_size"):
@@ -148,7 +148,7 @@ def test_values_the_user_set_survive_where_they_mean_the_same(qtbot):
 
 
 def _ode_paths_preset(dim):
-    from explorer.core import preset as P
+    from explorer.core.presets import preset as P
     means = {1: [[-2.0], [2.0]], 3: [[-2.0, 0.0, 0.0], [2.0, 1.0, 0.0]]}[dim]
     return P.parse({"density": {"kind": "mixture", "weights": [0.3, 0.7], "means": means,
                                 "stds": [0.5, 0.6]},
@@ -184,7 +184,7 @@ def test_exported_particle_frames_carry_and_draw_the_ode_paths(qtbot):
     from explorer.views.style import SCREEN
     for dim in (2, 3):
         if dim == 2:
-            from explorer.core import preset as P
+            from explorer.core.presets import preset as P
             p = _ode_paths_preset(3).to_dict()
             p["density"] = {"kind": "mixture", "weights": [0.3, 0.7], "means": [[-2.0, 0.0], [2.0, 1.0]],
                             "stds": [0.5, 0.6]}
@@ -205,7 +205,7 @@ def test_exported_particle_frames_carry_and_draw_the_ode_paths(qtbot):
 
 
 def test_1d_shows_the_ode_likelihood_curve_beside_p(qtbot):
-    from explorer.core import model_likelihood as ML
+    from explorer.core.measures import model_likelihood as ML
     from explorer.gui.app import make_app
     from explorer.gui.main_window import MainWindow
     make_app()

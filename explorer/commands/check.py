@@ -18,8 +18,8 @@ def check(argv: list[str]) -> int:
     args = parse(ap, argv)
     if isinstance(args, int):
         return args
-    from ..core import oracle
-    from ..core import threads as thread_policy
+    from ..core.plugins import oracle
+    from ..core.training import threads as thread_policy
     if args.steps is not None and not 1 <= args.steps <= oracle.MAX_STEPS:
         raise SpecError("--steps", f"must be between 1 and {oracle.MAX_STEPS}, got {args.steps}")
     thread_policy.apply()
@@ -52,7 +52,7 @@ def advise(argv: list[str]) -> int:
     args = parse(ap, argv)
     if isinstance(args, int):
         return args
-    from ..core import preset as P
-    from ..core.advisor import advise as suggest
+    from ..core.presets import preset as P
+    from ..core.noise.advisor import advise as suggest
     print(suggest(P.load(args.preset)).toml(), end="")
     return 0

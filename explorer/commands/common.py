@@ -21,7 +21,7 @@ class Parser(argparse.ArgumentParser):
 def parse(parser: argparse.ArgumentParser, argv: list[str]):
     """The parsed arguments, with a shipped preset's name (if any) turned into its path; or the
     exit status (0 after --help). A bad argument is a SpecError (exit 2, one line)."""
-    from ..core.shipped import resolve
+    from ..core.presets.shipped import resolve
     try:
         args = parser.parse_args(argv)
     except ArgError as e:
@@ -43,7 +43,7 @@ def as_flag(error: SpecError, flags: dict[str, str]) -> SpecError:
 def report_plugin_failures() -> None:
     """One `warning:` line per plugin that did not load; the command goes on without it (a
     preset that asks for it is an `error:` naming it, core/registry.unknown_kind_message)."""
-    from ..core.registry import failures
+    from ..core.plugins.registry import failures
     for f in failures():
         print(f"warning: {f.message()}", file=sys.stderr)
 

@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     if isinstance(args, int):
         return args
     if args.scheduler is not None:   # within seconds, before torch and Dask are imported
-        from ..core.scheduler_address import check_address, probe_scheduler, require_dask
+        from ..core.compare.scheduler_address import check_address, probe_scheduler, require_dask
         address = check_address(args.scheduler)
         require_dask()
         probe_scheduler(address)

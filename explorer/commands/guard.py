@@ -92,7 +92,7 @@ def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
 def describe_failure(e: BaseException) -> str:
     """`plugin objective 'x' from pkg (entry point ...) failed: ValueError: ...` when a plugin
     raised it; else `unexpected failure: ValueError: ...`."""
-    from ..core.plugin_blame import describe, plugin_of
+    from ..core.plugins.blame import describe, plugin_of
     entry = plugin_of(e)
     what = f"{type(e).__name__}: {one_line(e)}"
     return f"{describe(entry)} failed: {what}" if entry else f"unexpected failure: {what}"

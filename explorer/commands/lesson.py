@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         from ..cli import window
         return window(f"play it headless: score-explorer lesson {args.name} --headless",
                       lesson=str(path))
-    from ..core import threads as thread_policy
+    from ..core.training import threads as thread_policy
     from ..core.lessons.runner import run_lesson
     thread_policy.apply()
     print(lesson.title, flush=True)

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
 
 
 def write(preset_arg: str, out: str, steps: int | None) -> Path:
-    from ..core import preset as P
+    from ..core.presets import preset as P
     from ..core.files import PRESET_LIMIT, read_limited
     from ..export.notebook import check_notebook_path, with_steps, write_notebook
     path = check_notebook_path(out, "--out")

@@ -53,9 +53,9 @@ def _headless(args) -> int:
     # read before torch is imported: a FIFO, a device or a huge file fails within a second
     data = read_limited(args.preset, "", PRESET_LIMIT)
 
-    from ..core import preset as P
-    from ..core.numerics import preset_warnings
-    from ..core.run import metric_warnings, train_and_sample, write_outputs
+    from ..core.presets import preset as P
+    from ..core.presets.numerics import preset_warnings
+    from ..core.run.headless import metric_warnings, train_and_sample, write_outputs
 
     preset = P.load_bytes(data, args.preset)
     preset = apply_overrides(preset, args)
@@ -97,7 +97,7 @@ def _headless(args) -> int:
         summary.append(f"NLL {m['nll']:.4f} nats/dim" + ("" if true is None else f" (true {true:.4f})"))
     print("; ".join(summary), file=sys.stderr)
     if m.get("sample_metrics"):
-        from ..core.sample_quality import describe as describe_quality
+        from ..core.measures.sample_quality import describe as describe_quality
         print("samples against the density: " + describe_quality(m["sample_metrics"]), file=sys.stderr)
     if result.failure is None:
         for w in metric_warnings(m):
@@ -117,7 +117,7 @@ def _headless(args) -> int:
 
 def apply_overrides(preset, args):
     """Command-line values replace preset keys and are validated like them."""
-    from ..core.preset_edits import with_changes
+    from ..core.presets.edits import with_changes
     flags = {"training.steps": args.steps, "sampler.particles": args.particles,
              "training.seed": args.seed, "sampler.seed": args.seed, "training.device": args.device}
     try:

@@ -13,7 +13,7 @@ MAX_TRAIN = 10_000_000   # training.steps' own limit
 
 
 def _tradeoff_parser() -> Parser:
-    from ..core.dsm_tradeoff import DEFAULT_SIGMAS, VARIANCE_SAMPLES
+    from ..core.measures.dsm_tradeoff import DEFAULT_SIGMAS, VARIANCE_SAMPLES
     ap = Parser(prog="score-explorer tradeoff",
                  description="DSM's bias (the Fisher divergence of its optimum, the score of "
                              "p * N(0, sigma^2 I), against the clean score) and the variance of "
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
 
 
 def _tradeoff(args) -> int:
-    from ..core.dsm_tradeoff import parse_sigmas, spread
+    from ..core.measures.dsm_tradeoff import parse_sigmas, spread
     sigmas = parse_sigmas(args.sigmas, "--sigmas")
     if not 0 <= args.train <= MAX_TRAIN:
         raise SpecError("--train", f"must be between 0 and {MAX_TRAIN} steps, got {args.train}")
@@ -57,10 +57,10 @@ def _tradeoff(args) -> int:
         trained = spread(sigmas, 4)
     from ..core.files import PRESET_LIMIT, output_folder, read_limited
     data = read_limited(args.preset, "", PRESET_LIMIT)
-    from ..core import preset as P
-    from ..core import threads as thread_policy
-    from ..core.dsm_tradeoff import measure
-    from ..core.dsm_tradeoff_files import write
+    from ..core.presets import preset as P
+    from ..core.training import threads as thread_policy
+    from ..core.measures.dsm_tradeoff import measure
+    from ..core.measures.dsm_tradeoff_files import write
     preset = P.load_bytes(data, args.preset)
     out = Path(args.out) if args.out else Path("runs") / f"tradeoff-{Path(args.preset).stem}"
     output_folder(out)

@@ -30,7 +30,7 @@ Both are ordinary autograd graphs, so losses built on them backpropagate to the 
 The `energy` parameterisation falls back to autograd (Hessian-vector products, and a loop
 over the d coordinates for the full Jacobian / exact Laplacian).
 
-Preconditioning "edm" (core/recipe.py, EDM Table 1) replaces the scalings above for every
+Preconditioning "edm" (core/training/recipe.py, EDM Table 1) replaces the scalings above for every
 noise-conditional model: out = alpha x + beta net(x / r, c_noise) with the coefficients of
 recipe.output_affine (score for NCSN and the SDEs, eps for DDPM, velocity for flow matching);
 the energy form is E = sign (alpha |x|^2 / 2 + beta r G(x / r, c_noise)), whose gradient is the
@@ -98,7 +98,7 @@ class ScoreModel(nn.Module):
                  preconditioning: str = "none", sigma_data: float | None = None,
                  noise_embedding: str = "linear", betas: list | None = None):
         super().__init__()
-        from .recipe import PRECONDITIONINGS
+        from .training.recipe import PRECONDITIONINGS
         if preconditioning not in PRECONDITIONINGS:
             raise ValueError(f"preconditioning must be one of {PRECONDITIONINGS}, got {preconditioning!r}")
         if noise_embedding not in EMBEDDINGS:
@@ -121,9 +121,9 @@ class ScoreModel(nn.Module):
             raise ValueError("sde conditioning needs sde (the SDE's config dict)")
         self.sde_config = dict(sde) if conditioning == "sde" else None
         if self.sde_config is not None:
-            from .sde import sde_from_config
+            from .noise.sde import sde_from_config
             self._sde = sde_from_config(self.sde_config)
-        # the recipe (core/recipe.py) only where there is a noise level to condition on
+        # the recipe (core/training/recipe.py) only where there is a noise level to condition on
         self.preconditioning = preconditioning if conditioning is not None else "none"
         self.noise_embedding = noise_embedding if conditioning is not None else "linear"
         if self.preconditioning == "edm":
@@ -135,7 +135,7 @@ class ScoreModel(nn.Module):
         self.betas = ([float(b) for b in betas] if self.preconditioning == "edm"
                       and conditioning == "time" else None)
         if self.betas is not None:
-            from .schedules import DDPMSchedule
+            from .noise.schedules import DDPMSchedule
             ab = DDPMSchedule(self.timesteps, *self.betas).alpha_bars
             self.register_buffer("_ab", torch.stack([ab.sqrt(), (1 - ab).sqrt()]).float(),
                                  persistent=False)          # (a, s) per step, not in the state dict
@@ -186,7 +186,7 @@ class ScoreModel(nn.Module):
         """EDM: (input scale 1/r, alpha, beta, feature), (n, 1) each except the feature."""
         if c is None:
             raise ValueError(f"this model is conditioned on {self.conditioning}; pass c")
-        from .recipe import output_affine
+        from .training.recipe import output_affine
         a, s = self._level(x, c)
         r, alpha, beta, c_noise = output_affine(OUTPUT_KIND[self.conditioning], a, s, self.sigma_data)
         return r.reciprocal(), alpha, beta, self._embed(c_noise)

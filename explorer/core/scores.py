@@ -25,8 +25,8 @@ import torch
 
 from .objectives import CONTINUOUS, conditioning, objective_path
 from .objectives.flow_matching import true_velocity, velocity_to_score
-from .preset import Preset
-from .schedules import DDPMSchedule
+from .presets.preset import Preset
+from .noise.schedules import DDPMSchedule
 
 
 def _finest(preset: Preset) -> tuple[str, float]:

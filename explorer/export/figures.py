@@ -20,18 +20,17 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from ..core import pictures
+from ..core.measures import pictures
 from ..core.errors import SpecError
-from ..core.grid import grid_axes, volume_slice
-from ..core.learned_density import learned_log_density
-from ..core.metrics import mode_weights
+from ..core.measures.grid import grid_axes, volume_slice
+from ..core.measures.learned_density import learned_log_density
+from ..core.measures.metrics import mode_weights
 from ..core.objectives import short_label
-from ..core.run import field_arrays
+from ..core.run.headless import field_arrays
 from ..core.samplers import sampler_label
 from ..core.scores import level_label
 from ..views import common as C
-from ..views.field_view import (DENSITY_LEARNED_TITLE, DENSITY_TRUE_TITLE, LEARNED_TITLE,
-                                TRUE_TITLE)
+from ..views.field_view import DENSITY_LEARNED_TITLE, DENSITY_TRUE_TITLE, LEARNED_TITLE, TRUE_TITLE
 from ..views.loss_view import FISHER_LEGEND, ema, objective_is_positive
 from ..views.quiver import CLIP_CELLS, TYPICAL_FRACTION
 from ..views.style import BACKGROUND, FISHER, FOREGROUND, LEARNED, LOSS, PARTICLES, TRUE

@@ -27,13 +27,13 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from ..core.grid import grid_points
-from ..core.preset import Preset
+from ..core.measures.grid import grid_points
+from ..core.presets.preset import Preset
 from ..core.objectives import CONTINUOUS, conditioning, short_label
 from ..core.samplers import build_sampler, sampler_class, sampler_label
 from ..core.scores import LearnedScore, TrueScore, finest_level, level_label
-from ..core.training import Trainer
-from ..core import metrics as M
+from ..core.training.trainer import Trainer
+from ..core.measures import metrics as M
 from .encode import check_cancel, open_sink, MP4_FPS, GIF_FPS
 from .painting import grab_rgb, paint_on_request_only, qimage_to_rgb  # noqa: F401 (re-exported)
 
@@ -142,13 +142,13 @@ def _eval_field(fn, pts: np.ndarray, device) -> np.ndarray:
 
 def density_image(density, bounds, n: int = DENSITY_RES) -> np.ndarray:
     """p on an n x n grid over 2-D bounds (first index x), scaled to max 1 (the window's own)."""
-    from ..core.pictures import density_image as image
+    from ..core.measures.pictures import density_image as image
     return image(density, bounds, n)
 
 
 def density_curve(density, bounds, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
     """(xs, p) for a 1-D density, normalised over the range (the window's own)."""
-    from ..core.pictures import density_curve as curve
+    from ..core.measures.pictures import density_curve as curve
     return curve(density, bounds, n)
 
 

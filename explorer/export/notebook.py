@@ -20,12 +20,12 @@ import re
 import tomllib
 from pathlib import Path
 
-from ..core.preset_edits import with_changes
+from ..core.presets.edits import with_changes
 from ..core.errors import SpecError
 from ..core.files import write_atomic
 from ..core.objectives import short_label
-from ..core.preset import Preset
-from ..core.run import portable_preset
+from ..core.presets.preset import Preset
+from ..core.run.headless import portable_preset
 from ..core.samplers import sampler_label
 
 EVAL_EVERY = 100          # as `score-explorer run`: the Fisher divergence every 100 steps
@@ -175,7 +175,7 @@ def lesson_texts(preset: Preset) -> list[tuple[str, str]]:
     """(lesson and step title, text) of the shipped lessons' steps that open this preset
     (a shipped one, by file name); at most two, each cut to LESSON_TEXT_MAX characters."""
     from ..core.lessons.catalog import shipped_lessons
-    from ..core.shipped import presets_folder
+    from ..core.presets.shipped import presets_folder
     source = Path(preset.source) if preset.source else None
     if source is None or source.resolve().parent != presets_folder().resolve():
         return []

@@ -166,7 +166,7 @@ def save_loss(path, loss, fisher_steps=(), fisher=(), cancel=None, steps=None) -
 
 def export_data(path, what: str, result, preset, cancel=None) -> Path:
     """Data of a finished run: samples (.npy/.csv), loss (.csv), field or everything (.npz)."""
-    from ..core.run import field_arrays, loss_csv
+    from ..core.run.headless import field_arrays, loss_csv
     path = Path(path)
     if what == "samples":
         return save_samples(path, result.samples, cancel)

@@ -14,7 +14,7 @@ from ..views.application import make_app
 
 def open_window(path: str | None = None):
     """Build the main window with `path`, or the last preset, or the default."""
-    from ..core import preset as P
+    from ..core.presets import preset as P
     from ..core.errors import SpecError
     from .main_window import MainWindow
     from .settings import app_settings
@@ -37,7 +37,7 @@ def open_window(path: str | None = None):
     win = MainWindow(preset, chosen)
     if folder is not None and error is None:
         win.open_run(folder)   # trained, its curves and particles shown
-    from ..core.registry import failures
+    from ..core.plugins.registry import failures
     problems = [f.message() for f in failures()]
     if error:
         problems.insert(0, error)

@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 from ..core.compare.lab import MAX_SEEDS, CompareLab, LabVariant
 from ..core.compare.plan import format_value
 from ..core.errors import SpecError
-from ..core.preset import Preset
-from ..views.compare_views import (LOSS_SCALES, Curve, CurvesView, FieldGrid, rescaled_loss,
-                                   variant_colour)
+from ..core.presets.preset import Preset
+from ..views.compare_views import (LOSS_SCALES, Curve, CurvesView, FieldGrid, rescaled_loss, variant_colour)
 from ..views.quality_nfe import QualityNfeView
 from .banner import Banner
 

@@ -1,5 +1,5 @@
 """The comparison mode "Learned density" in 3-D: the model's density on a coarse n^3 grid
-(core/learned_density.py: -E for energy models, the p-weighted least-squares potential for
+(core/measures/learned_density.py: -E for energy models, the p-weighted least-squares potential for
 score models) beside the true one, from which the slice panel shows the current plane.
 
 Why a worker thread: in 3-D the weighted Poisson solve is a sparse factorisation that takes
@@ -18,9 +18,9 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..core import learned_density as LD
-from ..core import pictures
-from ..core.grid import grid_points
+from ..core.measures import learned_density as LD
+from ..core.measures import pictures
+from ..core.measures.grid import grid_points
 
 GRID = 16          # points per axis: 4,096 cells, the sparse solve in ~0.5 s
 INTERVAL = 2.0     # seconds between volumes while training

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QLineEdit, QLi
                                QListWidget, QListWidgetItem, QSplitter, QTextBrowser, QVBoxLayout,
                                QWidget)
 
-from ..core.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
+from ..core.presets.shipped import course_order, presets_folder, shipped_presets  # noqa: F401
 from ..views.style import BACKGROUND, FOREGROUND, TRUE
 from ..core.samplers import sampler_label
 
@@ -57,7 +57,7 @@ def _to_qimage(rgb: np.ndarray) -> QImage:
 def density_thumbnail(density, bounds, size: int = THUMB) -> QImage:
     """A picture of a density: image for 2-D, curve for 1-D, tilted cloud for 3-D."""
     import torch
-    from ..core.grid import grid_points
+    from ..core.measures.grid import grid_points
     b = np.asarray(bounds, dtype=np.float64)
     dim = len(b)
     if dim == 2:
@@ -231,7 +231,7 @@ class PresetGallery(QDialog):
                     "error": f"{path}: not a readable preset: {e}", "summary": "", "loaded": True}
 
     def _load(self, path: str) -> dict:
-        from ..core import preset as P
+        from ..core.presets import preset as P
         from ..core.errors import SpecError
         info = self.infos[path]
         if not info["loaded"]:

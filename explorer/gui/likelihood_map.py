@@ -1,5 +1,5 @@
 """The comparison mode "Likelihood (ODE)": the density a score SDE or flow-matching model
-assigns by its ODE (core/model_likelihood.py), exp(log p_theta), beside the true p, on the
+assigns by its ODE (core/measures/model_likelihood.py), exp(log p_theta), beside the true p, on the
 field view's density page. In 1-D (no comparison modes: the curves show everything) it is a
 dotted curve beside p, always while the model trains. In 3-D it is not offered: the slice
 panel has no room for two maps, as for the learned density (`score-explorer run` writes
@@ -20,7 +20,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..core import model_likelihood as ML
+from ..core.measures import model_likelihood as ML
 
 INTERVAL = 5.0      # seconds between maps while training
 GRID = ML.GRID     # points per axis: 128 in 1-D, 24 in 2-D
@@ -123,12 +123,12 @@ class LikelihoodMap(QObject):
 
 
 def _true_only(preset, density):
-    from ..core.grid import grid_points
+    from ..core.measures.grid import grid_points
     import torch
     n = GRID[2]
     pts = grid_points(preset.density["bounds"], n)
     with torch.no_grad():
         lp = density.log_prob(torch.from_numpy(np.ascontiguousarray(pts, dtype=np.float64))).double().numpy()
     cell = float(np.prod((np.diff(np.asarray(preset.density["bounds"]), axis=1)[:, 0]) / n))
-    from ..core.learned_density import normalise_log
+    from ..core.measures.learned_density import normalise_log
     return pts, normalise_log(lp, cell), None

@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from ..core import preset as P
+from ..core.presets import preset as P
 from ..core.errors import SpecError
-from ..core.numerics import preset_warnings
-from ..core.preset import Preset
+from ..core.presets.numerics import preset_warnings
+from ..core.presets.preset import Preset
 from ..core.session import Effect, Session
 from .banner import Banner
 from .controls.panel import ControlPanel
@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
     @Slot(str, str, object)
     def on_edit(self, section: str, key: str, value) -> None:
         """One key from the settings panel (None: back to its default); what else it moves
-        (a new objective's own keys, the sampler that follows it) is core/preset_edits.py's."""
+        (a new objective's own keys, the sampler that follows it) is core/presets/edits.py's."""
         self._try_apply({f"{section}.{key}": value})
 
     @Slot(dict)

@@ -1,7 +1,7 @@
 """Opening and saving preset files from the window: dialogs, the recent list, drag and drop.
 
 The last preset is reopened at start; shipped presets are never overwritten (Save asks
-for a new name); a preset is saved portable (data files copied beside it, core/run.py).
+for a new name); a preset is saved portable (data files copied beside it, core/run/headless.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from ..core.run import portable_preset
-from ..core.shipped import presets_folder
+from ..core.run.headless import portable_preset
+from ..core.presets.shipped import presets_folder
 
 RECENT_MAX = 10
 

@@ -1,7 +1,7 @@
 """Run folders and notebooks from the window: File > Open run folder, Save session as,
 Export as notebook (docs/notebooks.md).
 
-A run folder is what `score-explorer run` writes (core/run_folder.py reads and writes it),
+A run folder is what `score-explorer run` writes (core/run/folder.py reads and writes it),
 so a session saved here opens with `explorer.api.open_run`, and a folder written by `run`
 or by the API opens here trained: its curves drawn, its particles shown, ready to train
 on or to sample. A bad folder or an unwritable path is one message in the banner and the
@@ -17,9 +17,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from ..core.errors import OutputError, SpecError
-from ..core.history import LossHistory
-from ..core.run_folder import open_folder, save_folder
-from ..core.training import Trainer
+from ..core.training.history import LossHistory
+from ..core.run.folder import open_folder, save_folder
+from ..core.training.trainer import Trainer
 from ..export.notebook import write_notebook
 
 

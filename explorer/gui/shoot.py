@@ -79,10 +79,10 @@ def check_args(args) -> dict:
             raise ShootError(f"{f}: the folder {folder} does not exist")
         if not os.access(folder, os.W_OK):
             raise ShootError(f"{f}: the folder {folder} is not writable")
-    from ..core import preset as P
+    from ..core.presets import preset as P
     from ..core.compare.plan import parse_vary
     from ..core.errors import SpecError
-    from ..core.shipped import resolve
+    from ..core.presets.shipped import resolve
     path = None if args.preset == "default" else resolve(args.preset)
     try:
         if path is not None:

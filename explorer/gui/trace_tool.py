@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Qt
 
 from ..core.scores import LearnedScore, TrueScore
-from ..core.trajectory import trajectory
+from ..core.samplers.trajectory import trajectory
 
 
 class TraceTool(QObject):

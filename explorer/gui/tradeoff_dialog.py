@@ -1,7 +1,7 @@
 """The σ trade-off dialog: DSM's bias and variance against sigma for the preset on screen,
 with the compare variants' final relative Fisher divergence overlaid as points.
 
-Why a worker thread: the measurement (core/dsm_tradeoff.py) takes seconds (a converged
+Why a worker thread: the measurement (core/measures/dsm_tradeoff.py) takes seconds (a converged
 quadrature per sigma, a few thousand per-sample gradients per sigma), too long for the GUI
 thread. It runs on a plain thread with a stop event that the measurement checks between
 pieces of work; the result comes back through a queued signal to a slot here. Closing the
@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QVBoxLayout)
 
-from ..core import dsm_tradeoff as T
+from ..core.measures import dsm_tradeoff as T
 from ..core.errors import SpecError
 from ..views.tradeoff_view import TradeoffView
 

@@ -28,12 +28,12 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from ..core import learned_density as LD
-from ..core import model_likelihood as ML
-from ..core import pictures
-from ..core.grid import grid_points
+from ..core.measures import learned_density as LD
+from ..core.measures import model_likelihood as ML
+from ..core.measures import pictures
+from ..core.measures.grid import grid_points
 from ..core.objectives import conditioning, short_label
-from ..core.schedules import ncsn_sigmas
+from ..core.noise.schedules import ncsn_sigmas
 from ..core.scores import level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
@@ -48,8 +48,7 @@ DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
 DENSITY_HZ = 4.0                          # learned-density updates per second, at most
 
 
-from .view_readouts import (backdrop_name, density_readout, field_caption,  # noqa: E402,F401
-                            mode_label, outside_count, quality_lines)
+from .view_readouts import (backdrop_name, density_readout, field_caption, mode_label, outside_count, quality_lines)
 
 
 class ViewsArea(QWidget):
@@ -501,7 +500,7 @@ class ViewsArea(QWidget):
 
     def _show_density_slice(self) -> None:
         """The learned and true density on the slice plane, from the last 3-D volume."""
-        from ..core.grid import volume_slice
+        from ..core.measures.grid import volume_slice
         if self._volume is None:
             self.view3d.set_slice_densities(None, None, "computing the 3-D densities…")
             return

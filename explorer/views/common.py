@@ -4,7 +4,7 @@ axis labels and the one place that turns a `ViewStyle` into fonts and pens.
 Conventions used by every view:
 - bounds are ``[[xlo, xhi], [ylo, yhi]]``;
 - a density on an ``n x n`` grid has its first index along x and is sampled at cell
-  centres (``explorer.core.grid``), so the image covers exactly the bounds;
+  centres (``explorer.core.measures.grid``), so the image covers exactly the bounds;
 - grid fields of ``G = n*n`` points come in the order of ``core.grid.grid_points``
   (first axis slowest); other orders are detected (see `grid_image`).
 """
@@ -18,8 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE,
-                     FOREGROUND, SCREEN, ViewStyle)
+from .style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE, FOREGROUND, SCREEN, ViewStyle)
 
 # Extra Okabe-Ito colours used only by the views.
 ISM_SHIFTED = (204, 121, 167)   # reddish purple

@@ -4,7 +4,7 @@ The density curve is normalised to integrate to 1 over the shown range (trapezoi
 the histogram is a density too: counts / (n * bin width) with n all finite particles, so
 the bars integrate to the fraction of particles inside the range. Both plots share x.
 The learned density p_theta (the normalised exponential of the learned score's integral, or
-of -E for an energy model: core/learned_density.py) is drawn dashed beside p, with the KL
+of -E for an energy model: core/measures/learned_density.py) is drawn dashed beside p, with the KL
 between them on the grid in its legend entry (`set_learned_density`; a separate readout made
 the top row tall enough to push the mode table off the view at 1280x720). For score SDEs and
 flow matching the density by the model's ODE likelihood, exp(log p_theta), is drawn dotted

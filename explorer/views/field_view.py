@@ -8,7 +8,7 @@ Modes (`set_mode`):
              under contours of p, so the error is seen to be large where p is small;
              `set_error_weighted(True)` shows p(x) |s_theta - grad log p| instead.
 - "density": the learned density p_theta (an energy model's exp(-E), a score model's exp(phi),
-             phi its least-squares potential: core/learned_density.py) beside the true p, one
+             phi its least-squares potential: core/measures/learned_density.py) beside the true p, one
              colour scale for both, contours of p over the learned one, and a readout (the
              KL on the grid, the curl fraction); fed by `set_densities`, not by the arrows.
 Before any field arrives the density is shown with the hint "Press Play to train".

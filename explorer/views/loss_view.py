@@ -16,7 +16,7 @@ Ranges. The x axis spans the run. The loss axis spans the whole curve but not si
 from the lowest to the highest median of blocks of 1% of the points (and the 1st-99th
 percentiles of the raw loss after its first 3 points), padded by 8%. Zooming by hand stops the
 automatic loss range; the "A" button at the bottom left brings it back. The Fisher axis ranges
-itself over its curves. Long runs arrive decimated (core/history.py) and pyqtgraph downsamples
+itself over its curves. Long runs arrive decimated (core/training/history.py) and pyqtgraph downsamples
 further for display (peak mode, clip to view).
 """
 
@@ -29,7 +29,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.objectives import short_label
-from ..core.registry import objectives
+from ..core.plugins.registry import objectives
 from .style import FISHER, LOSS, SCREEN, ViewStyle
 from . import common as C
 

@@ -1,4 +1,4 @@
-"""DSM's bias and variance against sigma on one log-log plot (core/dsm_tradeoff.py).
+"""DSM's bias and variance against sigma on one log-log plot (core/measures/dsm_tradeoff.py).
 
 Left axis: the relative bias of DSM's optimum (the relative Fisher divergence of
 grad log p_sigma against the clean score), and as points the relative Fisher divergence that

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from explorer.core.densities.base import Density, symmetric_bounds
-from explorer.core.schema import Field
+from explorer.core.presets.schema import Field
 
 
 class StudentT(Density):

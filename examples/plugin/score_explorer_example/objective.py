@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from explorer.core.objectives import Objective
-from explorer.core.schema import Field
+from explorer.core.presets.schema import Field
 
 
 class AntitheticDSM(Objective):

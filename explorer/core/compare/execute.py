@@ -1,6 +1,6 @@
 """Running the runs: a local process pool, or the workers of an existing Dask cluster.
 
-Both run the same task function, `run_task`, on one torch thread (core/threads.py), so the
+Both run the same task function, `run_task`, on one torch thread (core/training/threads.py), so the
 same seeds give the same numbers wherever they run. A task is self-contained: the resolved
 preset as a TOML table plus the bytes of its data file (image, points), if any. It trains and
 samples with `run.train_and_sample`, writes the files of `score-explorer run` with
@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from ..errors import OutputError, SpecError
 from ..files import new_file_mode
-from ..scheduler_address import CLUSTER_HINT, check_address, probe_scheduler
+from .scheduler_address import CLUSTER_HINT, check_address, probe_scheduler
 from .plan import Run
 
 
@@ -67,9 +67,9 @@ def task_of(run: Run) -> dict:
 
 def run_task(task: dict) -> dict:
     """Train and sample one run; return its metrics, Fisher curve and files (name -> bytes)."""
-    from .. import preset as P
-    from .. import threads
-    from ..run import train_and_sample, write_outputs
+    from ..presets import preset as P
+    from ..training import threads
+    from ..run.headless import train_and_sample, write_outputs
 
     _warm_up()
     stop = _stopped if _STOP is not None else None

@@ -24,9 +24,9 @@ import numpy as np
 from psygnal import Signal
 
 from ..errors import SpecError
-from ..preset import Preset
+from ..presets.preset import Preset
 from ..session import Session
-from ..training_process import TrainingProcess
+from ..training.process import TrainingProcess
 from .plan import parse_overrides, short_name, variant_preset
 from .quality_vs_nfe import point
 

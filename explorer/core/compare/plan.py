@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import preset as P
+from ..presets import preset as P
 from ..errors import SpecError
-from ..preset_edits import with_changes
+from ..presets.edits import with_changes
 from ..objectives import short_label
-from ..toml_depth import MAX_DEPTH, toml_too_deep
+from ..presets.toml_depth import MAX_DEPTH, toml_too_deep
 
 
 MAX_VALUES = 1000   # values of one --vary key

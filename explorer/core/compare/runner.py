@@ -11,7 +11,7 @@ from typing import TextIO
 
 from ..errors import SpecError
 from ..files import output_folder
-from ..threads import usable_cores
+from ..training.threads import usable_cores
 from . import summary as S
 from .execute import Finished, Outcome, check_address, connect, describe, execute, shielded
 from .plan import parse_vary, plan

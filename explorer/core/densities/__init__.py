@@ -1,7 +1,7 @@
 """The density library: `build_density(spec, base_dir)` turns a [density] table into a Density.
 
 Every kind, the built-ins of DESIGN section 4 (kinds.py) and plugins', is found through the
-registry (core/registry.py). The spec is checked again here (types, ranges, unknown keys,
+registry (core/plugins/registry.py). The spec is checked again here (types, ranges, unknown keys,
 missing required keys, then the combinations each builder checks), so a spec that did not come through the preset loader (the window's controls, a
 test) still fails with a SpecError naming the key, never with a bare exception.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from ..schema import REQUIRED, Field
+from ..presets.schema import REQUIRED, Field
 from .base import Density, check_bounds, kernel_log_prob, kernel_score
 from .gaussian import GaussianMixture
 from .kernel import KernelDensity
@@ -25,13 +25,13 @@ from .shapes3d import Torus
 
 def density_kinds() -> dict:
     """name -> density kind (kinds.py says what one is): the built-ins, then plugins."""
-    from ..registry import densities
+    from ..plugins.registry import densities
     return densities()
 
 
 def density_kind(kind):
     """The registered kind `kind` (SpecError on density.kind naming the known ones)."""
-    from ..registry import unknown_kind_message
+    from ..plugins.registry import unknown_kind_message
     known = density_kinds()
     if not isinstance(kind, str) or kind not in known:
         raise SpecError("density.kind", unknown_kind_message("density", kind, known))
@@ -97,7 +97,7 @@ def build_density(spec: dict, base_dir: Path | str | None = None) -> Density:
     except (ValueError, ArithmeticError, TypeError, IndexError, RecursionError,
             np.linalg.LinAlgError) as e:  # a numeric corner a builder did not foresee
         raise SpecError("density", f"cannot build a {kind} density from these values: {e}") from None
-    from ..plugin_probe import probe_density
+    from ..plugins.probe import probe_density
     probe_density(kind, density)   # a plugin's NaN is named now, not as numpy's error later
     return density
 

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..schema import Field
+from ..presets.schema import Field
 from .datafile import build_image, build_points
 from .gaussian import build_gaussian, build_mixture
 from .params import DENSITY_FIELDS, DIM_OF_KIND
-from .shapes2d import (build_banana, build_checkerboard, build_funnel, build_moons, build_pinwheel,
-                       build_ring, build_spirals, build_swiss_roll)
+from .shapes2d import (build_banana, build_checkerboard, build_funnel, build_moons, build_pinwheel, build_ring, build_spirals, build_swiss_roll)
 from .shapes3d import build_helix, build_sphere_shell, build_torus
-from .toys import (build_circles, build_cos, build_eight_gaussians, build_line, build_rings,
-                   build_two_spirals)
+from .toys import (build_circles, build_cos, build_eight_gaussians, build_line, build_rings, build_two_spirals)
 
 
 @dataclass(frozen=True)

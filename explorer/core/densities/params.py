@@ -7,7 +7,7 @@ builder (for example `bounds` from the shape's extent).
 
 from __future__ import annotations
 
-from ..schema import REQUIRED, Field
+from ..presets.schema import REQUIRED, Field
 
 POS = dict(min=0.0, exclusive_min=True)
 

@@ -14,8 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .base import (DeviceCache, Density, generator_device, nice_bounds, rejection_sample,
-                   symmetric_bounds)
+from .base import (DeviceCache, Density, generator_device, nice_bounds, rejection_sample, symmetric_bounds)
 from .kernel import KernelDensity
 from .perturbed import TINY, chunked, dlog_sphere_avg, log_sphere_avg, midpoints, weighted_mean
 

@@ -17,18 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import preset as P
+from ..presets import preset as P
 from ..compare.plan import parse_overrides, variant_preset
-from ..preset_edits import with_changes
+from ..presets.edits import with_changes
 from ..errors import SpecError
 from ..files import PRESET_LIMIT, read_limited
 from ..objectives import conditioning
 from ..samplers import sampler_class
-from ..schedules import ncsn_sigmas
-from ..schema import Field, show
+from ..noise.schedules import ncsn_sigmas
+from ..presets.schema import Field, show
 from ..session.effects import Effect, edit_effect
-from ..shipped import resolve as resolve_preset_name
-from ..toml_depth import loads as toml_loads
+from ..presets.shipped import resolve as resolve_preset_name
+from ..presets.toml_depth import loads as toml_loads
 
 LESSON_DEPTH = 12   # a step's inline preset overrides nest a covariance (depth 3) in tables
 

@@ -20,8 +20,8 @@ from typing import Callable
 import numpy as np
 
 from ..compare.plan import short_name, variant_preset
-from ..metrics import mode_weights
-from ..preset import Preset
+from ..measures.metrics import mode_weights
+from ..presets.preset import Preset
 from ..session import Session
 from .format import Lesson, Step
 
@@ -136,7 +136,7 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
             with torch.no_grad():
                 t.learned_score().at_level(torch.from_numpy(session.grid), step.level)
     if step.compare == "density" and t is not None and t.step_count:
-        from ..learned_density import learned_log_density
+        from ..measures.learned_density import learned_log_density
         ld = learned_log_density(t, session.preset, grid_n=32, level=session.view_level)
         res["density_kl"], res["curl"] = ld.kl_grid, ld.curl_fraction
     if step.sample is not None:
@@ -152,7 +152,7 @@ def _play(session: Session, step: Step, scale: float, max_particles, cloud) -> d
         if comps is not None:
             res["mode_weights"] = [round(float(w), 4) for w in mode_weights(cloud.numpy(), comps)]
     if step.tradeoff:    # the picture's numbers, as the window's dialog measures them
-        from ..dsm_tradeoff import DEFAULT_SIGMAS, measure, parse_sigmas
+        from ..measures.dsm_tradeoff import DEFAULT_SIGMAS, measure, parse_sigmas
         r = measure(step.preset, parse_sigmas(DEFAULT_SIGMAS), samples=max(64, int(2048 * scale)),
                     density=session.density)
         i = min(range(len(r.sigmas)), key=lambda k: abs(r.sigmas[k] - 0.1))

@@ -6,7 +6,7 @@ device, into a scalar loss; randomness comes from torch's default generators.
     objective.losses(model, x)               # the per-sample terms, (n,); loss = losses.mean()
 
 Every objective, built-in or plugin, is a class registered under the entry-point group
-`score_explorer.objectives` (core/registry.py; docs/plugins.md). Its class attributes say
+`score_explorer.objectives` (core/plugins/registry.py; docs/plugins.md). Its class attributes say
 what the rest of the program needs to know: its preset keys (`fields`, schema Fields in the
 [objective] table), its words for the window (`title`, `formula`, `assumes`), the model it
 trains (`conditioning`: None, "sigma" for a ladder of noise levels sigma_max..sigma_min as
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from ..schema import Field
+from ..presets.schema import Field
 
 
 class Objective:
@@ -81,7 +81,7 @@ from .sliced import SSM, SSMVR, sample_projections  # noqa: E402
 
 def objective_class(kind: str) -> type[Objective]:
     """The registered class of objective `kind` (ValueError naming the known kinds)."""
-    from ..registry import objectives, unknown_kind_message
+    from ..plugins.registry import objectives, unknown_kind_message
     known = objectives()
     if kind not in known:
         raise ValueError(unknown_kind_message("objective", kind, known))
@@ -130,7 +130,7 @@ def build_objective(preset, density=None) -> Objective:
 def short_label(kind: str) -> str:
     """`ssm_vr` -> `SSM-VR`: an objective kind as the papers write it (the first word of
     its class's label); an unknown kind as given."""
-    from ..registry import objectives
+    from ..plugins.registry import objectives
     cls = objectives().get(kind)
     return cls.label.split()[0] if cls is not None and cls.label else str(kind)
 

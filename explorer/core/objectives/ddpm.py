@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..schedules import DDPMSchedule
-from ..schema import Field
+from ..noise.schedules import DDPMSchedule
+from ..presets.schema import Field
 from . import Objective
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..schema import Field
+from ..presets.schema import Field
 from . import Objective
 
 

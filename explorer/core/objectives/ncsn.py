@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import torch
 
-from ..schedules import ncsn_sigmas
-from ..schema import Field
+from ..noise.schedules import ncsn_sigmas
+from ..presets.schema import Field
 from ..models import jvp
 from . import Objective
 from .sliced import PROJECTIONS, _Sliced, sample_projections

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import torch
 
-from ..schema import Field
-from ..sde import KINDS, make_sde
+from ..presets.schema import Field
+from ..noise.sde import KINDS, make_sde
 from . import Objective
 
 WEIGHTINGS = ("sigma2", "likelihood")
 
-# How `score-explorer run` measures the model's likelihood by its ODE (core/model_likelihood.py);
+# How `score-explorer run` measures the model's likelihood by its ODE (core/measures/model_likelihood.py);
 # flow matching declares the same keys.
 LIKELIHOOD_FIELDS = {
     "likelihood_trace": Field("str", "auto", choices=("auto", "exact", "hutchinson"),
@@ -29,7 +29,7 @@ LIKELIHOOD_FIELDS = {
                                    "auto) or Hutchinson's estimate with one Rademacher probe"),
     "likelihood_samples": Field("int", 500, min=0, max=100_000,
                                 help="test samples of the density for nll in metrics.json (0: none)"),
-    # Hutchinson's estimate beside the exact trace (core/hutchinson.py): nll_hutchinson, _se
+    # Hutchinson's estimate beside the exact trace (core/measures/hutchinson.py): nll_hutchinson, _se
     "hutchinson_probes": Field("int", 4, min=0, max=256,
                                help="probes k for nll_hutchinson in metrics.json, held fixed along "
                                     "each ODE solve (0: not computed; 1: no per-point spread)"),

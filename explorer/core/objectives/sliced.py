@@ -7,7 +7,7 @@ import math
 import torch
 
 from ..models import jvp
-from ..schema import Field
+from ..presets.schema import Field
 from . import Objective, fisher_constant
 
 PROJECTIONS = ("gaussian", "rademacher", "sphere")

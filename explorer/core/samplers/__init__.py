@@ -11,7 +11,7 @@ from .base import Sampler
 
 def sampler_class(kind: str) -> type[Sampler]:
     """The registered class of sampler `kind` (ValueError naming the known kinds)."""
-    from ..registry import samplers, unknown_kind_message
+    from ..plugins.registry import samplers, unknown_kind_message
     known = samplers()
     if kind not in known:
         raise ValueError(unknown_kind_message("sampler", kind, known))
@@ -26,7 +26,7 @@ def build_sampler(preset, score, device, bounds=None, particles: int | None = No
 
 def sampler_label(kind: str) -> str:
     """A sampler's name as written in prose (Langevin is a name: capitalised)."""
-    from ..registry import samplers
+    from ..plugins.registry import samplers
     cls = samplers().get(kind)
     return cls.label if cls is not None and cls.label else kind.replace("_", " ")
 

@@ -9,7 +9,7 @@ from functools import cached_property
 
 import torch
 
-from ..schedules import ncsn_sigmas
+from ..noise.schedules import ncsn_sigmas
 from .base import Sampler
 
 

@@ -3,7 +3,7 @@
 A sampler owns its particles and its own random generator (seeded from the preset), so
 that a run is reproducible and the animation does not disturb training's randomness.
 Every sampler, built-in or plugin, is a subclass of `Sampler` registered under the entry-
-point group `score_explorer.samplers` (core/registry.py; docs/plugins.md): it implements
+point group `score_explorer.samplers` (core/plugins/registry.py; docs/plugins.md): it implements
 `step(x)` (one step of its update rule, DESIGN section 3) and, if its schedule is not
 `sampler.steps` steps long, `total_steps()`. Its class attributes say what the rest of the
 program needs: its extra preset keys (`fields`, in [sampler]), the model a learned score
@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import budget
-from ..preset import Preset
-from ..schema import Field
+from ..presets import budget
+from ..presets.preset import Preset
+from ..presets.schema import Field
 
 
 class Sampler:
@@ -107,7 +107,7 @@ class Sampler:
         more = (" (or train longer: a learned score can be far off away from the data)"
                 if self.score_kind == "learned" else "")
         # x <- x + (eps/2) s + sqrt(eps) z contracts a Gaussian direction of variance V only
-        # while eps < 4 V (core/step_rules.py): V is the smallest variance of the score followed
+        # while eps < 4 V (core/presets/step_rules.py): V is the smallest variance of the score followed
         return (f"lower sampler.step_size (now {self.eps:g}); Langevin is stable only while the "
                 f"step size is below 4 x the smallest variance of the density it follows (the "
                 f"narrowest component or kernel bandwidth^2); leave sampler.step_size out to "

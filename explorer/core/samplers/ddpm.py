@@ -16,8 +16,8 @@ from functools import cached_property
 import torch
 
 from ..objectives.ddpm import posterior_variance
-from ..schedules import DDPMSchedule
-from ..schema import Field
+from ..noise.schedules import DDPMSchedule
+from ..presets.schema import Field
 from .base import Sampler
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import SpecError
-from ..schema import Field
+from ..presets.schema import Field
 from .base import Sampler
 from .noise_levels import SCHEDULES, NoiseLevels
 

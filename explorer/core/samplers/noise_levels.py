@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..objectives import CONTINUOUS, conditioning, objective_path
-from ..schedules import DDPMSchedule
+from ..noise.schedules import DDPMSchedule
 
 WIDE_DIAGONALS = 20.0      # the exact score's sigma_max: at least this many box diagonals
 SCHEDULES = ("karras", "log", "time")

@@ -2,7 +2,7 @@
 Euler-Maruyama, predictor-corrector, and the probability-flow ODE (on flow matching: the
 flow's own ODE dx/dt = v(x, t)).
 
-Why a thin layer: the update rules live once, in core/sde_samplers.py (the reference code's
+Why a thin layer: the update rules live once, in core/samplers/sde_steppers.py (the reference code's
 symbols); these classes give them what every sampler has here: the preset's keys, the
 learned or the exact score through scores.py (`at_time`, `velocity`), particles owned by
 the base class (so trajectories, blow-up checks and the window's animation work), one
@@ -24,9 +24,9 @@ import torch
 
 from ..errors import SpecError
 from ..objectives import objective_path
-from ..schema import Field
-from ..sde import SAMPLE_EPS
-from ..sde_samplers import PREDICTORS, FlowODESampler, ProbabilityFlowSampler, SDESampler
+from ..presets.schema import Field
+from ..noise.sde import SAMPLE_EPS
+from .sde_steppers import PREDICTORS, FlowODESampler, ProbabilityFlowSampler, SDESampler
 from .base import Sampler
 PATHS_KEPT = 200       # particles whose paths an ODE sampler records (paths = true)
 PATH_POINTS = 400      # positions kept per path (every k-th step beyond that)

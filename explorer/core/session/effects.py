@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from ..preset import Preset
+from ..presets.preset import Preset
 
 # Keys of [training] that need fresh weights; the others are applied to the running loop.
 RESTART_TRAINING_KEYS = ("batch_size", "seed", "device")

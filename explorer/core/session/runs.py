@@ -6,7 +6,7 @@ takes the newest snapshot when it gets round to it, so stale ones are simply dro
 (DESIGN 7a, 8). Pause and stop go through `threading.Event`s, so they work while the run
 is busy, and `join` ends the thread within a second or two whatever it is doing.
 
-Training itself happens in a child process (core/training_process.py), out of reach of
+Training itself happens in a child process (core/training/process.py), out of reach of
 the interpreter lock of whoever watches; a `TrainingRun`'s thread only receives what the
 child sends and mirrors it into a `Trainer`. Sampling advances a `Sampler` in its thread
 (torch releases the interpreter lock while it computes).
@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from psygnal import Signal
 
-from ..history import LossHistory
-from ..metrics import mode_weights
+from ..training.history import LossHistory
+from ..measures.metrics import mode_weights
 from ..samplers import Sampler
 from ..scores import LearnedScore
-from ..training import Trainer
-from ..training_process import TrainingProcess, TrainingProcessGone, learned_on_grid, load_weights
+from ..training.trainer import Trainer
+from ..training.process import TrainingProcess, TrainingProcessGone, learned_on_grid, load_weights
 
 MODES_INTERVAL = 0.15       # seconds between readouts (mode fractions, sample quality): 5+ a second
 FRAME_HZ = 36.0             # particle frames aimed at per second (30 are drawn after overheads)
@@ -132,7 +132,7 @@ class RunThread:
 class TrainingRun(RunThread):
     """The watcher's end of a training session in the child process.
 
-    The child (core/training_process.py) trains; this run's thread receives its snapshots,
+    The child (core/training/process.py) trains; this run's thread receives its snapshots,
     copies the weights, losses and Fisher values into `trainer` (the watcher's mirror of
     the child's trainer) and publishes the learned field on the view grid. Commands go
     straight to the child from the caller's thread.

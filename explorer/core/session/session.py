@@ -17,18 +17,18 @@ from psygnal import Signal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .. import pictures
-from .. import preset as P
+from ..measures import pictures
+from ..presets import preset as P
 from ..errors import DivergedError, SpecError
-from ..grid import grid_points
-from ..history import LossHistory
-from ..preset import Preset
-from ..preset_edits import NOISE_RANGE, remember_objective, with_changes
-from ..sample_quality import LIVE_POINTS, SampleQuality
+from ..measures.grid import grid_points
+from ..training.history import LossHistory
+from ..presets.preset import Preset
+from ..presets.edits import NOISE_RANGE, remember_objective, with_changes
+from ..measures.sample_quality import LIVE_POINTS, SampleQuality
 from ..samplers import Sampler, build_sampler
 from ..scores import TrueScore, level_noise
-from ..training import Trainer
-from ..training_process import TrainingProcess
+from ..training.trainer import Trainer
+from ..training.process import TrainingProcess
 from .effects import Effect, edit_effect
 from .runs import SamplingRun, TrainingRun, learned_sampler_score
 
@@ -173,7 +173,7 @@ class Session:
             self.play()
 
     def resume(self, trainer: Trainer, losses: LossHistory, particles: np.ndarray | None = None) -> None:
-        """Go on from a model trained elsewhere (a reopened run folder, core/run_folder.py):
+        """Go on from a model trained elsewhere (a reopened run folder, core/run/folder.py):
         its weights, step count and Fisher history train on from here, `losses` is the
         history drawn so far, and `particles` (its last cloud) are shown as a finished
         cloud; Sample draws a new one. The preset must be the session's (`replace` first)."""

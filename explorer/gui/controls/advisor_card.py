@@ -1,5 +1,5 @@
 """The noise-schedule advisor in the Objective group: for a multi-level objective, one button
-computes Song & Ermon's (2020) suggestion for the current density (core/advisor.py), shows it
+computes Song & Ermon's (2020) suggestion for the current density (core/noise/advisor.py), shows it
 with the paper's reasons, and one more click applies it. It only reports the values to apply
 (`apply_requested`); the window applies them as an edit like any other, so a bad value is
 refused in the same way and nothing else the user set is lost."""
@@ -12,10 +12,10 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...core.advisor import Advice, advise, as_overrides
+from ...core.noise.advisor import Advice, advise, as_overrides
 from ...core.errors import SpecError
 from ...core.objectives import objective_class
-from ...core.preset import Preset
+from ...core.presets.preset import Preset
 
 LADDER_KEYS = ("sigma_max", "sigma_min", "levels")   # an objective with these takes the advice
 
@@ -122,7 +122,7 @@ class AdvisorCard(QWidget):
             return
         overrides = as_overrides(self.advice)
         # the step is not set but derived from the applied ladder (the same technique 4,
-        # core/step_rules.py), so that it follows the ladder when a drawing moves sigma_min
+        # core/presets/step_rules.py), so that it follows the ladder when a drawing moves sigma_min
         overrides.pop("sampler.step_size")
         if takes_advice(self._preset.objective["kind"]):
             overrides.pop("objective.kind")     # keep NCSN-with-the-sliced-loss as it is

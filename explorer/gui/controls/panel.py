@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QPushB
                                QScrollArea, QVBoxLayout, QWidget)
 
 from ...core.densities import density_kinds, fields_for
-from ...core.device import available_devices
+from ...core.training.device import available_devices
 from ...core.objectives import objective_class
-from ...core.preset import FIXED_SECTIONS, SECTION_NAMES, Preset, section_fields
-from ...core.registry import REGISTRY
+from ...core.presets.preset import FIXED_SECTIONS, SECTION_NAMES, Preset, section_fields
+from ...core.plugins.registry import REGISTRY
 from ...core.samplers import sampler_class
 from ..texts import SAMPLER_TOOLTIP
 from .advisor_card import AdvisorCard

@@ -46,9 +46,7 @@ points); a head of four barbs. Learned arrows are coloured by their error
 """
 
 from .capture import bgra_to_rgb, qimage_rgb
-from .geometry import (ARROW_MODES, AZIMUTH, DENSITY_MODES, ELEVATION, ERROR_HIGH, NO_GL_NOTE,
-                       arrow_segments, coarse_grid, error_colors, grid_slice, grid_spacing3,
-                       grid_subset, nice_ticks, project, reference_scale3, slice_grid, view_basis)
+from .geometry import (ARROW_MODES, AZIMUTH, DENSITY_MODES, ELEVATION, ERROR_HIGH, NO_GL_NOTE, arrow_segments, coarse_grid, error_colors, grid_slice, grid_spacing3, grid_subset, nice_ticks, project, reference_scale3, slice_grid, view_basis)
 from .gl_view import View3D, render_rgb
 from .overlay import mode_weights_text
 from .panel import View3DPanel, make_view3d

@@ -189,7 +189,7 @@ def slice_grid(bounds, axis: int, value: float, n: int = 24) -> np.ndarray:
 
 def coarse_grid(bounds, n: int = 9) -> np.ndarray:
     """(n**3, 3) float32 cell-centred grid, x1 slowest: a good place for 3-D arrows."""
-    from ...core.grid import grid_points
+    from ...core.measures.grid import grid_points
     return grid_points(bounds3(bounds), n)
 
 

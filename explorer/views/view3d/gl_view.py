@@ -16,11 +16,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .. import common as C
 from ..style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from .capture import qimage_rgb
-from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX,
-                       SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors,
-                       nice_ticks, path_segments)
-from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels,
-                      paint_legend, paint_text_box, text_box_size)
+from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX, SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors, nice_ticks, path_segments)
+from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels, paint_legend, paint_text_box, text_box_size)
 from .scene import AutoRotate, Scene
 
 # ====================================================================== OpenGL view

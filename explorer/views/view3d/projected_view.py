@@ -12,8 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
 from ..style import FOREGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
-from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, NO_GL_NOTE, SLICE_COLOR, arrow_segments,
-                       axis_labels_layout, box_edges, error_colors, path_segments, project)
+from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, NO_GL_NOTE, SLICE_COLOR, arrow_segments, axis_labels_layout, box_edges, error_colors, path_segments, project)
 from .gl_view import render_rgb
 from .overlay import fonts_for, particle_alpha, mode_weights_text
 from .scene import AutoRotate, Scene

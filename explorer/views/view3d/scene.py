@@ -11,9 +11,7 @@ from PySide6 import QtCore
 
 from .. import common as C
 from ..style import LEARNED, PARTICLES, TRUE
-from .geometry import (ARROW_MODES, AXIS_NAMES, DENSITY_COLOR, DENSITY_MODES, ROTATE_DEG_PER_S,
-                       SLICE_COLOR, bounds3, clean3, fit_rows, grid_spacing3, reference_scale3,
-                       tick_text)
+from .geometry import (ARROW_MODES, AXIS_NAMES, DENSITY_COLOR, DENSITY_MODES, ROTATE_DEG_PER_S, SLICE_COLOR, bounds3, clean3, fit_rows, grid_spacing3, reference_scale3, tick_text)
 
 # ====================================================================== shared state
 class Scene:
