@@ -72,7 +72,7 @@ def test_written_preset_is_resolved_and_reproduces_the_run(small_run, tmp_path):
 
 def test_model_loads_without_pickle_into_a_fresh_model(small_run):
     import torch
-    from explorer.core.models import build_model
+    from explorer.core.objectives.network import build_model
     _, out = small_run
     state = load_file(str(out / "model.safetensors"))
     model = build_model(P.load(out / "preset.toml"))

@@ -1,4 +1,4 @@
-"""DSM's bias and variance against sigma (explorer/core/dsm_tradeoff.py, issue 14).
+"""DSM's bias and variance against sigma (explorer/core/measures/dsm_tradeoff.py, issue 14).
 
 The bias is checked against the closed form for N(0, s^2 I) and, on Gaussian mixtures,
 against an independent computation: autograd of the log of the explicitly convolved mixture

@@ -296,7 +296,7 @@ def test_sampler_evaluates_a_wide_energy_model_in_bounded_memory():
     base = ("p = P.parse({'density': {'kind': 'gaussian'}, 'model': {'kind': 'energy', "
             "'hidden': [512, 512, 512]}, 'sampler': {'kind': 'langevin', 'particles': 60000, "
             "'steps': 1}, 'view': {'grid': 4}})\n"
-            "from explorer.core.models import build_model\n"
+            "from explorer.core.objectives.network import build_model\n"
             "from explorer.core.scores import LearnedScore\n"
             "from explorer.core.samplers import build_sampler\n"
             "s = build_sampler(p, LearnedScore(build_model(p), p), 'cpu')\n"

@@ -13,7 +13,7 @@ from scipy.sparse.linalg import lsqr
 from explorer.core.measures import learned_density as L
 from explorer.core.presets import preset as P
 from explorer.core.measures.grid import grid_axes, grid_points
-from explorer.core.models import build_model
+from explorer.core.objectives.network import build_model
 from small_preset import small_preset
 
 MIXTURE_2D = """

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian as ag_jacobian
 
-from explorer.core.models import ACTIVATIONS, ScoreModel, build_model
+from explorer.core.models import ACTIVATIONS, ScoreModel
+from explorer.core.objectives.network import build_model
 
 torch.set_default_dtype(torch.float32)
 

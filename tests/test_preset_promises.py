@@ -1,5 +1,5 @@
 """Every shipped preset keeps the promise its description makes, measured headless with the
-run's own code (core/run.train_and_sample, one torch thread) and the sample metrics against
+run's own code (core/run/headless.train_and_sample, one torch thread) and the sample metrics against
 their noise floors (core/measures/sample_quality.py):
 
 - "cloud": the sampled cloud within twice its floor on SW2 and TV (where a preset says the

@@ -1,5 +1,5 @@
-"""`score-explorer check objective|density NAME` (closed-form checks, explorer/core/oracle.py)
-and `score-explorer advise PRESET` (suggested noise levels and step, explorer/core/advisor.py)."""
+"""`score-explorer check objective|density NAME` (closed-form checks, explorer/core/plugins/oracle.py)
+and `score-explorer advise PRESET` (suggested noise levels and step, explorer/core/noise/advisor.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .common import Parser, parse
 
 def check(argv: list[str]) -> int:
     ap = Parser(prog="score-explorer check", description="Check an objective or a density "
-                 "against closed forms (explorer/core/oracle.py).")
+                 "against closed forms (explorer/core/plugins/oracle.py).")
     ap.add_argument("what", choices=("objective", "density"))
     ap.add_argument("name")
     ap.add_argument("--steps", type=int, default=None,
@@ -47,7 +47,7 @@ def check(argv: list[str]) -> int:
 
 def advise(argv: list[str]) -> int:
     ap = Parser(prog="score-explorer advise", description="Suggest [objective] and [sampler] "
-                 "tables by Song & Ermon (2020), techniques 1, 2 and 4 (explorer/core/advisor.py).")
+                 "tables by Song & Ermon (2020), techniques 1, 2 and 4 (explorer/core/noise/advisor.py).")
     ap.add_argument("preset")
     args = parse(ap, argv)
     if isinstance(args, int):

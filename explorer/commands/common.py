@@ -42,7 +42,7 @@ def as_flag(error: SpecError, flags: dict[str, str]) -> SpecError:
 
 def report_plugin_failures() -> None:
     """One `warning:` line per plugin that did not load; the command goes on without it (a
-    preset that asks for it is an `error:` naming it, core/registry.unknown_kind_message)."""
+    preset that asks for it is an `error:` naming it, core/plugins/registry.unknown_kind_message)."""
     from ..core.plugins.registry import failures
     for f in failures():
         print(f"warning: {f.message()}", file=sys.stderr)

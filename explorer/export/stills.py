@@ -40,7 +40,7 @@ def atomic_write(path, write: Callable[[Path], None], cancel=None) -> Path:
 
 def widget_png_bytes(widget, size: tuple[int, int] | None = None) -> bytes:
     from PIL import Image
-    from .frames import grab_rgb
+    from .painting import grab_rgb
     buf = io.BytesIO()
     Image.fromarray(grab_rgb(widget, size)).save(buf, format="PNG", optimize=False)
     return buf.getvalue()
@@ -93,8 +93,7 @@ def save_widget(widget, path, size: tuple[int, int] | None = None, cancel=None) 
 
 def render_still(path, make_scene, snap: dict, cancel=None, render_call=None) -> Path:
     """Build a scene (in the GUI thread), draw `snap` into it and save it as PNG or SVG."""
-    from .frames import _direct
-    call = render_call or _direct
+    call = render_call or (lambda fn, *args: fn(*args))   # in this thread: no window's loop
 
     def draw():
         scene = make_scene()

@@ -415,7 +415,7 @@ def measure(preset, sigmas, *, samples: int = VARIANCE_SAMPLES, state: dict | No
     state dict) loaded. Any density works: its `perturbed_score` is closed form for mixtures
     and kernel densities, quadrature for the shapes. `should_stop` returning True makes it
     raise Cancelled at the next piece of work (a sigma, a chunk, 50 training steps)."""
-    from ..models import build_model
+    from ..objectives.network import build_model
     t0 = time.perf_counter()
     sigmas = sorted(float(s) for s in sigmas)
     if not sigmas:

@@ -6,7 +6,7 @@ import torch
 
 from ..noise.schedules import DDPMSchedule
 from ..presets.schema import Field
-from . import Objective
+from .base import Objective
 
 
 class DDPMObjective(Objective):

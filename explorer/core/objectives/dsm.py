@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..presets.schema import Field
-from . import Objective
+from .base import Objective
 
 
 class DSM(Objective):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import Objective
+from .base import Objective
 
 
 class ESM(Objective):

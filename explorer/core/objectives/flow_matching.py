@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from . import Objective
+from .base import Objective
 from .sde import LIKELIHOOD_FIELDS
 
 FLOW_T_DATA = 0.99    # the data end the views stop at (noise std 0.01): the score divides by 1 - t

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..models import jacobian
-from . import Objective, fisher_constant
+from .base import Objective, fisher_constant
 
 
 class ISM(Objective):

@@ -11,7 +11,7 @@ import torch
 from ..noise.schedules import ncsn_sigmas
 from ..presets.schema import Field
 from ..models import jvp
-from . import Objective
+from .base import Objective
 from .sliced import PROJECTIONS, _Sliced, sample_projections
 
 

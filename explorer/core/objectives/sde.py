@@ -17,7 +17,7 @@ import torch
 
 from ..presets.schema import Field
 from ..noise.sde import KINDS, make_sde
-from . import Objective
+from .base import Objective
 
 WEIGHTINGS = ("sigma2", "likelihood")
 

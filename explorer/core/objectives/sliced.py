@@ -8,7 +8,7 @@ import torch
 
 from ..models import jvp
 from ..presets.schema import Field
-from . import Objective, fisher_constant
+from .base import Objective, fisher_constant
 
 PROJECTIONS = ("gaussian", "rademacher", "sphere")
 

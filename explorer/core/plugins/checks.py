@@ -12,10 +12,14 @@ import inspect
 
 import torch
 
-from .registry import InterfaceError
 from ..presets.schema import CONVERTERS, REQUIRED, Field
 
 CONDITIONINGS = (None, "sigma", "time", "sde", "flow")
+
+
+class InterfaceError(Exception):
+    """An entry that loaded but does not have the interface of its group (the registry
+    leaves it out with this one-line reason)."""
 
 
 def _check_fields(name: str, fields) -> None:
@@ -43,7 +47,7 @@ def _check_named(group: str, name: str, value) -> None:
 
 
 def check_objective(name: str, cls):
-    from ..objectives import Objective
+    from ..objectives.base import Objective
     if not inspect.isclass(cls):
         raise InterfaceError(f"an objective entry must be a class, got {type(cls).__name__}")
     _check_named("objective", name, cls)
@@ -96,7 +100,7 @@ def _losses_of_defaults(cls) -> None:
 
 
 def check_sampler(name: str, cls):
-    from ..samplers import Sampler
+    from ..samplers.base import Sampler
     if not inspect.isclass(cls) or not issubclass(cls, Sampler):
         raise InterfaceError("a sampler entry must be a subclass of explorer.core.samplers.Sampler")
     _check_named("sampler", name, cls)

@@ -37,10 +37,6 @@ GROUPS = {
 OWN_DISTRIBUTION = "score-explorer"
 
 
-class InterfaceError(Exception):
-    """An entry that loaded but does not have the interface of its group."""
-
-
 @dataclass(frozen=True)
 class Entry:
     group: str              # "objective", "density" or "sampler"
@@ -106,6 +102,7 @@ class Registry:
             if not self._validators:
                 from .checks import VALIDATORS
                 self._validators = dict(VALIDATORS)
+            from .checks import InterfaceError
             for group, ep_group in GROUPS.items():
                 # own entries first: a plugin cannot shadow a built-in name
                 eps = sorted(metadata.entry_points(group=ep_group),

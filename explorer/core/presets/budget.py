@@ -39,15 +39,16 @@ def parameter_count(dim: int, hidden, conditioned: bool, energy: bool) -> int:
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def _model_shape(p):
-    from ..objectives import conditioning
-    return (p.dim, [int(h) for h in p.model["hidden"]], conditioning(p) is not None,
-            p.model["kind"] == "energy")
+def _model_shape(p, conditioned: bool = True):
+    """(dim, hidden widths, conditioned, energy). `conditioned`: whether the network takes a
+    noise level too (one more input); the caller that knows the objective says, else the
+    estimate counts it (an upper bound by one input column)."""
+    return (p.dim, [int(h) for h in p.model["hidden"]], conditioned, p.model["kind"] == "energy")
 
 
-def training_bytes(p) -> tuple[int, int]:
+def training_bytes(p, conditioned: bool = True) -> tuple[int, int]:
     """(bytes of weights + gradients + Adam moments + rollback copy, bytes of activations)."""
-    dim, hidden, cond, energy = _model_shape(p)
+    dim, hidden, cond, energy = _model_shape(p, conditioned)
     params = parameter_count(dim, hidden, cond, energy) * FLOAT * 5
     o = p.objective
     rows = int(p.training["batch_size"]) * (int(o["projections"]) if o["kind"] in ("ssm", "ssm_vr") else 1)
@@ -69,7 +70,7 @@ def _gb(n: int) -> str:
     return f"{n / GB:.3g} GB" if n >= GB / 10 else f"{n / (1 << 20):.3g} MB"
 
 
-def check_preset(p) -> None:
+def check_preset(p, conditioned: bool = True) -> None:
     """SpecError naming the key when a preset asks for more memory than MEMORY_LIMIT."""
     g, d = int(p.view["grid"]), p.dim
     if g ** d > MAX_GRID_POINTS:
@@ -78,7 +79,7 @@ def check_preset(p) -> None:
             most -= 1
         raise SpecError("view.grid", f"{g}^{d} = {g ** d:,} grid points; at most "
                                      f"{MAX_GRID_POINTS:,} (view.grid at most {most} in {d}-D)")
-    params, acts = training_bytes(p)
+    params, acts = training_bytes(p, conditioned)
     hidden = p.model["hidden"]
     shape = (f"[{hidden[0]} x {len(hidden)}]" if len(set(hidden)) == 1 and len(hidden) > 2
              else str(list(hidden)))

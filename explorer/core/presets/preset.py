@@ -371,7 +371,7 @@ def _check_consistency(p: Preset) -> None:
         raise SpecError("training.device", f"must be auto, cpu, cuda, cuda:N or mps; got {dev!r}")
     if p.model["hidden"] == [] or len(p.model["hidden"]) > 16:
         raise SpecError("model.hidden", "needs 1 to 16 layer widths")
-    budget.check_preset(p)
+    budget.check_preset(p, conditioned=objective.conditioning is not None)
 
 
 def loads(text: str, base_dir: Path | str = ".", source: str | None = None) -> Preset:

@@ -29,7 +29,7 @@ sigma_min, not the density's variance.)
 
 Defaults:
 - annealed Langevin: Song & Ermon (2020) technique 4 for the ladder's ratio gamma, sigma_L
-  and T = sampler.steps per level (core/advisor.step_for), times 2 for this project's
+  and T = sampler.steps per level (core/noise/advisor.step_for), times 2 for this project's
   convention; it lies below 2 sigma_L^2, inside (2).
 - Langevin: eps = V_min, the smallest variance of the score it follows (the density's
   smallest component variance, plus the finest noise level's sigma^2 for a noise-conditional

@@ -19,12 +19,16 @@ network on two million particles stays within memory.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from ..presets import budget
-from ..presets.preset import Preset
 from ..presets.schema import Field
+
+if TYPE_CHECKING:   # for annotations only: the preset module imports the registry of samplers
+    from ..presets.preset import Preset
 
 
 class Sampler:

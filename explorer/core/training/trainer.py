@@ -25,7 +25,7 @@ import torch
 
 from .device import resolve_device
 from ..errors import DivergedError
-from ..models import build_model
+from ..objectives.network import build_model
 from ..objectives import build_objective
 from ..presets.preset import Preset
 from .recipe import EMA, estimate_sigma_data, lr_factor
