@@ -19,7 +19,7 @@ from explorer.core.samplers import build_sampler
 from explorer.core.scores import TrueScore
 
 MIXTURES = {
-    "DESIGN 20/80": 'weights = [0.2, 0.8]\nmeans = [[-5.0, -5.0], [5.0, 5.0]]\nstds = [1.0, 1.0]',
+    "docs/design.md §20/80": 'weights = [0.2, 0.8]\nmeans = [[-5.0, -5.0], [5.0, 5.0]]\nstds = [1.0, 1.0]',
     "3 modes": 'weights = [0.2, 0.5, 0.3]\nmeans = [[-5.0, -5.0], [5.0, 5.0], [4.0, -4.0]]\n'
                'stds = [1.0, 0.7, 1.3]',
 }

@@ -5,7 +5,7 @@ standard toy density (FFJORD's and torchcfm's: eight_gaussians, circles, rings, 
 cos, line) with the same MLP, batch and learning rate, and its default sampler draws the
 particles. The page gets, per density and objective, mean +- sd over the seeds of:
 
-- relative Fisher divergence of the learned score (DESIGN section 3; the SDEs and flow
+- relative Fisher divergence of the learned score (docs/design.md §3; the SDEs and flow
   matching at their Fisher level, metrics.json's fisher_measured_on),
 - SW2 and TV of the learned particle cloud over their floors (the same figure for as many
   exact samples: 1 is as good as exact sampling),

@@ -9,7 +9,7 @@ Prints:
   and with trails;
 - QuiverItem.set_data alone and FieldView.set_fields + grab at 32 x 32 and 40 x 40 arrows;
 - LossView.set_curves + grab with 100,000 loss points (growing, as during training).
-Targets (DESIGN 6): 20,000 particles >= 30 frames/s, 100,000 >= 10, on a 2-core CPU.
+Targets (docs/design.md §6): 20,000 particles >= 30 frames/s, 100,000 >= 10, on a 2-core CPU.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The `score-explorer` command: the window, or a subcommand (DESIGN section 5).
+"""The `score-explorer` command: the window, or a subcommand (docs/design.md §5).
 
 Each subcommand is a row of COMMANDS: the module and function that run it (imported only
 when it is used, so a bad preset is reported before torch loads) and whether it reports

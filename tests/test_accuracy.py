@@ -1,4 +1,4 @@
-"""Accuracy of trained score networks against the exact score (DESIGN section 6, issue 2).
+"""Accuracy of trained score networks against the exact score (docs/design.md §6, issue 2).
 
 A 128x128 softplus MLP, 3,000 steps of batch 512 on a mixture that no preset uses:
 relative Fisher divergence at most 0.02 (ESM), 0.04 (ISM), 0.05 (SSM-VR), 0.10 (DSM,

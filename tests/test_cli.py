@@ -1,4 +1,4 @@
-"""`score-explorer run` as DESIGN section 5 specifies it: files, metrics, exit codes, reproducibility."""
+"""`score-explorer run` as docs/design.md §5 specifies it: files, metrics, exit codes, reproducibility."""
 
 import csv
 import json

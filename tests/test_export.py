@@ -1,4 +1,4 @@
-"""Exports: MP4/GIF animations, PNG/SVG stills, data; atomic writes, cancel, errors (DESIGN 5, 7, 8)."""
+"""Exports: MP4/GIF animations, PNG/SVG stills, data; atomic writes, cancel, errors (docs/design.md §5, 7, 8)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_example_3_3_is_the_slides_example_exactly():
     assert p.density["bounds"] == [[-3.0, 3.0]] and p.sampler["init"] == "uniform"
     assert p.sampler["particles"] == 10_000 and p.sampler["steps"] == 100
     assert p.sampler["kind"] == "langevin" and p.sampler["score"] == "true"
-    assert p.sampler["step_size"] == 0.01          # DESIGN's x + (eps/2) s + sqrt(eps) z
+    assert p.sampler["step_size"] == 0.01          # docs/design.md's x + (eps/2) s + sqrt(eps) z
     assert [s.sample for s in lesson.steps] == [1, 10, 30, 100]
     # the steps go on with one cloud: the histogram of one run at 1, 10, 30 and 100 steps
     assert not any(s.fresh_weights or s.new_preset for s in lesson.steps[1:])

@@ -1,4 +1,4 @@
-"""Training objectives against closed forms on Gaussians (DESIGN section 3)."""
+"""Training objectives against closed forms on Gaussians (docs/design.md §3)."""
 
 from __future__ import annotations
 

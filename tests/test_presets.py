@@ -1,4 +1,4 @@
-"""Every shipped preset loads, says what to look at, and runs headless (DESIGN sections 4, 5)."""
+"""Every shipped preset loads, says what to look at, and runs headless (docs/design.md §4, 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The preset file contract of DESIGN section 4: accepted keys, defaults, and errors that name the key."""
+"""The preset file contract of docs/design.md §4: accepted keys, defaults, and errors that name the key."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Samplers against the lessons of DESIGN section 3 and against closed forms."""
+"""Samplers against the lessons of docs/design.md §3 and against closed forms."""
 
 import math
 

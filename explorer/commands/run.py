@@ -1,4 +1,4 @@
-"""`score-explorer run PRESET`: train and sample without a window (DESIGN section 5).
+"""`score-explorer run PRESET`: train and sample without a window (docs/design.md §5).
 
 Exit status (guard.py maps the errors): 0 done; 1 a result file could not be written (the
 file named) or an unexpected failure; 2 invalid input, nothing written; 3 training or

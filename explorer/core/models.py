@@ -1,6 +1,6 @@
 """Score models: an MLP that outputs the score, or a scalar energy whose negative gradient is.
 
-DESIGN section 3: a score model s_theta(x) in R^d, parameterised either as
+docs/design.md §3: a score model s_theta(x) in R^d, parameterised either as
   `score`:  s_theta(x) = net(x)                       (net: R^d -> R^d)
   `energy`: s_theta(x) = -grad_x E_theta(x)           (E_theta: R^d -> R)
 Noise-conditional models also take the noise level:

@@ -98,7 +98,7 @@ def fisher_level(preset: Preset) -> Level | None:
 
 
 def level_noise(preset: Preset, level: Level | None) -> tuple[float, float]:
-    """(sigma, scale) of the law scale * y + sigma * z, y ~ p, at a level (DESIGN section 3)."""
+    """(sigma, scale) of the law scale * y + sigma * z, y ~ p, at a level (docs/design.md §3)."""
     if level is None:
         return 0.0, 1.0
     if level[0] == "sigma":

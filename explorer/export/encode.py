@@ -1,4 +1,4 @@
-"""Frame sinks: RGB frames in, an MP4 (H.264) or GIF file out (DESIGN sections 7 and 8).
+"""Frame sinks: RGB frames in, an MP4 (H.264) or GIF file out (docs/design.md §7 and §8).
 
 A sink writes to a temporary name in the destination folder and renames it over the
 destination only when every frame went in and the encoder finished, so a cancelled or

@@ -2,7 +2,7 @@
 
 PNG: the widget drawn at 1:1 pixels. SVG: the widget painted into a QSvgGenerator whose
 resolution is the widget's logical dpi (pyqtgraph 0.14's SVGExporter raises on Qt 6.11,
-DESIGN section 8); images inside a plot (the density) stay embedded bitmaps, lines and
+docs/design.md §8); images inside a plot (the density) stay embedded bitmaps, lines and
 text are vectors. Every file goes to a temporary name in its folder and is renamed.
 """
 

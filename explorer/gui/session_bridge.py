@@ -3,7 +3,7 @@
 A session's runs emit from their own threads (core/session/runs.py); a widget may only be
 touched in the GUI thread. This QObject lives in the GUI thread and re-emits each session
 signal as a Qt signal: Qt queues a signal emitted in another thread to the receiver's thread
-(DESIGN 8: a lambda connected to a worker's signal would run in the worker's thread).
+(docs/design.md §8: a lambda connected to a worker's signal would run in the worker's thread).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The density library: `build_density(spec, base_dir)` turns a [density] table into a Density.
 
-Every kind, the built-ins of DESIGN section 4 (kinds.py) and plugins', is found through the
+Every kind, the built-ins of docs/design.md §4 (kinds.py) and plugins', is found through the
 registry (core/plugins/registry.py). The spec is checked again here (types, ranges, unknown keys,
 missing required keys, then the combinations each builder checks), so a spec that did not come through the preset loader (the window's controls, a
 test) still fails with a SpecError naming the key, never with a bare exception.

@@ -1,6 +1,6 @@
 """Gaussians and Gaussian mixtures in 1, 2 or 3 dimensions.
 
-p(x) = sum_k w_k N(x; mu_k, C_k). The perturbed density of DESIGN section 3
+p(x) = sum_k w_k N(x; mu_k, C_k). The perturbed density of docs/design.md §3
 (scale * y + sigma * z, y ~ p) is again a mixture, with mu_k -> scale mu_k and
 C_k -> scale^2 C_k + sigma^2 I; every covariance is kept in its eigenbasis
 C_k = U_k diag(lam_k) U_k^T, so that perturbed precision is U_k diag(1/(scale^2 lam_k +

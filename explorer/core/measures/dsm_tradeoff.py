@@ -1,18 +1,18 @@
 """DSM's bias and variance against sigma, measured, as one picture (issue 14).
 
 Why this exists: the course says denoising score matching is "biased for large sigma,
-high-variance for small sigma" (DESIGN section 1). This module turns both halves of that
+high-variance for small sigma" (docs/design.md §1). This module turns both halves of that
 sentence into numbers on the preset's own density and network, so that the window and the
 command line can draw them against sigma on one log-log plot and the lecturer can point at
 where they meet. It only measures; it draws nothing and imports no Qt.
 
-DSM, single sigma (DESIGN section 3, symbol for symbol):
+DSM, single sigma (docs/design.md §3, symbol for symbol):
 
     x~ = x + sigma z,   J(theta) = 1/2 E |s_theta(x~) + (x~ - x)/sigma^2|^2,
 
 whose minimiser is grad log p_sigma, p_sigma = p * N(0, sigma^2 I).
 
-Bias: the Fisher divergence (DESIGN's F, with its 1/2) of that optimum against the clean score,
+Bias: the Fisher divergence (docs/design.md's F, with its 1/2) of that optimum against the clean score,
 
     bias(sigma) = 1/2 E_{x~p} |grad log p_sigma(x) - grad log p(x)|^2,
     relative bias = bias / (1/2 E_p |grad log p|^2)      (as metrics.fisher_divergence),
@@ -280,7 +280,7 @@ def variance_curve(model: torch.nn.Module, density, sigmas, samples: int = VARIA
 
         def loss_one(p, x1, z1):
             x_tilde = x1 + sigma * z1
-            # l = 1/2 |s_theta(x~) + (x~ - x)/sigma^2|^2   (DESIGN section 3, DSM)
+            # l = 1/2 |s_theta(x~) + (x~ - x)/sigma^2|^2   (docs/design.md §3, DSM)
             return 0.5 * (score(p, x_tilde) + (x_tilde - x1) / sigma ** 2).pow(2).sum()
 
         per_sample = vmap(grad(loss_one, has_aux=False), in_dims=(None, 0, 0))

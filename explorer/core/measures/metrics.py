@@ -1,4 +1,4 @@
-"""Honest numbers against the truth: Fisher divergence and mixture mode weights (DESIGN section 3).
+"""Honest numbers against the truth: Fisher divergence and mixture mode weights (docs/design.md §3).
 
 Sums are taken in float64 (a score of 1e18 squared overflows float32), mixtures are
 evaluated a chunk of points at a time, and `json_safe` turns what is still not finite into

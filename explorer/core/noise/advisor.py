@@ -17,7 +17,7 @@ generative models", techniques 1, 2 and 4, computed from the density's samples.
      "approximately 1", as the paper says, is its minimum.
 
 The paper writes Langevin as x <- x + alpha s + sqrt(2 alpha) z with alpha_i = eps sigma_i^2 /
-sigma_L^2; this project as x <- x + (alpha/2) s + sqrt(alpha) z (DESIGN section 3), so its
+sigma_L^2; this project as x <- x + (alpha/2) s + sqrt(alpha) z (docs/design.md §3), so its
 step is twice the paper's: sampler.step_size = 2 eps.
 """
 

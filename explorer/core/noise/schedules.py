@@ -1,6 +1,6 @@
 """Noise schedules shared by the objectives that train on them and the samplers that undo them.
 
-DESIGN section 3: NCSN sigmas are geometric from sigma_max down to sigma_min over L
+docs/design.md §3: NCSN sigmas are geometric from sigma_max down to sigma_min over L
 levels; DDPM betas are linear from beta_min (1e-4) to beta_max (0.02) over T steps.
 """
 

@@ -1,4 +1,4 @@
-"""Training objectives (DESIGN section 3). Each turns a batch x ~ p, (n, d) on the model's
+"""Training objectives (docs/design.md §3). Each turns a batch x ~ p, (n, d) on the model's
 device, into a scalar loss; randomness comes from torch's default generators.
 
     objective = build_objective(preset, density)

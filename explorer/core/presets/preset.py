@@ -407,7 +407,7 @@ def load_bytes(data: bytes, path) -> Preset:
 
 
 def default() -> Preset:
-    """The preset the window opens with: the lesson of DESIGN section 3."""
+    """The preset the window opens with: the lesson of docs/design.md §3."""
     from importlib import resources
     ref = resources.files("explorer") / "presets" / "two_modes_annealed.toml"
     if ref.is_file():

@@ -61,7 +61,7 @@ MEANING = {
     "model.kind": "score: the network outputs s; energy: it outputs E and s = -grad E",
     "model.hidden": "widths of the hidden layers",
     "model.activation": "nonlinearity between layers",
-    "objective.kind": "the loss (the headings below; DESIGN section 3)",
+    "objective.kind": "the loss (the headings below; docs/design.md §3)",
     "training.steps": "optimisation steps (0: train nothing)",
     "training.batch_size": "samples of p per step",
     "training.lr": "Adam's learning rate",

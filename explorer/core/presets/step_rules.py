@@ -6,7 +6,7 @@ follow, and that scale moves whenever the density, the noise ladder or the sampl
 this module for the value every time a preset is resolved, so the command line, the API,
 compare and the window all get the same derived value; `check` refuses, before any
 training, a value the user set that makes the sampler unstable. docs/defaults.md has the
-derivations; in short (DESIGN section 3's convention x <- x + (eps/2) s(x) + sqrt(eps) z):
+derivations; in short (docs/design.md §3's convention x <- x + (eps/2) s(x) + sqrt(eps) z):
 
 Stability on a Gaussian direction of variance V (score -(x - mu)/V):
     x - mu  <-  (1 - eps/(2V)) (x - mu) + sqrt(eps) z,

@@ -1,4 +1,4 @@
-"""A run's folder (DESIGN section 5) read back into a trained Trainer, and written from one.
+"""A run's folder (docs/design.md §5) read back into a trained Trainer, and written from one.
 
 `score-explorer run` writes a folder; the window's File > Save session as and the API's
 `save_run` write the same layout from a model trained elsewhere; `open_folder` reads any

@@ -1,4 +1,4 @@
-"""A whole run without a window: train, sample, measure, write the files of DESIGN section 5.
+"""A whole run without a window: train, sample, measure, write the files of docs/design.md §5.
 
 Used by `score-explorer run` and by the tests and benchmarks, so the figures quoted for
 headless runs are the figures of this code. Every file is written to a temporary name and

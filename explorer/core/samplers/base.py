@@ -4,7 +4,7 @@ A sampler owns its particles and its own random generator (seeded from the prese
 that a run is reproducible and the animation does not disturb training's randomness.
 Every sampler, built-in or plugin, is a subclass of `Sampler` registered under the entry-
 point group `score_explorer.samplers` (core/plugins/registry.py; docs/plugins.md): it implements
-`step(x)` (one step of its update rule, DESIGN section 3) and, if its schedule is not
+`step(x)` (one step of its update rule, docs/design.md §3) and, if its schedule is not
 `sampler.steps` steps long, `total_steps()`. Its class attributes say what the rest of the
 program needs: its extra preset keys (`fields`, in [sampler]), the model a learned score
 must come from (`needs_conditioning`), its default step size and step count.

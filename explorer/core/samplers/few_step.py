@@ -157,7 +157,7 @@ class DPMSolver(SigmaSampler):
     label = "DPM-Solver++(2M)"
     order = 8
     fields = range_fields("karras")
-    # on DESIGN-like mixtures, 10 steps over 20 diagonals put ~0.03 of the mass in the wrong
+    # on the course's mixtures (docs/design.md §3), 10 steps over 20 diagonals put ~0.03 of the mass in the wrong
     # mode, over 5 diagonals ~0.015 (docs/samplers.md)
     wide_diagonals = 5.0
 

@@ -1,4 +1,4 @@
-"""Langevin dynamics (DESIGN section 3):  x <- x + (eps/2) s(x) + sqrt(eps) z."""
+"""Langevin dynamics (docs/design.md §3):  x <- x + (eps/2) s(x) + sqrt(eps) z."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ Range: [sigma_min, sigma_max] of the schedule (NCSN: its sigma_min..sigma_max; D
 ..sigma_{T-1}; a path: sigma(t_data)..sigma(t_noise); flow matching's sigma = (1 - t) / t is
 infinite at t = 0, so its noisy end is where sigma reaches the sampler's "wide" range). A deterministic sampler starts from N(0, sigma_max^2 I) and cannot
 correct a prior that is far from p * N(0, sigma_max^2 I): NCSN's sigma_max (half the box's
-diagonal) leaves mode weights off by ~0.08 on DESIGN's 20/80 mixture. With the exact score
+diagonal) leaves mode weights off by ~0.08 on docs/design.md's 20/80 mixture. With the exact score
 the range is therefore widened to at least `wide` box diagonals (the sampler's: 20 for Heun and
 DDIM, 5 for DPM-Solver++, whose 10 steps lose more to a wide range than to the prior; the
 VE SDE objective's own sigma_max is 5 diagonals for the same reason). The learned score

@@ -3,7 +3,7 @@
 A run loops in a thread of its own until told to stop. It never calls into a window: it
 keeps the newest snapshot (numpy copies) under a lock and emits `ready`; whoever draws
 takes the newest snapshot when it gets round to it, so stale ones are simply dropped
-(DESIGN 7a, 8). Pause and stop go through `threading.Event`s, so they work while the run
+(docs/design.md §7a, 8). Pause and stop go through `threading.Event`s, so they work while the run
 is busy, and `join` ends the thread within a second or two whatever it is doing.
 
 Training itself happens in a child process (core/training/process.py), out of reach of

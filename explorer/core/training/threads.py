@@ -6,7 +6,7 @@ them is often descheduled, and the others wait (spinning) for a whole time slice
 project's shared 2-core machine (`bench/bench_threads.py --sizes`, load average 4-5), torch's
 default two threads trained the default preset (MLP 128x128, batch 512) at 0.05-0.1x the
 speed of one thread, and even a 512x512 MLP at batch 2048 (540 M multiply-adds a step) at
-0.35-0.44x; the best case seen for two threads, a quiet machine, was 1.18x (DESIGN §8).
+0.35-0.44x; the best case seen for two threads, a quiet machine, was 1.18x (docs/design.md §8).
 A thread count that is only sometimes faster and often many times slower fails "never
 slower than one thread", so:
 
