@@ -161,13 +161,13 @@ def _overlaps(name, graphics) -> list[str]:
     scene = graphics.scene()
     whole = graphics.sceneRect()
     boxes = [i for i in scene.items() if isinstance(i, pg.ViewBox) and i.isVisible()]
-    texts = [i for i in scene.items() if isinstance(i, (C.SideText, pg.LegendItem))
+    texts = [i for i in scene.items() if isinstance(i, (Rd.SideText, pg.LegendItem))
              and i.isVisible() and i.boundingRect().width() > 1]
     bad = []
     for t in texts:
         # what is drawn: a legend's own size (its rectangle stretches with its layout cell)
         if isinstance(t, pg.LegendItem):
-            cw, ch = C.legend_size(t)
+            cw, ch = Lg.legend_size(t)
             r = t.mapRectToScene(pg.QtCore.QRectF(0, 0, cw, ch))
         else:
             r = t.mapRectToScene(t.itemRect())
@@ -219,9 +219,11 @@ def _check(w, app, label) -> list[str]:
 
 
 def probe() -> list[str]:
-    global pg, C
+    global pg, C, Lg, Rd
     import pyqtgraph as pg
     from explorer.views import common as C
+    from explorer.views import legends as Lg
+    from explorer.views import readouts as Rd
     from explorer.core.presets.shipped import shipped_presets
     from explorer.gui.app import make_app, open_window
     app = make_app()

@@ -21,7 +21,7 @@ pytest.importorskip("pytestqt")
 
 from explorer.views import style as S  # noqa: E402
 from explorer.views.gl_probe import gl_available  # noqa: E402
-from explorer.views import common as C  # noqa: E402
+from explorer.views import common as C
 from explorer.views import view3d as V  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -474,7 +474,7 @@ without = V.render_rgb(iso, 480, 360).astype(float)
 changed = np.abs(with_s - without).max(axis=2) > 3
 lum = with_s[changed] @ [0.2126, 0.7152, 0.0722]
 from explorer.views import common as C
-ratio = C.contrast_ratio(with_s[changed], without[changed])
+ratio = Kc.contrast_ratio(with_s[changed], without[changed])
 out["iso_pixels"] = int(changed.sum())
 out["iso_contrast_median"] = float(np.median(ratio))
 out["iso_contrast_p90"] = float(np.percentile(ratio, 90))

@@ -13,6 +13,8 @@ pytest.importorskip("pytestqt")
 
 from explorer.views import style as S  # noqa: E402
 from explorer.views import common as C  # noqa: E402
+from explorer.views import colour as Kc  # noqa: E402
+from explorer.views import legends as Lg  # noqa: E402
 from explorer.views.curve1d_view import Curve1DView  # noqa: E402
 from explorer.views.field_view import FieldView  # noqa: E402
 from explorer.views.loss_view import LossView, ema  # noqa: E402
@@ -239,7 +241,7 @@ def test_field_overlay_has_both_quivers_and_legend(field):
     assert field.overlay_learned in items and field.overlay_true in items
     assert field.overlay_learned.arrow_count == field.overlay_true.arrow_count == len(pts)
     assert field.overlay_learned.color == S.LEARNED and field.overlay_true.color == S.TRUE
-    names = C.legend_names(field.overlay_legend)
+    names = Lg.legend_names(field.overlay_legend)
     assert C.LEARNED_NAME in names and C.TRUE_NAME in names and C.DENSITY_NAME in names
     assert field.overlay_learned.scale == field.overlay_true.scale
 
@@ -659,14 +661,14 @@ def test_arrows_contrast_with_the_density_under_them(qtbot, name):
     for q in quivers:
         q.setVisible(False)
     backdrop = _grab_rgb(v)
-    top = C.relative_luminance(C.dark_lut()[-1])
+    top = Kc.relative_luminance(Kc.dark_lut()[-1])
     for q, color in zip(quivers, (S.LEARNED, S.TRUE)):
         arrow, under = _marks_over_backdrop(with_arrows, backdrop, color)
-        dense = C.relative_luminance(under) >= 0.6 * top
+        dense = Kc.relative_luminance(under) >= 0.6 * top
         assert dense.sum() >= 30, "the test must see arrows over the densest backdrop"
-        ratio = C.contrast_ratio(arrow, under)
+        ratio = Kc.contrast_ratio(arrow, under)
         assert np.percentile(ratio, 5) >= 3.0, (color, np.percentile(ratio, [0, 5, 50]))
-        assert C.contrast_ratio(color, C.dark_lut()).min() >= 3.0
+        assert Kc.contrast_ratio(color, Kc.dark_lut()).min() >= 3.0
 
 
 @pytest.mark.parametrize("name", CONTRAST_PRESETS)
@@ -683,15 +685,15 @@ def test_particles_contrast_with_the_density_under_them(qtbot, name):
     with_points = _grab_rgb(v)
     v.points_item.setVisible(False)
     backdrop = _grab_rgb(v)
-    top = C.relative_luminance(C.dark_lut()[-1])
+    top = Kc.relative_luminance(Kc.dark_lut()[-1])
     dot, under = _marks_over_backdrop(with_points, backdrop, S.PARTICLES)
-    assert (C.relative_luminance(under) >= 0.6 * top).sum() >= 30
-    ratio = C.contrast_ratio(dot, under)
+    assert (Kc.relative_luminance(under) >= 0.6 * top).sum() >= 30
+    ratio = Kc.contrast_ratio(dot, under)
     assert np.percentile(ratio, 5) >= 3.0, np.percentile(ratio, [0, 5, 50])
 
 
 def test_contrast_ratio_matches_wcag_examples():
     """Independent values: black on white is 21; WCAG's #777 on white is 4.48."""
-    assert C.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
-    assert C.contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
-    assert C.relative_luminance((255, 0, 0)) == pytest.approx(0.2126)
+    assert Kc.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert Kc.contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+    assert Kc.relative_luminance((255, 0, 0)) == pytest.approx(0.2126)

@@ -30,6 +30,7 @@ from ..core.run.headless import field_arrays
 from ..core.samplers import sampler_label
 from ..core.scores import level_label
 from ..views import common as C
+from ..views import colour as Kc
 from ..views.field_view import DENSITY_LEARNED_TITLE, DENSITY_TRUE_TITLE, LEARNED_TITLE, TRUE_TITLE
 from ..views.loss_view import FISHER_LEGEND, ema, objective_is_positive
 from ..views.quiver import CLIP_CELLS, TYPICAL_FRACTION
@@ -90,7 +91,7 @@ def _style(ax, title: str, xlabel: str = C.X1, ylabel: str = C.X2) -> None:
 
 
 def _legend(fig: Figure, handles) -> None:
-    """Under the plots, as the window's legends are (views/common.legend_under_plot)."""
+    """Under the plots, as the window's legends are (views/legends.legend_under_plot)."""
     if not handles:
         return
     leg = fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)),
@@ -123,10 +124,10 @@ _LUT = None
 
 
 def _backdrop_cmap() -> ListedColormap:
-    """The views' dark density lookup table (common.dark_lut), as a matplotlib map."""
+    """The views' dark density lookup table (views/colour.dark_lut), as a matplotlib map."""
     global _LUT
     if _LUT is None:
-        _LUT = ListedColormap(C.dark_lut() / 255.0, name="score_explorer_density")
+        _LUT = ListedColormap(Kc.dark_lut() / 255.0, name="score_explorer_density")
     return _LUT
 
 
@@ -141,7 +142,7 @@ def _backdrop(ax, density, bounds, gamma: float = 0.5) -> None:
 
 def _density_patch():
     from matplotlib.patches import Patch
-    return Patch(color=rgb(C.density_swatch_color()), label=C.DENSITY_NAME)
+    return Patch(color=rgb(Kc.density_swatch_color()), label=C.DENSITY_NAME)
 
 
 # ----------------------------------------------------------------- fields
@@ -230,7 +231,7 @@ def _particles(run, x: np.ndarray, width) -> Figure:
     if p.dim == 1:
         ax = fig.add_subplot(1, 1, 1)
         xs, dens = pictures.density_curve(t.density, p.density["bounds"])
-        ax.fill_between(xs, dens, color=rgb(C.density_swatch_color()), label=C.DENSITY_NAME)
+        ax.fill_between(xs, dens, color=rgb(Kc.density_swatch_color()), label=C.DENSITY_NAME)
         ax.hist(x[:, 0], bins=60, range=tuple(p.density["bounds"][0]), density=True,
                 histtype="step", color=rgb(PARTICLES), lw=1.5, label="particles")
         _style(ax, title, "x", "density")

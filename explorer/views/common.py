@@ -1,5 +1,6 @@
-"""Shared pieces of the plot views: the dark density image, contours, readouts beside the plots,
-axis labels and the one place that turns a `ViewStyle` into fonts and pens.
+"""Shared pieces of the plot views: the dark density image, contours, axis labels, plot
+factories and the one place that turns a `ViewStyle` into fonts and pens (colour science in
+colour.py, legends in legends.py, readouts beside the plots in readouts.py).
 
 Conventions used by every view:
 - bounds are ``[[xlo, xhi], [ylo, yhi]]``;
@@ -11,14 +12,14 @@ Conventions used by every view:
 
 from __future__ import annotations
 
-import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from .style import (BACKGROUND, DENSITY_CMAP, DENSITY_CMAP_RANGE, DENSITY_TOP_LUMINANCE, FOREGROUND, SCREEN, ViewStyle)
+from .colour import dark_lut
+from .style import (BACKGROUND, FOREGROUND, SCREEN, ViewStyle)
 
 # Extra Okabe-Ito colours used only by the views.
 ISM_SHIFTED = (204, 121, 167)   # reddish purple
@@ -85,76 +86,6 @@ def robust_max(values, q: float = 99.0) -> float:
     if not m > 0:
         m = float(v.max())
     return m if m > 0 else 1.0
-
-
-# ---------------------------------------------------------------- colours
-def srgb_to_linear(rgb) -> np.ndarray:
-    """sRGB 0..255 to linear light 0..1 (the IEC 61966-2-1 curve WCAG uses)."""
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(lin) -> np.ndarray:
-    c = np.clip(np.asarray(lin, dtype=np.float64), 0.0, 1.0)
-    return 255.0 * np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
-
-
-def relative_luminance(rgb) -> np.ndarray:
-    """WCAG 2 relative luminance of sRGB colours (..., 3) in 0..255."""
-    return srgb_to_linear(rgb)[..., :3] @ np.array([0.2126, 0.7152, 0.0722])
-
-
-def contrast_ratio(a, b) -> np.ndarray:
-    """WCAG 2 contrast ratio (1..21) between sRGB colours (..., 3)."""
-    la, lb = relative_luminance(a), relative_luminance(b)
-    return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
-
-
-def dark_lut(name: str = DENSITY_CMAP, top_luminance: float = DENSITY_TOP_LUMINANCE,
-             span=DENSITY_CMAP_RANGE, n: int = 256) -> np.ndarray:
-    """The density backdrop: hues of `span` of a colour map, lightness capped so that
-    arrows and particles drawn over the densest part keep their contrast.
-
-    Level t gets the CIE lightness L* from the background's to that of `top_luminance`
-    along t^0.6 (low levels, a weak mode's peak, get more of the little lightness there
-    is to share), the chromaticity of the map at t, blended
-    from the background's own below t = 0.35 (exactly the background at 0, no step).
-    Luminance is linear in linear-light RGB, so scaling and blending keep it exact.
-    """
-    cm = pg.colormap.get(name)
-    lin = srgb_to_linear(cm.getLookupTable(span[0], span[1], n, alpha=False))
-    bg = srgb_to_linear(BACKGROUND)
-    y_bg = float(bg @ np.array([0.2126, 0.7152, 0.0722]))
-    t = np.linspace(0.0, 1.0, n)
-    lstar = _lstar(y_bg) + (_lstar(top_luminance) - _lstar(y_bg)) * t ** 0.6
-    y = _lstar_inv(lstar)[:, None]
-    y_map = np.maximum(lin @ np.array([0.2126, 0.7152, 0.0722]), 1e-6)[:, None]
-    w = np.minimum(1.0, t / 0.35)[:, None]
-    rgb = (1.0 - w) * bg * (y / y_bg) + w * lin * (y / y_map)
-    return np.clip(np.rint(linear_to_srgb(rgb)), 0, 255).astype(np.ubyte)
-
-
-def _lstar(y):
-    y = np.asarray(y, dtype=np.float64)
-    return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27)
-
-
-def _lstar_inv(lstar):
-    lstar = np.asarray(lstar, dtype=np.float64)
-    return np.where(lstar > 8, ((lstar + 16) / 116) ** 3, lstar * 27 / 24389)
-
-
-def density_swatch_color() -> tuple[int, int, int]:
-    lut = dark_lut()
-    return tuple(int(c) for c in lut[int(0.8 * (len(lut) - 1))])
-
-
-def alpha_lut(color, max_alpha: int = 255, gamma: float = 0.6, n: int = 256) -> np.ndarray:
-    """RGBA lookup table: one colour, transparent at 0, opaque at the top."""
-    lut = np.zeros((n, 4), dtype=np.ubyte)
-    lut[:, :3] = color[:3]
-    lut[:, 3] = (max_alpha * np.linspace(0.0, 1.0, n) ** gamma).astype(np.ubyte)
-    return lut
 
 
 # ---------------------------------------------------------------- images
@@ -402,210 +333,8 @@ def box_fill_fraction(plot: pg.PlotItem, bounds) -> float:
     return max(shown.width() / view.width(), shown.height() / view.height())
 
 
-def make_legend(style: ViewStyle = SCREEN, columns: int = 1, framed: bool = True) -> pg.LegendItem:
-    legend = pg.LegendItem(
-        labelTextColor=FOREGROUND, labelTextSize=f"{style.font_pt}pt", colCount=columns,
-        pen=pg.mkPen(90, 90, 100) if framed else None,
-        brush=pg.mkBrush(*PANEL_FILL) if framed else None, horSpacing=18)
-    return legend
 
 
-def style_legend(legend: pg.LegendItem, style: ViewStyle) -> None:
-    legend.setLabelTextSize(f"{style.font_pt}pt")
-    for _sample, label in legend.items:
-        label.setText(label.text, size=f"{style.font_pt}pt", color=FOREGROUND)
-    legend.updateSize()
-
-
-def fit_legend_columns(legend: pg.LegendItem, width: float) -> None:
-    """As many columns of legend entries as fit `width` (fewest rows, most room for the
-    plot), else one: a legend wider than its view pushes the layout past the view's edge,
-    where it is cut off."""
-    for columns in range(max(len(legend.items), 1), 0, -1):
-        legend.setColumnCount(columns)
-        legend.updateSize()
-        # the layout's margins and spacing and the legend's frame take ~40 px of `width`
-        if columns == 1 or legend_size(legend)[0] <= width - 40:
-            return
-
-
-def legend_under_plot(widget, legend: pg.LegendItem) -> None:
-    """The legend in row 1 of `widget`'s layout, under its plot, in as many columns as the
-    widget's width takes (LegendItem.updateSize moves it to the scene's corner, so it goes
-    back into its layout cell each time)."""
-    fit_legend_columns(legend, widget.width())
-    widget.ci.removeItem(legend)
-    widget.addItem(legend, 1, 0)
-
-
-def rename_legend_entry(legend: pg.LegendItem, index: int, name: str,
-                        style: ViewStyle = SCREEN) -> None:
-    """A new text for entry `index` (the density's, when the slider picks p_σ)."""
-    if index < len(legend.items):
-        legend.items[index][1].setText(name, size=f"{style.font_pt}pt", color=FOREGROUND)
-        legend.updateSize()
-
-
-def legend_size(legend: pg.LegendItem) -> tuple[float, float]:
-    """The legend's own size (its rectangle stretches with the layout cell it is in)."""
-    m = legend.layout.minimumSize()
-    return m.width(), m.height()
-
-
-def legend_names(legend: pg.LegendItem) -> list[str]:
-    return [label.text for _sample, label in legend.items]
-
-
-def swatch(color, symbol: str = "s", size: float = 12) -> pg.BarGraphItem:
-    """A stand-in item that only provides a legend sample: a filled square of `color`
-    (an empty BarGraphItem: the legend draws its brush; nothing is drawn in the plot)."""
-    return pg.BarGraphItem(x=[], height=[], width=1, brush=pg.mkBrush(*color[:3]), pen=None)
-
-
-def line_swatch(color, width: float = 2.0, alpha: int = 255, style=None) -> pg.PlotDataItem:
-    pen = pg.mkPen((*color[:3], alpha), width=width)
-    if style is not None:
-        pen.setStyle(style)
-    return pg.PlotDataItem([], [], pen=pen)
-
-
-class SideText(pg.LabelItem):
-    """A readout (sampler status, mode table) in the view's layout, beside or under a plot,
-    never inside it: a text box inside the view box covers data (a mode, the curves).
-
-    `set_content(plain, rich)` shows text (rich: HTML, e.g. a table). Empty, it takes no room
-    in the layout (a hidden item of a QGraphicsGridLayout keeps its size, so its size hints
-    drop to zero). Plain text wider than `wrap_em` font heights wraps.
-    """
-
-    def __init__(self, wrap_em: float = 12.0):
-        super().__init__("", justify="left", color=FOREGROUND)
-        self.wrap_em = wrap_em
-        self.plain_text = ""
-        self.rich_text = ""
-        self._content = None
-        self.setVisible(False)
-        self._collapse()
-
-    def _collapse(self) -> None:
-        self._sizeHint = {h: (0, 0) for h in (QtCore.Qt.SizeHint.MinimumSize,
-                                              QtCore.Qt.SizeHint.PreferredSize,
-                                              QtCore.Qt.SizeHint.MaximumSize)}
-        self.setMinimumSize(0, 0)
-        self.setMaximumSize(0, 0)
-        self.updateGeometry()
-
-    def restyle(self, style: ViewStyle) -> None:
-        if self.plain_text and self._content is not None:
-            # the rich text as given (None for plain text, which wraps): passing the escaped
-            # plain text back as "rich" stopped it wrapping in presenter sizes
-            plain, rich, _ = self._content
-            self.set_content(plain, rich, style)
-
-    def set_wrap_px(self, px: float | None) -> None:
-        """Wrap plain text at `px` pixels (None: at wrap_em font heights): a readout under
-        a plot wraps at the plot's width, whatever the font."""
-        if px == getattr(self, "wrap_px", None):
-            return
-        self.wrap_px = px
-        if self._content is not None and self.plain_text:
-            plain, rich, style = self._content
-            self._content = None
-            self.set_content(plain, None if rich is None else rich, style)
-
-    def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
-        if (plain or "", rich, style) == self._content:
-            return   # unchanged: re-laying out rich text is a real part of a particle frame
-        self._content = (plain or "", rich, style)
-        self.plain_text = plain or ""
-        if not self.plain_text:
-            self.rich_text = ""
-            self.item.setHtml("")
-            self.setVisible(False)
-            self._collapse()
-            return
-        font = QtGui.QFont()
-        font.setPointSizeF(float(style.font_pt))
-        self.item.setFont(font)
-        self.item.setTextWidth(-1)
-        wraps = rich is None      # plain text wraps; a table keeps its columns
-        if rich is None:
-            rich = html.escape(self.plain_text).replace("\n", "<br>")
-        self.rich_text = rich
-        self.setMaximumSize(1e6, 1e6)
-        self.setText(f'<div style="color:{pg.mkColor(FOREGROUND).name()}">{rich}</div>')
-        wrap = self.wrap_em * QtGui.QFontMetricsF(font).height()
-        if getattr(self, "wrap_px", None):
-            wrap = self.wrap_px
-        if wraps and self.item.boundingRect().width() > wrap:
-            self.item.setTextWidth(wrap)
-            self.updateMin()
-        self.setVisible(True)
-
-
-class ReadoutColumn(pg.GraphicsLayout):
-    """Readouts (and legends) stacked top to bottom in a column of a view's layout, beside its plot."""
-
-    def __init__(self, *items: pg.GraphicsWidget):
-        super().__init__()
-        self.layout.setContentsMargins(8, 8, 4, 8)
-        self.layout.setVerticalSpacing(10)
-        for i, t in enumerate(items):
-            self.addItem(t, i, 0)
-        filler = pg.GraphicsWidget()   # pushes the readouts to the top of the column
-        filler.setSizePolicy(QtWidgets.QSizePolicy.Policy.Minimum,
-                             QtWidgets.QSizePolicy.Policy.Expanding)
-        self.addItem(filler, len(items), 0)
-
-
-def mode_weights_table(fractions, true=None, labels=None, n: int | None = None
-                       ) -> tuple[str, str] | None:
-    """(plain text, HTML table) of particle fraction per mode vs the truth, or None.
-
-    A fraction is flagged (orange, "*") only when it is further from the truth than sampling
-    noise explains: 3 binomial standard errors sqrt(w (1 - w) / n) for n particles (0.03 when
-    n is not known). A flag means the sampler, not chance, got the weight wrong.
-    """
-    if fractions is None:
-        return None
-    f = [float(v) for v in np.asarray(fractions, dtype=np.float64).ravel()]
-    if not f:
-        return None
-    t = None if true is None else [float(v) for v in np.asarray(true, dtype=np.float64).ravel()]
-    labels = list(labels) if labels is not None else []
-    rows_plain = ["mode  particles" + ("  true" if t is not None else "")]
-    head = "<tr><th align='left'>mode&nbsp;</th><th align='right'>particles</th>"
-    if t is not None:
-        head += "<th align='right'>&nbsp;true</th>"
-    head += "<th></th></tr>"
-    rows = [head]
-    flagged = False
-
-    def fmt(v):
-        return "  -  " if not np.isfinite(v) else f"{v:.3f}"
-
-    for i, v in enumerate(f):
-        name = str(labels[i]) if i < len(labels) else str(i + 1)
-        tv = t[i] if (t is not None and i < len(t)) else None
-        off = False
-        if tv is not None and np.isfinite(v) and np.isfinite(tv):
-            noise = 3 * math.sqrt(max(tv * (1 - tv), 1e-12) / n) if n else 0.03
-            off = abs(v - tv) > noise
-        flagged |= off
-        rows_plain.append(f"{name}  {fmt(v)}{' *' if off else ''}"
-                          + (f"  {fmt(tv)}" if tv is not None else ""))
-        bar = int(round(6 * min(1.0, max(0.0, v)))) if np.isfinite(v) else 0
-        shown = f"<b style='color:#e69f00'>{fmt(v)}*</b>" if off else fmt(v)
-        row = (f"<tr><td>{html.escape(name)}&nbsp;</td><td align='right'>{shown}</td>")
-        if t is not None:
-            row += f"<td align='right'>&nbsp;{fmt(tv) if tv is not None else ''}</td>"
-        row += "<td>&nbsp;<span style='color:#56b4e9'>" + BLOCK * bar + "</span></td></tr>"
-        rows.append(row)
-    note = "* beyond sampling noise (3 s.e.)" if flagged else ""
-    rich = ("<b>particle fraction per mode</b><table cellspacing='0' cellpadding='1'>"
-            + "".join(rows) + "</table>" + (f"<small>{note}</small>" if note else ""))
-    plain = "particle fraction per mode\n" + "\n".join(rows_plain) + (f"\n{note}" if note else "")
-    return plain, rich
 
 
 def image_is_uniform(widget) -> bool:

@@ -21,6 +21,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from . import common as C
+
+from . import legends as Lg
 from .style import ERROR_CMAP, SCREEN, ViewStyle
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, on a dark background
@@ -88,7 +90,7 @@ class CurvesView(QtWidgets.QWidget):
         self.plot.getViewBox().sigResized.connect(self._place_hint)
         self._set_title()
         self.widget.addItem(self.plot, 0, 0)
-        self.legend = C.make_legend(self.style)
+        self.legend = Lg.make_legend(self.style)
         self.widget.addItem(self.legend, 0, 1)
         self._items: list = []
         self._items_of: list[tuple] = []    # (line, band low, band high) per curve
@@ -175,12 +177,12 @@ class CurvesView(QtWidgets.QWidget):
             self._items += [band, a, b, line]
             self._items_of.append((line, a, b))
             self.legend.addItem(line, c.name)
-        C.style_legend(self.legend, self.style)
+        Lg.style_legend(self.legend, self.style)
         self.legend.setVisible(bool(self.legend.items))
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        C.legend_under_plot(self.widget, self.legend)
+        Lg.legend_under_plot(self.widget, self.legend)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -19,6 +19,8 @@ from PySide6 import QtCore, QtWidgets
 
 from .style import LEARNED, LIKELIHOOD, PARTICLES, SCREEN, TRUE, ViewStyle
 from . import common as C
+from . import legends as Lg
+from . import readouts as Rd
 from .loss_view import _finite_xy
 
 DENSITY_COLOR = (0, 158, 115)  # bluish green (Okabe-Ito), the density curve
@@ -89,18 +91,18 @@ class Curve1DView(QtWidgets.QWidget):
         self.bottom.addItem(self.true_item)
         self.bottom.addItem(self.learned_item)
 
-        self.top_legend = C.make_legend(style)
+        self.top_legend = Lg.make_legend(style)
         self.top_legend.addItem(self.density_item, C.DENSITY_NAME)
         self.top_legend.addItem(self.hist_item, "particles (histogram)")
-        self.bottom_legend = C.make_legend(style)
+        self.bottom_legend = Lg.make_legend(style)
         self.bottom_legend.addItem(self.learned_item, C.LEARNED_NAME)
         self.bottom_legend.addItem(self.true_item, C.TRUE_NAME)
 
         # Legends and readouts in a column beside the plots, never over the curves.
-        self.status_text = C.SideText()
-        self.weights_text = C.SideText()
-        self.graphics.addItem(C.ReadoutColumn(self.top_legend, self.status_text), 0, 1)
-        self.graphics.addItem(C.ReadoutColumn(self.bottom_legend, self.weights_text), 1, 1)
+        self.status_text = Rd.SideText()
+        self.weights_text = Rd.SideText()
+        self.graphics.addItem(Rd.ReadoutColumn(self.top_legend, self.status_text), 0, 1)
+        self.graphics.addItem(Rd.ReadoutColumn(self.bottom_legend, self.weights_text), 1, 1)
         self.hint = pg.TextItem("Press Play to train", color=C.HINT, anchor=(0.5, 0.5),
                                 fill=pg.mkBrush(*C.PANEL_FILL))
         self.hint.setParentItem(self.bottom.getViewBox())
@@ -228,7 +230,7 @@ class Curve1DView(QtWidgets.QWidget):
         C.set_title(self.top, f"Particles: {text}" if text else TOP_TITLE, self.style)
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
-        table = C.mode_weights_table(fractions, true, labels, n=self.n_particles)
+        table = Rd.mode_weights_table(fractions, true, labels, n=self.n_particles)
         if table is None:
             self.weights_text.set_content("")
         else:
@@ -248,7 +250,7 @@ class Curve1DView(QtWidgets.QWidget):
         learned_pen = pg.mkPen(LEARNED, width=lw * 1.5)
         self.learned_item.setPen(learned_pen)
         for legend in (self.top_legend, self.bottom_legend):
-            C.style_legend(legend, style)
+            Lg.style_legend(legend, style)
         self.status_text.restyle(style)
         self.weights_text.restyle(style)
         f = self.hint.textItem.font()

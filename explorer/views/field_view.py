@@ -33,6 +33,9 @@ from PySide6 import QtWidgets
 
 from .style import BACKGROUND, ERROR_CMAP, FOREGROUND, LEARNED, SCREEN, TRUE, ViewStyle
 from . import common as C
+from . import colour as Kc
+from . import legends as Lg
+from . import readouts as Rd
 from .quiver import QuiverItem, reference_scale
 
 MODES = ("side", "overlay", "error", "density")
@@ -150,7 +153,7 @@ class FieldView(QtWidgets.QWidget):
         self.side_true_hint = _Hint("true score not available")
         self.learned_plot.addItem(self.side_hint)
         self.true_plot.addItem(self.side_true_hint)
-        self.side_legend = C.make_legend(self.style, columns=3)
+        self.side_legend = Lg.make_legend(self.style, columns=3)
         w.addItem(self.side_legend, 1, 0, 1, 2)
         self.arrow_key = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(MAGNITUDE_CMAP),
                                          interactive=False, width=14, colorMapMenu=False,
@@ -158,7 +161,7 @@ class FieldView(QtWidgets.QWidget):
         self.arrow_key_shown = False
         for plot in (self.learned_plot,):
             plot.getViewBox().sigResized.connect(self._on_resized)
-        self.side_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
+        self.side_legend.addItem(Lg.swatch(Kc.density_swatch_color()), C.DENSITY_NAME)
         self.side_legend.addItem(self.side_learned, C.LEARNED_NAME)
         self.side_legend.addItem(self.side_true, C.TRUE_NAME)
 
@@ -175,10 +178,10 @@ class FieldView(QtWidgets.QWidget):
         self.overlay_plot.addItem(self.overlay_learned)
         self.overlay_hint = _Hint(HINT_TEXT)
         self.overlay_plot.addItem(self.overlay_hint)
-        self.overlay_legend = C.make_legend(self.style, columns=3)
+        self.overlay_legend = Lg.make_legend(self.style, columns=3)
         w.addItem(self.overlay_legend, 1, 0)
         self.overlay_plot.getViewBox().sigResized.connect(self._on_resized)
-        self.overlay_legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
+        self.overlay_legend.addItem(Lg.swatch(Kc.density_swatch_color()), C.DENSITY_NAME)
         self.overlay_legend.addItem(self.overlay_learned, C.LEARNED_NAME)
         self.overlay_legend.addItem(self.overlay_true, C.TRUE_NAME)
 
@@ -199,10 +202,10 @@ class FieldView(QtWidgets.QWidget):
                                         colorMapMenu=False)
         # Inserted in the plot's own layout: the bar spans exactly the view box height.
         self.colorbar.setImageItem(self.error_item, insert_in=self.error_plot)
-        self.error_legend = C.make_legend(self.style, columns=2)
+        self.error_legend = Lg.make_legend(self.style, columns=2)
         w.addItem(self.error_legend, 1, 0)
         self.error_legend.addItem(
-            C.line_swatch(C.CONTOUR, width=1.5, alpha=170), "contours of p(x): 2, 10, 30, 60% of max")
+            Lg.line_swatch(C.CONTOUR, width=1.5, alpha=170), "contours of p(x): 2, 10, 30, 60% of max")
 
     def _build_density(self) -> None:
         """Learned | true density, linked, one colour bar (beside the true panel) for both."""
@@ -243,10 +246,10 @@ class FieldView(QtWidgets.QWidget):
         # the legend and the readout share one row of their own under all three columns:
         # in the panels' columns their widths made the learned panel wider than the true one
         below = w.addLayout(row=1, col=0, colspan=3)
-        self.dens_legend = C.make_legend(self.style, columns=1)
-        self.dens_legend.addItem(C.line_swatch(C.CONTOUR, width=1.5, alpha=170),
+        self.dens_legend = Lg.make_legend(self.style, columns=1)
+        self.dens_legend.addItem(Lg.line_swatch(C.CONTOUR, width=1.5, alpha=170),
                                  "contours of p(x): 2, 10, 30, 60% of max")
-        self.dens_readout = C.SideText(wrap_em=28)
+        self.dens_readout = Rd.SideText(wrap_em=28)
         if self.compact_density:
             self.dens_legend.setVisible(False)
             below.addItem(self.dens_readout, 0, 0)
@@ -374,7 +377,7 @@ class FieldView(QtWidgets.QWidget):
         self.density_name = name
         for legend in (self.side_legend, self.overlay_legend, self.error_legend):
             if legend is not self.error_legend:   # the error map's first entry: contours of p
-                C.rename_legend_entry(legend, 0, name, self.style)
+                Lg.rename_legend_entry(legend, 0, name, self.style)
         self._show_caption()
 
     def apply_style(self, style: ViewStyle) -> None:
@@ -387,7 +390,7 @@ class FieldView(QtWidgets.QWidget):
         self.error_contours.set_width(max(1.0, style.line_width * 0.8))
         self.dens_contours.set_width(max(1.0, style.line_width * 0.8))
         for legend in (self.side_legend, self.overlay_legend, self.error_legend, self.dens_legend):
-            C.style_legend(legend, style)
+            Lg.style_legend(legend, style)
         for hint in (self.side_hint, self.side_true_hint, self.overlay_hint, self.error_hint,
                      self.dens_hint, self.dens_true_hint):
             hint.set_style(style)
@@ -503,7 +506,7 @@ class FieldView(QtWidgets.QWidget):
     def _fit_legends(self) -> None:
         width = self.stack.currentWidget().width() if self.stack.currentWidget() else self.width()
         for legend in (self.side_legend, self.overlay_legend, self.error_legend, self.dens_legend):
-            C.fit_legend_columns(legend, min(width, self.width()))
+            Lg.fit_legend_columns(legend, min(width, self.width()))
 
     def _refresh_error(self) -> None:
         weighted = self.error_weighted

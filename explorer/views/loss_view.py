@@ -32,6 +32,7 @@ from ..core.objectives import short_label
 from ..core.plugins.registry import objectives
 from .style import FISHER, LOSS, SCREEN, ViewStyle
 from . import common as C
+from . import legends as Lg
 
 FISHER_NAME = "Fisher divergence F"
 FISHER_LEGEND = "Fisher F"
@@ -155,7 +156,7 @@ class LossView(QtWidgets.QWidget):
                         "the training loss on the left axis")
         # below the plot, as in the other views: inside it, it covered the Fisher curve
         # where it flattens, at the top right, just where a lecturer points
-        self.legend = C.make_legend(style, columns=2)
+        self.legend = Lg.make_legend(style, columns=2)
         self.graphics.addItem(self.legend, 1, 0)
         self._legend_key = None
         self.hint = pg.TextItem("no training yet", color=C.HINT, anchor=(0.5, 0.5))
@@ -265,7 +266,7 @@ class LossView(QtWidgets.QWidget):
         C.label_axes(self.plot, "training step", "loss (log)" if self.loss_log else "loss", style)
         self._hide_title_if_compact()
         self._label_fisher_axis()
-        C.style_legend(self.legend, style)
+        Lg.style_legend(self.legend, style)
         self._fit_legend()
         f = self.hint.textItem.font()
         f.setPointSizeF(style.font_pt + 2)
@@ -287,7 +288,7 @@ class LossView(QtWidgets.QWidget):
 
     # ------------------------------------------------------------ internals
     def legend_labels(self) -> list[str]:
-        return C.legend_names(self.legend)
+        return Lg.legend_names(self.legend)
 
     def _update_legend(self, name, has_fisher, has_shift, has_loss) -> None:
         key = (name, has_fisher, has_shift, has_loss, self.fisher_at)
@@ -311,7 +312,7 @@ class LossView(QtWidgets.QWidget):
                                                                if self.fisher_at else "")))
         for item, label in entries:
             self.legend.addItem(item, label)
-        C.style_legend(self.legend, self.style)
+        Lg.style_legend(self.legend, self.style)
         self.legend.setVisible(bool(self.legend.items))
         self._fit_legend()
 
@@ -325,7 +326,7 @@ class LossView(QtWidgets.QWidget):
         w, h = self.graphics.width(), self.graphics.height()
         self.legend.setColumnCount(1)
         self.legend.updateSize()
-        lw, lh = C.legend_size(self.legend)
+        lw, lh = Lg.legend_size(self.legend)
         beside = w > 2.5 * h and h < 320 and lw < 0.45 * w and lh < h - 12
         if beside != getattr(self, "_legend_beside", False):
             self._legend_beside = beside
@@ -340,7 +341,7 @@ class LossView(QtWidgets.QWidget):
             self.graphics.ci.layout.setAlignment(self.legend, QtCore.Qt.AlignTop)
         else:
             self.legend.setMaximumHeight(16777215)
-            C.fit_legend_columns(self.legend, w)
+            Lg.fit_legend_columns(self.legend, w)
 
     def robust_y_range(self) -> tuple[float, float]:
         """The loss axis's range (in log10 units on a log axis): the whole curve, not single

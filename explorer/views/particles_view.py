@@ -22,6 +22,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .style import PARTICLES, SCREEN, TRACE, ViewStyle
 from . import common as C
+from . import colour as Kc
+from . import legends as Lg
+from . import readouts as Rd
 
 RENDER_MODES = ("auto", "points", "histogram")
 
@@ -238,7 +241,7 @@ class ParticleHistogram(pg.ImageItem):
         super().__init__(axisOrder="col-major")
         self.bins = bins
         self.counts = np.zeros((0, 0))
-        self.setLookupTable(C.alpha_lut(color, max_alpha=240, gamma=0.55))
+        self.setLookupTable(Kc.alpha_lut(color, max_alpha=240, gamma=0.55))
         self.setZValue(-10)
 
     def set_points(self, xy: np.ndarray, bounds: np.ndarray) -> None:
@@ -326,14 +329,14 @@ class ParticlesView(QtWidgets.QWidget):
         self.plot.addItem(self.points_item)
         # Readouts beside the plot, never over the particles.
         # The legend heads the column: under the plot it took a row a 720p screen cannot spare.
-        self.status_text = C.SideText()
-        self.weights_text = C.SideText()
-        self.legend = C.make_legend(style, columns=1)
-        self.readouts = C.ReadoutColumn(self.legend, self.status_text, self.weights_text)
+        self.status_text = Rd.SideText()
+        self.weights_text = Rd.SideText()
+        self.legend = Lg.make_legend(style, columns=1)
+        self.readouts = Rd.ReadoutColumn(self.legend, self.status_text, self.weights_text)
         self.graphics.addItem(self.readouts, 0, 1)
         self._readouts_beside = True
-        self._particle_swatch = C.swatch(PARTICLES, size=8)
-        self.legend.addItem(C.swatch(C.density_swatch_color()), C.DENSITY_NAME)
+        self._particle_swatch = Lg.swatch(PARTICLES, size=8)
+        self.legend.addItem(Lg.swatch(Kc.density_swatch_color()), C.DENSITY_NAME)
         self.legend.addItem(self._particle_swatch, "particles")
         self._legend_label: tuple | None = None
         self.apply_style(style)
@@ -458,7 +461,7 @@ class ParticlesView(QtWidgets.QWidget):
                     t.set_wrap_px(wrap)
         texts = [t for t in (self.status_text, self.weights_text) if t.plain_text]
         sizes = [(t.itemRect().width(), t.itemRect().height()) for t in texts]
-        legend = C.legend_size(self.legend)
+        legend = Lg.legend_size(self.legend)
         # What the plot's axes and title take around the box.
         over_w = self.plot.getAxis("left").width() + 24
         over_h = self.plot.titleLabel.height() + self.plot.getAxis("bottom").height() + 24
@@ -495,11 +498,11 @@ class ParticlesView(QtWidgets.QWidget):
     def _readouts_height(self) -> float:
         items = [t for t in (self.legend, self.status_text, self.weights_text)
                  if t.isVisible() and t.maximumHeight() > 0]
-        heights = [C.legend_size(t)[1] if t is self.legend else t.itemRect().height() for t in items]
+        heights = [Lg.legend_size(t)[1] if t is self.legend else t.itemRect().height() for t in items]
         return sum(heights) + 10 * max(len(items) - 1, 0) + 16
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
-        table = C.mode_weights_table(fractions, true, labels, n=self.n_drawn)
+        table = Rd.mode_weights_table(fractions, true, labels, n=self.n_drawn)
         if table is None:
             self.weights_text.set_content("")
         else:
@@ -508,7 +511,7 @@ class ParticlesView(QtWidgets.QWidget):
 
     def set_density_name(self, name: str) -> None:
         """What the backdrop is: p(x), or p_σ at the window's noise level."""
-        C.rename_legend_entry(self.legend, 0, name, self.style)
+        Lg.rename_legend_entry(self.legend, 0, name, self.style)
 
     def set_compact(self, compact: bool) -> None:
         """The window's column at 720p: no axis names and no legend (the status says what
@@ -524,7 +527,7 @@ class ParticlesView(QtWidgets.QWidget):
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
         C.apply_style(self.plot, style)
-        C.style_legend(self.legend, style)
+        Lg.style_legend(self.legend, style)
         self.points_item.set_look(size=style.point_size)
         self.trail_item.width = max(1.0, style.line_width * 0.67)
         self.status_text.restyle(style)

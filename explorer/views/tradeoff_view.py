@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from . import common as C
+
+from . import legends as Lg
 from .style import FOREGROUND, SCREEN, TRUE, ViewStyle
 
 TITLE = "DSM: bias and variance against σ"
@@ -58,7 +60,7 @@ class TradeoffView(QtWidgets.QWidget):
         self.grad_var = self._right_curve(GRAD_VAR, w, symbol="t")
         self.grad_ref = self._right_curve(GRAD_VAR, w * 0.8, dashed=True)
         self._points: list[pg.PlotDataItem] = []
-        self.legend = C.make_legend(style)
+        self.legend = Lg.make_legend(style)
         self.widget.addItem(self.legend, 1, 0)
         self.hint = pg.TextItem("computing…", color=C.HINT, anchor=(0.5, 0.5))
         self.plot.addItem(self.hint)
@@ -143,11 +145,11 @@ class TradeoffView(QtWidgets.QWidget):
             self.legend.addItem(self.grad_ref, "c / σ²: slope −2")
         for item in self._points:
             self.legend.addItem(item, f"trained: {item.trained_name}")
-        C.style_legend(self.legend, self.style)
+        Lg.style_legend(self.legend, self.style)
         self._fit_legend()
 
     def _fit_legend(self) -> None:
-        C.legend_under_plot(self.widget, self.legend)
+        Lg.legend_under_plot(self.widget, self.legend)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -161,7 +163,7 @@ class TradeoffView(QtWidgets.QWidget):
         self._rebuild_legend()
 
     def curve_names(self) -> list[str]:
-        return C.legend_names(self.legend)
+        return Lg.legend_names(self.legend)
 
 
 def _positive(x, y) -> tuple[np.ndarray, np.ndarray]:

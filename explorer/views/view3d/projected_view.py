@@ -11,6 +11,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
+
+from .. import readouts as Rd
 from ..style import FOREGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
 from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, NO_GL_NOTE, SLICE_COLOR, arrow_segments, axis_labels_layout, box_edges, error_colors, path_segments, project)
 from .gl_view import render_rgb
@@ -97,9 +99,9 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         self.label_items: list[pg.TextItem] = []
 
         # The note and the readouts in a column beside the plot, never over the data.
-        self.note = C.SideText()
-        self.status_text = C.SideText()
-        self.graphics.addItem(C.ReadoutColumn(self.note, self.status_text), 0, 1)
+        self.note = Rd.SideText()
+        self.status_text = Rd.SideText()
+        self.graphics.addItem(Rd.ReadoutColumn(self.note, self.status_text), 0, 1)
         self.legend_label = pg.LabelItem(justify="left")
         self.graphics.addItem(self.legend_label, 1, 0)
         self.legend_plain = ""
@@ -194,7 +196,7 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
 
     def set_mode_weights(self, fractions, true=None, labels=None) -> None:
         self.scene.mode_weights = mode_weights_text(fractions, true, labels)
-        table = C.mode_weights_table(fractions, true, labels)
+        table = Rd.mode_weights_table(fractions, true, labels)
         self.scene.mode_weights_rich = "" if table is None else table[1]
         self._draw_status()
 
