@@ -150,7 +150,7 @@ class Exporter:
                  title: str | None = None) -> Path:
         """Write the export of `result` (a core.run.RunResult) for `preset`; returns the path.
         `title` (the preset's name, say) heads every frame."""
-        from .frames import export_run
+        from .run_export import export_run
         return export_run(self.spec, result, preset, progress=progress, cancel=cancel,
                           title=title)
 

@@ -35,7 +35,7 @@ from ..core.scores import LearnedScore, TrueScore, finest_level, level_label
 from ..core.training.trainer import Trainer
 from ..core.measures import metrics as M
 from .encode import check_cancel, open_sink, MP4_FPS, GIF_FPS
-from .painting import grab_rgb, paint_on_request_only, qimage_to_rgb  # noqa: F401 (re-exported)
+from .painting import grab_rgb, paint_on_request_only
 
 # Animation length: about 5 s of motion, then the last frame held for about 1 s.
 MOTION_FRAMES = {".mp4": 150, ".gif": 60}
@@ -557,51 +557,3 @@ def training_animation(path, preset: Preset, density, style, size, device=None, 
     return render_animation(path, snaps,
                             lambda: TrainingScene(preset, density, size, style, title=title),
                             n, hold_frames(ext), cancel, progress, render_call)
-
-
-# ===================================================================== a finished CLI run
-
-def _learned_or_none(trainer: Trainer, preset: Preset):
-    return trainer.learned_score() if trainer.step_count > 0 else None
-
-
-def export_run(spec, result, preset: Preset, progress=None, cancel=None,
-               render_call: RenderCall = _direct, title: str | None = None) -> Path:
-    """Write `spec` (an ExportSpec) for a finished run (`core.run.RunResult`); `title` goes
-    above every frame of an animation or still (a slide's heading)."""
-    from . import stills
-    trainer = result.trainer
-    density = trainer.density
-    style = spec.view_style()
-    ext = spec.ext
-    if ext in (".npy", ".npz", ".csv"):
-        return stills.export_data(spec.path, spec.what, result, preset, cancel=cancel)
-    ensure_qapp()
-    if ext in (".mp4", ".gif"):
-        if spec.what == "training":
-            return training_animation(spec.path, preset, density, style, spec.size,
-                                      device=trainer.device, cancel=cancel, progress=progress,
-                                      render_call=render_call, title=title)
-        score = trainer.true_score() if preset.sampler["score"] == "true" else trainer.learned_score()
-        return particle_animation(spec.path, preset, score, trainer.device, density, style,
-                                  spec.size, cancel, progress, render_call,
-                                  learned=_learned_or_none(trainer, preset), title=title)
-    # a still of the end of the run
-    if spec.what == "particles":
-        s = result.sampler
-        snap = {"x": result.samples,
-                "status": sampler_status(preset.sampler["kind"], preset.sampler["score"],
-                                         s.done_steps if s else 0, s.total if s else 0,
-                                         s.sigma if s else None),
-                "modes": mode_readout(result.samples, density),
-                "paths": s.paths_so_far() if s else None}
-        make = lambda: ParticleScene(preset, density, spec.size, style,  # noqa: E731
-                                     _learned_or_none(trainer, preset), trainer.device, title)
-    else:
-        pts, _ = field_grid(preset)
-        true = _eval_field(trainer.true_score().field, pts, trainer.device)
-        fisher = [(s, f) for s, f in sorted(result.fisher_rows.items())]
-        snap = training_state(trainer, preset, pts, true, fisher_abs=fisher)
-        make = lambda: TrainingScene(preset, density, spec.size, style,  # noqa: E731
-                                     show=spec.what, title=title)
-    return stills.render_still(spec.path, make, snap, cancel=cancel, render_call=render_call)
