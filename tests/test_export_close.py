@@ -8,7 +8,8 @@ import time
 
 from PySide6.QtWidgets import QApplication, QDialog
 
-from explorer.gui.export_dialog import ExportCancelled, ExportRunner
+from explorer.export.encode import ExportCancelled
+from explorer.gui.export_runner import ExportRunner
 
 
 def _slow_job(progress, cancel, render_call):

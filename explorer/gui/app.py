@@ -88,6 +88,6 @@ def run_app(path: str | None = None, lesson: str | None = None) -> int:
     win.show()
     code = app.exec()
     sys.excepthook = sys.__excepthook__
-    from .export_dialog import wait_for_exports
+    from .export_runner import wait_for_exports
     wait_for_exports()  # a cancelled export thread must end before Python tears Qt down
     return 128 + received[0] if received else int(code)  # 130 for Ctrl-C, 143 for SIGTERM
