@@ -1,3 +1,45 @@
+"""What every test shares: Qt offscreen, and the `quick` tier.
+
+The quick tier (`python -m pytest -q -m quick`, under three minutes on two cores) is what to
+run while working: the Qt-free core and the command line called in-process. A test is in it
+when its file is one of QUICK_FILES and it is not marked slow, gl or promises, needs no window
+(qtbot) and starts no Python of its own (subprocess): those stay in the whole suite, which
+`.ci/run` runs.
+"""
+
+import inspect
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+QUICK_FILES = {
+    "test_api.py", "test_api_arguments.py", "test_architecture.py", "test_defaults.py",
+    "test_densities.py", "test_faults_commands.py", "test_faults_plugins.py",
+    "test_fisher_level.py", "test_history.py", "test_hutchinson.py", "test_models.py",
+    "test_noise_error.py", "test_objectives.py", "test_preset_edits.py",
+    "test_preset_reference.py", "test_presets_contract.py", "test_quality_vs_nfe.py",
+    "test_recipe.py", "test_run_folders.py", "test_sample_quality.py", "test_sampling.py",
+    "test_session.py", "test_toy_densities.py", "test_trajectory.py",
+}
+NOT_QUICK_MARKS = {"slow", "gl", "promises"}
+
+
+def _starts_a_python(item) -> bool:
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return False
+    return "subprocess" in source or "sys.executable" in source
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name not in QUICK_FILES:
+            continue
+        if NOT_QUICK_MARKS & {m.name for m in item.iter_markers()}:
+            continue
+        if "qtbot" in getattr(item, "fixturenames", ()) or _starts_a_python(item):
+            continue
+        item.add_marker(pytest.mark.quick)

@@ -13,8 +13,6 @@ from explorer.core.session.effects import Effect, edit_effect
 
 from small_preset import small_preset
 
-pytestmark = pytest.mark.quick
-
 
 @pytest.fixture
 def base() -> P.Preset:
