@@ -354,22 +354,9 @@ class MainWindow(QMainWindow):
         return self.compare_window
 
     def open_tradeoff(self):
-        """The σ trade-off dialog for the current preset; its points are the DSM variants of
-        compare mode when it is open, and this window's own DSM run once it has trained."""
-        from .tradeoff_dialog import open_tradeoff
-        return open_tradeoff(self, self.preset, self.density, self.tradeoff_points)
-
-    def tradeoff_points(self) -> list[tuple]:
-        out = []
-        t = self.session.trainer
-        if t is not None and t.fisher and t.fisher[-1][0] > 0 and t.preset.objective["kind"] == "dsm":
-            step, _f, rel = t.fisher[-1]      # trained: not the untrained network's value
-            out.append((f"this window ({step} steps)", (240, 240, 240),
-                        float(t.preset.objective["sigma"]), rel))
-        compare = getattr(self, "compare_window", None)
-        if compare is not None and compare.isVisible():
-            out += compare.tradeoff_points()
-        return out
+        """The σ trade-off dialog for the current preset (its points: tradeoff_dialog.py)."""
+        from .tradeoff_dialog import open_for_window
+        return open_for_window(self)
 
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
@@ -383,9 +370,6 @@ class MainWindow(QMainWindow):
 
     def export_notebook(self, path) -> bool:
         return self.runs.export_notebook(path)
-
-    def _fill_recent(self) -> None:
-        self.files.fill_recent(self.recent_menu)
 
     def dragEnterEvent(self, event) -> None:
         if self.files.dropped_preset(event):

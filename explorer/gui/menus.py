@@ -68,7 +68,7 @@ def build_menus(w) -> None:
     for a in (w.act_open, w.act_gallery, w.act_lesson_open, w.act_save, w.act_save_as):
         menu.addAction(a)
     w.recent_menu = menu.addMenu("Open &recent")
-    w.recent_menu.aboutToShow.connect(w._fill_recent)
+    w.recent_menu.aboutToShow.connect(lambda: w.files.fill_recent(w.recent_menu))
     menu.addSeparator()
     for a in (w.act_open_run, w.act_save_session):
         menu.addAction(a)

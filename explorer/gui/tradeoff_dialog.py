@@ -175,3 +175,20 @@ def open_tradeoff(parent, preset, density=None, points=None) -> TradeoffDialog:
     parent.tradeoff_dialog = dialog
     dialog.show()
     return dialog
+
+
+def open_for_window(window) -> TradeoffDialog:
+    """The dialog for the main window's preset; its points are the DSM variants of compare
+    mode when it is open, and the window's own DSM run once it has trained."""
+    def points() -> list[tuple]:
+        out = []
+        t = window.session.trainer
+        if t is not None and t.fisher and t.fisher[-1][0] > 0 and t.preset.objective["kind"] == "dsm":
+            step, _f, rel = t.fisher[-1]      # trained: not the untrained network's value
+            out.append((f"this window ({step} steps)", (240, 240, 240),
+                        float(t.preset.objective["sigma"]), rel))
+        compare = getattr(window, "compare_window", None)
+        if compare is not None and compare.isVisible():
+            out += compare.tradeoff_points()
+        return out
+    return open_tradeoff(window, window.preset, window.density, points)
