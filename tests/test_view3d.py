@@ -473,7 +473,7 @@ iso.set_density_mode("off")
 without = V.render_rgb(iso, 480, 360).astype(float)
 changed = np.abs(with_s - without).max(axis=2) > 3
 lum = with_s[changed] @ [0.2126, 0.7152, 0.0722]
-from explorer.views import common as C
+from explorer.views import colour as Kc
 ratio = Kc.contrast_ratio(with_s[changed], without[changed])
 out["iso_pixels"] = int(changed.sum())
 out["iso_contrast_median"] = float(np.median(ratio))

@@ -160,5 +160,5 @@ def test_1d_sample_quality_updates_in_the_title_while_sampling(qtbot, tmp_path):
     assert top.title_text == "Particles: " + quality_lines(w.views._quality)
     figures = {re.search(r"SW₂ ([0-9.e+-]+) · TV ([0-9.]+)", t).groups() for t in seen}
     assert len(figures) >= 3, seen               # the numbers themselves move, not only the text
-    assert all("(exact " in t for t in seen)     # each beside its noise floor
+    assert all("floor of exact samples" in t for t in seen)   # each beside its noise floor
     w.close()

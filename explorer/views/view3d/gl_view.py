@@ -7,243 +7,23 @@ which uses `render_rgb`) imports on machines without OpenGL.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import common as C
-from ..style import BACKGROUND, LEARNED, PARTICLES, SCREEN, TRUE, ViewStyle
+from ..style import BACKGROUND, PARTICLES, SCREEN, TRUE, ViewStyle
 from .capture import qimage_rgb
-from .geometry import (AZIMUTH, BOX_COLOR, DENSITY_COLOR, ELEVATION, SLICE_COLOR, SURFACE_GRID_MAX, SURFACE_LEVELS, arrow_segments, axis_labels_layout, box_edges, error_colors, nice_ticks, path_segments)
+from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, SLICE_COLOR, axis_labels_layout, box_edges, nice_ticks, path_segments)
 from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels, paint_legend, paint_text_box, text_box_size)
+from .chrome import ChromeColumn, flow_rects, flow_size
+from .gl_context import PROGRAMS, gl_classes, composite_gl, grab_with_gl, render_with_gl
+from .gl_items import GLItems
 from .scene import AutoRotate, Scene
 
 # ====================================================================== OpenGL view
-class _ProgramCache:
-    """pyqtgraph.opengl keeps compiled shader programs in class attributes, valid in one
-    OpenGL share group only: a second GL view in another top-level window (an export, a
-    test, a rebuilt window) would draw with the first one's program ids ("invalid value"
-    from glUseProgram, nothing drawn). Before each paint the ids of the current context's
-    share group are swapped in; a destroyed context's ids are dropped."""
-
-    def __init__(self):
-        self.current = None
-        self.saved: dict = {}
-
-    @staticmethod
-    def _holders():
-        import pyqtgraph.opengl as gl
-        from pyqtgraph.opengl import shaders
-        out = [(cls, "_shaderProgram") for cls in (gl.GLScatterPlotItem, gl.GLLinePlotItem,
-                                                     gl.GLImageItem)]
-        for prog in getattr(shaders, "Shaders", []):
-            out.append((prog, "prog"))
-            for sh in getattr(prog, "shaders", []):
-                out.append((sh, "compiled"))
-        return out
-
-    @staticmethod
-    def _key(ctx) -> int:
-        from shiboken6 import getCppPointer
-        return int(getCppPointer(ctx.shareGroup())[0])
-
-    def activate(self, ctx) -> None:
-        if ctx is None:
-            return
-        key = self._key(ctx)
-        if key == self.current:
-            return
-        holders = self._holders()
-        if self.current is not None:
-            self.saved[self.current] = [getattr(o, a, None) for o, a in holders]
-        values = self.saved.get(key)
-        for i, (o, a) in enumerate(holders):
-            setattr(o, a, values[i] if values is not None and i < len(values) else None)
-        self.current = key
-        ctx.aboutToBeDestroyed.connect(lambda k=key: self.forget(k))
-
-    def forget(self, key: int) -> None:
-        self.saved.pop(key, None)
-        if self.current == key:
-            for o, a in self._holders():
-                setattr(o, a, None)
-            self.current = None
-
-
-_PROGRAMS = _ProgramCache()
-
-
-def _gl_classes():
-    """pyqtgraph.opengl imported on first use (it needs PyOpenGL, and the fallback does not)."""
-    import pyqtgraph.opengl as gl
-    from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-    from PySide6 import QtOpenGL
-
-    class _GLWindow(GLViewMixin, QtOpenGL.QOpenGLWindow):
-        """pyqtgraph's GL view as a QOpenGLWindow (drawn straight into its native window:
-        no per-frame composition of the whole top-level, ~2x the frame rate of a
-        QOpenGLWidget under Mesa), with right-drag pan, double-click reset, and the text
-        overlay painted with QPainter after the scene."""
-
-        def __init__(self, owner, share, parent):
-            super().__init__(share, QtOpenGL.QOpenGLWindow.UpdateBehavior.NoPartialUpdate, parent)
-            self.owner = owner
-            self.paint_count = 0
-            self.last_paint_s = 0.0
-
-        def devicePixelRatioF(self):          # GLViewMixin asks the QWidget spelling
-            return self.devicePixelRatio()
-
-        def initializeGL(self):
-            _PROGRAMS.activate(self.context())
-            super().initializeGL()
-
-        def paint(self, *, region, viewport, useItemNames=False):
-            _PROGRAMS.activate(QtGui.QOpenGLContext.currentContext())
-            super().paint(region=region, viewport=viewport, useItemNames=useItemNames)
-
-        def paintGL(self):
-            t = time.perf_counter()
-            w, h = self.width(), self.height()
-            self.paint(region=(0, 0, w, h), viewport=(0, 0, w, h))
-            self.owner.sync_side()
-            p = QtGui.QPainter(self)
-            try:
-                self.owner.paint_overlay(p, w, h, interactive=True)
-            finally:
-                p.end()
-            self.paint_count += 1
-            self.last_paint_s = time.perf_counter() - t
-
-        def resizeGL(self, w, h):
-            self.owner._fit_distance()
-
-        def mouseMoveEvent(self, ev):
-            if ev.buttons() == QtCore.Qt.MouseButton.RightButton:
-                lpos = ev.position()
-                if not hasattr(self, "mousePos"):
-                    self.mousePos = lpos
-                diff = lpos - self.mousePos
-                self.mousePos = lpos
-                self.pan(diff.x(), diff.y(), 0, relative="view-upright")
-                return
-            super().mouseMoveEvent(ev)
-
-        def mouseDoubleClickEvent(self, ev):
-            self.owner.reset_camera()
-
-    return gl, _GLWindow
-
-
-def composite_gl(root: QtWidgets.QWidget, painter: QtGui.QPainter, offset=QtCore.QPoint()) -> None:
-    """Draw the GL pictures of `root` (a View3D or a widget holding some) where their
-    windows sit: QWidget.grab()/render() cannot read a native GL window."""
-    views = [root] if isinstance(root, View3D) else []
-    views += root.findChildren(View3D)
-    for v in views:
-        if v is not root and not v.isVisibleTo(root):
-            continue
-        c = v.container
-        w, h = c.width(), c.height()
-        if w < 2 or h < 2:
-            continue
-        pos = c.mapTo(root, QtCore.QPoint(0, 0)) + offset
-        painter.drawImage(QtCore.QRect(pos, QtCore.QSize(w, h)), v.render_image(w, h, text_in_frame=False))
-
-
-def _composite_onto(widget, device, offset: QtCore.QPoint) -> None:
-    """`composite_gl` onto a painter, or onto a paint device through a painter of its own."""
-    if isinstance(device, QtGui.QPainter):
-        composite_gl(widget, device, offset)
-        return
-    p = QtGui.QPainter(device)
-    try:
-        composite_gl(widget, p, offset)
-    finally:
-        p.end()
-
-
-def render_with_gl(widget, target, args, kwargs) -> None:
-    """After QWidget.render(target, offset, ...): the GL pictures on top (see `composite_gl`)."""
-    offset = args[0] if args else kwargs.get("targetOffset", QtCore.QPoint())
-    _composite_onto(widget, target, QtCore.QPoint(int(offset.x()), int(offset.y())))
-
-
-def grab_with_gl(widget, pix: QtGui.QPixmap, rect) -> QtGui.QPixmap:
-    """After QWidget.grab(rect): the GL pictures on top (see `composite_gl`)."""
-    _composite_onto(widget, pix, -QtCore.QRect(rect).topLeft())
-    return pix
-
-
-def flow_rects(images, wrap_width: int = 0) -> list[QtCore.QRect]:
-    """Rectangles for pictures stacked top to bottom, or (`wrap_width` > 0) placed side by
-    side while they fit that width, then on the next row."""
-    out, x, y, row_h = [], 4, 6, 0
-    for img in images:
-        if wrap_width and x > 4 and x + img.width() > wrap_width:
-            x, y, row_h = 4, y + row_h + 6, 0
-        out.append(QtCore.QRect(x, y, img.width(), img.height()))
-        if wrap_width:
-            x += img.width() + 8
-            row_h = max(row_h, img.height())
-        else:
-            y += img.height() + 6
-    return out
-
-
-def flow_size(images, wrap_width: int = 0) -> QtCore.QSize:
-    rects = flow_rects(images, wrap_width)
-    if not rects:
-        return QtCore.QSize(0, 0)
-    return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
-
-
-class ChromeColumn(QtWidgets.QWidget):
-    """The 3-D view's title, legend and readouts as the same pictures the exported frame
-    shows, stacked in a widget beside or under the GL picture (painted over it, the
-    legend covered the cube)."""
-
-    def __init__(self):
-        super().__init__()
-        self.images: list[QtGui.QImage] = []
-        self.images_source = None    # the list last given, to skip unchanged updates
-        self.wrap_width = 0          # 0: one column; else the width to fill row by row
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
-
-    def set_images(self, images) -> None:
-        self.images = list(images)
-        self.setVisible(bool(self.images))
-        self.updateGeometry()
-        self.update()
-
-    def sizeHint(self) -> QtCore.QSize:
-        return flow_size(self.images, self.wrap_width)
-
-    def minimumSizeHint(self) -> QtCore.QSize:
-        return self.sizeHint()
-
-    def box_rects(self) -> list[QtCore.QRect]:
-        """Where each picture is drawn, in this widget's coordinates."""
-        return flow_rects(self.images, self.wrap_width)
-
-    def set_wrap_width(self, width: int) -> None:
-        if width != self.wrap_width:
-            self.wrap_width = width
-            self.updateGeometry()
-            self.update()
-
-    def paintEvent(self, ev) -> None:
-        p = QtGui.QPainter(self)
-        try:
-            for img, r in zip(self.images, self.box_rects()):
-                p.drawImage(r.topLeft(), img)
-        finally:
-            p.end()
-
-
-class View3D(QtWidgets.QWidget, AutoRotate):
+class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
     """The 3-D scene in OpenGL. Build it only when `gl_probe.gl_available()` is true.
 
     `self.gl` is the GL view (pyqtgraph's GLViewMixin on a QOpenGLWindow, inside
@@ -251,13 +31,15 @@ class View3D(QtWidgets.QWidget, AutoRotate):
     an offscreen framebuffer, on screen or not (export, tests). `grab()` and `render()`
     are overridden to include the GL picture."""
 
+    paints_with_gl = True   # gl_context.composite_gl draws its picture into grabs
+
     is_gl = True
 
     def __init__(self, parent=None, style: ViewStyle = SCREEN,
                  title: str = "Particles and scores in 3-D"):
         super().__init__(parent)
         from PySide6 import QtOpenGL
-        gl, GLWindow = _gl_classes()
+        gl, GLWindow = gl_classes()
         self._gl_mod = gl
         self._QtOpenGL = QtOpenGL
         self.style = style
@@ -692,103 +474,6 @@ class View3D(QtWidgets.QWidget, AutoRotate):
             q.end()
         return [(img, QtCore.QPointF(w - size.width() - 10, 6))]   # the top is clear of axis labels
 
-    def _draw_slice(self) -> None:
-        s = self.scene
-        quad = s.slice_quad().astype(np.float32)
-        self.slice_item.setMeshData(vertexes=quad, faces=np.array([[0, 1, 2], [0, 2, 3]]),
-                                    color=(*np.array(SLICE_COLOR) / 255, 0.07), smooth=False)
-        loop = quad[[0, 1, 1, 2, 2, 3, 3, 0]]
-        self.slice_outline.setData(pos=loop)
-        for it in (self.slice_item, self.slice_outline):
-            it.setVisible(s.slice_visible)
-        self.gl.update()
-
-    def _draw_arrows(self) -> None:
-        s = self.scene
-        show_l = s.arrow_mode in ("both", "learned") and s.learned is not None
-        show_t = s.arrow_mode in ("both", "true") and s.true is not None
-        if show_t:
-            seg, _ = arrow_segments(s.field_points, s.true, s.scale, s.cell)
-            self.true_item.setData(pos=seg if len(seg) else np.zeros((2, 3), np.float32))
-        self.true_item.setVisible(show_t)
-        if show_l:
-            seg, ok = arrow_segments(s.field_points, s.learned, s.scale, s.cell)
-            err = s.learned_error()
-            if err is None:
-                rgb = np.tile(np.array(LEARNED) / 255.0, (int(ok.sum()), 1))
-            else:
-                rgb = error_colors(err[ok])
-            col = np.ones((len(rgb), 4), np.float32)
-            col[:, :3] = rgb
-            col = np.repeat(col, 10, axis=0)
-            if len(seg):
-                self.learned_item.setData(pos=seg, color=col)
-            else:
-                self.learned_item.setData(pos=np.zeros((2, 3), np.float32),
-                                          color=np.zeros((2, 4), np.float32))
-        self.learned_item.setVisible(show_l)
-        self.gl.update()
-
-    def _draw_density(self) -> None:
-        s = self.scene
-        mode = s.density_mode
-        if mode == "surface" and s.density_grid is None and len(s.density_points):
-            mode = "cloud"
-        if mode == "cloud" and not len(s.density_points) and s.density_grid is not None:
-            mode = "surface"
-        pts = s.density_points
-        if mode == "cloud" and len(pts):
-            col = np.empty((len(pts), 4), np.float32)
-            if s.density_weights is not None:
-                w = np.clip(s.density_weights / max(float(np.max(s.density_weights)), 1e-300), 0, 1)
-                lut = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False) / 255.0
-                idx = (np.sqrt(w) * 255).astype(int)
-                col[:, :3] = lut[idx]
-                col[:, 3] = ((0.04 + 0.12 * np.sqrt(w))
-                             * float(np.clip(math.sqrt(20000.0 / len(pts)), 0.3, 2.5)))
-            else:
-                col[:, :3] = np.array(DENSITY_COLOR) / 255.0
-                col[:, 3] = float(np.clip(0.11 * math.sqrt(20000.0 / len(pts)), 0.04, 0.3))
-            self.density_item.setData(pos=pts, color=col)
-            self.density_item.setVisible(True)
-        else:
-            self.density_item.setVisible(False)
-        self._draw_surfaces(mode == "surface")
-        self.gl.update()
-
-    def _draw_surfaces(self, show: bool) -> None:
-        s = self.scene
-        key = (id(s.density_grid), s.bounds.tobytes())
-        if show and s.density_grid is not None and key != self._surface_key:
-            for m in self._surfaces:
-                self.gl.removeItem(m)
-            self._surfaces = []
-            self._surface_key = key
-            gl = self._gl_mod
-            d = np.where(np.isfinite(s.density_grid), s.density_grid, 0.0)
-            n = np.array(d.shape, dtype=np.float64)
-            f = max(1, int(math.ceil(max(d.shape) / SURFACE_GRID_MAX)))
-            d = d[::f, ::f, ::f]          # triangles cost frames in software GL
-            top = float(d.max())
-            if top > 0:
-                b = s.bounds
-                step = (b[:, 1] - b[:, 0]) / n
-                lut = pg.colormap.get("viridis")
-                for frac, alpha in SURFACE_LEVELS:
-                    verts, faces = pg.isosurface(d / top, frac)
-                    if not len(faces):
-                        continue
-                    verts = b[:, 0] + (np.asarray(verts) * f + 0.5) * step
-                    c = lut.map(0.45 + 0.55 * frac, mode="float")   # teal to green: not orange, not sky blue
-                    md = gl.MeshData(vertexes=verts.astype(np.float32), faces=np.asarray(faces))
-                    item = gl.GLMeshItem(meshdata=md, color=(c[0], c[1], c[2], alpha),
-                                         shader="shaded", smooth=True, glOptions="additive")
-                    item.setDepthValue(-9)
-                    self.gl.addItem(item)
-                    self._surfaces.append(item)
-        for m in self._surfaces:
-            m.setVisible(show)
-
     # ------------------------------------------------------------ pictures
     def render_image(self, w: int | None = None, h: int | None = None,
                      text_in_frame: bool = True) -> QtGui.QImage:
@@ -801,7 +486,7 @@ class View3D(QtWidgets.QWidget, AutoRotate):
         if not self._ctx.makeCurrent(self._surface):
             raise RuntimeError("could not make the OpenGL context current")
         try:
-            _PROGRAMS.activate(self._ctx)
+            PROGRAMS.activate(self._ctx)
             if self._fbo is None or (self._fbo.width(), self._fbo.height()) != (w, h):
                 fmt = QtOpenGL.QOpenGLFramebufferObjectFormat()
                 fmt.setAttachment(QtOpenGL.QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)

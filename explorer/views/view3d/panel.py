@@ -13,7 +13,8 @@ from PySide6.QtCore import Signal
 from .. import common as C
 from ..style import BACKGROUND, SCREEN, ViewStyle
 from .geometry import ARROW_MODES, AXIS_NAMES, DENSITY_MODES, fit_rows, slice_grid, tick_text
-from .gl_view import View3D, grab_with_gl, render_rgb, render_with_gl
+from .gl_context import grab_with_gl, render_with_gl
+from .gl_view import View3D, render_rgb
 from .projected_view import Projected3DView, upsample
 
 # ====================================================================== panel
