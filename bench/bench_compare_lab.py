@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 from explorer.core.presets import preset as P  # noqa: E402
-from explorer.core import threads  # noqa: E402
+from explorer.core.training import threads  # noqa: E402
 from explorer.core.compare.lab import CompareLab  # noqa: E402
 from explorer.core.compare.plan import variant_preset  # noqa: E402
 from explorer.core.session import EVAL_EVERY  # noqa: E402

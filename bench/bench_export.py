@@ -31,7 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from explorer.core.presets import preset as P  # noqa: E402
-from explorer.core import threads  # noqa: E402
+from explorer.core.training import threads  # noqa: E402
 from explorer.core.presets.shipped import resolve  # noqa: E402
 from explorer.core.training.trainer import Trainer  # noqa: E402
 from explorer.export import frames as F  # noqa: E402

@@ -14,6 +14,7 @@ from scipy.spatial.distance import pdist
 
 from explorer.core.noise import advisor as A
 from explorer.core.presets import preset as P
+from explorer.core.presets.shipped import resolve
 
 
 def _phi(x: float) -> float:
@@ -74,7 +75,7 @@ def test_advise_prints_tables_that_load(tmp_path):
     tables = tomllib.loads(r.stdout)
     assert tables["objective"]["kind"] == "ncsn" and tables["sampler"]["kind"] == "annealed_langevin"
     assert "no solution in 2 dimensions" in r.stdout and "2 eps" in r.stdout
-    base = P.load(str(P.Path(P.__file__).parent.parent / "presets" / "two_modes_annealed.toml")).to_dict()
+    base = P.load(str(resolve("two_modes_annealed"))).to_dict()
     base["objective"].update(tables["objective"])
     base["sampler"].update(tables["sampler"])
     p = P.parse(base)

@@ -20,6 +20,7 @@ from PySide6 import QtCore  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from explorer.core.presets import preset as P  # noqa: E402
+from explorer.core.presets.edits import with_changes
 from explorer.core.densities import build_density  # noqa: E402
 from explorer.core.errors import SpecError  # noqa: E402
 from explorer.core.run.headless import portable_preset  # noqa: E402
@@ -208,12 +209,8 @@ def test_painted_density_has_its_mass_on_the_stroke_and_an_exact_score(panel, qt
     assert near.mean() > 0.97
     pts = np.array([[0.0, 0.0], [-2.4, -1.0], [1.0, 2.0], [3.0, -3.0], [-0.5, 1.4]])
     score_matches_autograd(d, pts)
-    # the same spec as the window applies it: a preset with this density parses
-    base = P.default().to_dict()
-    base["density"] = spec
-    base["objective"].pop("sigma_max", None)
-    base["objective"].pop("sigma_min", None)
-    assert P.parse(base, ".").density["kind"] == "image"
+    # the same spec as the window applies it (the one edit model): a preset with this density
+    assert with_changes(P.default(), {"density": spec}).density["kind"] == "image"
 
 
 def test_each_paint_edit_writes_a_new_png(panel):
@@ -250,11 +247,7 @@ def test_empty_canvas_gives_a_message_and_keeps_the_drawing(panel):
 def test_painting_saved_as_preset_reopens_unchanged(panel, tmp_path):
     panel.canvas.stroke([(-2.0, 2.0), (-2.0, -2.0), (1.0, -2.0)])
     spec = panel.emitted[-1]
-    d = P.default().to_dict()
-    d["density"] = spec
-    d["objective"].pop("sigma_max", None)
-    d["objective"].pop("sigma_min", None)
-    preset = P.parse(d, ".")
+    preset = with_changes(P.default(), {"density": spec})   # as the window applies a drawing
     folder = tmp_path / "saved"
     folder.mkdir()
     portable_preset(preset, folder).save(folder / "drawing.toml")     # what File > Save does

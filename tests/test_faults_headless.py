@@ -209,7 +209,7 @@ def test_huge_network_or_batch_is_rejected_naming_the_key(tmp_path, hidden, key)
 def test_memory_estimate_is_within_a_factor_of_two_of_torch():
     """The training estimate behind the refusal above, against a measured training step."""
     base = ("from explorer.core.training.trainer import Trainer\n"
-            "from explorer.core import budget\n"
+            "from explorer.core.presets import budget\n"
             "p = P.parse({'density': {'kind': 'gaussian'}, 'model': {'hidden': [1024, 1024]},"
             " 'objective': {'kind': 'ssm_vr'}, 'training': {'batch_size': 4096}, 'view': {'grid': 4}})\n"
             "t = Trainer(p); t.optimizer\n"

@@ -66,9 +66,11 @@ def test_one_dimensional_langevin_preset_is_the_one_of_the_material():
 
 
 def test_demo_budgets_are_small():
+    # 8,000 is what ncsn_noise_levels and painted_heart need to keep their promise (their
+    # descriptions; docs/defaults.md): under a minute on one thread
     for path in PRESETS:
         p = P.load(path)
-        assert p.training["steps"] <= 5000, path.name
+        assert p.training["steps"] <= 8000, path.name
 
 
 def test_resolved_presets_round_trip():

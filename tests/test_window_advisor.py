@@ -26,6 +26,7 @@ def window(qtbot):
     w.resize(1280, 720)
     w.show()
     qtbot.waitExposed(w)
+    w.set_settings_open(True)   # the advisor lives in the settings drawer, closed by default
     yield w
 
 

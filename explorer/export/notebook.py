@@ -97,7 +97,7 @@ def notebook_cells(preset: Preset, origin: str, run_folder: str) -> list[tuple[s
         "import warnings",
         "",
         "import explorer.api as se",
-        "from explorer.core import threads",
+        "from explorer.core.training import threads",
         "",
         "with warnings.catch_warnings():",
         "    warnings.simplefilter(\"ignore\")   # without ipywidgets the bar is plain text",

@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -92,7 +93,7 @@ class TrainingProcess:
 
     def __init__(self):
         ours, theirs = socket.socketpair()
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        package_root = str(Path(__file__).resolve().parents[3])   # explorer/core/training/ -> the root
         env = dict(os.environ)
         # the child imports what the parent can: this package, and plugins found on a
         # sys.path extended at run time (a notebook's sys.path.append) as well as installed ones
