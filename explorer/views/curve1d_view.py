@@ -102,7 +102,10 @@ class Curve1DView(QtWidgets.QWidget):
         self.status_text = Rd.SideText()
         self.weights_text = Rd.SideText()
         self.graphics.addItem(Rd.ReadoutColumn(self.top_legend, self.status_text), 0, 1)
-        self.graphics.addItem(Rd.ReadoutColumn(self.bottom_legend, self.weights_text), 1, 1)
+        weights = Rd.ReadoutColumn(self.bottom_legend, self.weights_text)
+        weights.layout.setContentsMargins(8, 4, 4, 4)   # the mode table fits a 720p screen's row
+        weights.layout.setVerticalSpacing(6)
+        self.graphics.addItem(weights, 1, 1)
         self.hint = pg.TextItem("Press Play to train", color=C.HINT, anchor=(0.5, 0.5),
                                 fill=pg.mkBrush(*C.PANEL_FILL))
         self.hint.setParentItem(self.bottom.getViewBox())
