@@ -111,7 +111,7 @@ def with_changes(preset: P.Preset, changes: Mapping[str, Any],
     for dotted, value in changes.items():
         section, key = parts[dotted]
         if not key:
-            data[section] = value
+            data[section] = copy.deepcopy(value)
         elif value is None:
             data[section].pop(key, None)
         else:
