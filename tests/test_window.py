@@ -313,7 +313,7 @@ def test_recent_files_and_dropping_a_preset(window, tmp_path, qtbot):
     event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dropEvent(event)
     assert window.windowTitle() == "Score Explorer — Ring"
-    window._fill_recent()
+    window.recent_menu.aboutToShow.emit()     # as opening File > Open recent does
     names = [a.text() for a in window.recent_menu.actions()]
     assert str(other.resolve()) in names
 
