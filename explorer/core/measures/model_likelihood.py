@@ -11,6 +11,8 @@ a float32 network, the exact trace for d <= 3 unless the preset asks for Hutchin
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -46,6 +48,19 @@ class _Learned:
         return s.to(x), J.to(x)
 
 
+@contextlib.contextmanager
+def _evaluating(source):
+    """A model in eval mode for the solve, back in training mode after (a density as it is)."""
+    was = getattr(source, "training", None)
+    if was is not None:
+        source.eval()
+    try:
+        yield
+    finally:
+        if was:
+            source.train()
+
+
 def _field(preset, source):
     """The callable (x, t) the ODE needs: a score for an SDE, a velocity for flow matching.
     `source`: a trained model, or a density (its exact perturbed score / velocity)."""
@@ -67,18 +82,12 @@ def log_likelihood(preset, source, x: np.ndarray | torch.Tensor, trace: str | No
     trace = trace or trace_kind(preset)
     g = torch.Generator().manual_seed(int(seed))
     field = _field(preset, source)
-    was = getattr(source, "training", None)
-    if was is not None:
-        source.eval()
-    try:
+    with _evaluating(source):
         if conditioning(preset) == "flow":
             logp, _, nfe = flow_log_likelihood(field, x, trace=trace, rtol=RTOL, atol=ATOL, generator=g)
         else:
             logp, _, nfe = ode_log_likelihood(objective_path(preset), field, x, trace=trace,
                                               rtol=RTOL, atol=ATOL, generator=g)
-    finally:
-        if was:
-            source.train()
     return logp.detach().numpy(), nfe
 
 
@@ -93,19 +102,13 @@ def hutchinson_log_likelihood(preset, source, x, probes: int | None = None, prob
     x = torch.as_tensor(np.asarray(x, dtype=np.float64))
     g = torch.Generator().manual_seed(int(seed))
     field = _field(preset, source)
-    was = getattr(source, "training", None)
-    if was is not None:
-        source.eval()
-    try:
+    with _evaluating(source):
         if conditioning(preset) == "flow":
             l, nfe = flow_log_likelihood_probes(field, x, probes=k, probe=kind, rtol=RTOL, atol=ATOL,
                                                 generator=g)
         else:
             l, nfe = sde_log_likelihood_probes(objective_path(preset), field, x, probes=k, probe=kind,
                                                rtol=RTOL, atol=ATOL, generator=g)
-    finally:
-        if was:
-            source.train()
     return l.detach().numpy(), nfe
 
 
