@@ -32,9 +32,8 @@ from ..measures.learned_density import learned_log_density
 from ..measures.noise_error import NoiseError
 from ..presets.preset import Preset
 from ..measures.density_grid import fine_density_metrics
-from .headless import RunResult, field_arrays, write_outputs
+from .headless import RunResult, field_arrays, metrics_header, write_outputs
 from ..measures.sample_quality import sample_metrics
-from ..scores import level_text
 from ..training.trainer import Trainer
 
 REQUIRED = ("preset.toml", "model.safetensors")
@@ -197,22 +196,7 @@ def snapshot_metrics(trainer: Trainer, preset: Preset, samples: np.ndarray | Non
     `run` records it) unless one at this step is there already."""
     record = trainer.step_count > 0 and not (trainer.fisher and trainer.fisher[-1][0] == trainer.step_count)
     ev = trainer.evaluate(record=record)
-    secs = trainer.train_seconds
-    m = {
-        "steps": trainer.step_count,
-        "train_seconds": round(secs, 4),
-        "steps_per_second": round(trainer.step_count / secs, 2) if secs > 0 else None,
-        "final_loss": final_loss,
-        "fisher_divergence": ev["fisher_divergence"],
-        "relative_fisher_divergence": ev["relative_fisher_divergence"],
-        "fisher_measured_on": level_text(preset, trainer.fisher_level),
-        "device": str(trainer.device),
-        "threads": torch.get_num_threads(),
-        "objective": preset.objective["kind"],
-        "sampler": preset.sampler["kind"],
-        "sampler_score": preset.sampler["score"],
-        "true_score": trainer.density.score_source,
-    }
+    m = metrics_header(trainer, preset, ev, final_loss)
     comps = trainer.density.components()
     if comps is not None and samples is not None and len(samples):
         m["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]

@@ -92,23 +92,9 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     samples = sampler.numpy() if sample and blowup is None else None
 
     ev = trainer.evaluate(record=trainer.step_count > 0)
-    metrics = {
-        "steps": trainer.step_count,
-        "train_seconds": round(trainer.train_seconds, 4),
-        "steps_per_second": (round(trainer.step_count / trainer.train_seconds, 2)
-                             if trainer.train_seconds > 0 else None),
-        "final_loss": trainer.losses[-1] if trainer.losses else None,
-        "fisher_divergence": ev["fisher_divergence"] if true_known else None,
-        "relative_fisher_divergence": ev["relative_fisher_divergence"] if true_known else None,
-        "fisher_measured_on": level_text(preset, trainer.fisher_level),
-        "device": str(trainer.device),
-        "threads": torch.get_num_threads(),
-        "objective": preset.objective["kind"],
-        "sampler": preset.sampler["kind"],
-        "sampler_score": preset.sampler["score"],
-        "nfe": int(getattr(sampler, "nfe", 0)),     # score evaluations of the sampler
-        "true_score": trainer.density.score_source,
-    }
+    metrics = metrics_header(trainer, preset, ev, trainer.losses[-1] if trainer.losses else None,
+                             true_known)
+    metrics["nfe"] = int(getattr(sampler, "nfe", 0))     # score evaluations of the sampler
     if trainer.device_note:
         metrics["device_note"] = trainer.device_note
     comps = trainer.density.components()
@@ -255,6 +241,29 @@ def _loss_rows(f, result: RunResult) -> None:
     for i, loss in enumerate(result.trainer.losses, start=1):
         fi = result.fisher_rows.get(i)
         w.writerow([i, repr(float(loss)), "" if fi is None else repr(float(fi))])
+
+
+def metrics_header(trainer: Trainer, preset: Preset, ev: dict, final_loss: float | None,
+                   true_known: bool = True) -> dict:
+    """The first keys of metrics.json (docs/design.md §5): how long and how fast the model
+    trained, its Fisher divergence and where it was measured, and what ran. Shared by `run`
+    and a run folder written from the window or the API (run/folder.py)."""
+    secs = trainer.train_seconds
+    return {
+        "steps": trainer.step_count,
+        "train_seconds": round(secs, 4),
+        "steps_per_second": round(trainer.step_count / secs, 2) if secs > 0 else None,
+        "final_loss": final_loss,
+        "fisher_divergence": ev["fisher_divergence"] if true_known else None,
+        "relative_fisher_divergence": ev["relative_fisher_divergence"] if true_known else None,
+        "fisher_measured_on": level_text(preset, trainer.fisher_level),
+        "device": str(trainer.device),
+        "threads": torch.get_num_threads(),
+        "objective": preset.objective["kind"],
+        "sampler": preset.sampler["kind"],
+        "sampler_score": preset.sampler["score"],
+        "true_score": trainer.density.score_source,
+    }
 
 
 def field_arrays(trainer: Trainer, preset: Preset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
