@@ -81,3 +81,16 @@ def test_advise_prints_tables_that_load(tmp_path):
     p = P.parse(base)
     assert p.objective["levels"] == tables["objective"]["levels"]
     assert p.sampler["step_size"] == pytest.approx(2 * A.advise(p).eps_paper, rel=1e-4)
+
+
+@pytest.mark.parametrize("std,sigma_min", [(0.005, 0.1), (1000.0, 1e-3), (1.0, 0.1)])
+def test_advice_always_loads(std, sigma_min):
+    """What advise suggests, the loader accepts: a density narrower than the preset's sigma_min
+    (it used to suggest sigma_max 0.04 below sigma_min 0.1 and levels = -1) or very wide."""
+    from explorer.core.presets.edits import with_changes
+    p = P.parse({"name": "t", "density": {"kind": "gaussian", "mean": [0.0, 0.0], "std": std},
+                 "objective": {"kind": "ncsn", "sigma_min": sigma_min, "sigma_max": 5000.0}})
+    advice = A.advise(p, samples=500)
+    q = with_changes(p, A.as_overrides(advice))
+    assert q.objective["sigma_min"] < q.objective["sigma_max"] == pytest.approx(advice.sigma_max)
+    assert 1 <= q.objective["levels"] == advice.levels <= A.LEVELS_MAX

@@ -33,6 +33,7 @@ from scipy.stats import norm
 SAMPLES = 2000            # data points for the largest pairwise distance
 FALLBACK_GAMMA = 1.5      # the ratio suggested where technique 2 has no solution
 GAMMA_MAX = 100.0
+LEVELS_MAX = 1000          # objective.levels' limit in the schema (objectives/ncsn.py)
 
 
 @dataclass
@@ -108,7 +109,14 @@ def advise(preset, samples: int = SAMPLES) -> Advice:
     notes.append(f"technique 1: sigma_max = {sigma_max:.4g}, the largest distance between two of "
                  f"{samples} samples of the density")
     sigma_min = float(preset.objective["sigma_min"])
-    notes.append(f"sigma_min = {sigma_min:.4g} kept from the preset (the paper gives no rule for it)")
+    if sigma_min < sigma_max:
+        notes.append(f"sigma_min = {sigma_min:.4g} kept from the preset (the paper gives no rule for it)")
+    else:
+        # The ladder must fall from sigma_1 to sigma_L: a density narrower than the preset's
+        # sigma_min gets the derived rule's sigma_max / 10 (objectives/ncsn.py).
+        notes.append(f"sigma_min = {sigma_min:.4g} from the preset is not below sigma_max: suggested "
+                     f"instead sigma_max / 10 = {sigma_max / 10:.4g}")
+        sigma_min = sigma_max / 10
     gamma = ratio(d)
     if gamma is None:
         gamma = FALLBACK_GAMMA
@@ -119,6 +127,10 @@ def advise(preset, samples: int = SAMPLES) -> Advice:
     else:
         notes.append(f"technique 2: gamma = {gamma:.4g} (Gaussian overlap 1/2 in D = {d})")
     levels = level_count(sigma_max, sigma_min, gamma)
+    if levels > LEVELS_MAX:
+        notes.append(f"{levels} levels exceed objective.levels' limit {LEVELS_MAX}: suggested "
+                     f"{LEVELS_MAX}, a ratio above {gamma:.4g}")
+        levels = LEVELS_MAX
     gamma_used = (sigma_max / sigma_min) ** (1 / (levels - 1)) if levels > 1 else gamma
     notes.append(f"levels = {levels}: geometric from sigma_max to sigma_min with ratio at most "
                  f"{gamma:.4g} (exactly {gamma_used:.4g})")
