@@ -10,6 +10,7 @@
    fires. Aimed at: p95 under 30 ms, max under 100 ms.
 
     python bench/bench_compare_lab.py [--steps 1500] [--seconds 8] [--rounds 3]
+    python bench/bench_compare_lab.py --quit-only [--rounds 3]   # 3. quitting the window (bar: 2 s)
 """
 
 from __future__ import annotations
@@ -84,12 +85,12 @@ def side_by_side(base, steps: int) -> float:
         lab.close()
 
 
-def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, float, float]:
+def _window_with_variants(base, sampling: bool):
+    """The main window at 1280x720 with its compare window, the four variants training and,
+    when `sampling`, the main window's Langevin animation running."""
     from PySide6.QtCore import QEventLoop, QTimer
     from explorer.gui.main_window import MainWindow
     from explorer.views.application import make_app
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_window import LatencyProbe
 
     app = make_app()
     win = MainWindow(base)
@@ -110,6 +111,15 @@ def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, 
             raise SystemExit("the variants did not start training within 120 s")
         QTimer.singleShot(100, loop.quit)   # the variants load and start
         loop.exec()
+    return app, win, compare, loop
+
+
+def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, float, float]:
+    from PySide6.QtCore import QTimer
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_window import LatencyProbe
+
+    app, win, compare, loop = _window_with_variants(base, sampling)
     compare.redraw()   # the plots of the variants are made once; then only their data moves
     probe = LatencyProbe()
     probe.start()
@@ -123,15 +133,39 @@ def window_latency(base, seconds: float, sampling: bool = True) -> tuple[float, 
     return p95, worst, (s1 - s0) / seconds
 
 
+def quit_time(base) -> tuple[float, bool]:
+    """Seconds from closing the main window (what Ctrl+Q does) with the four variants training
+    and particles sampling to every run joined and both training processes ended; and whether
+    any child process is left."""
+    import multiprocessing
+    app, win, compare, loop = _window_with_variants(base, sampling=True)
+    t0 = time.perf_counter()
+    win.close()
+    app.processEvents()
+    seconds = time.perf_counter() - t0
+    return seconds, bool(multiprocessing.active_children())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=8.0, help="of the window's latency probe")
     ap.add_argument("--steps", type=int, default=1500, help="trained by each variant")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quit-only", action="store_true", help="only time quitting (--rounds times)")
     args = ap.parse_args()
     base = P.parse(PRESET)
     torch.set_num_threads(1)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    if args.quit_only:
+        times = []
+        for r in range(args.rounds):
+            seconds, left = quit_time(base)
+            times.append(seconds)
+            print(f"round {r + 1}: quit with 4 variants training and particles sampling "
+                  f"{seconds:.2f} s{'; a child process is left' if left else ''}")
+        print(f"quit: median {statistics.median(times):.2f} s (aimed at < 2 s); load average "
+              f"{os.getloadavg()[0]:.1f}")
+        return
     ratios = []
     for r in range(args.rounds):
         one = sequential(base, args.steps)
