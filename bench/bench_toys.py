@@ -74,7 +74,7 @@ def run(args) -> None:
             "sets": args.set,
             "steps": args.steps, "seeds": args.seeds, "particles": args.particles,
             "likelihood_samples": args.likelihood_samples, "workers": args.workers,
-            "scheduler": args.scheduler, "load_start": os.getloadavg()}
+            "scheduler": args.scheduler, "load_start": os.getloadavg(), "commit": _commit()}
     (out / "bench_meta.json").write_text(json.dumps(meta, indent=1))
     t0 = time.perf_counter()
     for seed in range(args.seeds):
@@ -152,6 +152,17 @@ def _pm(values: list, digits: int) -> str:
     return f"{fmt(mean)} ± {fmt(statistics.stdev(v))}"
 
 
+def _commit() -> str | None:
+    """The code measured: the checkout's commit (a table outlives the defaults it measured)."""
+    import subprocess
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parent, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() or None
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -203,6 +214,7 @@ def write_report(out: Path, doc: Path) -> None:
         "",
         f"- **Date**: {meta.get('started', '?')} to {last_run(out) or meta.get('finished', '?')} "
         f"(UTC; the end is the last run's metrics.json).",
+        f"- **Code**: commit {meta.get('commit') or '?'}.",
         f"- **Machine**: {machine()}; load average {_load(meta.get('load_start'))} at the start, "
         f"{_load(meta.get('load_end'))} at the end: the machine was shared, so steps/s are "
         f"this busy machine's, not a quiet one's.",
