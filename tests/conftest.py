@@ -26,6 +26,36 @@ QUICK_FILES = {
 NOT_QUICK_MARKS = {"slow", "gl", "promises"}
 
 
+@pytest.fixture(autouse=True)
+def _settings(tmp_path, monkeypatch):
+    """Every test its own settings file: no window reads a developer's or another test's."""
+    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture
+def open_main_window(qtbot):
+    """`open_main_window(source=None, size=(1280, 720))`: the main window as
+    `score-explorer [source]` opens it (a preset file, a shipped preset's path, a run folder),
+    shown at `size` (None: its own) and exposed; closed after the test."""
+    opened = []
+
+    def _open(source=None, size=(1280, 720)):
+        from explorer.gui.app import make_app, open_window
+        make_app()
+        w = open_window(None if source is None else str(source))
+        qtbot.addWidget(w)
+        opened.append(w)
+        if size is not None:
+            w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    yield _open
+    for w in opened:
+        w.close()
+
+
 def _starts_a_python(item) -> bool:
     try:
         source = inspect.getsource(item.function)

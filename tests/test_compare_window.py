@@ -13,22 +13,11 @@ from small_preset import small_preset  # noqa: E402
 SMALL = small_preset("Small mixture", steps=150, particles=300, sampler_steps=30, grid=10)
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from explorer.gui.app import make_app, open_window
+def window(open_main_window, tmp_path):
     f = tmp_path / "small.toml"
     f.write_text(SMALL)
-    make_app()
-    w = open_window(str(f))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
+    return open_main_window(f, size=None)
 
 
 def _add(compare, qtbot, text: str, seeds: int = 1):

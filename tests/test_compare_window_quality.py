@@ -12,11 +12,6 @@ SMALL = small_preset("Small mixture", steps=10, particles=400, sampler_steps=5, 
                      kind="heun", score="true")
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 def test_quality_against_nfe_tab(qtbot):
     from explorer.core.presets.preset import loads
     from explorer.gui.app import make_app

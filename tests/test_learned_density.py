@@ -232,17 +232,11 @@ def test_headless_run_writes_the_densities_and_their_figures(tmp_path):
     assert m["density_kl_grid_exact_score"] <= 1e-3 < m["density_kl_grid"]
 
 
-def test_the_window_shows_the_learned_density(qtbot, tmp_path, monkeypatch):
+def test_the_window_shows_the_learned_density(qtbot, open_main_window, tmp_path):
     pytest.importorskip("pytestqt")
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-    from explorer.gui.app import make_app, open_window
     f = tmp_path / "small.toml"
     f.write_text(small_preset("Small mixture", steps=100, grid=16))
-    make_app()
-    w = open_window(str(f))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
+    w = open_main_window(f)
     va = w.views
     va.mode_combo.setCurrentIndex(va.mode_combo.findData("density"))
     fv = w.field_view

@@ -14,11 +14,6 @@ SMALL = small_preset("Small mixture", steps=400, particles=500, sampler_steps=20
                      step_size=0.02)
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture
 def small(tmp_path):
     f = tmp_path / "small.toml"
@@ -27,15 +22,8 @@ def small(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, small):
-    from explorer.gui.app import make_app, open_window
-    make_app()
-    w = open_window(str(small))
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    w.close()
+def window(open_main_window, small):
+    return open_main_window(small, size=(1400, 900))
 
 
 def test_opens_with_the_preset_and_its_title(window):

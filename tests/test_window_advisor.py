@@ -10,22 +10,11 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture
-def window(qtbot):
+def window(open_main_window):
     from explorer.core.presets.shipped import resolve
-    from explorer.gui.app import make_app, open_window
-    make_app()
-    w = open_window(resolve("ncsn_noise_levels"))
+    w = open_main_window(resolve("ncsn_noise_levels"))
     assert str(w.preset.source).endswith("ncsn_noise_levels.toml")
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
     w.set_settings_open(True)   # the advisor lives in the settings drawer, closed by default
     yield w
 

@@ -10,26 +10,15 @@ import tomli_w
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture
-def window(qtbot, tmp_path):
-    from explorer.gui.app import make_app, open_window
+def window(open_main_window, tmp_path):
     f = tmp_path / "ncsn.toml"
     f.write_text(tomli_w.dumps({
         "name": "ncsn", "density": {"kind": "mixture", "weights": [0.3, 0.7],
                                     "means": [[-2.0, 0.0], [2.0, 1.0]], "stds": [0.5, 0.7]},
         "model": {"hidden": [16]}, "objective": {"kind": "ncsn"},
         "training": {"steps": 20}, "sampler": {"particles": 100}, "view": {"grid": 8}}))
-    make_app()
-    w = open_window(str(f))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
+    return open_main_window(f, size=None)
 
 
 def test_a_divergent_step_is_outlined_explained_and_changes_nothing(window):

@@ -67,17 +67,10 @@ def test_volume_slice_is_exact_for_linear_values_and_takes_grid_planes():
 
 
 @pytest.fixture
-def window3d(qtbot, tmp_path):
-    from explorer.gui.app import make_app, open_window
+def window3d(open_main_window, tmp_path):
     f = tmp_path / "three.toml"
     f.write_text(PRESET_3D)
-    make_app()
-    w = open_window(str(f))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    yield w
-    w.close()
+    return open_main_window(f)
 
 
 def test_learned_density_on_the_3d_slice_follows_the_plane(window3d, qtbot):

@@ -12,11 +12,6 @@ from PySide6.QtCore import QPoint, QRect, Qt  # noqa: E402
 from small_preset import small_preset  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture
 def lesson_file(tmp_path):
     (tmp_path / "a.toml").write_text(small_preset("Preset A", steps=50, grid=12))
@@ -49,16 +44,8 @@ compare = "error"
 
 
 @pytest.fixture
-def window(qtbot):
-    from explorer.gui.app import make_app, open_window
-    make_app()
-    w = open_window(None)
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
+def window(open_main_window):
+    return open_main_window()
 
 
 def _rect_in_window(widget, window) -> QRect:

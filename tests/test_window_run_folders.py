@@ -15,11 +15,6 @@ from explorer.cli import main  # noqa: E402
 from small_preset import small_preset  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("wruns")
@@ -30,15 +25,8 @@ def run_folder(tmp_path_factory):
 
 
 @pytest.fixture
-def opened(qtbot, run_folder):
-    from explorer.gui.app import make_app, open_window
-    make_app()
-    w = open_window(str(run_folder))   # what `score-explorer DIR` does once the folder checks out
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    yield w
-    w.close()
+def opened(open_main_window, run_folder):
+    return open_main_window(run_folder)   # what `score-explorer DIR` does once the folder checks out
 
 
 def test_a_run_folder_opens_trained_with_its_curves_and_particles(opened, run_folder, qtbot):

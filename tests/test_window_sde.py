@@ -10,29 +10,19 @@ pytest.importorskip("pytestqt")
 PRESETS = ["ve_sde", "vp_sde_pc", "probability_flow_ode", "flow_matching"]
 
 
-@pytest.fixture(autouse=True)
-def _settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
-
-
-def _open(qtbot, name, edits=()):
+def _open(open_main_window, name, edits=()):
     from explorer.core.presets.shipped import resolve
-    from explorer.gui.app import make_app, open_window
-    make_app()
-    w = open_window(str(resolve(name)))
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
+    w = open_main_window(resolve(name))
     for section, key, value in edits:
         w.on_edit(section, key, value)
     return w
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_sde_presets_load_slide_in_t_and_sample(qtbot, name):
+def test_sde_presets_load_slide_in_t_and_sample(qtbot, open_main_window, name):
     # corrector-only (ve_sde) is annealed Langevin: it needs its 1,000 steps
     steps = [] if name == "ve_sde" else [("sampler", "steps", 40)]
-    w = _open(qtbot, name, [("sampler", "score", "true"), ("sampler", "particles", 300), *steps])
+    w = _open(open_main_window, name, [("sampler", "score", "true"), ("sampler", "particles", 300), *steps])
     try:
         assert w.views.sigma_row.isVisible()
         levels = w.views._levels
@@ -63,8 +53,8 @@ def test_sde_presets_load_slide_in_t_and_sample(qtbot, name):
         w.close()
 
 
-def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot):
-    w = _open(qtbot, "flow_matching", [("training", "steps", 30)])
+def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot, open_main_window):
+    w = _open(open_main_window, "flow_matching", [("training", "steps", 30)])
     try:
         combo = w.views.mode_combo
         item = combo.model().item(combo.findData("likelihood"))
@@ -97,9 +87,9 @@ def _fresh(w, objective):
     return P.parse(d).objective
 
 
-def test_switching_objective_gives_the_new_ones_defaults_for_this_density(qtbot):
+def test_switching_objective_gives_the_new_ones_defaults_for_this_density(qtbot, open_main_window):
     # DDPM's beta_max (a discrete beta, 0.02) is not the VP SDE's beta(1) = 20
-    w = _open(qtbot, "ddpm_moons")
+    w = _open(open_main_window, "ddpm_moons")
     try:
         w.on_edit("objective", "kind", "sde")
         o = w.preset.objective
@@ -112,8 +102,8 @@ def test_switching_objective_gives_the_new_ones_defaults_for_this_density(qtbot)
         w.close()
 
 
-def test_ve_sde_to_ncsn_and_back_keeps_what_the_file_set_for_each(qtbot):
-    w = _open(qtbot, "ve_sde")
+def test_ve_sde_to_ncsn_and_back_keeps_what_the_file_set_for_each(qtbot, open_main_window):
+    w = _open(open_main_window, "ve_sde")
     try:
         w.on_edit("objective", "kind", "ncsn")
         o = w.preset.objective
@@ -129,8 +119,8 @@ def test_ve_sde_to_ncsn_and_back_keeps_what_the_file_set_for_each(qtbot):
         w.close()
 
 
-def test_values_the_user_set_survive_where_they_mean_the_same(qtbot):
-    w = _open(qtbot, "vp_sde_pc", [("objective", "eps_t", 1e-3), ("objective", "likelihood_samples", 100)])
+def test_values_the_user_set_survive_where_they_mean_the_same(qtbot, open_main_window):
+    w = _open(open_main_window, "vp_sde_pc", [("objective", "eps_t", 1e-3), ("objective", "likelihood_samples", 100)])
     try:
         w.on_edit("objective", "kind", "flow_matching")
         o = w.preset.objective
