@@ -65,6 +65,8 @@ def test_tradeoff_rejects_bad_input(preset, tmp_path, capsys, args, key):
     assert not out.exists()
 
 
-def test_tradeoff_names_a_missing_preset(tmp_path):
-    r = tradeoff(tmp_path / "nope.toml", "--out", tmp_path / "o")
-    assert r.returncode == 2 and r.stderr.startswith("error: ") and "nope.toml" in r.stderr
+def test_tradeoff_names_a_missing_preset(tmp_path, capsys):
+    from explorer.cli import main
+    assert main(["tradeoff", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nope.toml" in err

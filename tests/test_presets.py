@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +16,6 @@ PRESET_DIR = ROOT / "explorer" / "presets"
 PRESETS = sorted(PRESET_DIR.glob("*.toml"))
 FILES = ("preset.toml", "metrics.json", "loss.csv", "samples.npy", "field.npz", "model.safetensors")
 
-
-def _env():
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def test_there_are_at_least_twelve_presets_and_the_default_is_kept():
@@ -81,12 +73,12 @@ def test_resolved_presets_round_trip():
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=[p.stem for p in PRESETS])
-def test_preset_runs_headless(path, tmp_path):
+def test_preset_runs_headless(path, tmp_path, capsys):
+    # in-process, as `score-explorer run` calls it (tests/test_cli.py starts the real command)
+    from explorer.cli import main
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "explorer", "run", str(path), "--steps", "30",
-                        "--particles", "200", "--out", str(out)],
-                       capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=600)
-    assert r.returncode == 0, r.stderr
+    code = main(["run", str(path), "--steps", "30", "--particles", "200", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
     for name in FILES:
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())

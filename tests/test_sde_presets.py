@@ -5,8 +5,6 @@ flow-matching model recover the weights, every new sampler runs from the command
 bad keys are errors that name them."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -101,22 +99,23 @@ TINY = {"density": {"kind": "mixture", "weights": [0.4, 0.6], "means": [[-1.5], 
     ({"kind": "flow_matching"}, {"kind": "ode", "method": "euler"}),
     ({"kind": "ddpm", "timesteps": 50}, {"kind": "ddpm", "variance": "beta_tilde"}),
 ], ids=["euler_maruyama", "pc", "ode", "flow_ode", "ddpm_beta_tilde"])
-def test_every_new_sampler_runs_from_the_command_line(tmp_path, objective, sampler):
+def test_every_new_sampler_runs_from_the_command_line(tmp_path, capsys, objective, sampler):
     f = tmp_path / "tiny.toml"
     f.write_text(tomli_w.dumps({**TINY, "objective": {**objective, **({"likelihood_samples": 50}
                                                                        if objective["kind"] != "ddpm" else {})},
                                 "sampler": {"particles": 100, "steps": 20, **sampler}}))
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "explorer", "run", str(f), "--out", str(out)],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    from explorer.cli import main    # in-process: tests/test_cli.py starts the real command
+    code = main(["run", str(f), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err[-2000:]
     m = json.loads((out / "metrics.json").read_text())
     x = np.load(out / "samples.npy")
     assert x.shape == (100, 1) and np.isfinite(x).all()
     field = np.load(out / "field.npz")
     if objective["kind"] != "ddpm":
         assert m["nll"] is not None and np.isfinite(m["nll"]) and m["nll_true"] is not None
-        assert "NLL" in r.stderr
+        assert "NLL" in err
         assert field["ode_logp"].shape == (128,) and np.isfinite(field["ode_logp"]).all()
         assert len(m["fisher_by_noise"]) == 12
     again = P.load(out / "preset.toml")      # the resolved preset keeps every new key
