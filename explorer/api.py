@@ -36,15 +36,11 @@ import numpy as np
 import torch
 
 from .core import api_checks as checks
-from .core.measures import metrics as M
 from .core.presets import preset as P
 from .core.presets.edits import with_changes
 from .core.errors import SpecError
-from .core.measures.noise_error import NoiseError
 from .core.plugins.registry import densities, failures, objectives, samplers
-from .core.measures.density_grid import fine_density_metrics
-from .core.run.headless import field_arrays
-from .core.measures.sample_quality import sample_metrics
+from .core.run.headless import field_arrays, model_metrics
 from .core.samplers import build_sampler
 from .core.presets.shipped import resolve
 from .core.training.trainer import Trainer
@@ -192,16 +188,7 @@ def evaluate(run: Run, particles: np.ndarray | None = None) -> dict:
     if particles is not None:
         x = checks.particles_array("particles", particles, t.density.dim, 2_000_000)
     out = dict(t.evaluate(record=False))
-    levels = NoiseError(p, t.density, device=t.device)
-    if levels.levels and t.step_count > 0:
-        out["fisher_by_noise"] = levels.measure(t.model)
-    out.update(fine_density_metrics(t, p))
-    if x is not None:
-        comps = t.density.components()
-        if comps is not None:
-            out["mode_weights"] = M.mode_weights(x, comps)
-            out["true_weights"] = [float(w) for w in comps[0]]
-        out["sample_metrics"] = sample_metrics(x, t.density, p.density["bounds"], p.sampler["seed"])
+    out.update(model_metrics(t, p, x))     # the block of `run`'s metrics.json
     return out
 
 

@@ -24,16 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..measures import metrics as M
 from ..presets import preset as P
 from ..errors import OutputError, SpecError
 from ..files import PRESET_LIMIT, read_limited, write_atomic
 from ..measures.learned_density import learned_log_density
-from ..measures.noise_error import NoiseError
 from ..presets.preset import Preset
-from ..measures.density_grid import fine_density_metrics
-from .headless import RunResult, field_arrays, metrics_header, write_outputs
-from ..measures.sample_quality import sample_metrics
+from .headless import RunResult, field_arrays, metrics_header, model_metrics, write_outputs
 from ..training.trainer import Trainer
 
 REQUIRED = ("preset.toml", "model.safetensors")
@@ -197,19 +193,9 @@ def snapshot_metrics(trainer: Trainer, preset: Preset, samples: np.ndarray | Non
     record = trainer.step_count > 0 and not (trainer.fisher and trainer.fisher[-1][0] == trainer.step_count)
     ev = trainer.evaluate(record=record)
     m = metrics_header(trainer, preset, ev, final_loss)
-    comps = trainer.density.components()
-    if comps is not None and samples is not None and len(samples):
-        m["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
-        m["true_weights"] = [round(float(w), 6) for w in comps[0]]
-    levels = NoiseError(preset, trainer.density, device=trainer.device)
-    if levels.levels and trainer.step_count > 0:
-        m["fisher_by_noise"] = levels.measure(trainer.model)
-    if samples is not None and len(samples) >= 2:
-        m["sample_metrics"] = sample_metrics(samples, trainer.density, preset.density["bounds"],
-                                             preset.sampler["seed"])
+    m.update(model_metrics(trainer, preset, samples))   # the figures, as `run` takes them
     grid = field_arrays(trainer, preset)
     density = learned_log_density(trainer, preset, field=grid[1])   # field.npz's, view grid
-    m.update(fine_density_metrics(trainer, preset))   # the figures, as `run` takes them
     return m, grid, density
 
 

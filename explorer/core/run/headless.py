@@ -97,17 +97,8 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
     metrics["nfe"] = int(getattr(sampler, "nfe", 0))     # score evaluations of the sampler
     if trainer.device_note:
         metrics["device_note"] = trainer.device_note
-    comps = trainer.density.components()
-    if comps is not None and samples is not None:
-        metrics["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
-        metrics["true_weights"] = [round(float(w), 6) for w in comps[0]]
-    levels = NoiseError(preset, trainer.density, device=trainer.device)
-    if levels.levels and trainer.step_count > 0:   # NCSN, DDPM: where along the noise it is wrong
-        metrics["fisher_by_noise"] = levels.measure(trainer.model)
-    if samples is not None and len(samples) >= 2:
-        # against exact samples, beside the same figures for exact samples (the noise floor)
-        metrics["sample_metrics"] = sample_metrics(samples, trainer.density,
-                                                   preset.density["bounds"], preset.sampler["seed"])
+    fine = fine_density(trainer, preset)     # the figures: on a grid fine enough (density_grid.py)
+    metrics.update(model_metrics(trainer, preset, samples, fine))
     failure = None
     if diverged is not None:
         metrics.update(diverged=True, diverged_step=diverged.step, diverged_reason=diverged.reason)
@@ -120,8 +111,6 @@ def train_and_sample(preset: Preset, progress: Progress | None = None,
         metrics["interrupted"] = True
     field_grid = field_arrays(trainer, preset)
     density = learned_log_density(trainer, preset, field=field_grid[1])   # field.npz's, view grid
-    fine = fine_density(trainer, preset)     # the figures: on a grid fine enough (density_grid.py)
-    metrics.update(fine_density_metrics(trainer, preset, fine))
     likelihood = None
     if ML.available(preset) and not interrupted and diverged is None:
         # the model's likelihood by its ODE; untrained with score = "true": the exact score's,
@@ -264,6 +253,28 @@ def metrics_header(trainer: Trainer, preset: Preset, ev: dict, final_loss: float
         "sampler_score": preset.sampler["score"],
         "true_score": trainer.density.score_source,
     }
+
+
+def model_metrics(trainer: Trainer, preset: Preset, samples: np.ndarray | None,
+                  fine: FineDensity | None = None) -> dict:
+    """The figures of metrics.json after its header, for the model as it is now and its
+    particles (None: none to measure): mode weights, Fisher divergence along the noise, the
+    sample-quality figures beside their noise floors, the learned density's figures. One
+    block for `run`, a run folder written from the window (run/folder.py) and `se.evaluate`."""
+    m = {}
+    comps = trainer.density.components()
+    if comps is not None and samples is not None and len(samples):
+        m["mode_weights"] = [round(w, 6) for w in M.mode_weights(samples, comps)]
+        m["true_weights"] = [round(float(w), 6) for w in comps[0]]
+    levels = NoiseError(preset, trainer.density, device=trainer.device)
+    if levels.levels and trainer.step_count > 0:   # NCSN, DDPM: where along the noise it is wrong
+        m["fisher_by_noise"] = levels.measure(trainer.model)
+    if samples is not None and len(samples) >= 2:
+        # against exact samples, beside the same figures for exact samples (the noise floor)
+        m["sample_metrics"] = sample_metrics(samples, trainer.density, preset.density["bounds"],
+                                             preset.sampler["seed"])
+    m.update(fine_density_metrics(trainer, preset, fine))
+    return m
 
 
 def field_arrays(trainer: Trainer, preset: Preset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
