@@ -12,7 +12,7 @@ import torch
 from explorer.core.densities.gaussian import GaussianMixture
 from explorer.core.measures.likelihood import nll_per_dim, ode_log_likelihood
 from explorer.core.models import ScoreModel
-from explorer.core.noise.sde import make_sde, true_score_at
+from explorer.core.noise.sde import make_sde
 from explorer.core.presets import preset as P
 from explorer.core.samplers import build_sampler
 from explorer.core.samplers.predictors import (EulerMaruyamaPredictor, LangevinCorrector,
@@ -77,18 +77,19 @@ def test_vp_mean_coefficient_is_the_integral_of_beta():
 
 @pytest.mark.parametrize("kind", ["ve", "vp", "subvp"])
 @pytest.mark.parametrize("dim", [1, 2, 3])
-def test_true_score_at_is_the_gradient_of_the_marginal_log_density(kind, dim):
+def test_true_score_at_time_is_the_gradient_of_the_marginal_log_density(kind, dim):
     d = mixture(dim)
     sde = make_sde(kind, sigma_max=20.0)
+    score = TrueScore(d, path=sde)
     x = (3 * torch.randn(64, dim, generator=torch.Generator().manual_seed(1))).double()
     for t in (1e-3, 0.3, 0.9):
         tt = torch.tensor([t], dtype=torch.float64)
         a, s = float(sde.mean_coeff(tt)), float(sde.std(tt))
         xg = x.clone().requires_grad_(True)
         (ref,) = torch.autograd.grad(d.perturbed_log_prob(xg, s, a).sum(), xg)
-        assert torch.allclose(true_score_at(d, sde, x, t), ref, rtol=1e-6, atol=1e-8)
+        assert torch.allclose(score(x, t), ref, rtol=1e-6, atol=1e-8)
         # the alternative form (1/a) * score of p * N(0, (s/a)^2) at x/a
-        assert torch.allclose(true_score_at(d, sde, x, t), d.perturbed_score(x / a, s / a) / a,
+        assert torch.allclose(score.at_time(x, t), d.perturbed_score(x / a, s / a) / a,
                               rtol=1e-6, atol=1e-8)
 
 

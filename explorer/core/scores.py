@@ -204,7 +204,9 @@ class TrueScore(_Score):
         return self.density.perturbed_score(x, math.sqrt(1 - ab), math.sqrt(ab))
 
     def at_time(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        # grad log p_t, p_t the law of a(t) y + s(t) z (closed form for mixtures)
+        # grad log p_t, p_t the law of a(t) y + s(t) z: perturbed_score(x, sigma, scale) is the
+        # score of scale * y + sigma * z (closed form for mixtures: weights w_k, means a mu_k,
+        # covariances a^2 Sigma_k + s^2 I); equivalently (1/a) * score of p * N(0, (s/a)^2) at x/a
         std, a = self.path.kernel(float(t))
         return self.density.perturbed_score(x, std, a)
 
