@@ -357,3 +357,17 @@ def test_langevin_corrector_uses_ddpm_alpha_on_vp():
     alpha = 1.0 - float(sde.discrete_betas[int(t * 49)])
     eps = 2 * alpha * (0.3 * z.norm(dim=1).mean() / x.norm(dim=1).mean()) ** 2
     assert torch.allclose(y, x - eps * x + torch.sqrt(2 * eps) * z, atol=1e-12)
+
+
+def test_euler_maruyama_is_pc_composing_its_predictor_with_no_corrector():
+    """One predictor-corrector loop: `euler_maruyama` is `pc` with the Euler-Maruyama predictor
+    and no corrector, to the bit (same generator draws, same evaluations)."""
+    d = mixture(2)
+    obj = {"kind": "sde", "sde": "subvp"}
+    em = sde_sampler(d, obj, kind="euler_maruyama", particles=300, steps=40)
+    pc = sde_sampler(d, obj, kind="pc", particles=300, steps=40, predictor="euler_maruyama",
+                     corrector_steps=0, pc_order="corrector_first")
+    em.run()
+    pc.run()
+    assert torch.equal(em.x, pc.x) and em.nfe == pc.nfe == 40
+    assert torch.isfinite(em.x).all()
