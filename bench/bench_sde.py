@@ -1,7 +1,7 @@
 """Figures for issue 13 (run: PYTHONPATH=. python bench/bench_sde.py [--rounds 5]).
 
 1. Probability-flow ODE sampling, 10,000 particles in 2-D on the exact score (VP, dopri5,
-   rtol = atol = 1e-5): ProbabilityFlowSampler against torchdiffeq.odeint on a plain function
+   rtol = atol = 1e-5): the registered `ode` sampler against torchdiffeq.odeint on a plain function
    computing the same drift with the mixture's score written inline. Time and evaluations.
 2. Exact-trace likelihood of 10,000 points: ode_log_likelihood against odeint on a plain
    augmented function (autograd loop over the 2 coordinates).
@@ -27,7 +27,9 @@ from explorer.core.measures.likelihood import ode_log_likelihood
 from explorer.core.models import ScoreModel
 from explorer.core.objectives.sde import SDEObjective
 from explorer.core.noise.sde import make_sde
-from explorer.core.samplers.sde_steppers import ExactScore, ProbabilityFlowSampler
+from explorer.core.presets import preset as P
+from explorer.core.samplers import build_sampler
+from explorer.core.scores import TrueScore
 
 W = [0.3, 0.7]
 MU = [[-3.0, -1.0], [3.0, 1.5]]
@@ -95,7 +97,13 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     sde = make_sde("vp", beta_min=B0, beta_max=B1)
-    score = ExactScore(DENSITY, sde)
+    score = TrueScore(DENSITY, path=sde)
+    preset = P.parse({"name": "bench", "training": {"steps": 0},
+                      "objective": {"kind": "sde", "sde": "vp", "beta_min": B0, "beta_max": B1},
+                      "density": {"kind": "mixture", "weights": W, "means": MU,
+                                  "covariances": DENSITY.covariances.tolist()},
+                      "sampler": {"kind": "ode", "score": "true", "particles": 10_000, "steps": 1,
+                                  "method": "dopri5", "rtol": 1e-5, "atol": 1e-5}})
     x0 = sde.prior_sampling((10_000, 2), generator=torch.Generator().manual_seed(0))
     data = DENSITY.sample(10_000, torch.Generator().manual_seed(1)).double()
 
@@ -138,7 +146,8 @@ def main():
         order = [("ours", "plain"), ("plain", "ours")][r % 2]
         for who in order:
             if who == "ours":
-                s = ProbabilityFlowSampler(sde, score, 10_000, 2, segments=1, x0=x0.clone())
+                s = build_sampler(preset, TrueScore(DENSITY, preset), "cpu")
+                s.x = x0.clone()
                 dt, _ = timed(s.run)
                 res["ours_ode"].append(dt)
                 nfe["ours_ode"] = s.nfe

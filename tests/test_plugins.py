@@ -154,6 +154,17 @@ def test_a_plugin_that_breaks_the_interface_is_named(plugins, source, reason):
     assert "bad" not in registry.objectives()
 
 
+def test_a_grid_sampler_without_its_update_is_named(plugins):
+    """A sampler on grid.py's stepping loop must give its grid and update (it inherits step)."""
+    plugins("grid-plugin", {"score_explorer.samplers": {"half": "half_grid:Half"}},
+            {"half_grid.py": "from explorer.core.samplers.grid import GridSampler\n"
+                             "class Half(GridSampler):\n    name = 'half'\n    label = 'half a sampler'\n"
+                             "    grid = [1.0, 0.5, 0.0]\n"})
+    (failure,) = [f for f in registry.failures() if f.name == "half"]
+    assert "update(x, i, g, g_next)" in failure.reason, failure.reason
+    assert "half" not in registry.samplers()
+
+
 def test_a_duck_typed_objective_gets_the_base_class_behaviour(plugins):
     plugins("duck-plugin", {"score_explorer.objectives": {"bad": "bad_duck:Duck"}},
             {"bad_duck.py": "class Duck:\n    name = 'bad'\n    label = 'DUCK x'\n"

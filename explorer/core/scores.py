@@ -1,7 +1,10 @@
-"""A score seen at four kinds of noise level, for the learned model and for the truth alike.
+"""The one score abstraction: a score seen at four kinds of noise level, exact (`TrueScore`,
+the density's closed form) or learned (`LearnedScore`, a trained network), alike.
 
-Samplers, metrics and views ask one of these for the score and never care where it comes
-from, which is what lets the user swap "learned" for "true" with one switch:
+Samplers, metrics, views and the likelihood ask one of these for the score and never care
+where it comes from, which is what lets the user swap "learned" for "true" with one switch.
+Called, `score(x, level)` is the score at a level (below), or at a time t on the continuous
+path when `level` is a number: `score(x, t)`, the s(x, t) of the score SDEs.
 
 - `field(x)`: the score at the finest level: grad log p itself, or for noise-conditional
   models the score at sigma_min (NCSN) or t = 0 (DDPM), compared with the true score of
@@ -20,6 +23,7 @@ A level is ("sigma", s), ("step", t) or ("t", t); `level_noise` turns any of the
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import torch
 
@@ -131,12 +135,57 @@ def level_text(preset: Preset, level: Level | None) -> str:
     return f"DDPM marginal at t = {int(level[1])} (noise std {level_noise(preset, level)[0]:.3g})"
 
 
-class TrueScore:
-    def __init__(self, density, preset: Preset):
+class _Score:
+    """What both kinds share: the preset's schedule and finest level, read when first asked
+    (a score on a bare path, without a preset, has only `at_time`), and the call."""
+
+    preset: Preset | None
+
+    @cached_property
+    def schedule(self) -> DDPMSchedule:
+        return _schedule(self._preset())
+
+    @cached_property
+    def _finest_level(self) -> tuple[str, float]:
+        return _finest(self._preset())
+
+    @property
+    def level(self) -> str:
+        """The kind of level `field(x)` is at: "sigma", "step", "t" or "none"."""
+        return self._finest_level[0]
+
+    @property
+    def value(self) -> float:
+        return self._finest_level[1]
+
+    def _preset(self) -> Preset:
+        if self.preset is None:
+            raise ValueError(f"this {type(self).__name__} has no preset: it knows its score at a "
+                             "time t on its path only (score(x, t), at_time)")
+        return self.preset
+
+    def __call__(self, x: torch.Tensor, level: Level | float | None) -> torch.Tensor:
+        """The score at `level`, or at time t on the continuous path when `level` is a number."""
+        if isinstance(level, (int, float)):
+            return self.at_time(x, float(level))
+        return _at_level(self, x, level)
+
+    def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
+        return _at_level(self, x, level)
+
+
+class TrueScore(_Score):
+    """grad log p_sigma exactly (closed form for mixtures). `path`: the continuous noise path
+    for `at_time` when there is no preset (a bare SDE, say); else the preset's objective's."""
+
+    def __init__(self, density, preset: Preset | None = None, *, path=None):
         self.density = density
         self.preset = preset
-        self.schedule = _schedule(preset)
-        self.level, self.value = _finest(preset)
+        self._path = path
+
+    @property
+    def path(self):
+        return self._path if self._path is not None else objective_path(self._preset())
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
         if self.level == "none" or not self.density.exact_perturbed():
@@ -150,16 +199,15 @@ class TrueScore:
     def at_sigma(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         return self.density.perturbed_score(x, float(sigma))
 
-    def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
-        return _at_level(self, x, level)
-
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         ab = float(self.schedule.alpha_bars[t])
         return self.density.perturbed_score(x, math.sqrt(1 - ab), math.sqrt(ab))
 
     def at_time(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        # grad log p_t, p_t the law of a(t) y + s(t) z (closed form for mixtures)
-        std, a = objective_path(self.preset).kernel(float(t))
+        # grad log p_t, p_t the law of a(t) y + s(t) z: perturbed_score(x, sigma, scale) is the
+        # score of scale * y + sigma * z (closed form for mixtures: weights w_k, means a mu_k,
+        # covariances a^2 Sigma_k + s^2 I); equivalently (1/a) * score of p * N(0, (s/a)^2) at x/a
+        std, a = self.path.kernel(float(t))
         return self.density.perturbed_score(x, std, a)
 
     def velocity(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -167,12 +215,12 @@ class TrueScore:
         return true_velocity(self.density, x, float(t))
 
 
-class LearnedScore:
-    def __init__(self, model, preset: Preset):
+class LearnedScore(_Score):
+    """A trained network's score at each level (a model without a preset: `at_time` only)."""
+
+    def __init__(self, model, preset: Preset | None = None):
         self.model = model
         self.preset = preset
-        self.schedule = _schedule(preset)
-        self.level, self.value = _finest(preset)
 
     def _eval(self, x, c=None):
         was = self.model.training
@@ -197,9 +245,6 @@ class LearnedScore:
             return self._eval(x)  # a plain score model has one level only
         c = torch.full((x.shape[0],), float(sigma), device=x.device, dtype=x.dtype)
         return self._eval(x, c)
-
-    def at_level(self, x: torch.Tensor, level: Level | None) -> torch.Tensor:
-        return _at_level(self, x, level)
 
     def at_step(self, x: torch.Tensor, t: int) -> torch.Tensor:
         c = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)

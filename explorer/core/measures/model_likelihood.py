@@ -19,6 +19,7 @@ import torch
 from .grid import grid_points
 from .likelihood import flow_log_likelihood, nll_per_dim, ode_log_likelihood
 from ..objectives import CONTINUOUS, conditioning, objective_path
+from ..scores import TrueScore
 
 GRID = {1: 128, 2: 24, 3: 10}    # points per axis of the likelihood map (each one an ODE solve)
 RTOL = ATOL = 1e-5               # the reference code's likelihood tolerances
@@ -31,7 +32,10 @@ def available(preset) -> bool:
 
 class _Learned:
     """model(x, t) on float64 state: the network computes in its own dtype; `jacobian` by the
-    model's forward-mode pass (the exact trace without a double backward)."""
+    model's forward-mode pass (the exact trace without a double backward). Why not scores.py's
+    LearnedScore: that evaluates without autograd, for samplers; the trace here differentiates
+    through the network (Hutchinson's estimate, the autograd trace), and for flow matching it
+    is the velocity itself, with its Jacobian, that the ODE needs."""
 
     def __init__(self, model):
         self.model = model
@@ -64,14 +68,10 @@ def _evaluating(source):
 def _field(preset, source):
     """The callable (x, t) the ODE needs: a score for an SDE, a velocity for flow matching.
     `source`: a trained model, or a density (its exact perturbed score / velocity)."""
-    flow = conditioning(preset) == "flow"
     if isinstance(source, torch.nn.Module):
         return _Learned(source)
-    if flow:
-        from ..objectives.flow_matching import true_velocity
-        return lambda x, t: true_velocity(source, x, float(t))
-    path = objective_path(preset)
-    return lambda x, t: source.perturbed_score(x, *path.kernel(float(t)))
+    exact = TrueScore(source, preset)       # score(x, t) = grad log p_t, exactly
+    return exact.velocity if conditioning(preset) == "flow" else exact
 
 
 def log_likelihood(preset, source, x: np.ndarray | torch.Tensor, trace: str | None = None,

@@ -262,15 +262,3 @@ def make_sde(kind: str = "vp", *, sigma_min: float = 0.01, sigma_max: float = 50
 def sde_from_config(cfg: dict) -> SDE:
     cfg = dict(cfg)
     return make_sde(cfg.pop("kind"), **cfg)
-
-
-def true_score_at(density, sde: SDE, x: torch.Tensor, t: float) -> torch.Tensor:
-    """Exact score of p_t, the law of x_t = a(t) x_0 + s(t) z with x_0 ~ p.
-
-    density.perturbed_score(x, sigma, scale) is the score of scale * y + sigma * z, so with
-    scale = a(t), sigma = s(t) it is grad log p_t directly (closed form for mixtures:
-    weights w_k, means a mu_k, covariances a^2 Sigma_k + s^2 I). Equivalently
-    score_t(x) = (1/a) * score of p * N(0, (s/a)^2) at x/a.
-    """
-    s, a = sde.kernel(t)
-    return density.perturbed_score(x, s, a)

@@ -101,11 +101,14 @@ def _losses_of_defaults(cls) -> None:
 
 def check_sampler(name: str, cls):
     from ..samplers.base import Sampler
+    from ..samplers.grid import GridSampler
     if not inspect.isclass(cls) or not issubclass(cls, Sampler):
         raise InterfaceError("a sampler entry must be a subclass of explorer.core.samplers.Sampler")
     _check_named("sampler", name, cls)
     if cls.step is Sampler.step:
         raise InterfaceError("it must implement step(x)")
+    if issubclass(cls, GridSampler) and (cls.update is GridSampler.update or cls.grid is GridSampler.grid):
+        raise InterfaceError("a GridSampler must give its `grid` and implement update(x, i, g, g_next)")
     _check_fields(name, cls.fields)
     need = cls.needs_conditioning
     if not all(c in CONDITIONINGS for c in (need if isinstance(need, tuple) else (need,))):

@@ -3,7 +3,8 @@ Heun (Karras et al. 2022, Algorithm 1/2), DPM-Solver++(2M) (Lu et al. 2022) and 
 (Song, Meng, Ermon 2021). Each `step` is one step of the sigma grid sigma_0 > ... > sigma_{n-1}
 > sigma_n = 0, on particles x^ = y + sigma z; at sigma = 0 they are samples of p.
 
-Why here and not in sde_samplers.py: these work with any objective that has a noise schedule
+They share grid.py's stepping loop with the SDE and ODE samplers (their grid is sigma's).
+Why apart from sde.py: these work with any objective that has a noise schedule
 (NCSN, DDPM, the three SDEs, flow matching) and, with the exact score, with any objective,
 through the one denoiser D(x^; sigma) of noise_levels.py. Every score evaluation goes through
 Sampler.score_of, which counts it: `nfe`.
@@ -19,7 +20,7 @@ import torch
 
 from ..errors import SpecError
 from ..presets.schema import Field
-from .base import Sampler
+from .grid import GridSampler
 from .noise_levels import SCHEDULES, NoiseLevels
 
 SIGMA_HELP = ("{end} of the sampler's sigma grid (noise std of x / a, EDM's sigma); 0: the "
@@ -39,13 +40,10 @@ def range_fields(schedule: str) -> dict[str, Field]:
     }
 
 
-class SigmaSampler(Sampler):
+class SigmaSampler(GridSampler):
     """Shared: the sigma grid, particles from N(0, sigma_0^2 I), the denoiser."""
 
     needs_conditioning = ("sigma", "time", "sde", "flow")
-    starts_from_noise = True
-    default_step_size = 1.0       # unused: the step is the grid's
-    uses_step_size = False
     wide_diagonals = 20.0         # exact score: sigma_max at least this many box diagonals
 
     @classmethod
@@ -74,8 +72,13 @@ class SigmaSampler(Sampler):
 
     @cached_property
     def sigmas(self) -> np.ndarray:
+        """sigma_0 > ... > sigma_{n-1} > sigma_n = 0."""
         p = self.params
         return self.levels.grid(self.steps, p["schedule"], p["rho"])
+
+    @property
+    def grid(self) -> np.ndarray:
+        return self.sigmas
 
     def _init(self, how: str, bounds: np.ndarray) -> torch.Tensor:
         # x^_0 = sigma_0 z: the prior N(0, sigma_max^2 I)  (EDM: x_next = latents * t_steps[0])
@@ -92,20 +95,7 @@ class SigmaSampler(Sampler):
     @property
     def sigma(self) -> float:
         """The noise level the particles are at now (the readout)."""
-        return float(self.sigmas[min(self.done_steps, len(self.sigmas) - 1)])
-
-    def blowup_hint(self) -> str:
-        more = (" (or train longer: a learned score can be far off away from the data)"
-                if self.score_kind == "learned" else "")
-        return f"use more sampler.steps (now {self.steps}){more}"
-
-    def step(self, x: torch.Tensor) -> torch.Tensor:
-        i = self.done_steps
-        with torch.no_grad():
-            return self.update(x, i, float(self.sigmas[i]), float(self.sigmas[i + 1]))
-
-    def update(self, x, i: int, sigma: float, sigma_next: float) -> torch.Tensor:
-        raise NotImplementedError
+        return self.grid_now()
 
 
 class Heun(SigmaSampler):

@@ -1,18 +1,17 @@
-"""The score-SDE samplers as registered samplers (Song et al. 2021): the reverse SDE by
-Euler-Maruyama, predictor-corrector, and the probability-flow ODE (on flow matching: the
-flow's own ODE dx/dt = v(x, t)).
+"""The score-SDE samplers (Song et al. 2021): the reverse SDE by Euler-Maruyama,
+predictor-corrector, and the probability-flow ODE (on flow matching: the flow's own ODE
+dx/dt = v(x, t)).
 
-Why a thin layer: the update rules live once, in core/samplers/sde_steppers.py (the reference code's
-symbols); these classes give them what every sampler has here: the preset's keys, the
-learned or the exact score through scores.py (`at_time`, `velocity`), particles owned by
-the base class (so trajectories, blow-up checks and the window's animation work), one
-step per call. The SDE (or flow matching's path) is the preset's [objective]: these
-samplers need an `sde` (or, `ode` only, a `flow_matching`) objective, even on the exact
-score, because the path is the objective's.
-
-One step of `euler_maruyama` or `pc` is one time step t_i -> t_{i+1} of N = sampler.steps
-on linspace(1, 1e-3, N); one step of `ode` is one segment of the same grid (dopri5 takes as
-many internal steps as rtol/atol need inside it; euler and rk4 take one).
+The design is the reference code's (score_sde_pytorch, sampling.py): a predictor and a
+corrector (predictors.py) composed by one loop (`ReverseSDE.update`, its pc_sampler), and
+an ODE sampler. The samplers step on grid.py's time grid: one step of `euler_maruyama` or
+`pc` is one time step t_i -> t_{i+1} of N = sampler.steps on linspace(1, 1e-3, N) (the
+reference's sampling eps), the last one returning x_mean (no noise at the end: the reference's
+`denoise`); one step of `ode` is one segment of linspace(1, 1e-3, N + 1) (flow matching: from
+its noise end t = 0 to t = 1), solved by torchdiffeq (dopri5 takes as many internal steps as
+rtol/atol need inside it; euler and rk4 take one). The SDE (or flow matching's path) is the
+preset's [objective]: these samplers need an `sde` (or, `ode` only, a `flow_matching`)
+objective, even on the exact score, because the path is the objective's.
 """
 
 from __future__ import annotations
@@ -23,24 +22,24 @@ import numpy as np
 import torch
 
 from ..errors import SpecError
+from ..noise.sde import SAMPLE_EPS, sde_from_config
 from ..objectives import objective_path
 from ..presets.schema import Field
-from ..noise.sde import SAMPLE_EPS
-from .sde_steppers import PREDICTORS, FlowODESampler, ProbabilityFlowSampler, SDESampler
-from .base import Sampler
+from .grid import GridSampler
+from .predictors import (PREDICTORS, Corrector, EulerMaruyamaPredictor, LangevinCorrector,
+                         NoneCorrector, Predictor)
+
 PATHS_KEPT = 200       # particles whose paths an ODE sampler records (paths = true)
 PATH_POINTS = 400      # positions kept per path (every k-th step beyond that)
 ODE_METHODS = ("euler", "rk4", "dopri5")
+ADAPTIVE = ("dopri5", "dopri8", "bosh3", "adaptive_heun")   # torchdiffeq's methods with rtol/atol
 
 
-class _PathSampler(Sampler):
-    """Shared: the SDE of the preset's objective, particles from its prior, the inner stepper."""
+class _PathSampler(GridSampler):
+    """Shared: the path of the preset's objective, particles from its prior, s(x, t)."""
 
     needs_conditioning = "sde"
     needs_path = True              # the exact score too needs an sde (or flow) objective
-    starts_from_noise = True
-    default_step_size = 1.0        # unused: the step is the time grid's
-    uses_step_size = False
 
     @classmethod
     def default_steps(cls, preset) -> int:
@@ -58,47 +57,76 @@ class _PathSampler(Sampler):
     def _score(self, x: torch.Tensor, t: float) -> torch.Tensor:
         return self.score_of(self.score.at_time, x, float(t))
 
-    @cached_property
-    def inner(self):
-        raise NotImplementedError
-
-    def step(self, x: torch.Tensor) -> torch.Tensor:
-        inner = self.inner
-        inner.x, inner.done_steps = x, self.done_steps
-        with torch.no_grad():
-            inner._step(self.done_steps)
-        inner.done_steps = self.done_steps + 1
-        return inner.x
-
     @property
     def t(self) -> float:
         """The time the particles are at now."""
-        ts = self.inner.timesteps
-        return float(ts[min(self.done_steps, len(ts) - 1)])
+        return self.grid_now()
 
     @property
     def sigma(self) -> float:
         """The noise std s(t) of the marginal the particles are at now (the readout)."""
         return float(self.path.kernel(self.t)[0])
 
-    def blowup_hint(self) -> str:
-        more = (" (or train longer: a learned score can be far off away from the data)"
-                if self.score_kind == "learned" else "")
-        return f"use more sampler.steps (now {self.steps}){more}"
+
+class ReverseSDE(_PathSampler):
+    """The predictor-corrector loop (the reference's pc_sampler) on N = sampler.steps times
+    t_i = linspace(1, 1e-3, N); a subclass says which predictor and corrector it composes."""
+
+    pc_order = "corrector_first"
+
+    @cached_property
+    def sde(self):
+        """The objective's SDE discretised with N = sampler.steps (its SMLD sigmas or DDPM
+        betas), as the reference sets sde.N to the number of sampling steps."""
+        path = self.path
+        return path if path.N == self.steps else sde_from_config({**path.config(), "N": self.steps})
+
+    @cached_property
+    def grid(self) -> list[float]:
+        # timesteps = linspace(T, eps, N)
+        return torch.linspace(self.sde.T, SAMPLE_EPS, self.steps, dtype=torch.float64).tolist()
+
+    def _noise(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.randn(x.shape, generator=self.gen, device=x.device, dtype=x.dtype)
+
+    def make_predictor(self) -> Predictor:
+        raise NotImplementedError
+
+    def make_corrector(self) -> Corrector:
+        raise NotImplementedError
+
+    @cached_property
+    def predictor(self) -> Predictor:
+        return self.make_predictor()
+
+    @cached_property
+    def corrector(self) -> Corrector:
+        return self.make_corrector()
+
+    def update(self, x, i, t, t_next):
+        if self.pc_order == "corrector_first":    # the reference: correct at t_i, then predict
+            x, x_mean = self.corrector.update(x, t)
+            x, x_mean = self.predictor.update(x, t)
+        else:                                     # the paper's Algorithms 2, 3: predict, correct at t_{i+1}
+            x, x_mean = self.predictor.update(x, t)
+            if not isinstance(self.corrector, NoneCorrector):
+                x, x_mean = self.corrector.update(x, t_next)
+        # denoise: the last step returns the mean, without the final noise
+        return x_mean if i == self.total - 1 else x
 
 
-class EulerMaruyama(_PathSampler):
+class EulerMaruyama(ReverseSDE):
     """The reverse SDE dx = [f - g^2 s] dt + g dw_bar by Euler-Maruyama (no corrector)."""
 
     name = "euler_maruyama"
     label = "reverse-SDE Euler-Maruyama"
     order = 4
 
-    @cached_property
-    def inner(self) -> SDESampler:
-        return SDESampler(self.path, self._score, self.n, self.dim, kind="euler_maruyama",
-                          steps=self.steps, eps=SAMPLE_EPS, generator=self.gen, device=self.device,
-                          x0=self.x)
+    def make_predictor(self) -> Predictor:
+        return EulerMaruyamaPredictor(self.sde, self._score, self._noise)
+
+    def make_corrector(self) -> Corrector:
+        return NoneCorrector(self.sde, self._score, self._noise, snr=0.0, n_steps=0)
 
 
 SNR_HELP = ("signal-to-noise ratio r of each Langevin corrector step: the step is chosen so that "
@@ -106,7 +134,7 @@ SNR_HELP = ("signal-to-noise ratio r of each Langevin corrector step: the step i
             "bigger corrector steps (0.16 on VE images, 0.01 VP in the paper)")
 
 
-class PredictorCorrector(_PathSampler):
+class PredictorCorrector(ReverseSDE):
     """Predictor (reverse diffusion, Euler-Maruyama or none) and `corrector_steps` Langevin
     correctors with signal-to-noise ratio snr at each time step."""
 
@@ -114,7 +142,7 @@ class PredictorCorrector(_PathSampler):
     label = "predictor-corrector"
     order = 5
     fields = {
-        "predictor": Field("str", "reverse_diffusion", choices=PREDICTORS,
+        "predictor": Field("str", "reverse_diffusion", choices=tuple(PREDICTORS),
                            help="reverse_diffusion: the SDE's own discretisation (DDPM's ancestral "
                                 "step on VP, NCSN's on VE); euler_maruyama; none: corrector only "
                                 "(annealed Langevin on VE)"),
@@ -141,13 +169,17 @@ class PredictorCorrector(_PathSampler):
                             f"on the VP SDE (got {s['steps']}): DDPM's discrete beta_i = beta(t)/steps "
                             "of the reverse-diffusion step and the corrector must stay below 1")
 
-    @cached_property
-    def inner(self) -> SDESampler:
+    @property
+    def pc_order(self) -> str:
+        return self.params["pc_order"]
+
+    def make_predictor(self) -> Predictor:
+        return PREDICTORS[self.params["predictor"]](self.sde, self._score, self._noise)
+
+    def make_corrector(self) -> Corrector:
         p = self.params
-        return SDESampler(self.path, self._score, self.n, self.dim, kind="pc", steps=self.steps,
-                          predictor=p["predictor"], corrector_steps=p["corrector_steps"],
-                          snr=p["snr"], order=p["pc_order"], eps=SAMPLE_EPS, generator=self.gen,
-                          device=self.device, x0=self.x)
+        cls = LangevinCorrector if p["corrector_steps"] > 0 else NoneCorrector
+        return cls(self.sde, self._score, self._noise, snr=p["snr"], n_steps=p["corrector_steps"])
 
 
 class ProbabilityFlowODE(_PathSampler):
@@ -176,22 +208,35 @@ class ProbabilityFlowODE(_PathSampler):
     def flow(self) -> bool:
         return not hasattr(self.path, "prior_std")
 
-    def _velocity(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        return self.score_of(self.score.velocity, x, float(t))
-
     @cached_property
-    def inner(self):
-        p = self.params
-        kw = dict(segments=self.steps, method=p["method"], rtol=p["rtol"], atol=p["atol"],
-                  device=self.device, x0=self.x)
-        if self.flow:
-            return FlowODESampler(self._velocity, self.n, self.dim, t_start=self.path.t_noise,
-                                  t_end=1.0, **kw)
-        return ProbabilityFlowSampler(self.path, self._score, self.n, self.dim, eps=SAMPLE_EPS, **kw)
+    def grid(self) -> list[float]:
+        """sampler.steps + 1 times: from T to 1e-3 (an SDE), from t = 0 to 1 (flow matching)."""
+        path, n = self.path, self.steps + 1
+        lo_hi = (path.t_noise, 1.0) if self.flow else (path.T, SAMPLE_EPS)
+        return torch.linspace(*lo_hi, n, dtype=torch.float64).tolist()
 
-    @property
-    def t(self) -> float:
-        return float(self.inner.times[min(self.done_steps, len(self.inner.times) - 1)])
+    def field(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """dx/dt: v(x, t) (flow matching), or f - 1/2 g^2 s (eq. 13); one counted evaluation."""
+        if self.flow:
+            return self.score_of(self.score.velocity, x, float(t))
+        return self.path.reverse_drift(x, t, self._score(x, t), ode=True)[0]
+
+    def update(self, x, i, t, t_next):
+        from torchdiffeq import odeint
+        lo, hi = min(self.grid[0], self.grid[-1]), max(self.grid[0], self.grid[-1])
+
+        def f(tt, y):
+            # the solver's state and error control are float64 (float32 steps underflow at rtol
+            # 1e-5); the field (a float32 network, say) is evaluated in the particles' own dtype.
+            # Adaptive steps evaluate past the end of the interval (then interpolate back): the
+            # field is clamped to the grid, where it is defined (VP's std is NaN for t < 0)
+            tt = min(max(float(tt), lo), hi)
+            return self.field(y.to(x.dtype), tt).to(y.dtype)
+
+        p = self.params
+        kw = dict(rtol=float(p["rtol"]), atol=float(p["atol"])) if p["method"] in ADAPTIVE else {}
+        ts = torch.tensor([t, t_next], dtype=torch.float64, device=x.device)
+        return odeint(f, x.double(), ts, method=p["method"], **kw)[-1].to(x.dtype)
 
     def paths_so_far(self) -> np.ndarray | None:
         """(positions, k, d): the first PATHS_KEPT particles at the start and after every step
