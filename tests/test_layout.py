@@ -265,22 +265,3 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     print(json.dumps(probe()))
 
-
-def test_quality_readout_says_what_exact_is_and_when_the_cloud_blew_up():
-    from explorer.gui.views_area import quality_lines
-    floor = {"sliced_wasserstein": 0.85, "tv_grid": 0.04}
-    under = quality_lines({"sliced_wasserstein": 0.61, "tv_grid": 0.03, "floor": floor})
-    assert under == "SW₂ 0.61 · TV 0.03 (at the floor of exact samples: 0.85 · 0.04)"
-    above = quality_lines({"sliced_wasserstein": 2.0, "tv_grid": 0.25, "floor": floor})
-    assert above == "SW₂ 2 · TV 0.25 (floor of exact samples: 0.85 · 0.04)"
-    for bad in (3.9e37, float("nan"), float("inf")):
-        text = quality_lines({"sliced_wasserstein": bad, "tv_grid": 1.0, "floor": floor})
-        assert "blew up" in text and "e+" not in text
-
-
-def test_backdrop_is_named_for_the_sliders_noise_level():
-    from explorer.gui.views_area import backdrop_name
-    assert backdrop_name(None) == "density p(x)"
-    assert backdrop_name(("sigma", 2.5)).startswith("noised density p_σ at σ")
-    assert "2.5" in backdrop_name(("sigma", 2.5))
-    assert backdrop_name(("step", 10)).startswith("noised density p_t")

@@ -116,7 +116,7 @@ def test_learned_density_on_the_3d_slice_follows_the_plane(window3d, qtbot):
 
 def test_1d_sample_quality_updates_in_the_title_while_sampling(qtbot, tmp_path):
     from explorer.gui.app import make_app, open_window
-    from explorer.gui.views_area import quality_lines
+    from explorer.core.session.captions import quality_lines
     f = tmp_path / "one.toml"
     f.write_text(textwrap.dedent("""
         name = "1-D two modes"

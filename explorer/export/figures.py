@@ -24,7 +24,7 @@ from ..core.measures import pictures
 from ..core.errors import SpecError
 from ..core.measures.grid import grid_axes, volume_slice
 from ..core.measures.learned_density import learned_log_density
-from ..core.measures.metrics import mode_weights
+from ..core.session import captions as T
 from ..core.objectives import short_label
 from ..core.run.headless import field_arrays
 from ..core.samplers import sampler_label
@@ -221,12 +221,8 @@ def _particles(run, x: np.ndarray, width) -> Figure:
     t, p = run.trainer, run.preset
     x = x[np.isfinite(x).all(axis=1)]
     title = f"Particles ({sampler_label(p.sampler['kind'])}, {len(x):,})"
-    comps = t.density.components()
-    note = ""
-    if comps is not None and len(x):
-        w = mode_weights(x.astype(np.float32), comps)
-        note = ("mode weights " + " / ".join(f"{v:.2f}" for v in w) + "   (true "
-                + " / ".join(f"{float(v):.2f}" for v in comps[0]) + ")")
+    modes = T.mode_readout(x.astype(np.float32), t.density) if len(x) else None
+    note = "" if modes is None else T.mode_weights_line(modes)
     fig = _figure(1, width, p.density["bounds"] if p.dim == 2 else None)
     if p.dim == 1:
         ax = fig.add_subplot(1, 1, 1)

@@ -29,11 +29,10 @@ import torch
 
 from ..core.measures.grid import grid_points
 from ..core.presets.preset import Preset
-from ..core.objectives import CONTINUOUS, conditioning, short_label
-from ..core.samplers import build_sampler, sampler_class, sampler_label
-from ..core.scores import LearnedScore, TrueScore, finest_level, level_label
+from ..core.samplers import build_sampler, sampler_class
+from ..core.scores import LearnedScore, TrueScore
+from ..core.session.captions import field_caption, mode_readout, sampler_status
 from ..core.training.trainer import Trainer
-from ..core.measures import metrics as M
 from .encode import check_cancel, open_sink, MP4_FPS, GIF_FPS
 from .painting import grab_rgb, paint_on_request_only
 
@@ -164,26 +163,6 @@ def mid_slice(pts: np.ndarray, n: int) -> np.ndarray:
     return np.arange(len(pts)).reshape(n, n, n)[:, :, n // 2].ravel()
 
 
-def _mode_label(mean) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in np.atleast_1d(mean)) + ")"
-
-
-def mode_readout(x: np.ndarray, density):
-    """(fractions, true weights, labels) for mixtures, else None."""
-    comps = density.components()
-    if comps is None:
-        return None
-    fr = M.mode_weights(x, comps)
-    return fr, [float(w) for w in comps[0]], [_mode_label(m) for m in comps[1]]
-
-
-def sampler_status(kind: str, score: str, step: int, total: int, sigma: float | None) -> str:
-    s = f"{sampler_label(kind)} ({score} score), step {step}/{total}"
-    if sigma is not None:
-        s += f", σ = {sigma:.3g}"
-    return s
-
-
 def motion_frames(ext: str) -> int:
     return MOTION_FRAMES.get(ext, 60)
 
@@ -211,7 +190,8 @@ def particle_snapshots(preset: Preset, score, device, density, frames: int,
         check_cancel(cancel)
         x = sampler.numpy()
         yield {"x": x, "step": sampler.done_steps, "total": total, "sigma": sampler.sigma,
-               "status": sampler_status(kind, src, sampler.done_steps, total, sampler.sigma),
+               "status": sampler_status(kind, sampler.done_steps, total, sigma=sampler.sigma,
+                                        t=sampler.t, nfe=sampler.nfe, score=src),
                "modes": mode_readout(x, density), "paths": sampler.paths_so_far()}
         if sampler.done:
             return
@@ -279,19 +259,6 @@ def count_training_frames(preset: Preset, frames: int) -> int:
     steps = int(preset.training["steps"])
     k = max(1, math.ceil(steps / max(frames - 1, 1)))
     return 1 + math.ceil(steps / k)
-
-
-def field_caption(preset: Preset, density, step: int | None = None, budget: int | None = None
-                  ) -> str:
-    o = preset.objective["kind"]
-    where = {"sigma": f" at σ_min = {preset.objective['sigma_min']:.3g}",
-             "time": " at t = 0"}.get(conditioning(preset), "")
-    if conditioning(preset) in CONTINUOUS:     # a score SDE or flow matching: its data end
-        where = f" at {level_label(finest_level(preset))}"
-    s = f"{short_label(o)}{where}; true score: {density.score_source}"
-    if step is not None:
-        s = f"step {step}/{budget} · " + s
-    return s
 
 
 # ===================================================================== scenes (Qt, GUI thread)
@@ -459,7 +426,7 @@ class TrainingScene(Scene):
                     idx = self.slice_idx
                     pts, learned, true = pts[idx], learned[idx], true[idx]
                 self.field.set_fields(pts[:, :2], learned[:, :2], true[:, :2], self.p_at)
-                cap = field_caption(self.preset, self.density, snap["step"], snap["budget"])
+                cap = field_caption(self.preset, self.density, step=snap["step"], budget=snap["budget"])
                 if self.dim == 3:
                     cap += f"; slice x3 = {float(self.pts[self.slice_idx[0], 2]):.2g}"
                 self.field.set_caption(cap)

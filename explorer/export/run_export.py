@@ -8,9 +8,9 @@ from pathlib import Path
 from ..core.presets.preset import Preset
 from ..core.training.trainer import Trainer
 from . import stills
+from ..core.session.captions import mode_readout, sampler_status
 from .frames import (ParticleScene, RenderCall, TrainingScene, _direct, _eval_field, ensure_qapp,
-                     field_grid, mode_readout, particle_animation, sampler_status,
-                     training_animation, training_state)
+                     field_grid, particle_animation, training_animation, training_state)
 
 
 def _learned_or_none(trainer: Trainer, preset: Preset):
@@ -41,9 +41,10 @@ def export_run(spec, result, preset: Preset, progress=None, cancel=None,
     if spec.what == "particles":
         s = result.sampler
         snap = {"x": result.samples,
-                "status": sampler_status(preset.sampler["kind"], preset.sampler["score"],
-                                         s.done_steps if s else 0, s.total if s else 0,
-                                         s.sigma if s else None),
+                "status": sampler_status(preset.sampler["kind"], s.done_steps if s else 0,
+                                         s.total if s else 0, sigma=s.sigma if s else None,
+                                         t=s.t if s else None, nfe=s.nfe if s else 0,
+                                         score=preset.sampler["score"]),
                 "modes": mode_readout(result.samples, density),
                 "paths": s.paths_so_far() if s else None}
         make = lambda: ParticleScene(preset, density, spec.size, style,  # noqa: E731

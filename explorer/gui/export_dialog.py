@@ -121,7 +121,7 @@ class ExportJobs:
                 "ism_constant": ism_c, "objective": obj}
 
     def particle_state(self) -> dict:
-        from ..export.frames import mode_readout
+        from ..core.session.captions import mode_readout
         if self.particles is None or len(self.particles) == 0:
             raise SpecError("particles", "there are no particles yet: press Sample first")
         return {"x": self.particles, "status": f"{len(self.particles):,} particles",

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -32,12 +32,11 @@ from ..core.measures import learned_density as LD
 from ..core.measures import model_likelihood as ML
 from ..core.measures import pictures
 from ..core.measures.grid import grid_points
-from ..core.objectives import conditioning, short_label
+from ..core.objectives import conditioning
 from ..core.noise.schedules import ncsn_sigmas
 from ..core.scores import level_kind, level_label, level_noise, time_levels
 from ..core.session import Session
 from ..views.style import ViewStyle
-from ..core.samplers import sampler_class, sampler_label
 from .density_volume import GRID as VOLUME_GRID, DensityVolume
 from .likelihood_map import LikelihoodMap
 from .views_layout import two_d_arrangement
@@ -48,7 +47,7 @@ DENSITY_GRID = {1: 256, 2: 64}   # points per axis of the learned-density grid
 DENSITY_HZ = 4.0                          # learned-density updates per second, at most
 
 
-from .view_readouts import (backdrop_name, density_readout, field_caption, mode_label, outside_count, quality_lines)
+from ..core.session import captions as T
 
 
 class ViewsArea(QWidget):
@@ -73,12 +72,11 @@ class ViewsArea(QWidget):
         self._density_timer.setSingleShot(True)
         self._density_timer.timeout.connect(self.update_learned_density)
         self._density_last = -1e9     # perf_counter of the last learned-density update
-        self._density_cache: dict = {}   # (density, level, n) -> (points, true log p, exact floor)
+        self._truth = LD.TruthOnGrid()   # the true side of the 1-D and 2-D learned density
         self.learned_density = None   # the last core.learned_density.LearnedDensity shown
         self.density_ms = None        # how long that update took in the GUI thread
         self.likelihood_map = LikelihoodMap(self)   # "Likelihood (ODE)": sde and flow_matching
         self.density_volume = DensityVolume(self)   # "Learned density" in 3-D
-        self.density_volume.ready.connect(self._volume_ready)
         self._volume = None   # the last 3-D result: (LearnedDensity | None, true log p, floor, n, level)
         self.card = None          # the lesson card (place_card)
         self.card_column = None   # 2-D: the particles' column, headed by the card
@@ -203,13 +201,7 @@ class ViewsArea(QWidget):
         self.sigma_slider.setRange(0, len(self._levels) - 1)
         self.sigma_slider.setValue(i)
         self.sigma_slider.blockSignals(False)
-        self.sigma_label.setText(self._level_text(self._levels[i]))
-
-    def _level_text(self, level) -> str:
-        if level[0] == "sigma":
-            return level_label(level)
-        sigma, _ = level_noise(self.session.preset, level)
-        return f"{level_label(level)} (σ_t = {sigma:.2g})"
+        self.sigma_label.setText(T.level_text(preset, self._levels[i]))
 
     def set_view_level(self, level) -> None:
         """Draw the fields and the density at `level` (None: the finest); moves the slider."""
@@ -283,7 +275,7 @@ class ViewsArea(QWidget):
         self._views_dim = dim
         if self.card is not None:
             self.place_card(self.card)
-        self._density_cache.clear()
+        self._truth.clear()
         self.learned_density = None
         self._volume = None
         self.holder.addWidget(w)
@@ -355,7 +347,7 @@ class ViewsArea(QWidget):
             for v in (self.field_view, self.particles_view):
                 v.set_bounds(b)
                 v.set_density(img)
-                v.set_density_name(backdrop_name(None))
+                v.set_density_name(T.backdrop_name(None))
         else:
             # a cloud of samples of p and translucent level sets of p on a 40^3 grid
             x = s.density.sample(DENSITY_SAMPLES_3D, torch.Generator().manual_seed(0)).numpy()
@@ -370,6 +362,11 @@ class ViewsArea(QWidget):
 
     def redraw_fields(self) -> None:
         self.draw_fields(self._last_learned, self.session.view_level)
+
+    @property
+    def has_learned(self) -> bool:
+        """A learned field is drawn: the model has trained (the workers copy it only then)."""
+        return self._last_learned is not None
 
     def draw_fields(self, learned: np.ndarray | None, level) -> None:
         s = self.session
@@ -386,7 +383,7 @@ class ViewsArea(QWidget):
             self._backdrop_level = level
             img = pictures.density_image(s.density, s.preset.density["bounds"],
                                          noise=level_noise(s.preset, level))
-            name = backdrop_name(level)
+            name = T.backdrop_name(level)
             for v in (self.field_view, self.particles_view):
                 v.set_density(img)
                 v.set_density_name(name)
@@ -421,7 +418,7 @@ class ViewsArea(QWidget):
         if not self.learned_density_shown():
             return
         if self.view3d is not None:
-            self.density_volume.request(self.session, self._last_learned is not None, now=now)
+            self.density_volume.request(now=now)
             return
         wait = 1.0 / DENSITY_HZ - (time.perf_counter() - self._density_last)
         if now or wait <= 0:
@@ -429,25 +426,6 @@ class ViewsArea(QWidget):
             self.update_learned_density()
         elif not self._density_timer.isActive():
             self._density_timer.start(int(1000 * wait) + 1)
-
-    def _true_on_density_grid(self, level, n: int):
-        """(grid points, log p_true there, the exact score's curl fraction there), cached."""
-        s = self.session
-        key = (id(s.density), level, n)
-        hit = self._density_cache.get(key)
-        if hit is not None and hit[0] is s.density:
-            return hit[1:]
-        bounds = s.preset.density["bounds"]
-        pts = grid_points(bounds, n)
-        true_logp = LD.true_log_density(s.density, s.preset, pts, level)
-        floor = None
-        if s.preset.dim > 1:
-            exact = pictures.true_field(s.density, s.preset, pts, level)
-            floor = LD.from_field(pts, exact, bounds, n, true_logp).curl_fraction
-        if len(self._density_cache) > 8:
-            self._density_cache.clear()
-        self._density_cache[key] = (s.density, pts, true_logp, floor)
-        return pts, true_logp, floor
 
     def update_learned_density(self) -> None:
         """The learned density of the model as it is now, beside the true one (see the
@@ -459,26 +437,16 @@ class ViewsArea(QWidget):
         dim, level = s.preset.dim, s.view_level
         n = DENSITY_GRID[dim]
         bounds = s.preset.density["bounds"]
-        pts, true_logp, floor = self._true_on_density_grid(level, n)
-        model = s.model_copy() if self._last_learned is not None else None
-        res = None
-        if model is not None:
-            if LD.has_energy_density(model):   # -E and its gradient in one pass
-                energy, field = LD.energy_log_density(model, s.preset, pts, level, with_field=True)
-            else:
-                field, energy = LD.learned_field(model, s.preset, pts, level), None
-            res = LD.from_field(pts, field, bounds, n, true_logp, energy, level)
+        pts, true_logp, floor = self._truth.get(s.density, s.preset, level, n)
+        model = s.model_copy() if self.has_learned else None
+        res = None if model is None else LD.model_density(model, s.preset, pts, n, true_logp, level)
         self.learned_density = res
         self._density_last = time.perf_counter()
         true_p = np.exp(LD.normalise_log(true_logp, float(np.prod(LD.grid_spacing(bounds, n)))))
         learned_p = None if res is None else np.exp(res.learned_logp)
-        readout = "" if res is None else density_readout(res, n, dim, floor)
+        readout = "" if res is None else T.density_readout(res, n, dim, floor)
         energy_model = model is not None and LD.has_energy_density(model)
-        learned_title = ("Learned density pθ ∝ exp(−Eθ)" if energy_model
-                         else "Learned density pθ ∝ exp(φ), ∇φ ≈ sθ")
-        true_title = "True density p(x)"
-        if level is not None:
-            true_title = f"True density at {level_label(level)}"
+        learned_title, true_title = T.density_titles(level, energy_model)
         if dim == 1:
             self.curve_view.set_learned_density(pts[:, 0], learned_p,
                                                 None if res is None else res.kl_grid, n)
@@ -488,15 +456,13 @@ class ViewsArea(QWidget):
                                           true_p.reshape(shape), readout, learned_title, true_title)
         self.density_ms = 1000 * (time.perf_counter() - t0)
 
-    @Slot(object)
-    def _volume_ready(self, result) -> None:
+    def show_volume(self, result) -> None:
         """A 3-D learned density from the worker: keep it, draw the current plane of it."""
         if self.view3d is not None:
             self._volume = result
             self.learned_density = result[0]
             if self.learned_density_shown():
                 self._show_density_slice()
-        self.density_volume.after_shown()
 
     def _show_density_slice(self) -> None:
         """The learned and true density on the slice plane, from the last 3-D volume."""
@@ -511,14 +477,13 @@ class ViewsArea(QWidget):
         learned = None
         if res is not None and np.isfinite(res.learned_logp).all():
             learned = volume_slice(np.exp(res.learned_logp), bounds, n, axis, value)
-        readout = error or ("" if res is None else density_readout(res, n, 3, floor))
-        energy = res is not None and res.source == "energy"
-        source = "pθ ∝ exp(−Eθ)" if energy else "pθ ∝ exp(φ), ∇φ ≈ sθ"
-        true_title = "True p" if level is None else f"True p, {level_label(level)}"
+        readout = error or ("" if res is None else T.density_readout(res, n, 3, floor))
+        source, true_title = T.density_titles(level, res is not None and res.source == "energy",
+                                              short=True)
         self.view3d.set_slice_densities(learned, true, readout, source, true_title)
 
     def _field_caption(self, level) -> str:
-        return field_caption(self.session, level)
+        return T.field_caption(self.session.preset, self.session.density, level)
 
     def show_training(self, snap: dict) -> None:
         """A training snapshot: the learned field at its level, the loss and Fisher curves."""
@@ -530,14 +495,12 @@ class ViewsArea(QWidget):
             preset = self.session.preset
             kind = level_kind(preset)
             noise = [level_noise(preset, (kind, r[0]))[0] for r in rows]
-            name = short_label(preset.objective["kind"])
-            what = {"sigma": f"{name}'s σ levels", "step": f"{name} steps t"}.get(kind, f"{name} times t")
-            self.noise_view.set_errors(noise, [r[2] for r in rows], what)
+            self.noise_view.set_errors(noise, [r[2] for r in rows], T.noise_errors_what(preset))
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session
         obj = s.preset.objective["kind"]
-        tab = f"Loss ({short_label(obj)})"   # the plot's title, which the window leaves out
+        tab = T.loss_title(obj)   # the plot's title, which the window leaves out
         if self.loss_area.tabText(0) != tab:
             self.loss_area.setTabText(0, tab)
         ism_c = s.trainer.ism_constant()
@@ -552,28 +515,23 @@ class ViewsArea(QWidget):
         view.set_particles(x)
         if hasattr(view, "set_paths"):     # ODE samplers with sampler.paths
             view.set_paths(snap.get("paths"))
-        status = f"{sampler_label(snap['kind'])}, step {snap['step']}/{snap['total']}"
-        if snap.get("nfe"):               # the cost: score evaluations so far
-            status += f", {snap['nfe']:,} NFE"
-        if snap.get("t") is not None:      # a continuous path: its time and noise std
-            status += f"\nt = {snap['t']:.3g}, σ_t = {snap['sigma']:.2g}"
-        elif snap["sigma"] is not None:
-            status += f", σ = {snap['sigma']:.3g}"
-        outside = outside_count(x, s.preset.density["bounds"])
+        status = T.sampler_status(snap["kind"], snap["step"], snap["total"], sigma=snap["sigma"],
+                                  t=snap.get("t"), nfe=snap.get("nfe", 0))
+        outside = T.outside_count(x, s.preset.density["bounds"])
         if outside:
             status += f"\n{outside:,} of {len(x):,} particles outside the box"
         if snap.get("quality") is not None:
             self._quality = snap["quality"]
         if self._quality is not None:
             if self.curve_view is None:
-                status += "\n" + quality_lines(self._quality)
+                status += "\n" + T.quality_lines(self._quality)
             else:   # 1-D: in the top plot's title (its readout column has no room left)
-                self.curve_view.set_quality(quality_lines(self._quality))
+                self.curve_view.set_quality(T.quality_lines(self._quality))
         view.set_status(status)
-        comps = s.density.components()
-        if comps is not None and snap["mode_weights"] is not None:
-            labels = [mode_label(m) for m in comps[1]]
-            view.set_mode_weights(snap["mode_weights"], [float(w) for w in comps[0]], labels)
+        if snap["mode_weights"] is not None:
+            modes = T.mode_readout(x, s.density, snap["mode_weights"])
+            if modes is not None:
+                view.set_mode_weights(*modes)
 
     def clear_particles(self) -> None:
         """A new cloud (reset, a new preset or density): its readouts and a traced path go."""
@@ -585,10 +543,6 @@ class ViewsArea(QWidget):
         view = self.particle_view()
         if view is None:
             return
-        sampler = self.session.preset.sampler
         view.set_particles(np.zeros((0, self.session.preset.dim), np.float32))
-        uses_eps = getattr(sampler_class(sampler["kind"]), "uses_step_size", True)
-        view.set_status(f"{sampler_label(sampler['kind'])}, {sampler['score']} score"
-                        + (f", ε = {sampler['step_size']:g}" if uses_eps else
-                           f", {sampler['steps']} time steps"))
+        view.set_status(T.sampler_idle_status(self.session.preset.sampler))
         view.set_mode_weights(None, None, None)

@@ -387,3 +387,51 @@ def learned_log_density(source, preset: Preset | None = None, grid_n: int | None
     energy = energy_log_density(model, preset, pts, level) if has_energy_density(model) else None
     true = true_log_density(density, preset, pts, level)
     return from_field(pts, field, bounds, n, true, energy, level)
+
+
+def model_density(model, preset: Preset, points: np.ndarray, n: int, true_logp: np.ndarray | None,
+                  level=None) -> LearnedDensity:
+    """The learned density of `model` on the n^d grid `points`, beside `true_logp`: -E and
+    its gradient from one forward and one backward pass for an energy model, the potential
+    of the learned field otherwise."""
+    if has_energy_density(model):
+        energy, field = energy_log_density(model, preset, points, level, with_field=True)
+    else:
+        field, energy = learned_field(model, preset, points, level), None
+    return from_field(points, field, preset.density["bounds"], n, true_logp, energy, level)
+
+
+class TruthOnGrid:
+    """The true side of a learned-density picture: the grid, log p_true on it and the exact
+    score's curl fraction there (what the grid itself resolves: the floor the learned curl
+    fraction is read against; None in 1-D, where every field is a gradient).
+
+    Why a cache: while a model trains only its side changes; the true side is a function of
+    (density, level, n) and costs as much as the learned one. Each caller keeps its own
+    (the window's GUI thread, the 3-D worker thread): no locking."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._hits: dict = {}     # (id(density), level, n) -> (density, points, true log p, floor)
+
+    def clear(self) -> None:
+        self._hits.clear()
+
+    def get(self, density, preset: Preset, level, n: int):
+        """(points, true log p, floor) on the n^d grid over the preset's bounds."""
+        from .pictures import true_field
+        key = (id(density), level, int(n))
+        hit = self._hits.get(key)
+        if hit is not None and hit[0] is density:     # an id can be reused by a new density
+            return hit[1:]
+        bounds = preset.density["bounds"]
+        pts = grid_points(bounds, n)
+        true_logp = true_log_density(density, preset, pts, level)
+        floor = None
+        if preset.dim > 1:
+            exact = true_field(density, preset, pts, level)
+            floor = from_field(pts, exact, bounds, n, true_logp).curl_fraction
+        if len(self._hits) >= self.size:
+            self._hits.clear()
+        self._hits[key] = (density, pts, true_logp, floor)
+        return pts, true_logp, floor
