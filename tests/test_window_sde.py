@@ -70,11 +70,34 @@ def test_likelihood_mode_draws_the_ode_density_beside_the_true_one(qtbot, open_m
         learned, true = w.field_view.learned_density_image, w.field_view.true_density_image
         assert learned.shape == true.shape == (24, 24)
         assert np.isfinite(learned).all() and learned.max() > 0
+        # beside the map: the estimators dialog, Hutchinson against the exact trace
+        assert w.views.probes_button.isVisible()
+        w.views.probes_button.click()
+        dialog = w.probes_dialog
+        dialog.probes.setValue(8)
+        dialog.points.setValue(64)
+        dialog.compute()
+        qtbot.waitUntil(lambda: dialog.metrics is not None and dialog.metrics["nll_samples"] == 64,
+                        timeout=60000)
+        m = dialog.metrics
+        vk = m["nll_hutchinson_variance_by_k"]
+        assert vk["k"] == [1, 2, 4, 8] and m["nll_hutchinson_probes"] == 8
+        predicted_k, observed_k = dialog.view.predicted.xData, dialog.view.observed.xData
+        assert list(predicted_k) == [1, 2, 4, 8] and list(observed_k) == [1, 2, 4]   # >= 2 groups
+        # each drawn k: the predicted variance halves as k doubles (v / (k n^2 d^2))
+        p = np.asarray(vk["predicted"])
+        np.testing.assert_allclose(p[1:] / p[:-1], 0.5, rtol=1e-9)
+        assert f"{m['nll']:.4f}" in dialog.status.text() and f"± {m['nll_hutchinson_se']:.4f}" in dialog.status.text()
+        assert abs(m["nll_hutchinson"] - m["nll"]) <= 3 * m["nll_hutchinson_se"] + 0.01
         # not offered for objectives without an ODE likelihood
         w.on_edit("objective", "kind", "ssm_vr")
         assert not item.isEnabled() and combo.currentData() != "likelihood"
+        assert not w.views.probes_button.isVisible()
+        dialog.compute()
+        assert "needs a score SDE or flow-matching objective" in dialog.status.text()
     finally:
         w.close()
+    assert not dialog.busy()
 
 
 def _fresh(w, objective):

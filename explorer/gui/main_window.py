@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.lesson = LessonCard()
         self.views = ViewsArea(self.session)
         self.views.rebuilt.connect(self._watch_views)
+        self.views.probes_requested.connect(self.open_probes)
         rl.addWidget(self.banner)
         rl.addWidget(self.views, 1)
         self.views.place_card(self.lesson)
@@ -358,6 +359,11 @@ class MainWindow(QMainWindow):
         from .tradeoff_dialog import open_for_window
         return open_for_window(self)
 
+    def open_probes(self):
+        """The likelihood estimators dialog for the model training here."""
+        from .likelihood_probes_dialog import open_for_window
+        return open_for_window(self)
+
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
 
@@ -437,9 +443,10 @@ class MainWindow(QMainWindow):
         compare = getattr(self, "compare_window", None)
         if compare is not None:
             compare.close()  # its runs joined, its training process ended
-        tradeoff = getattr(self, "tradeoff_dialog", None)
-        if tradeoff is not None:
-            tradeoff.close()  # its measuring thread joined
+        for name in ("tradeoff_dialog", "probes_dialog"):
+            dialog = getattr(self, name, None)
+            if dialog is not None:
+                dialog.close()  # its measuring thread joined
         self.bridge.detach()
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()

@@ -104,5 +104,10 @@ def build_menus(w) -> None:
     w.act_tradeoff.setToolTip("DSM's bias (large σ) and variance (small σ) against σ on "
                               "this density; trained DSM runs as points")
     vmenu.addAction(w.act_tradeoff)
+    w.act_probes = act("&Likelihood estimators (Hutchinson)…", w.open_probes, "Ctrl+H")
+    w.act_probes.setToolTip("Score SDEs and flow matching: the exact-trace NLL beside "
+                            "Hutchinson's estimate ± its standard error, and its variance "
+                            "against the number of probes k")
+    vmenu.addAction(w.act_probes)
     add_help_menu(w)
     w.setAcceptDrops(True)

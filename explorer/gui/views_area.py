@@ -25,7 +25,7 @@ import time
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from ..core.measures import learned_density as LD
@@ -54,6 +54,7 @@ class ViewsArea(QWidget):
     """The views of one session, rebuilt only when the dimension changes."""
 
     rebuilt = Signal()   # new view widgets: whoever watches them (hover, focus) looks again
+    probes_requested = Signal()   # "Hutchinson vs k…" beside the likelihood map
 
     def __init__(self, session: Session):
         super().__init__()
@@ -131,10 +132,16 @@ class ViewsArea(QWidget):
             "coloured by magnitude")
         self.arrow_combo.currentIndexChanged.connect(
             lambda: self.field_view and self.field_view.set_arrow_mode(self.arrow_combo.currentData()))
+        self.probes_button = QPushButton("Hutchinson vs k…")
+        self.probes_button.setToolTip("The likelihood estimators: the exact-trace NLL beside "
+                                      "Hutchinson's estimate ± its standard error, and its "
+                                      "variance against the number of probes k (Ctrl+H)")
+        self.probes_button.clicked.connect(self.probes_requested)
+        self.probes_button.setVisible(False)
         self.weighted = QCheckBox("Weight error by p")
         self.weighted.toggled.connect(
             lambda on: self.field_view and self.field_view.set_error_weighted(on))
-        for w in (self.mode_combo, self.arrow_combo, self.weighted):
+        for w in (self.mode_combo, self.probes_button, self.arrow_combo, self.weighted):
             row.addWidget(w)
         return row
 
@@ -143,7 +150,18 @@ class ViewsArea(QWidget):
         mode = self.mode_combo.currentData()
         return "density" if mode == "likelihood" else mode
 
+    def _show_mode_controls(self) -> None:
+        """Only the controls the chosen comparison uses (the row is full at 720p): arrows
+        where arrows are drawn, the p-weighting on the error map, the estimators beside the
+        likelihood map; none in 1-D, which draws curves."""
+        mode, flat = self.mode_combo.currentData(), self._views_dim != 1
+        self.mode_combo.setVisible(flat)
+        self.arrow_combo.setVisible(flat and mode not in ("density", "likelihood"))
+        self.weighted.setVisible(flat and mode == "error")
+        self.probes_button.setVisible(flat and mode == "likelihood")
+
     def _mode_changed(self) -> None:
+        self._show_mode_controls()
         if self.field_view is not None:
             self.field_view.set_mode(self.field_mode())
         if self.view3d is not None:   # the slice panel's width, caption and page follow the mode
@@ -279,8 +297,7 @@ class ViewsArea(QWidget):
         self.learned_density = None
         self._volume = None
         self.holder.addWidget(w)
-        for control in (self.mode_combo, self.arrow_combo, self.weighted):
-            control.setVisible(dim != 1)   # 1-D draws curves: no arrows, no comparison modes
+        self._show_mode_controls()
         density_item = self.mode_combo.model().item(self.mode_combo.findData("density"))
         density_item.setEnabled(dim in (2, 3))
         density_item.setToolTip("3-D: the learned and the true density on the slice plane, from "
