@@ -199,25 +199,32 @@ def field(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return field_arrays(run.trainer, run.preset)
 
 
-def log_density(run: Run, x, trace: str = "exact", probes: int | None = None,
+def log_density(run: Run, x, trace: str = "auto", probes: int | None = None,
                 probe: str | None = None, seed: int = 0, return_se: bool = False):
-    """log p_theta(x) per point, (n,) float64: the trained model's density by its
-    probability-flow ODE (objective sde or flow_matching; core/measures/model_likelihood.py).
+    """log p_theta(x) per point, (n,) float64, of the trained model.
 
-    trace = "exact" (the Jacobian's trace, d <= 3) or "hutchinson" (the mean of `probes`
-    per-point estimates with `probe` = "rademacher" | "gaussian" probes held fixed along the
-    solve; defaults: objective.hutchinson_probes and _probe). With return_se, also the standard
-    error of each point's Hutchinson estimate (zeros for the exact trace; NaN with one probe).
-    Untrained (no steps), the density's exact score is integrated instead: the result is then
-    the true log p, up to the solver's tolerance."""
+    trace = "exact": by its probability-flow ODE with the Jacobian's trace (objective sde or
+    flow_matching, d <= 3; core/measures/model_likelihood.py); "hutchinson": the same ODE with
+    the mean of `probes` per-point estimates with `probe` = "rademacher" | "gaussian" probes
+    held fixed along the solve (defaults: objective.hutchinson_probes and _probe); "grid":
+    the learned density the window and metrics.json show (-E of an energy model, else the
+    least-squares potential of the learned score) on the grid run measures it on, normalised
+    over density.bounds, -inf outside them (every objective; core/measures/density_grid.py);
+    "auto" (the default): "exact" where the model has an ODE, else "grid". With return_se,
+    also the standard error of each point's Hutchinson estimate (zeros otherwise; NaN with
+    one probe). Untrained (no steps), the ODE integrates the density's exact score instead:
+    the result is then the true log p, up to the solver's tolerance."""
     from .core.measures import model_likelihood as ML
     _run(run)
     p, t = run.preset, run.trainer
-    if not ML.available(p):
+    if trace not in ("auto", "exact", "hutchinson", "grid"):
+        raise SpecError("trace", f"must be 'auto', 'exact', 'hutchinson' or 'grid', got {trace!r}")
+    if trace == "auto":
+        trace = "exact" if ML.available(p) else "grid"
+    if trace != "grid" and not ML.available(p):
         raise SpecError("objective.kind", f"{p.objective['kind']!r} has no ODE likelihood; "
-                                          "log_density needs objective sde or flow_matching")
-    if trace not in ("exact", "hutchinson"):
-        raise SpecError("trace", f"must be 'exact' or 'hutchinson', got {trace!r}")
+                                          f"trace={trace!r} needs objective sde or flow_matching "
+                                          "(trace='grid' works for every objective)")
     if probe is not None and probe not in ("rademacher", "gaussian"):
         raise SpecError("probe", f"must be 'rademacher' or 'gaussian', got {probe!r}")
     if probes is not None and not (isinstance(probes, int) and probes >= 1):
@@ -227,6 +234,10 @@ def log_density(run: Run, x, trace: str = "exact", probes: int | None = None,
         pts = pts[:, None]
     if pts.ndim != 2 or pts.shape[1] != p.dim:
         raise SpecError("x", f"expected points of shape (n, {p.dim}), got {pts.shape}")
+    if trace == "grid":
+        from .core.measures.density_grid import log_density_at
+        logp = log_density_at(t, p, pts)
+        return (logp, np.zeros_like(logp)) if return_se else logp
     source = t.model if t.step_count > 0 else t.density
     if trace == "exact":
         logp, _ = ML.log_likelihood(p, source, pts, trace="exact", seed=seed)

@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 QUICK_FILES = {
-    "test_api.py", "test_api_arguments.py", "test_architecture.py", "test_defaults.py",
+    "test_api.py", "test_api_arguments.py", "test_architecture.py", "test_captions.py", "test_defaults.py",
     "test_densities.py", "test_faults_commands.py", "test_faults_plugins.py",
     "test_fisher_level.py", "test_history.py", "test_hutchinson.py", "test_models.py",
     "test_noise_error.py", "test_objectives.py", "test_preset_edits.py",
@@ -54,6 +54,12 @@ def open_main_window(qtbot):
     yield _open
     for w in opened:
         w.close()
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker per core this process may use (not the host's count, which a
+    container or taskset hides), at most eight: each worker holds torch and Qt (~0.5 GB)."""
+    return max(1, min(8, len(os.sched_getaffinity(0))))
 
 
 def _starts_a_python(item) -> bool:

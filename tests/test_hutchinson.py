@@ -159,5 +159,41 @@ def test_api_log_density():
     dsm = se.train(P.parse({"density": {"kind": "gaussian"}, "objective": {"kind": "dsm"},
                             "model": {"hidden": [8]}}), steps=1)
     with pytest.raises(SpecError) as e:
-        se.log_density(dsm, x)
-    assert e.value.key == "objective.kind"
+        se.log_density(dsm, x, trace="exact")
+    assert e.value.key == "objective.kind" and "trace='grid'" in str(e.value)
+
+
+def _mass_on_bounds(run, n=160) -> float:
+    """The integral of exp(log_density) over density.bounds by the midpoint rule on a grid
+    finer than the model's (an independent quadrature of the interpolated density)."""
+    b = np.asarray(run.preset.density["bounds"], dtype=np.float64)
+    axes = [lo + (hi - lo) * (np.arange(n) + 0.5) / n for lo, hi in b]
+    pts = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+    cell = float(np.prod((b[:, 1] - b[:, 0]) / n))
+    return float(np.exp(se.log_density(run, pts)).sum() * cell)
+
+
+@pytest.mark.parametrize("kind", ["score", "energy"])
+def test_log_density_of_a_model_without_an_ode_is_its_learned_density(kind):
+    """Every objective: the grid's learned density (trace 'auto' -> 'grid' for DSM/ESM), a
+    density over the bounds (mass 1 by an independent quadrature, -inf outside), near the
+    truth once trained; an energy model's is -E itself up to one constant."""
+    cov = [[1.0, 0.6], [0.6, 2.0]]
+    p = P.parse({"name": "g", "density": {"kind": "gaussian", "mean": [0.5, -0.5], "covariance": cov},
+                 "model": {"hidden": [32, 32], "activation": "softplus", "kind": kind},
+                 "objective": {"kind": "esm"}, "training": {"steps": 0, "seed": 0, "lr": 3e-3},
+                 "view": {"grid": 32}})
+    run = se.train(p, steps=400)
+    x = np.array([[0.5, -0.5], [1.0, 0.5], [0.0, -1.5], [1.2, -0.2]])
+    lp = se.log_density(run, x)
+    assert np.array_equal(lp, se.log_density(run, x, trace="grid"))
+    assert np.abs(lp - closed_form_log_p(x, [0.5, -0.5], cov)).max() < 0.15, lp
+    assert _mass_on_bounds(run) == pytest.approx(1.0, abs=0.02)
+    b = np.asarray(p.density["bounds"])
+    assert np.isneginf(se.log_density(run, np.array([[b[0, 1] + 0.1, 0.0]]))).all()
+    if kind == "energy":     # log p_theta = -E - log Z at the points themselves
+        import torch
+        model = run.trainer.model
+        with torch.no_grad():
+            minus_e = -model.energy(torch.from_numpy(x.astype(np.float32)), None).double().numpy()
+        assert np.ptp(lp - minus_e) < 1e-5

@@ -135,3 +135,32 @@ def fine_density_metrics(trainer, preset, fine: FineDensity | None = None) -> di
 
 __all__ = ["FineDensity", "fine_density", "GRID_CAP", "KL_FLOOR", "MASS_FLOOR", "density_grid", "fine_density_metrics",
            "mode_masses"]
+
+
+def log_density_at(trainer, preset, x: np.ndarray, fine: FineDensity | None = None) -> np.ndarray:
+    """log p_theta at the points x (n, d): the learned density of `fine_density` (the one
+    metrics.json measures), normalised over density.bounds. An energy model's -E is evaluated
+    at the points themselves (only its normaliser comes from the grid); a score model's
+    potential is interpolated linearly between the grid's cell centres (held level over the
+    outer half cells). Outside the bounds the grid density has no mass: -inf."""
+    from scipy.interpolate import RegularGridInterpolator
+    from .grid import grid_axes
+    f = fine if fine is not None else fine_density(trainer, preset)
+    pts = np.asarray(x, dtype=np.float64)
+    b = np.asarray(preset.density["bounds"], dtype=np.float64)
+    inside = np.isfinite(pts).all(axis=1) & ((pts >= b[:, 0]) & (pts <= b[:, 1])).all(axis=1)
+    out = np.full(len(pts), -np.inf)
+    if not inside.any():
+        return out
+    axes = grid_axes(b, f.n)
+    q = np.clip(pts[inside], [a[0] for a in axes], [a[-1] for a in axes])
+    if f.learned.source == "energy":
+        # learned_logp = -E - log Z on the grid: Z from the grid, -E at the points
+        grid_minus_e = energy_log_density(trainer.model, preset, f.points, device=trainer.device)
+        log_z = float(np.max(grid_minus_e - f.learned.learned_logp))
+        out[inside] = energy_log_density(trainer.model, preset, pts[inside].astype(np.float32),
+                                         device=trainer.device) - log_z
+        return out
+    table = f.learned.learned_logp.reshape((f.n,) * preset.dim)
+    out[inside] = RegularGridInterpolator(axes, table, method="linear")(q)
+    return out
