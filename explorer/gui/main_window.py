@@ -80,7 +80,6 @@ class MainWindow(QMainWindow):
         self.lesson = LessonCard()
         self.views = ViewsArea(self.session)
         self.views.rebuilt.connect(self._watch_views)
-        self.views.probes_requested.connect(self.open_probes)
         rl.addWidget(self.banner)
         rl.addWidget(self.views, 1)
         self.views.place_card(self.lesson)
@@ -359,11 +358,6 @@ class MainWindow(QMainWindow):
         from .tradeoff_dialog import open_for_window
         return open_for_window(self)
 
-    def open_probes(self):
-        """The likelihood estimators dialog for the model training here."""
-        from .likelihood_probes_dialog import open_for_window
-        return open_for_window(self)
-
     def save_to(self, path: str) -> bool:
         return self.files.save_to(path)
 
@@ -437,16 +431,12 @@ class MainWindow(QMainWindow):
         self.move(x, y)
 
     def closeEvent(self, event) -> None:
-        dialog = getattr(self, "_export_dialog", None)
-        if dialog is not None:
-            dialog.close()  # cancels and joins a running export
-        compare = getattr(self, "compare_window", None)
-        if compare is not None:
-            compare.close()  # its runs joined, its training process ended
-        for name in ("tradeoff_dialog", "probes_dialog"):
-            dialog = getattr(self, name, None)
-            if dialog is not None:
-                dialog.close()  # its measuring thread joined
+        # the export cancelled and joined, compare's runs joined and its training process
+        # ended, the trade-off's and the estimators' measuring threads joined
+        for name in ("_export_dialog", "compare_window", "tradeoff_dialog", "probes_dialog"):
+            other = getattr(self, name, None)
+            if other is not None:
+                other.close()
         self.bridge.detach()
         self.session.close()   # both runs joined, the training process ended
         self.trace.close()

@@ -104,10 +104,16 @@ def build_menus(w) -> None:
     w.act_tradeoff.setToolTip("DSM's bias (large σ) and variance (small σ) against σ on "
                               "this density; trained DSM runs as points")
     vmenu.addAction(w.act_tradeoff)
-    w.act_probes = act("&Likelihood estimators (Hutchinson)…", w.open_probes, "Ctrl+H")
+    w.act_probes = act("&Likelihood estimators (Hutchinson)…", lambda: _open_probes(w), "Ctrl+H")
     w.act_probes.setToolTip("Score SDEs and flow matching: the exact-trace NLL beside "
                             "Hutchinson's estimate ± its standard error, and its variance "
                             "against the number of probes k")
     vmenu.addAction(w.act_probes)
+    w.views.probes_requested.connect(w.act_probes.trigger)   # the button beside the likelihood map
     add_help_menu(w)
     w.setAcceptDrops(True)
+
+
+def _open_probes(w):
+    from .likelihood_probes_dialog import open_for_window
+    return open_for_window(w)

@@ -29,6 +29,7 @@ class ThrottledWorker(QObject):
         self.interval = float(interval)
         self.seconds = None            # how long the last computation took (in the worker)
         self._thread: threading.Thread | None = None
+        self._busy = False     # from a start until its result is shown (both in the GUI thread)
         self._again = False
         self._last = -1e9
         self._timer = QTimer(self)
@@ -68,12 +69,14 @@ class ThrottledWorker(QObject):
                 self._timer.start(int(1000 * wait) + 1)
             return
         self._timer.stop()
-        if self._thread is not None and self._thread.is_alive():
+        if self._busy:
+            # not the thread's liveness: a thread that has emitted but not yet ended would
+            # take the request after its result was shown, and nothing would run it
             self._again = True
             return
         inputs = self.snapshot()
         self._last = time.perf_counter()
-        self._again = False
+        self._busy, self._again = True, False
         self._thread = threading.Thread(target=self._run, args=(inputs,), name=self.name,
                                         daemon=True)
         self._thread.start()
@@ -93,6 +96,7 @@ class ThrottledWorker(QObject):
 
     @Slot(object)
     def _shown(self, result) -> None:
+        self._busy = False
         self.show(result)
         if self._again:
             self.request(now=True)
