@@ -42,6 +42,7 @@ def test_an_exported_particle_frame_reads_as_the_windows_status_line():
     preset = _shipped("vp_sde_pc")
     preset.sampler["particles"] = 64
     preset.sampler["score"] = "true"
+    preset.sampler["steps"] = 50
     trainer = Trainer(preset)
     snaps = list(particle_snapshots(preset, trainer.true_score(), "cpu", trainer.density, frames=3))
     last = snaps[-1]
