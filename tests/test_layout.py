@@ -207,9 +207,9 @@ def _overlaps_all(w):
 
 
 def _check(w, app, label) -> list[str]:
-    for _ in range(30):
+    for _ in range(8):      # layouts settle through posted events (no delayed timers in the views)
         app.processEvents()
-        time.sleep(0.01)
+        time.sleep(0.002)
     out = [f"{label}: {p}" for p in _overlaps_all(w) + _fills(w)]
     screen = w.screen().availableGeometry()
     frame = w.frameGeometry()
