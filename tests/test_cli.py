@@ -166,7 +166,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_written(small_run, tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "explorer", "run", str(preset), "--out", str(out),
                           "--steps", "10000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(15)  # past the imports and into training, even on a slow machine
+    # past the imports (the output folder is made just before training), then into training
+    t0 = time.time()
+    while not out.is_dir() and p.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.1)
+    time.sleep(3)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err

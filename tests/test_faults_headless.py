@@ -513,7 +513,12 @@ def test_sigterm_stops_like_ctrl_c_with_complete_files(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "explorer", "run",
                              str(write(tmp_path / "p.toml", t)), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    time.sleep(12)  # imports, the optimizer's first use (seconds), then training
+    # imports (the output folder is made just before training), the optimizer's first use
+    # (seconds), then training
+    t0 = time.time()
+    while not out.is_dir() and proc.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.1)
+    time.sleep(3)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
