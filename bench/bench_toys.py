@@ -75,9 +75,13 @@ def run(args) -> None:
             "steps": args.steps, "seeds": args.seeds, "particles": args.particles,
             "likelihood_samples": args.likelihood_samples, "workers": args.workers,
             "scheduler": args.scheduler, "load_start": os.getloadavg(), "commit": _commit()}
+    if args.first_seed and (out / "bench_meta.json").exists():   # continuing a cut-short run
+        old = json.loads((out / "bench_meta.json").read_text())
+        meta.update(started=old["started"], load_start=old["load_start"],
+                    commit=f"{old['commit']} (seeds 0-{args.first_seed - 1}), {meta['commit']} (the rest)")
     (out / "bench_meta.json").write_text(json.dumps(meta, indent=1))
     t0 = time.perf_counter()
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.seeds):
         preset = out / f"preset-seed-{seed}.toml"
         preset.write_bytes(tomli_w.dumps(base_preset(seed, args.particles, args.likelihood_samples,
                                                      args.set)).encode())
@@ -302,6 +306,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="continue a run cut short: seeds from this one on, into the same --out")
     ap.add_argument("--particles", type=int, default=1000)
     ap.add_argument("--likelihood-samples", type=int, default=200)
     ap.add_argument("--workers", type=int, default=1)
