@@ -184,22 +184,25 @@ def test_dask_cluster_gives_the_same_numbers(local, preset_file, tmp_path):
     ("density.kind=mixture,nope", "--vary density.kind=nope: unknown density kind"),
     ("objective", "--vary: expected KEY=V1,V2,..."),
 ])
-def test_invalid_key_or_value_is_one_error_line_and_writes_nothing(preset_file, tmp_path, vary, names):
+def test_invalid_key_or_value_is_one_error_line_and_writes_nothing(preset_file, tmp_path, capsys,
+                                                                  vary, names):
+    # in process (cli.main, as the shell calls it): the subprocess path is test_ctrl_c_... below
     out = tmp_path / "out"
-    r = compare(preset_file, "--vary", vary, "--out", out)
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], r.stderr
-    assert "Traceback" not in r.stderr and not out.exists()
+    assert cli.main(["compare", str(preset_file), "--vary", vary, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], err
+    assert "Traceback" not in err and not out.exists()
 
 
-def test_a_combination_that_is_invalid_together_is_caught_before_running(preset_file, tmp_path):
+def test_a_combination_that_is_invalid_together_is_caught_before_running(preset_file, tmp_path, capsys):
     # each value is valid alone; the ddpm objective with a Langevin sampler is not
     out = tmp_path / "out"
-    r = compare(preset_file, "--vary", "objective.kind=ssm_vr,ddpm",
-                "--vary", 'sampler.kind="langevin"', "--out", out)
-    assert r.returncode == 2 and not out.exists()
-    assert r.stderr.startswith("error: ") and "objective.kind=ddpm, sampler.kind=langevin" in r.stderr
+    rc = cli.main(["compare", str(preset_file), "--vary", "objective.kind=ssm_vr,ddpm",
+                   "--vary", 'sampler.kind="langevin"', "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert err.startswith("error: ") and "objective.kind=ddpm, sampler.kind=langevin" in err
 
 
 def test_missing_dask_is_a_clear_error(preset_file, tmp_path, monkeypatch, capsys):
