@@ -56,6 +56,25 @@ def open_main_window(qtbot):
         w.close()
 
 
+@pytest.fixture
+def cli_here(capsys):
+    """`cli_here(*args)`: `score-explorer ARGS` run in this process (cli.main, as the console
+    script calls it), returning what subprocess.run would (returncode, stdout, stderr): the
+    refusals and error lines of the command line without starting a Python for each."""
+    from types import SimpleNamespace
+
+    def _run(*args):
+        from explorer.cli import main
+        capsys.readouterr()
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:          # argparse's own exits
+            rc = e.code if isinstance(e.code, int) else 2
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
+    return _run
+
+
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one worker per core this process may use (not the host's count, which a
     container or taskset hides), at most eight: each worker holds torch and Qt (~0.5 GB)."""

@@ -70,9 +70,9 @@ def test_varying_sampler_and_score_gives_those_runs(preset_file):
     ("sampler.method=rk4,rk45", "--vary sampler.method=rk45: must be one of euler, rk4, dopri5"),
 ])
 def test_a_value_of_the_wrong_type_is_one_error_line_naming_key_and_value(preset_file, tmp_path,
-                                                                          vary, names):
+                                                                          cli_here, vary, names):
     out = tmp_path / "out"
-    r = compare(preset_file, "--vary", vary, "--out", out)
+    r = cli_here("compare", preset_file, "--vary", vary, "--out", out)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0], r.stderr
@@ -91,9 +91,10 @@ def test_compare_runs_the_exact_and_the_learned_score_side_by_side(preset_file, 
     assert abs(json.loads(exact["mode_weights"])[1] - 0.7) < 0.1, exact
 
 
-def test_too_few_vp_steps_for_ddpm_betas_is_an_error_not_nan_particles(preset_file, tmp_path):
+def test_too_few_vp_steps_for_ddpm_betas_is_an_error_not_nan_particles(preset_file, tmp_path,
+                                                                      cli_here):
     # beta_i = beta(t)/steps must stay below 1 (12 steps with beta_max = 20 gave NaN at step 1)
-    r = compare(preset_file, "--vary", "sampler.steps=30,12", "--out", tmp_path / "out")
+    r = cli_here("compare", preset_file, "--vary", "sampler.steps=30,12", "--out", tmp_path / "out")
     assert r.returncode == 2
     assert "--vary sampler.steps=12: must be at least objective.beta_max = 20" in r.stderr
     # the Euler-Maruyama predictor without a corrector does not use them

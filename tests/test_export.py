@@ -132,9 +132,10 @@ def test_prefix_chooses_what_and_size(tmp_path):
 
 
 @pytest.mark.parametrize("dest", ["/nonexistent/dir/a.mp4", "out.avi"])
-def test_cli_impossible_export_exits_2_with_one_error_line(tmp_path, dest):
-    r = _cli(PRESETS / "plain_langevin_weights.toml", "--steps", "0", "--particles", "10",
-             "--out", tmp_path / "out", "--export", dest, cwd=tmp_path)
+def test_cli_impossible_export_exits_2_with_one_error_line(tmp_path, monkeypatch, cli_here, dest):
+    monkeypatch.chdir(tmp_path)
+    r = cli_here("run", PRESETS / "plain_langevin_weights.toml", "--steps", "0", "--particles", "10",
+                 "--out", tmp_path / "out", "--export", dest)
     assert r.returncode == 2, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr

@@ -96,9 +96,9 @@ def test_compare_mode_with_four_objectives_fits_720p(tmp_path):
     (["default", "--size", "1280x720", "--out", "a.png", "--compare", "objective.kind"], "--vary"),
     (["default", "--size", "1280x720", "--out", "no/such/folder/a.png"], "no/such/folder"),
 ])
-def test_shoot_bad_input_is_one_error_line_exit_2(tmp_path, args, says):
-    r = subprocess.run([sys.executable, "-m", "explorer", "shoot", *args], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=60)
+def test_shoot_bad_input_is_one_error_line_exit_2(tmp_path, monkeypatch, cli_here, args, says):
+    monkeypatch.chdir(tmp_path)
+    r = cli_here("shoot", *args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], r.stderr

@@ -166,13 +166,13 @@ def test_cli_lists_the_lessons_one_a_line_in_course_order():
         assert line.rstrip().endswith(catalog.title_of(path)) and catalog.title_of(path) != path.stem
 
 
-def test_cli_a_bad_lesson_name_or_file_is_one_error_line(tmp_path):
-    r = _lesson_cli("no_such_lesson")
+def test_cli_a_bad_lesson_name_or_file_is_one_error_line(tmp_path, cli_here):
+    r = cli_here("lesson", "no_such_lesson")
     assert r.returncode == 2 and r.stderr.startswith("error: no_such_lesson")
     assert len(r.stderr.strip().splitlines()) == 1
     f = tmp_path / "broken.toml"
     f.write_text('title = "x"\n' + GOOD_STEP + 'train = "many"\n')
-    r = _lesson_cli(f, "--headless")
+    r = cli_here("lesson", f, "--headless")
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:")
     assert "broken.toml" in lines[0] and "step[1].train" in lines[0] and "Traceback" not in r.stderr
