@@ -110,10 +110,11 @@ def test_steps_zero_with_the_true_score_is_a_pure_sampling_run(tmp_path):
     ('[sampler]\nparticles = 999999999', "sampler.particles"),
     ('[model]\nwidth = 3', "model.width"),
 ])
-def test_bad_presets_exit_2_with_one_error_line(tmp_path, text, key):
+def test_bad_presets_exit_2_with_one_error_line(tmp_path, monkeypatch, cli_here, text, key):
     f = tmp_path / "bad.toml"
     f.write_text(text)
-    r = run(f, "--out", tmp_path / "o")
+    monkeypatch.chdir(tmp_path)      # in process; the real console script: the test below
+    r = cli_here("run", f, "--out", tmp_path / "o")
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
@@ -121,13 +122,15 @@ def test_bad_presets_exit_2_with_one_error_line(tmp_path, text, key):
     assert "Traceback" not in r.stderr
 
 
-def test_bad_command_line_values_exit_2(small_run, tmp_path):
+def test_bad_command_line_values_exit_2(small_run, tmp_path, cli_here):
     preset, _ = small_run
     for args, key in ((["--steps", "-5"], "--steps"), (["--particles", "0"], "--particles"),
                       (["--device", "tpu"], "--device"), (["--bogus"], "bogus")):
-        r = run(preset, "--out", tmp_path / "o", *args)
+        r = cli_here("run", preset, "--out", tmp_path / "o", *args)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.startswith("error:") and key in r.stderr
+    r = run(preset, "--out", tmp_path / "o", "--steps", "-5")   # the console script's own exit
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "--steps" in r.stderr
 
 
 def test_absent_gpu_falls_back_to_cpu_with_a_note(small_run, tmp_path):
