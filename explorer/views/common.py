@@ -263,6 +263,29 @@ def make_plot(title: str, x: str = X1, y: str = X2, style: ViewStyle = SCREEN,
     return plot
 
 
+def make_log_plot(title: str, x: str, y: str, style: ViewStyle = SCREEN, right: bool = False
+                  ) -> pg.PlotItem:
+    """A grid plot with both axes (and the right one, if asked) logarithmic, its tick labels
+    kept sparse (SparseLogAxis): the trade-off, the error per noise level, the probes."""
+    plot = make_plot(title, x, y, style, grid=True)
+    axes = {"left": SparseLogAxis("left"), "bottom": SparseLogAxis("bottom")}
+    if right:
+        axes["right"] = SparseLogAxis("right")
+    plot.setAxisItems(axes)
+    plot.setLogMode(x=True, y=True)
+    apply_style(plot, style)     # the new axes' names, fonts and pens
+    return plot
+
+
+def embed_layout(owner: QtWidgets.QWidget) -> pg.GraphicsLayoutWidget:
+    """A layout widget filling `owner` edge to edge (a view's plots and legend live in it)."""
+    widget = make_layout_widget()
+    lay = QtWidgets.QVBoxLayout(owner)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(widget)
+    return widget
+
+
 def apply_style(plot: pg.PlotItem, style: ViewStyle = SCREEN) -> None:
     """Fonts (ticks, axis labels, title) and axis pens of one plot."""
     font = QtGui.QFont()

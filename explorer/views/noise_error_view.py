@@ -22,15 +22,8 @@ class NoiseErrorView(QtWidgets.QWidget):
     def __init__(self, style: ViewStyle = SCREEN):
         super().__init__()
         self.style = style
-        self.widget = C.make_layout_widget()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.widget)
-        self.plot = C.make_plot(TITLE, "noise std σ (log)", "relative F (log)", style, grid=True)
-        self.plot.setAxisItems({"left": C.SparseLogAxis("left"), "bottom": C.SparseLogAxis("bottom")})
-        C.apply_style(self.plot, style)
-        C.label_axes(self.plot, "noise std σ (log)", "relative F (log)", style)
-        self.plot.setLogMode(x=True, y=True)
+        self.widget = C.embed_layout(self)
+        self.plot = C.make_log_plot(TITLE, "noise std σ (log)", "relative F (log)", style)
         self.widget.addItem(self.plot, 0, 0)
         self.curve = pg.PlotDataItem(pen=pg.mkPen(*FISHER, width=style.line_width * 1.3),
                                      symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(*FISHER),

@@ -27,15 +27,9 @@ class ProbesView(QtWidgets.QWidget):
     def __init__(self, style: ViewStyle = SCREEN):
         super().__init__()
         self.style = style
-        self.widget = C.make_layout_widget()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.widget)
-        self.plot = C.make_plot(TITLE, "probes k (log)", "Var of the NLL estimate, (nats/dim)² (log)",
-                                style, grid=True)
-        self.plot.setAxisItems({"left": C.SparseLogAxis("left"), "bottom": C.SparseLogAxis("bottom")})
-        self.plot.setLogMode(x=True, y=True)
-        C.apply_style(self.plot, style)     # the new axes' names, fonts and pens
+        self.widget = C.embed_layout(self)
+        self.plot = C.make_log_plot(TITLE, "probes k (log)",
+                                    "Var of the NLL estimate, (nats/dim)² (log)", style)
         self.widget.addItem(self.plot, 0, 0)
         w = style.line_width
         self.predicted = pg.PlotDataItem([], [], pen=pg.mkPen(*PREDICTED, width=w * 1.6))

@@ -30,16 +30,10 @@ class TradeoffView(QtWidgets.QWidget):
     def __init__(self, style: ViewStyle = SCREEN):
         super().__init__()
         self.style = style
-        self.widget = C.make_layout_widget()
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.widget)
+        self.widget = C.embed_layout(self)
         x_label, y_label = "noise level σ (log)", "relative Fisher divergence vs ∇log p (log)"
-        self.plot = C.make_plot(TITLE, x_label, y_label, style, grid=True)
-        self.plot.setAxisItems({"left": C.SparseLogAxis("left"), "bottom": C.SparseLogAxis("bottom"),
-                                "right": C.SparseLogAxis("right")})
+        self.plot = C.make_log_plot(TITLE, x_label, y_label, style, right=True)
         self.plot.showAxis("right")
-        self.plot.setLogMode(x=True, y=True)
         self.widget.addItem(self.plot, 0, 0)
         # the variances: a second ViewBox on the right axis, x linked to the plot's
         self.right = pg.ViewBox()
