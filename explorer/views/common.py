@@ -271,6 +271,8 @@ def make_log_plot(title: str, x: str, y: str, style: ViewStyle = SCREEN, right: 
     axes = {"left": SparseLogAxis("left"), "bottom": SparseLogAxis("bottom")}
     if right:
         axes["right"] = SparseLogAxis("right")
+    for axis in axes.values():   # "2, 1, 0.5 (x0.001)" on a log axis reads as a linear scale
+        axis.enableAutoSIPrefix(False)
     plot.setAxisItems(axes)
     plot.setLogMode(x=True, y=True)
     apply_style(plot, style)     # the new axes' names, fonts and pens
@@ -310,6 +312,9 @@ def apply_style(plot: pg.PlotItem, style: ViewStyle = SCREEN) -> None:
     else:   # just the tick labels' width (the axis grows to its widest label)
         plot.getAxis("left").setWidth(None)
     plot.getAxis("bottom").setHeight((1 + named) * fm.height() + 16)
+    right = plot.getAxis("right")
+    if named and right.isVisible() and right.labelText:   # a named right axis (the trade-off's)
+        right.setWidth(fm.horizontalAdvance("-00.00") + fm.height() + 14)
     for name in ("bottom", "left"):
         plot.getAxis(name).showLabel(bool(named))
 

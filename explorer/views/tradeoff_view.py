@@ -67,6 +67,7 @@ class TradeoffView(QtWidgets.QWidget):
                      self.style)
         self.plot.getAxis("right").setLabel("variance per sample at a fixed network (log)", **{
             "color": pg.mkColor(FOREGROUND).name(), "font-size": f"{self.style.font_pt + 1}pt"})
+        C.apply_style(self.plot, self.style)     # room for the right axis' name beside its ticks
 
     def _right_curve(self, colour, width, symbol=None, dashed=False) -> pg.PlotDataItem:
         pen = pg.mkPen(*colour, width=width)
