@@ -133,7 +133,7 @@ class ViewsArea(QWidget):
             "coloured by magnitude")
         self.arrow_combo.currentIndexChanged.connect(
             lambda: self.field_view and self.field_view.set_arrow_mode(self.arrow_combo.currentData()))
-        self.weighted = QCheckBox("Weight error by p")
+        self.weighted = QCheckBox("Weight error by p(x)")
         self.weighted.toggled.connect(
             lambda on: self.field_view and self.field_view.set_error_weighted(on))
         for w in (self.mode_combo, self.arrow_combo, self.weighted):
