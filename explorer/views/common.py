@@ -250,9 +250,34 @@ def label_axes(plot: pg.PlotItem, x: str = X1, y: str = X2, style: ViewStyle = S
                                              "font-size": f"{style.font_pt + 1}pt"})
 
 
+class ReadableAxis(pg.AxisItem):
+    """A linear axis whose labelled ticks stand at least a label and a gap apart: pyqtgraph
+    labelled every unit of a 16-unit box at slide fonts (-8 -7 ... 8, no space between)."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if self.logMode or not levels or not maxVal > minVal or size <= 0:
+            return levels
+        fm = QtGui.QFontMetricsF(self.style.get("tickFont") or QtGui.QFont())
+        if self.orientation in ("bottom", "top"):
+            label = max(fm.horizontalAdvance(f"{v:.3g}".replace("-", "−"))
+                        for v in (minVal, maxVal))
+            gap = label + 1.5 * fm.height()
+        else:
+            gap = 2.2 * fm.height()
+        px = size / (maxVal - minVal)
+        if all(spacing * px >= gap for spacing, _ in levels):
+            return levels
+        major = min(spacing for spacing, _ in levels)     # the finest nice step that fits
+        while major * px < gap:
+            mantissa = major / 10 ** math.floor(math.log10(major) + 1e-9)
+            major *= 2.5 if round(mantissa) == 2 else 2.0     # 1 -> 2 -> 5 -> 10
+        return [(major, 0.0)]
+
+
 def make_plot(title: str, x: str = X1, y: str = X2, style: ViewStyle = SCREEN,
               grid: bool = False) -> pg.PlotItem:
-    plot = pg.PlotItem()
+    plot = pg.PlotItem(axisItems={"bottom": ReadableAxis("bottom"), "left": ReadableAxis("left")})
     plot.setMenuEnabled(True)
     plot.hideButtons()
     set_title(plot, title, style)
