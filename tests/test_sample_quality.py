@@ -131,6 +131,8 @@ def test_a_negative_mmd_is_shown_with_what_it_means():
     text = mmd_text(negative, 0.0004)
     assert MMD_BELOW_NOISE in text and f"{negative:.3g}" in text and "exact 0.0004" in text
     assert mmd_text(0.0123, 0.0004) == "MMD² 0.0123 (exact 0.0004)"
+    # the exact samples' own figure below 0 (`run` printed "exact -0.00019" bare)
+    assert mmd_text(0.0622, -0.00019) == f"MMD² 0.0622 (exact -0.00019 {MMD_BELOW_NOISE})"
     line = describe({"mmd": -0.0003, "sliced_wasserstein": 0.2, "tv_grid": 0.1, "kl_grid": 0.05,
                      "floor": {"mmd": 0.0001, "sliced_wasserstein": 0.2, "tv_grid": 0.1,
                                "kl_grid": 0.05}})

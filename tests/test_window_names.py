@@ -84,3 +84,23 @@ def test_a_drawn_density_renames_the_title_the_lesson_card_and_an_exported_slide
         assert asked["title"] == "Painted density"
     finally:
         dlg.close()
+
+
+def test_a_long_lesson_title_wraps_to_the_card_instead_of_widening_it(qtbot):
+    """At the head of the 2-D particle column (about 300 px at 1280x720) a one-line title of
+    440 px widened the column and squeezed the field panels."""
+    from explorer.gui.lesson_card import LessonCard
+    card = LessonCard()
+    qtbot.addWidget(card)
+    title = "VP SDE: DDPM's sampler, then predictor-corrector"
+    card.set_lesson(title, "Some text.")
+    card.resize(300, 200)
+    card.show()
+    qtbot.waitExposed(card)
+    assert card.header.text().split() == f"Lesson: {title}".split()   # every word, in order
+    assert "\n" in card.header.text()
+    assert card.minimumSizeHint().width() <= 300
+    assert card.header.sizeHint().width() <= 300
+    card.resize(900, 200)
+    qtbot.wait(50)
+    assert card.header.text() == f"Lesson: {title}"                     # one line when it fits

@@ -204,11 +204,12 @@ MMD_BELOW_NOISE = "≈ 0: the unbiased estimate is below its noise"
 def mmd_text(v: float, floor: float | None = None) -> str:
     """MMD² for a reader: the unbiased estimate (formula above) drops the kernel's diagonal,
     so for two clouds from nearly the same law it scatters around 0 and can be negative; a
-    negative figure is shown with that said, not as a distance below zero."""
-    text = f"MMD² {v:.3g}"
-    if v < 0:
-        return f"{text} ({MMD_BELOW_NOISE}" + (f"; exact {floor:.2g})" if floor is not None else ")")
-    return text + (f" (exact {floor:.2g})" if floor is not None else "")
+    negative figure (the cloud's, or the exact samples' floor) is shown with that said, not
+    as a distance below zero."""
+    notes = [MMD_BELOW_NOISE] if v < 0 else []
+    if floor is not None:
+        notes.append(f"exact {floor:.2g}" + (f" {MMD_BELOW_NOISE}" if floor < 0 <= v else ""))
+    return f"MMD² {v:.3g}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def describe(figures: dict) -> str:
