@@ -108,3 +108,18 @@ def test_tick_labels_on_a_slide_stand_apart(qtbot):
         gaps = np.diff(values) * 580 / 16
         assert len(values) <= 9 and gaps.min() >= (widest if name == "bottom" else 0) + fm.height(), \
             (name, values)
+
+
+def test_a_1d_particle_slide_gives_the_curves_the_width(qapp):
+    from explorer.export.frames import ParticleScene, mode_readout
+    preset = _small("langevin_1d", training={"steps": 5}, sampler={"particles": 300, "steps": 10})
+    result = train_and_sample(preset)
+    density = result.trainer.density
+    scene = ParticleScene(preset, density, (1280, 720), SLIDE_720)
+    try:
+        scene.render({"x": result.samples, "status": "Langevin (true score), step 10/10",
+                      "modes": mode_readout(result.samples, density)})
+        width = scene.view.top.getViewBox().width()
+        assert width >= 0.55 * 1280, width          # before: 525 px, the readouts the rest
+    finally:
+        scene.close()

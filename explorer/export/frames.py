@@ -410,9 +410,16 @@ class ParticleScene(Scene):
         column as wide as what it shows: the column took the right half of a slide, and the
         plot stood in the left half."""
         v = self.view
-        if self.dim == 1 or not getattr(v, "_readouts_beside", False):
-            return
         from ..views.legends import legend_size
+        if self.dim == 1:     # the curves take the width the readout column leaves
+            texts = [t.itemRect().width() for t in (v.status_text, v.weights_text) if t.plain_text]
+            legends = [legend_size(g)[0] for g in (v.top_legend, v.bottom_legend)]
+            column = max([*legends, *texts]) + 16 + 12
+            for row in (0, 1):
+                v.graphics.ci.getItem(row, 1).setMaximumWidth(column)
+            return
+        if not getattr(v, "_readouts_beside", False):
+            return
         texts = [t.itemRect().width() for t in (v.status_text, v.weights_text) if t.plain_text]
         legend = legend_size(v.legend)[0] if v.legend.isVisible() else 0.0
         column = max([legend, *texts]) + 16 + 12          # the column's own margins
