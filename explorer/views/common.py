@@ -259,17 +259,23 @@ class ReadableAxis(pg.AxisItem):
         if self.logMode or not levels or not maxVal > minVal or size <= 0:
             return levels
         fm = QtGui.QFontMetricsF(self.style.get("tickFont") or QtGui.QFont())
-        if self.orientation in ("bottom", "top"):
-            label = max(fm.horizontalAdvance(f"{v:.3g}".replace("-", "−"))
-                        for v in (minVal, maxVal))
-            gap = label + 1.5 * fm.height()
-        else:
-            gap = 2.2 * fm.height()
         px = size / (maxVal - minVal)
-        if all(spacing * px >= gap for spacing, _ in levels):
+        horizontal = self.orientation in ("bottom", "top")
+
+        def room(spacing: float) -> float:
+            """Pixels a label at this spacing needs: its widest label and a gap (across),
+            or two lines (up the side)."""
+            if not horizontal:
+                return 2.2 * fm.height()
+            first = math.ceil(minVal / spacing)
+            values = [k * spacing for k in range(first, int(math.floor(maxVal / spacing)) + 1)]
+            strings = self.tickStrings(values, self.scale, spacing) if values else ["0"]
+            return max(fm.horizontalAdvance(t) for t in strings) + fm.height()
+
+        if all(spacing * px >= room(spacing) for spacing, _ in levels):
             return levels
         major = min(spacing for spacing, _ in levels)     # the finest nice step that fits
-        while major * px < gap:
+        while major * px < room(major):
             mantissa = major / 10 ** math.floor(math.log10(major) + 1e-9)
             major *= 2.5 if round(mantissa) == 2 else 2.0     # 1 -> 2 -> 5 -> 10
         return [(major, 0.0)]
