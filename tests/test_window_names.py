@@ -104,3 +104,20 @@ def test_a_long_lesson_title_wraps_to_the_card_instead_of_widening_it(qtbot):
     card.resize(900, 200)
     qtbot.wait(50)
     assert card.header.text() == f"Lesson: {title}"                     # one line when it fits
+
+
+def test_an_exact_score_preset_says_why_its_loss_plot_is_empty(open_main_window):
+    """plain_langevin_weights trains 0 steps: its loss plot said "no training yet", as if
+    curves were coming."""
+    w = open_main_window()
+    hint = w.views.loss_view.hint
+    assert hint.textItem.toPlainText() == "no training yet"
+    assert w.load_path(str(_shipped("plain_langevin_weights")))
+    assert int(w.preset.training["steps"]) == 0
+    hint = w.views.loss_view.hint
+    assert hint.textItem.toPlainText() == "exact score: nothing to train" and hint.isVisible()
+
+
+def _shipped(name: str):
+    from pathlib import Path
+    return Path(__file__).resolve().parents[1] / "explorer" / "presets" / f"{name}.toml"

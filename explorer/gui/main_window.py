@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.panel.set_preset(s.preset)
         self.views.build(s.preset.dim)
         self._update_title()
+        self._update_loss_hint()
         self.lesson.set_lesson(s.preset.name, s.preset.description)
         if self.lesson_player.active:
             self.lesson.hide()   # the lesson's panel says more than the preset's card
@@ -233,6 +234,15 @@ class MainWindow(QMainWindow):
         if self.preset.dim == 2:
             self.draw_panel.set_bounds(self.preset.density["bounds"])
             self.draw_panel.show_density(self.preset.density, self.preset.base_dir)
+
+    def _update_loss_hint(self) -> None:
+        """A preset that trains 0 steps (the exact score) has no loss to show: its empty loss
+        plot says why instead of "no training yet" (plain_langevin_weights at 1280x720)."""
+        view = getattr(self.views, "loss_view", None)
+        if view is not None:
+            none = int(self.preset.training.get("steps", 0) or 0) == 0
+            view.set_hint("exact score: nothing to train" if none
+                          else "no training yet")
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"Score Explorer — {self.preset.name}")
@@ -314,6 +324,7 @@ class MainWindow(QMainWindow):
                 self.views.draw_true_field()
         elif effect is Effect.STEPS:
             self.run_bar.progress.setMaximum(self.preset.training["steps"])
+        self._update_loss_hint()
         return True
 
     def _restart_on_edit_changed(self, on: bool) -> None:
