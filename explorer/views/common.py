@@ -251,8 +251,9 @@ def label_axes(plot: pg.PlotItem, x: str = X1, y: str = X2, style: ViewStyle = S
 
 
 class ReadableAxis(pg.AxisItem):
-    """A linear axis whose labelled ticks stand at least a label and a gap apart: pyqtgraph
-    labelled every unit of a 16-unit box at slide fonts (-8 -7 ... 8, no space between)."""
+    """A linear axis whose labelled ticks stand at least a label and two font heights apart:
+    pyqtgraph labelled every unit of a 16-unit box at slide fonts (-8 -7 ... 8, no space
+    between), and nine labels across a 313 px field panel."""
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = super().tickSpacing(minVal, maxVal, size)
@@ -270,7 +271,7 @@ class ReadableAxis(pg.AxisItem):
             first = math.ceil(minVal / spacing)
             values = [k * spacing for k in range(first, int(math.floor(maxVal / spacing)) + 1)]
             strings = self.tickStrings(values, self.scale, spacing) if values else ["0"]
-            return max(fm.horizontalAdvance(t) for t in strings) + fm.height()
+            return max(fm.horizontalAdvance(t) for t in strings) + 2 * fm.height()
 
         if all(spacing * px >= room(spacing) for spacing, _ in levels):
             return levels
