@@ -144,8 +144,9 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         b = self.scene.bounds
         r = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
         self.radius = r
-        # more room on the left, for the x₃ name and ticks
-        self.vb.setRange(xRange=(-1.2 * r, 1.05 * r), yRange=(-1.12 * r, 1.05 * r), padding=0)
+        # more room on the left and at the bottom, for the axis names and ticks (x₁ of
+        # sphere_shell_3d ran under the legend)
+        self.vb.setRange(xRange=(-1.2 * r, 1.05 * r), yRange=(-1.25 * r, 1.05 * r), padding=0)
 
     # ------------------------------------------------------------ data (same API as View3D)
     def set_bounds(self, bounds) -> None:
