@@ -32,6 +32,22 @@ def _settings(tmp_path, monkeypatch):
     monkeypatch.setenv("SCORE_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
 
 
+@pytest.fixture(autouse=True)
+def _garbage_in_the_gui_thread(request):
+    """As in the app (gui/app.collect_garbage_in_gui_thread): once a Qt test runs, Python's
+    cyclic garbage is collected only in the GUI thread, never in a worker thread where
+    freeing a Qt wrapper deadlocks against it; after each test what is due is collected."""
+    if "qtbot" in request.fixturenames and not _COLLECTOR:
+        from explorer.gui.app import collect_garbage_in_gui_thread
+        _COLLECTOR.append(collect_garbage_in_gui_thread())
+    yield
+    if _COLLECTOR:
+        _COLLECTOR[-1].check()
+
+
+_COLLECTOR: list = []
+
+
 @pytest.fixture
 def open_main_window(qtbot):
     """`open_main_window(source=None, size=(1280, 720))`: the main window as

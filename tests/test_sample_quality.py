@@ -113,3 +113,28 @@ def test_a_headless_run_writes_sample_metrics(tmp_path):
     again = sample_metrics(result.samples, result.trainer.density, preset.density["bounds"],
                            preset.sampler["seed"])
     assert m["sliced_wasserstein"] == pytest.approx(again["sliced_wasserstein"])
+
+
+def test_a_negative_mmd_is_shown_with_what_it_means():
+    """Two clouds drawn from one law: the unbiased MMD² comes out below 0 for some seeds (it
+    drops the kernels' diagonal); wherever it is printed (`run`'s line, the quality-vs-NFE
+    axis) it says so rather than showing a distance under zero."""
+    from explorer.core.compare.quality_vs_nfe import LABELS
+    from explorer.core.measures.sample_quality import MMD_BELOW_NOISE, describe, mmd_text
+    rng = np.random.default_rng(1)
+    pairs = [(rng.normal(size=(30, 2)), rng.normal(size=(30, 2))) for _ in range(20)]
+    values = [mmd2_unbiased(x, y, [1.0]) for x, y in pairs]
+    i = int(np.argmin(values))
+    negative = values[i]
+    assert negative < 0, values                      # it happens, with the plain estimator:
+    assert negative == pytest.approx(_naive_mmd2(*pairs[i], [1.0]), rel=1e-9)
+    text = mmd_text(negative, 0.0004)
+    assert MMD_BELOW_NOISE in text and f"{negative:.3g}" in text and "exact 0.0004" in text
+    assert mmd_text(0.0123, 0.0004) == "MMD² 0.0123 (exact 0.0004)"
+    # the exact samples' own figure below 0 (`run` printed "exact -0.00019" bare)
+    assert mmd_text(0.0622, -0.00019) == f"MMD² 0.0622 (exact -0.00019 {MMD_BELOW_NOISE})"
+    line = describe({"mmd": -0.0003, "sliced_wasserstein": 0.2, "tv_grid": 0.1, "kl_grid": 0.05,
+                     "floor": {"mmd": 0.0001, "sliced_wasserstein": 0.2, "tv_grid": 0.1,
+                               "kl_grid": 0.05}})
+    assert line.startswith("MMD² -0.0003 (≈ 0: the unbiased estimate is below its noise")
+    assert "below noise" in LABELS["mmd"]

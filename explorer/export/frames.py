@@ -370,6 +370,34 @@ class ParticleScene(Scene):
         v.set_status(status)
         if snap.get("modes") is not None and hasattr(v, "set_mode_weights"):
             v.set_mode_weights(*snap["modes"])
+        self._centre()
+
+    def _centre(self) -> None:
+        """The plot and its readouts as one block in the middle of the frame, the readout
+        column as wide as what it shows: the column took the right half of a slide, and the
+        plot stood in the left half."""
+        v = self.view
+        from ..views.legends import legend_size
+        if self.dim == 1:     # the curves take the width the readout column leaves
+            texts = [t.itemRect().width() for t in (v.status_text, v.weights_text) if t.plain_text]
+            legends = [legend_size(g)[0] for g in (v.top_legend, v.bottom_legend)]
+            column = max([*legends, *texts]) + 16 + 12
+            for row in (0, 1):
+                v.graphics.ci.getItem(row, 1).setMaximumWidth(column)
+            return
+        if not getattr(v, "_readouts_beside", False):
+            return
+        texts = [t.itemRect().width() for t in (v.status_text, v.weights_text) if t.plain_text]
+        legend = legend_size(v.legend)[0] if v.legend.isVisible() else 0.0
+        column = max([legend, *texts]) + 16 + 12          # the column's own margins
+        box = v.plot.getViewBox().height()                 # the density's square box
+        plot = v.plot.getAxis("left").width() + box + 24
+        margin = max(0.0, (self.size[0] - plot - column) / 2)
+        if abs(margin - getattr(self, "_margin", -1.0)) < 2:
+            return
+        self._margin = margin
+        v.readouts.setMaximumWidth(column)
+        v.graphics.ci.layout.setContentsMargins(margin, 0, margin, 0)
 
 
 class TrainingScene(Scene):
@@ -393,6 +421,9 @@ class TrainingScene(Scene):
                 self.field.set_bounds(b)
                 xs, p = density_curve(density, b)
                 self.field.set_density(xs, p)
+                # no particles in a training frame: neither in the legend nor the title
+                self.field.top_legend.removeItem(self.field.hist_item)
+                self.field.top.title_text = "Density p(x)"
             else:
                 self.field = _view("FieldView")()
                 b2 = b[:2]

@@ -12,6 +12,24 @@ from PySide6.QtCore import QTimer
 from ..views.application import make_app
 
 
+_COLLECTOR = None
+
+
+def collect_garbage_in_gui_thread():
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate. When it
+    frees a Qt wrapper in a worker thread (training, sampling, an export, the likelihood
+    estimators), ~QObject takes Qt's mutex and then waits for the GIL, which the GUI thread
+    holds while it waits for that mutex to delete another object: both wait forever (seen:
+    the estimators' ODE solve against a menu's deletion). pyqtgraph's GarbageCollector turns
+    the automatic collector off and collects on a timer in the GUI thread instead, the
+    remedy pyqtgraph documents for this. Idempotent; returns the collector."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _COLLECTOR = GarbageCollector(interval=1.0)
+    return _COLLECTOR
+
+
 def open_window(path: str | None = None):
     """Build the main window with `path`, or the last preset, or the default."""
     from ..core.presets import preset as P
@@ -19,6 +37,7 @@ def open_window(path: str | None = None):
     from .main_window import MainWindow
     from .settings import app_settings
 
+    collect_garbage_in_gui_thread()
     error = None
     preset = None
     folder = path if path is not None and Path(path).is_dir() else None   # a run folder

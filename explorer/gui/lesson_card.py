@@ -8,8 +8,8 @@ gives the plots the room; the choice is remembered between sessions.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout
+from PySide6.QtGui import QFontMetricsF, QGuiApplication
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QToolButton, QVBoxLayout
 
 from .settings import app_settings
 
@@ -28,6 +28,10 @@ class LessonCard(QFrame):
         self.header.setCheckable(True)
         self.header.setToolTip("Show or hide what this preset teaches")
         self.header.toggled.connect(self._set_folded_from_button)
+        # the title wraps to the card's width (`_fit_header`) rather than setting it: at the
+        # head of the 2-D particle column a long lesson title widened the column and took
+        # a quarter of the field panels' width at 1280x720
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.body = QLabel()
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -49,7 +53,32 @@ class LessonCard(QFrame):
         self.title = title or ""
         self.body.setText(text or "")
         self.header.setText(f"Lesson: {self.title}" if self.title else "Lesson")
+        self._fit_header()
         self.setVisible(bool(text))
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit_header()
+
+    def _fit_header(self) -> None:
+        """The header's text broken into lines at spaces where the card is narrower."""
+        full = f"Lesson: {self.title}" if self.title else "Lesson"
+        font = self.header.font()
+        font.setBold(True)
+        fm = QFontMetricsF(font)
+        room = self.width() - 16 - fm.height() * 2.5     # the margins and the arrow
+        lines, cur = [], ""
+        for word in full.split(" "):
+            trial = f"{cur} {word}" if cur else word
+            if cur and room > 0 and fm.horizontalAdvance(trial) > room:
+                lines.append(cur)
+                cur = word
+            else:
+                cur = trial
+        lines.append(cur)
+        text = "\n".join(lines)
+        if text != self.header.text():
+            self.header.setText(text)
 
     def set_folded(self, folded: bool) -> None:
         self.header.blockSignals(True)
@@ -75,3 +104,4 @@ class LessonCard(QFrame):
             f = w.font()
             f.setPointSizeF(pt)
             w.setFont(f)
+        self._fit_header()

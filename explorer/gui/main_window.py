@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.panel.set_preset(s.preset)
         self.views.build(s.preset.dim)
         self._update_title()
+        self.views.show_loss_hint(self.preset)
         self.lesson.set_lesson(s.preset.name, s.preset.description)
         if self.lesson_player.active:
             self.lesson.hide()   # the lesson's panel says more than the preset's card
@@ -314,6 +315,7 @@ class MainWindow(QMainWindow):
                 self.views.draw_true_field()
         elif effect is Effect.STEPS:
             self.run_bar.progress.setMaximum(self.preset.training["steps"])
+        self.views.show_loss_hint(self.preset)
         return True
 
     def _restart_on_edit_changed(self, on: bool) -> None:

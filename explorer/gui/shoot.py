@@ -156,6 +156,9 @@ def _settle(app, seconds: float = 0.4) -> None:
 
 def _train_and_sample(app, w, steps: int, sample: bool) -> None:
     s = w.session
+    # no more than the preset trains: a preset with the exact score trains 0 steps, and
+    # waiting for 200 of them ran into the time-out
+    steps = min(steps, int(w.preset.training.get("steps", 0) or 0))
     if steps > 0:
         w.run_bar.step_count.setValue(steps)
         w.step_training()

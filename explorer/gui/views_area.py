@@ -138,7 +138,7 @@ class ViewsArea(QWidget):
                                       "variance against the number of probes k (Ctrl+H)")
         self.probes_button.clicked.connect(self.probes_requested)
         self.probes_button.setVisible(False)
-        self.weighted = QCheckBox("Weight error by p")
+        self.weighted = QCheckBox("Weight error by p(x)")
         self.weighted.toggled.connect(
             lambda on: self.field_view and self.field_view.set_error_weighted(on))
         for w in (self.mode_combo, self.probes_button, self.arrow_combo, self.weighted):
@@ -228,7 +228,7 @@ class ViewsArea(QWidget):
 
     def _sigma_changed(self, i: int) -> None:
         level = self._levels[i]
-        self.sigma_label.setText(self._level_text(level))
+        self.sigma_label.setText(T.level_text(self.session.preset, level))
         self.session.set_view_level(None if i == len(self._levels) - 1 else level)
         if self.noise_view is not None:
             self.noise_view.set_level(level_noise(self.session.preset, level)[0]
@@ -513,6 +513,13 @@ class ViewsArea(QWidget):
             kind = level_kind(preset)
             noise = [level_noise(preset, (kind, r[0]))[0] for r in rows]
             self.noise_view.set_errors(noise, [r[2] for r in rows], T.noise_errors_what(preset))
+
+    def show_loss_hint(self, preset) -> None:
+        """A preset that trains 0 steps (the exact score) has no loss to show: its empty loss
+        plot says why instead of "no training yet" (plain_langevin_weights at 1280x720)."""
+        if self.loss_view is not None:
+            exact = int(preset.training.get("steps", 0) or 0) == 0
+            self.loss_view.set_hint("exact score: nothing to train" if exact else "no training yet")
 
     def draw_loss(self, steps: np.ndarray, losses: np.ndarray) -> None:
         s = self.session

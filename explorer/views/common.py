@@ -250,9 +250,41 @@ def label_axes(plot: pg.PlotItem, x: str = X1, y: str = X2, style: ViewStyle = S
                                              "font-size": f"{style.font_pt + 1}pt"})
 
 
+class ReadableAxis(pg.AxisItem):
+    """A linear axis whose labelled ticks stand at least a label and two font heights apart:
+    pyqtgraph labelled every unit of a 16-unit box at slide fonts (-8 -7 ... 8, no space
+    between), and nine labels across a 313 px field panel."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if self.logMode or not levels or not maxVal > minVal or size <= 0:
+            return levels
+        fm = QtGui.QFontMetricsF(self.style.get("tickFont") or QtGui.QFont())
+        px = size / (maxVal - minVal)
+        horizontal = self.orientation in ("bottom", "top")
+
+        def room(spacing: float) -> float:
+            """Pixels a label at this spacing needs: its widest label and a gap (across),
+            or two lines (up the side)."""
+            if not horizontal:
+                return 2.2 * fm.height()
+            first = math.ceil(minVal / spacing)
+            values = [k * spacing for k in range(first, int(math.floor(maxVal / spacing)) + 1)]
+            strings = self.tickStrings(values, self.scale, spacing) if values else ["0"]
+            return max(fm.horizontalAdvance(t) for t in strings) + 2 * fm.height()
+
+        if all(spacing * px >= room(spacing) for spacing, _ in levels):
+            return levels
+        major = min(spacing for spacing, _ in levels)     # the finest nice step that fits
+        while major * px < room(major):
+            mantissa = major / 10 ** math.floor(math.log10(major) + 1e-9)
+            major *= 2.5 if round(mantissa) == 2 else 2.0     # 1 -> 2 -> 5 -> 10
+        return [(major, 0.0)]
+
+
 def make_plot(title: str, x: str = X1, y: str = X2, style: ViewStyle = SCREEN,
               grid: bool = False) -> pg.PlotItem:
-    plot = pg.PlotItem()
+    plot = pg.PlotItem(axisItems={"bottom": ReadableAxis("bottom"), "left": ReadableAxis("left")})
     plot.setMenuEnabled(True)
     plot.hideButtons()
     set_title(plot, title, style)

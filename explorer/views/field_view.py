@@ -50,6 +50,7 @@ DENSITY_CMAP = "viridis"      # perceptually uniform, dark (low) to light (high)
 ARROW_MODES = ("per_panel", "shared", "direction")
 MAGNITUDE_CMAP = "cividis"    # colour-blind safe, dark to light
 MAGNITUDE_BINS = 8
+TRUE_UNDER = 2.5              # overlay: the true arrows this many px wider than the learned
 MIN_ARROW_PX = 16             # at least this far apart (or 6 arrow widths)
 
 
@@ -467,11 +468,13 @@ class FieldView(QtWidgets.QWidget):
             self.side_hint.setText(HINT_TEXT)
             self.side_true_hint.setVisible(tru is None and has_any)
         else:
-            for q, v in ((self.overlay_learned, lrn), (self.overlay_true, tru)):
+            # the true arrows wider, under the learned ones: where the two agree (DDPM at
+            # t = 0, a trained model) the learned arrows covered the true ones whole
+            for q, v, k in ((self.overlay_learned, lrn, 0.0), (self.overlay_true, tru, TRUE_UNDER)):
                 if v is None:
                     q.clear_arrows()
                 else:
-                    q.set_data(p, v, scale=self.shared_scale, width=w, cell=cell)
+                    q.set_data(p, v, scale=self.shared_scale, width=w + k, cell=cell)
             self.overlay_hint.setVisible(not has_any)
 
     def _thinned(self) -> tuple[np.ndarray, float | None]:

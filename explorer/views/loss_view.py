@@ -396,6 +396,13 @@ class LossView(QtWidgets.QWidget):
         self.auto_y = True
         self._apply_y_range()
 
+    def set_hint(self, text: str) -> None:
+        """What the empty plot says ("no training yet"; a preset with the exact score, which
+        trains nothing, says so rather than promising curves)."""
+        if text != self.hint.textItem.toPlainText():
+            self.hint.setText(text)
+            self._place_hint()
+
     def _place_hint(self, *_):
         r = self.plot.getViewBox().boundingRect()
         self.hint.setPos(r.center())

@@ -490,10 +490,21 @@ class ParticlesView(QtWidgets.QWidget):
         # column's filler would otherwise share the height with the plot)
         self.readouts.setMaximumHeight(1e6 if beside else self._readouts_height())
         if beside == self._readouts_beside:
+            self._fit_canvas()
             return
         self._readouts_beside = beside
         self.graphics.ci.removeItem(self.readouts)
         self.graphics.addItem(self.readouts, *((0, 1) if beside else (2, 0)))
+        self._fit_canvas()
+
+    def _fit_canvas(self) -> None:
+        """The canvas as large as the view again: it was sized while its minimum width was
+        larger (readouts beside, or wrapped wider), and a QGraphicsWidget's geometry never
+        goes under its minimum, nor comes back when the minimum drops; the plot then ran
+        off the view's right edge (painted_heart at 1280x720)."""
+        view = QtCore.QRectF(self.graphics.viewport().rect())
+        if view.width() > 0 and self.graphics.ci.geometry().width() > view.width() + 1:
+            self.graphics.ci.setGeometry(view)
 
     def _readouts_height(self) -> float:
         items = [t for t in (self.legend, self.status_text, self.weights_text)

@@ -25,7 +25,9 @@ class QualityNfeView(QtWidgets.QWidget):
             self.metric.addItem(LABELS[m], m)
         self.metric.setToolTip("What is drawn against the score evaluations; SW2 and TV are "
                                "divided by their noise floor (exact samples against exact "
-                               "samples: 1 is as good as can be told)")
+                               "samples: 1 is as good as can be told); MMD^2 is the unbiased "
+                               "estimate, which scatters around 0 for clouds from nearly the "
+                               "same law: a value below 0 is noise, read it as 0")
         self.metric.currentIndexChanged.connect(lambda _i: self.set_rows(self.rows))
         self.curves = CurvesView("Sample quality against cost", "score evaluations (NFE)",
                                  LABELS[METRICS[0]],

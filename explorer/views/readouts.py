@@ -44,8 +44,8 @@ class SideText(pg.LabelItem):
         if self.plain_text and self._content is not None:
             # the rich text as given (None for plain text, which wraps): passing the escaped
             # plain text back as "rich" stopped it wrapping in presenter sizes
-            plain, rich, _ = self._content
-            self.set_content(plain, rich, style)
+            plain, rich, _, wrap = self._content
+            self.set_content(plain, rich, style, wrap)
 
     def set_wrap_px(self, px: float | None) -> None:
         """Wrap plain text at `px` pixels (None: at wrap_em font heights): a readout under
@@ -54,14 +54,17 @@ class SideText(pg.LabelItem):
             return
         self.wrap_px = px
         if self._content is not None and self.plain_text:
-            plain, rich, style = self._content
+            plain, rich, style, wrap = self._content
             self._content = None
-            self.set_content(plain, None if rich is None else rich, style)
+            self.set_content(plain, rich, style, wrap)
 
-    def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN) -> None:
-        if (plain or "", rich, style) == self._content:
+    def set_content(self, plain: str, rich: str | None = None, style: ViewStyle = SCREEN,
+                    wrap: bool | None = None) -> None:
+        """`wrap`: wrap at the column's width (default: plain text wraps, rich text such as a
+        table keeps its lines; True wraps rich text too, e.g. a bold line over a long status)."""
+        if (plain or "", rich, style, wrap) == self._content:
             return   # unchanged: re-laying out rich text is a real part of a particle frame
-        self._content = (plain or "", rich, style)
+        self._content = (plain or "", rich, style, wrap)
         self.plain_text = plain or ""
         if not self.plain_text:
             self.rich_text = ""
@@ -73,7 +76,7 @@ class SideText(pg.LabelItem):
         font.setPointSizeF(float(style.font_pt))
         self.item.setFont(font)
         self.item.setTextWidth(-1)
-        wraps = rich is None      # plain text wraps; a table keeps its columns
+        wraps = rich is None if wrap is None else wrap   # plain text wraps; a table keeps its columns
         if rich is None:
             rich = html.escape(self.plain_text).replace("\n", "<br>")
         self.rich_text = rich

@@ -23,7 +23,7 @@ from .execute import Finished
 
 QUALITY = ("sliced_wasserstein", "tv_grid", "mmd")       # metrics.json sample_metrics, over the floor
 LABELS = {"sliced_wasserstein": "SW2 / floor", "tv_grid": "TV / floor",
-          "mmd": "MMD^2 (grey: its floor)",
+          "mmd": "MMD^2 (grey: its floor; < 0: below noise)",   # unbiased: may be < 0
           "weight_error": "max |mode weight - truth|"}
 COLUMNS = ("sampler", "score", "steps", "runs", "nfe", *(c for q in QUALITY for c in (q, f"{q}_floor")),
            "weight_error")

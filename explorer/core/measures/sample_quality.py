@@ -198,6 +198,20 @@ def sample_metrics(x: np.ndarray, density, bounds, seed: int = 0) -> dict:
     return SampleQuality(density, bounds, len(x), seed).measure(x)
 
 
+MMD_BELOW_NOISE = "≈ 0: the unbiased estimate is below its noise"
+
+
+def mmd_text(v: float, floor: float | None = None) -> str:
+    """MMD² for a reader: the unbiased estimate (formula above) drops the kernel's diagonal,
+    so for two clouds from nearly the same law it scatters around 0 and can be negative; a
+    negative figure (the cloud's, or the exact samples' floor) is shown with that said, not
+    as a distance below zero."""
+    notes = [MMD_BELOW_NOISE] if v < 0 else []
+    if floor is not None:
+        notes.append(f"exact {floor:.2g}" + (f" {MMD_BELOW_NOISE}" if floor < 0 <= v else ""))
+    return f"MMD² {v:.3g}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def describe(figures: dict) -> str:
     """One line for a readout: each figure beside its noise floor."""
     f = figures["floor"]
@@ -207,5 +221,5 @@ def describe(figures: dict) -> str:
         v, fl = figures[key], f[key]
         if v is None or (isinstance(v, float) and math.isnan(v)):
             continue
-        parts.append(f"{name} {v:.3g} (exact {fl:.2g})")
+        parts.append(mmd_text(v, fl) if key == "mmd" else f"{name} {v:.3g} (exact {fl:.2g})")
     return ", ".join(parts)

@@ -29,6 +29,22 @@ def flow_size(images, wrap_width: int = 0) -> QtCore.QSize:
     return QtCore.QSize(max(r.right() for r in rects) + 5, max(r.bottom() for r in rects) + 7)
 
 
+def arrange(w: int, h: int, one: list, under: list, legend_at: int | None = None
+            ) -> tuple[str, list, list]:
+    """(how, pictures, pictures below) for text boxes around a w x h picture: `one` stacked
+    in a column beside it ("beside"), `under` flowed under it ("under"), or, given the
+    legend's index `legend_at` (on screen), the legend under it and the rest beside
+    ("mixed"): whichever leaves the larger square for the cube."""
+    options = [(min(w - flow_size(one).width(), h), "beside", one, []),
+               (min(w, h - flow_size(under, w).height()), "under", under, [])]
+    if legend_at is not None and len(one) > legend_at + 1:
+        legend, rest = [under[legend_at]], one[:legend_at] + one[legend_at + 1:]
+        options.append((min(w - flow_size(rest).width(), h - flow_size(legend, w).height()),
+                        "mixed", rest, legend))
+    _room, how, images, below = max(options, key=lambda o: o[0])
+    return how, images, below
+
+
 class ChromeColumn(QtWidgets.QWidget):
     """The 3-D view's title, legend and readouts as the same pictures the exported frame
     shows, stacked in a widget beside or under the GL picture (painted over it, the

@@ -16,8 +16,8 @@ from .. import common as C
 from ..style import BACKGROUND, PARTICLES, SCREEN, TRUE, ViewStyle
 from .capture import qimage_rgb
 from .geometry import (AZIMUTH, BOX_COLOR, ELEVATION, SLICE_COLOR, axis_labels_layout, box_edges, nice_ticks, path_segments)
-from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels, paint_legend, paint_text_box, text_box_size)
-from .chrome import ChromeColumn, flow_rects, flow_size
+from .overlay import (fonts_for, particle_alpha, legend_size, mode_weights_text, paint_axis_labels, paint_legend, paint_text_box, text_box_size, wrap_lines)
+from .chrome import ChromeColumn, arrange, flow_rects, flow_size
 from .gl_context import PROGRAMS, gl_classes, composite_gl, grab_with_gl, render_with_gl
 from .gl_items import GLItems
 from .scene import AutoRotate, Scene
@@ -71,13 +71,19 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
         self.container.setMinimumSize(160, 120)
         self.container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         # Title, legend and readouts in a column beside or under the picture, not over the cube.
-        self.side = ChromeColumn()
-        self._box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
-        self._box.setContentsMargins(0, 0, 0, 0)
-        self._box.setSpacing(4)
-        self._box.addWidget(self.container, 1)
-        self._box.addWidget(self.side, 0)
+        # (on a short screen the legend under the picture and the readouts beside it: `below`)
+        self.side, self.below = ChromeColumn(), ChromeColumn()
+        self._grid = QtWidgets.QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self._grid.setRowStretch(0, 1)
+        self._grid.setColumnStretch(0, 1)
+        self._grid.addWidget(self.container, 0, 0)
+        self._grid.addWidget(self.side, 0, 1)
+        self._grid.addWidget(self.below, 1, 0, 1, 2)
+        self.below.setVisible(False)
         self.side_beside = True
+        self.arrangement = "beside"
         self.setAutoFillBackground(True)
         pal = self.palette()
         pal.setColor(self.backgroundRole(), pg.mkColor(BACKGROUND))
@@ -334,14 +340,13 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
         super().resizeEvent(ev)
         self._place_side()
 
-    def _arrangement(self, w: int, h: int, with_title: bool = False) -> tuple[bool, list]:
-        """(beside, pictures): the text boxes in one column beside a w x h area, or under it
-        (the legend in as many columns as the width holds, boxes side by side), whichever
-        leaves the larger square for the cube."""
+    def _arrangement(self, w: int, h: int, with_title: bool = False,
+                     mixed: bool = False) -> tuple[str, list, list]:
+        """(how, pictures, pictures below) by `chrome.arrange`; under the picture the legend
+        takes as many columns as the width holds; "mixed" only on screen (`mixed`)."""
         one = self._images_for_side(1, with_title)
         if not one:
-            return True, []
-        beside_w = flow_size(one).width()
+            return "beside", [], []
         cols = 1
         for c in range(max(1, len(self.scene.legend_rows())), 1, -1):
             legend_w = self._images_for_side(c, True)[1 if self.title else 0].width()
@@ -349,23 +354,30 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
                 cols = c
                 break
         under = self._images_for_side(cols, with_title)
-        under_h = flow_size(under, w).height()
-        beside = min(w - beside_w, h) >= min(w, h - under_h)
-        return beside, (one if beside else under)
+        legend_at = (1 if (with_title and self.title) else 0) if self.scene.legend_rows() else None
+        return arrange(w, h, one, under, legend_at if mixed else None)
 
     def _place_side(self, force: bool = False) -> None:
-        """The side column beside or under the picture (see `_arrangement`)."""
+        """The side column beside or under the picture, or the legend under it and the
+        readouts beside: at 1280x720 all of them beside the picture left the cube a strip at
+        the left edge once sampling added its readouts."""
         if getattr(self, "_side_key", None) is None:
             return
-        beside, images = self._arrangement(self.width(), self.height())
+        how, images, below = self._arrangement(self.width(), self.height(), mixed=True)
         if force or images is not self.side.images_source:
             self.side.set_images(images)
             self.side.images_source = images
-        self.side.set_wrap_width(0 if beside else self.width())
-        if beside != self.side_beside:
-            self.side_beside = beside
-            self._box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight if beside
-                                   else QtWidgets.QBoxLayout.Direction.TopToBottom)
+        if force or below != self.below.images:
+            self.below.set_images(below)
+        self.side.set_wrap_width(self.width() if how == "under" else 0)
+        self.below.set_wrap_width(self.width())
+        if how != self.arrangement:
+            self.arrangement = how
+            self.side_beside = how != "under"
+            self._grid.removeWidget(self.side)
+            self._grid.addWidget(self.side, *((1, 0, 1, 2) if how == "under" else (0, 1)))
+            self._grid.removeWidget(self.below)
+            self._grid.addWidget(self.below, *((2, 0, 1, 2) if how == "under" else (1, 0, 1, 2)))
 
     def frame_layout(self, w: int, h: int) -> tuple[QtCore.QRect, list]:
         """For a w x h picture of the view alone (export): the rectangle the cube is drawn
@@ -373,7 +385,8 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
         self._side_images = {} if getattr(self, "_frame_key", None) != self._text_key() else \
             getattr(self, "_side_images", {})
         self._frame_key = self._text_key()
-        beside, images = self._arrangement(w, h, with_title=True)
+        how, images, _below = self._arrangement(w, h, with_title=True)
+        beside = how == "beside"
         if not images:
             return QtCore.QRect(0, 0, w, h), []
         if beside:
@@ -433,9 +446,13 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
             items.append((picture(size, lambda q: paint_legend(q, rows, 0, 0, font, from_top=True,
                                                                columns=legend_columns)),
                           QtCore.QPointF(8, 8 + th + 6)))
-        if self.scene.status:
-            size = text_box_size(self.scene.status, font)
-            items.append((picture(size, lambda q: paint_text_box(q, self.scene.status, QtCore.QPointF(0, 0),
+        # the status wrapped at 16 font heights: a long status line widened the side column
+        # when sampling started and pushed the cube aside
+        status = self.scene.status
+        if status:
+            status = wrap_lines(status, font, 16 * QtGui.QFontMetricsF(font).height())
+            size = text_box_size(status, font)
+            items.append((picture(size, lambda q: paint_text_box(q, status, QtCore.QPointF(0, 0),
                                                                  "tl", font)),
                           QtCore.QPointF(w - 8 - size.width(), 8)))
         if self.scene.mode_weights:
@@ -443,7 +460,7 @@ class View3D(QtWidgets.QWidget, AutoRotate, GLItems):
             mono.setStyleHint(QtGui.QFont.StyleHint.Monospace)
             mono.setPointSizeF(self.style.font_pt)
             text = self.scene.mode_weights
-            top = 8 + (text_box_size(self.scene.status, font).height() + 6 if self.scene.status else 0)
+            top = 8 + (text_box_size(status, font).height() + 6 if status else 0)
             size = text_box_size(text, mono)
             items.append((picture(size, lambda q: paint_text_box(q, text, QtCore.QPointF(0, 0), "tl", mono)),
                           QtCore.QPointF(w - 8 - size.width(), top)))

@@ -19,6 +19,24 @@ def text_box_size(text: str, font: QtGui.QFont) -> QtCore.QSizeF:
     return QtCore.QSizeF(max(fm.horizontalAdvance(s) for s in lines) + 16, fm.height() * len(lines) + 10)
 
 
+def wrap_lines(text: str, font: QtGui.QFont, width: float) -> str:
+    """`text` with each line wider than `width` pixels broken at spaces (a word wider than
+    that stays whole)."""
+    fm = QtGui.QFontMetricsF(font)
+    out = []
+    for line in text.split("\n"):
+        cur = ""
+        for word in line.split(" "):
+            trial = f"{cur} {word}" if cur else word
+            if cur and fm.horizontalAdvance(trial) > width:
+                out.append(cur)
+                cur = word
+            else:
+                cur = trial
+        out.append(cur)
+    return "\n".join(out)
+
+
 def legend_size(rows, font: QtGui.QFont, columns: int = 1) -> QtCore.QSizeF:
     widths, n = _legend_columns(rows, font, columns)
     fm = QtGui.QFontMetricsF(font)

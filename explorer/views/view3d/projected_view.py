@@ -44,7 +44,7 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
     is_gl = False
 
     def __init__(self, parent=None, style: ViewStyle = SCREEN, reason: str = "",
-                 title: str = "Particles and scores in 3-D (projected)"):
+                 title: str = "Particles and scores in 3-D"):   # the note says "projected"
         super().__init__(parent)
         from ..particles_view import PointCloudItem
         self.style = style
@@ -101,9 +101,10 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         # The note and the readouts in a column beside the plot, never over the data.
         self.note = Rd.SideText()
         self.status_text = Rd.SideText()
-        self.graphics.addItem(Rd.ReadoutColumn(self.note, self.status_text), 0, 1)
+        self.readouts = Rd.ReadoutColumn(self.note, self.status_text)
+        self.graphics.addItem(self.readouts, 0, 1)
         self.legend_label = pg.LabelItem(justify="left")
-        self.graphics.addItem(self.legend_label, 1, 0)
+        self.graphics.addItem(self.legend_label, 1, 0, 1, 2)   # under the plot and the readouts
         self.legend_plain = ""
 
         self._init_auto_rotate(40)
@@ -143,7 +144,9 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         b = self.scene.bounds
         r = 0.5 * float(np.linalg.norm(b[:, 1] - b[:, 0]))
         self.radius = r
-        self.vb.setRange(xRange=(-1.05 * r, 1.05 * r), yRange=(-1.12 * r, 1.05 * r), padding=0)
+        # more room on the left and at the bottom, for the axis names and ticks (x₁ of
+        # sphere_shell_3d ran under the legend)
+        self.vb.setRange(xRange=(-1.2 * r, 1.05 * r), yRange=(-1.25 * r, 1.05 * r), padding=0)
 
     # ------------------------------------------------------------ data (same API as View3D)
     def set_bounds(self, bounds) -> None:
@@ -207,7 +210,9 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
         s = self.scene
         plain = "\n".join(t for t in (s.status, s.mode_weights) if t)
         rich = "<br>".join(t for t in (html.escape(s.status).replace("\n", "<br>"), s.mode_weights_rich) if t)
-        self.status_text.set_content(plain, rich or None, style=self.style)
+        # wrapped at the column's width: an unwrapped status line ("annealed Langevin, step
+        # 1000/1000, 1,000 NFE, σ = 0.3") widened the column past the view at 1280x720
+        self.status_text.set_content(plain, rich or None, style=self.style, wrap=True)
 
     def apply_style(self, style: ViewStyle) -> None:
         self.style = style
@@ -218,9 +223,9 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
             rgb = tuple(int(v) for v in error_colors([(i + 0.5) / self.n_learned_bins])[0] * 255)
             c.setPen(pg.mkPen(rgb, width=style.arrow_width))
         note = NO_GL_NOTE + (f"\n({self.reason})" if self.reason else "")
-        self.note.set_content(note, f"<b>{NO_GL_NOTE}</b>"
-                              + (f"<br><span style='color:#aaaab2'>{self.reason}</span>"
-                                 if self.reason else ""), style=style)
+        # the reason in the tooltip: at 1280x720 the column has no height for its lines
+        self.note.set_content(note, f"<b>{NO_GL_NOTE}</b>", style=style, wrap=True)
+        self.note.setToolTip(self.reason)
         self._draw_status()
         self._draw_labels()
         self._draw_legend()
@@ -343,8 +348,32 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
+        self._size_readouts()
         QtCore.QTimer.singleShot(0, self._draw_labels)
         QtCore.QTimer.singleShot(0, self._draw_legend)   # one column or two: by the width
+
+    def _size_readouts(self) -> None:
+        """The readout column as wide as the room the cube leaves (the cube is a square as
+        high as the plot), 12 to 24 font heights, and that wide whatever it shows: a column
+        sized by its text widened when sampling started and pushed the cube to the left;
+        an unwrapped status line ran off the view at 1280x720."""
+        fm = QtGui.QFontMetricsF(self._font())
+        em = fm.height()
+        legend_h = self.legend_label.minimumHeight() if self.legend_plain else 0.0
+        cube = self.height() - self.plot.titleLabel.height() - legend_h - 24
+        title = self.plot.titleLabel.minimumWidth() + 12
+        # the cube and its axis names and ticks (about 1.5 em each side), or the title
+        wrap = min(max(self.width() - max(cube + 3 * em, title) - 32, 12 * em), 24 * em)
+        self.readouts.setMinimumWidth(wrap + 16)
+        self.readouts.setMaximumWidth(wrap + 16)
+        for t in (self.note, self.status_text):
+            if abs((getattr(t, "wrap_px", None) or 0) - wrap) > 4:
+                t.set_wrap_px(wrap)
+
+    def _font(self) -> QtGui.QFont:
+        font = QtGui.QFont()
+        font.setPointSizeF(float(self.style.font_pt))
+        return font
 
     def _draw_legend(self) -> None:
         rows = self.scene.legend_rows(projected=True)
@@ -385,6 +414,7 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
                         + "</tr>" for i in range(half))
         self.legend_label.setText(f"<table>{table}</table>", size=f"{self.style.font_pt}pt",
                                   color=pg.mkColor(FOREGROUND).name())
+        self._size_readouts()
 
     def render_rgb(self, w: int | None = None, h: int | None = None) -> np.ndarray:
         return render_rgb(self, w or self.width(), h or self.height())
