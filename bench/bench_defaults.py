@@ -48,9 +48,13 @@ CASES = {
 # training variants: edits of the case's preset (one training each)
 TRAIN = {
     "default": {},
+    "2 layers": {"model.hidden": [128, 128]},   # the default before the A/B below
     "steps x2": "double",
     "wide": {"model.hidden": [256, 256]},
     "deep": {"model.hidden": [128, 128, 128]},
+    "deep x2": "deep+double",
+    "lr 3e-3": {"training.lr": 3e-3},           # the recipe's (a preset that set 1e-3)
+    "deep lr 3e-3": {"training.lr": 3e-3, "model.hidden": [128, 128, 128]},
 }
 # sampler variants: edits of the sampler only (the same trained model)
 SAMPLE = {
@@ -58,6 +62,12 @@ SAMPLE = {
     "denoise": {"sampler.denoise": True},
     "T=200": {"sampler.denoise": False, "sampler.steps": 200},
     "T=200+denoise": {"sampler.denoise": True, "sampler.steps": 200},
+    "derived step": {"sampler.denoise": False, "sampler.step_size": None},   # a preset that set one
+    "derived+denoise": {"sampler.denoise": True, "sampler.step_size": None},
+    # the score SDEs' PC sampler (VP): its corrector
+    "snr 0.01": {"sampler.snr": 0.01},
+    "no corrector": {"sampler.corrector_steps": 0},
+    "EM": {"sampler.kind": "euler_maruyama"},
 }
 
 
@@ -69,15 +79,19 @@ def base_preset(case: str, seed: int):
     return api.edit(p, {"training.seed": seed, "sampler.seed": seed})
 
 
-def trained(case: str, seed: int, variant: str):
+def trained(case: str, seed: int, variant: str, untrained: bool = False):
     from explorer import api
     from explorer.core.training.trainer import Trainer
     p = base_preset(case, seed)
     edit = TRAIN[variant]
     if edit == "double":
         edit = {"training.steps": 2 * int(p.training["steps"])}
+    elif edit == "deep+double":
+        edit = {"training.steps": 2 * int(p.training["steps"]), "model.hidden": [128, 128, 128]}
     if edit:
         p = api.edit(p, edit)
+    if untrained:
+        p = api.edit(p, {"training.steps": 0})
     tr = Trainer(p, device=torch.device("cpu"))
     t0 = time.perf_counter()
     tr.step(int(p.training["steps"]))
@@ -124,15 +138,18 @@ def main() -> None:
     ap.add_argument("--train", nargs="+", default=["default"], choices=list(TRAIN))
     ap.add_argument("--sample", nargs="+", default=["plain", "denoise"], choices=list(SAMPLE))
     ap.add_argument("--exact", action="store_true", help="also sample the exact score")
+    ap.add_argument("--exact-only", action="store_true",
+                    help="only the exact score (nothing trained: training.steps = 0)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     rows: dict = {}
     for seed in a.seeds:
         for case in a.cases:
             for tv in a.train:
-                p, tr, secs = trained(case, seed, tv)
+                p, tr, secs = trained(case, seed, tv, a.exact_only)
                 for sv in a.sample:
-                    for exact in ((False, True) if a.exact else (False,)):
+                    scores = (True,) if a.exact_only else (False, True) if a.exact else (False,)
+                    for exact in scores:
                         r = sampled(p, tr, sv, exact)
                         key = (case, tv, sv, "exact" if exact else "learned")
                         rows.setdefault(key, []).append(r)
