@@ -67,6 +67,7 @@ SAMPLE = {
     # the score SDEs' PC sampler (VP): its corrector
     "snr 0.01": {"sampler.snr": 0.01},
     "no corrector": {"sampler.corrector_steps": 0},
+    "corrector 1": {"sampler.corrector_steps": 1},      # the default before the A/B
     "EM": {"sampler.kind": "euler_maruyama"},
 }
 

@@ -41,7 +41,7 @@ PROMISES = {
     "energy_vs_score": ({}, [("curl_below", 0.01), ("fisher_below", 0.2)]),
     "annealed_langevin_weights": (EXACT, [("weights", 0.03), ("cloud", 2.0)]),
     "two_modes_annealed": ({}, [("weights", 0.03)]),
-    "ncsn_noise_levels": ({}, [("cloud", 3.0), ("tv", 2.0)]),   # SW2 2.9x: the network's
+    "ncsn_noise_levels": ({}, [("cloud", 2.0)]),
     "ddpm_moons": ({}, [("cloud", 2.0)]),
     "painted_heart": ({}, [("cloud", 2.0)]),
     "ve_sde": ({"training.steps": 0, "sampler.score": "true"}, [("weights", 0.03)]),
@@ -50,7 +50,7 @@ PROMISES = {
     "flow_matching": ({}, [("weights", 0.03)]),
     "gaussian_3d_langevin": (EXACT, [("cloud", 2.0)]),
     "helix_3d": ({}, [("fisher_below", 0.5)]),
-    "mixture_3d": ({}, [("weights", 0.05)]),
+    "mixture_3d": ({}, [("weights", 0.03), ("cloud", 2.0)]),
     "sphere_shell_3d": ({}, [("fisher_below", 0.05), ("cloud", 2.0)]),
     "torus_3d": ({}, [("fisher_below", 0.5)]),
 }

@@ -146,8 +146,11 @@ class PredictorCorrector(ReverseSDE):
                            help="reverse_diffusion: the SDE's own discretisation (DDPM's ancestral "
                                 "step on VP, NCSN's on VE); euler_maruyama; none: corrector only "
                                 "(annealed Langevin on VE)"),
-        "corrector_steps": Field("int", 1, min=0, max=100,
-                                 help="Langevin corrector steps per time step (0: predictor only)"),
+        # None: derived (preset._derive): 0 on the VP and sub-VP SDEs, 1 otherwise
+        "corrector_steps": Field("int", None, min=0, max=100,
+                                 help="Langevin corrector steps per time step (0: predictor only; "
+                                      "derived: 0 on the VP and sub-VP SDEs, as score_sde_pytorch's "
+                                      "configs, 1 otherwise)"),
         "snr": Field("float", 0.16, min=0.0, exclusive_min=True, max=10.0, help=SNR_HELP),
         "pc_order": Field("str", "predictor_first", choices=("predictor_first", "corrector_first"),
                           help="predictor_first: the paper's Algorithms 2 and 3 (predict t_i -> "
