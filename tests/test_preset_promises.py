@@ -92,6 +92,20 @@ def _check(m: dict, check: str, value) -> str | None:
     return None
 
 
+def _figures(m: dict) -> str:
+    """The figures the promises are about, for the record (docs/defaults.md)."""
+    sm, out = m.get("sample_metrics") or {}, []
+    if m.get("mode_weights") is not None:
+        out.append("mode weights " + " ".join(f"{w:.3f}" for w in m["mode_weights"]))
+    if sm:
+        f = sm["floor"]
+        out.append(f"SW2 {sm['sliced_wasserstein']:.3f} ({sm['sliced_wasserstein'] / f['sliced_wasserstein']:.2f}x "
+                   f"floor), TV {sm['tv_grid']:.3f} ({sm['tv_grid'] / f['tv_grid']:.2f}x floor)")
+    if m.get("relative_fisher_divergence") is not None:
+        out.append(f"relative Fisher {m['relative_fisher_divergence']:.3f}")
+    return "; ".join(out)
+
+
 def test_every_shipped_preset_has_a_promise():
     assert {p.stem for p in shipped_presets()} == set(PROMISES)
 
@@ -113,7 +127,7 @@ def test_a_shipped_preset_keeps_its_promise(name):
     torch.manual_seed(0)
     t = time.perf_counter()
     result = train_and_sample(preset, threads=1)
-    print(f"\n{name}: {time.perf_counter() - t:.1f} s on one thread")
+    print(f"\n{name}: {time.perf_counter() - t:.1f} s on one thread; {_figures(result.metrics)}")
     assert result.failure is None, result.failure
     wrong = [w for c, v in checks if (w := _check(result.metrics, c, v))]
     assert not wrong, f"{name}: " + "; ".join(wrong)
