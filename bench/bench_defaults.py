@@ -19,7 +19,7 @@ model (and the exact score), so the sampler rows of a seed differ only in the sa
 Cases: spirals2 (the default spirals), spirals3 (3 arms, 1.2 turns, noise 0.12), spirals_thin
 (2 arms, 1.5 turns, noise 0.08), ncsn_noise_levels and mixture_3d (the shipped presets, their
 own keys), vp_mixture (the judged VP SDE + PC setting: 0.3/0.7 mixture, 6,000 steps, 20,000
-particles). Training variants: default (the preset as derived now), "2 layers" (the
+particles; subvp_mixture and ve_mixture the same with the other two SDEs). Training variants: default (the preset as derived now), "2 layers" (the
 [128, 128] default before this A/B), "steps x2", wide ([256, 256]), deep ([128, 128, 128]),
 "lr 3e-3"; sampler variants: plain, denoise (annealed Langevin's final Tweedie step), T=200
 (steps per level), "derived step" (a preset's own step left out), and for PC: "no corrector",
@@ -48,6 +48,10 @@ CASES = {
     "ncsn_noise_levels": "ncsn_noise_levels",
     "mixture_3d": "mixture_3d",
     "vp_mixture": {"density": MIXTURE, "objective": {"kind": "sde", "sde": "vp"},
+                   "training": {"steps": 6000}, "sampler": {"particles": 20000}},
+    "subvp_mixture": {"density": MIXTURE, "objective": {"kind": "sde", "sde": "subvp"},
+                      "training": {"steps": 6000}, "sampler": {"particles": 20000}},
+    "ve_mixture": {"density": MIXTURE, "objective": {"kind": "sde", "sde": "ve"},
                    "training": {"steps": 6000}, "sampler": {"particles": 20000}},
 }
 # training variants: edits of the case's preset (one training each)

@@ -321,8 +321,6 @@ def _derive(p: Preset, dens) -> None:
             s[key] = f.default
     if s["steps"] is None:
         s["steps"] = int(sampler.default_steps(p))
-    if s.get("corrector_steps", 0) is None:
-        s["corrector_steps"] = _corrector_steps(o)
     if s["step_size"] is None:   # from the ladder or the density's scale (core/presets/step_rules.py)
         from .step_rules import default_step_size
         derived = default_step_size(p, dens) if _builtin_sampler(s["kind"]) else None
@@ -339,15 +337,6 @@ def _derive(p: Preset, dens) -> None:
     if m["sigma_data"] is None and m["preconditioning"] == "edm":
         from ..training.recipe import estimate_sigma_data
         m["sigma_data"] = estimate_sigma_data(dens)
-
-
-def _corrector_steps(o: dict) -> int:
-    """The PC sampler's Langevin corrector steps per time step where the preset names none:
-    none on the VP and sub-VP SDEs (score_sde_pytorch's configs/vp and configs/subvp:
-    sampling.corrector = 'none'; with a learned score the corrector took the 0.3/0.7 mixture's
-    cloud from about 1x to 3-4x its TV floor, bench/bench_defaults.py, docs/recipe.md), one
-    elsewhere (its VE configs: 'langevin')."""
-    return 0 if o["kind"] == "sde" and o.get("sde") in ("vp", "subvp") else 1
 
 
 def _round(x: float, digits: int) -> float:
