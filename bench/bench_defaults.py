@@ -17,10 +17,11 @@ model (and the exact score), so the sampler rows of a seed differ only in the sa
         [--train default] [--sample plain denoise] [--exact]
 
 Cases: spirals2 (the default spirals), spirals3 (3 arms, 1.2 turns, noise 0.12), spirals_thin
-(2 arms, 1.5 turns, noise 0.08), ncsn_noise_levels and mixture_3d (the shipped presets, their
-own keys), vp_mixture (the judged VP SDE + PC setting: 0.3/0.7 mixture, 6,000 steps, 20,000
-particles; subvp_mixture and ve_mixture the same with the other two SDEs). Training variants: default (the preset as derived now), "2 layers" (the
-[128, 128] default before this A/B), "steps x2", wide ([256, 256]), deep ([128, 128, 128]),
+(2 arms, 1.5 turns, noise 0.08), spirals4 (4 arms, 0.8 turns, noise 0.1, scale 2.5),
+ncsn_noise_levels and mixture_3d (the shipped presets, their own keys), vp_mixture (the judged
+VP SDE + PC setting: 0.3/0.7 mixture, 6,000 steps, 20,000 particles; subvp_mixture and
+ve_mixture the same with the other two SDEs). Training variants: default (the preset as
+derived now), "2 layers" (the [128, 128] default before this A/B), "steps x2", wide ([256, 256]), deep ([128, 128, 128]),
 "lr 3e-3"; sampler variants: plain, denoise (annealed Langevin's final Tweedie step), T=200
 (steps per level), "derived step" (a preset's own step left out), and for PC: "no corrector",
 "corrector 1", "snr 0.01", EM (Euler-Maruyama). Figures taken: docs/recipe.md ("Defaults on
@@ -45,6 +46,8 @@ CASES = {
                  "objective": {"kind": "ncsn"}},
     "spirals_thin": {"density": {"kind": "spirals", "arms": 2, "turns": 1.5, "noise": 0.08},
                      "objective": {"kind": "ncsn"}},
+    "spirals4": {"density": {"kind": "spirals", "arms": 4, "turns": 0.8, "noise": 0.1,
+                             "scale": 2.5}, "objective": {"kind": "ncsn"}},
     "ncsn_noise_levels": "ncsn_noise_levels",
     "mixture_3d": "mixture_3d",
     "vp_mixture": {"density": MIXTURE, "objective": {"kind": "sde", "sde": "vp"},
