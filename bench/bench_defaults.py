@@ -22,9 +22,10 @@ ncsn_noise_levels and mixture_3d (the shipped presets, their own keys), vp_mixtu
 VP SDE + PC setting: 0.3/0.7 mixture, 6,000 steps, 20,000 particles; subvp_mixture and
 ve_mixture the same with the other two SDEs). Training variants: default (the preset as
 derived now), "2 layers" (the [128, 128] default before this A/B), "steps x2", wide
-([256, 256]), deep ([128, 128, 128]), "lr 3e-3"; sampler variants: plain, denoise (annealed Langevin's final Tweedie step), T=200
-(steps per level), "derived step" (a preset's own step left out), and for PC: "no corrector",
-"corrector 1", "snr 0.01", EM (Euler-Maruyama). Figures taken: docs/recipe.md ("Defaults on
+([256, 256]), deep ([128, 128, 128]), "lr 3e-3"; sampler variants: plain, denoise
+(annealed Langevin's final Tweedie step), T=200 (steps per level), "derived step" (a preset's
+own step left out), and for PC: "no corrector", "corrector 1", "snr 0.01", EM
+(Euler-Maruyama). Figures taken: docs/recipe.md ("Defaults on
 densities the repository does not ship").
 """
 

@@ -99,8 +99,9 @@ def _figures(m: dict) -> str:
         out.append("mode weights " + " ".join(f"{w:.3f}" for w in m["mode_weights"]))
     if sm:
         f = sm["floor"]
-        out.append(f"SW2 {sm['sliced_wasserstein']:.3f} ({sm['sliced_wasserstein'] / f['sliced_wasserstein']:.2f}x "
-                   f"floor), TV {sm['tv_grid']:.3f} ({sm['tv_grid'] / f['tv_grid']:.2f}x floor)")
+        sw, tv = sm["sliced_wasserstein"], sm["tv_grid"]
+        out.append(f"SW2 {sw:.3f} ({sw / f['sliced_wasserstein']:.2f}x floor), "
+                   f"TV {tv:.3f} ({tv / f['tv_grid']:.2f}x floor)")
     if m.get("relative_fisher_divergence") is not None:
         out.append(f"relative Fisher {m['relative_fisher_divergence']:.3f}")
     return "; ".join(out)
