@@ -216,3 +216,65 @@ def test_a_drawn_cloud_samples_with_the_exact_score_under_the_defaults(tmp_path,
     assert r.failure is None
     m = r.metrics["sample_metrics"]
     assert m["tv_grid"] <= 2 * m["floor"]["tv_grid"], m
+
+
+# The judged check of issue 23: a spirals density the repository does not ship, with NCSN's
+# defaults (objective.kind = "ncsn" and nothing else but the density), learned and sampled,
+# within twice its noise floor on SW2 and TV. Each trains 5,000 steps of the derived
+# [128, 128, 128] network (20-40 s on one thread, docs/recipe.md): the opt-in promises tier.
+UNSEEN_SPIRALS = {
+    "default": {"kind": "spirals"},
+    "thin": {"kind": "spirals", "arms": 2, "turns": 1.5, "noise": 0.08},
+    "three_arms": {"kind": "spirals", "arms": 3, "turns": 1.2, "noise": 0.12},
+}
+
+
+@pytest.mark.promises
+@pytest.mark.parametrize("name", sorted(UNSEEN_SPIRALS))
+def test_ncsn_defaults_learn_a_spirals_variant_within_twice_the_floor(name):
+    from explorer.core.run.headless import train_and_sample
+    p = P.parse({"density": UNSEEN_SPIRALS[name], "objective": {"kind": "ncsn"}})
+    assert p.model["hidden"] == [128, 128, 128] and p.sampler["kind"] == "annealed_langevin"
+    torch.manual_seed(0)
+    t = time.perf_counter()
+    r = train_and_sample(p, threads=1)
+    assert r.failure is None, r.failure
+    m = r.metrics["sample_metrics"]
+    print(f"\n{name}: {time.perf_counter() - t:.1f} s on one thread; SW2 "
+          f"{m['sliced_wasserstein'] / m['floor']['sliced_wasserstein']:.2f}x, "
+          f"TV {m['tv_grid'] / m['floor']['tv_grid']:.2f}x the floor")
+    for key in ("sliced_wasserstein", "tv_grid"):
+        assert m[key] <= 2 * m["floor"][key], (key, m)
+
+
+def test_pc_runs_no_corrector_unless_asked():
+    """Every SDE's default PC sampler is predictor-only (bench_defaults.py: with a learned score
+    the corrector spread the cloud to 3-4x its TV floor); a preset that asks keeps its corrector."""
+    for sde in ("vp", "subvp", "ve"):
+        p = P.parse({"objective": {"kind": "sde", "sde": sde}})
+        assert p.sampler["kind"] == "pc" and p.sampler["corrector_steps"] == 0, sde
+    given = P.parse({"objective": {"kind": "sde"}, "sampler": {"corrector_steps": 1}})
+    assert given.sampler["corrector_steps"] == 1
+    assert api.edit(given, {"objective.sde": "ve"}).sampler["corrector_steps"] == 1
+    assert api.load("vp_sde_pc").sampler["corrector_steps"] == 1      # its lesson compares them
+
+
+# The judged VP setting of issue 23: a 0.3/0.7 mixture (stds 0.7, 1.0), only the density, the
+# objective, 6,000 steps and 20,000 particles: the learned VP SDE sampled by its default PC
+# sampler gets the weights within 0.02 and the cloud within twice its TV floor.
+@pytest.mark.promises
+def test_vp_sde_defaults_learn_the_mixture_weights_and_cloud():
+    from explorer.core.run.headless import train_and_sample
+    p = P.parse({"density": {"kind": "mixture", "weights": [0.3, 0.7], "means": [[-4.0, 0.0], [4.0, 0.0]],
+                             "stds": [0.7, 1.0]},
+                 "objective": {"kind": "sde", "sde": "vp"}, "training": {"steps": 6000},
+                 "sampler": {"particles": 20000}})
+    torch.manual_seed(0)
+    t = time.perf_counter()
+    r = train_and_sample(p, threads=1)
+    assert r.failure is None, r.failure
+    w, m = r.metrics["mode_weights"], r.metrics["sample_metrics"]
+    print(f"\nvp mixture: {time.perf_counter() - t:.1f} s on one thread; weights {w}, TV "
+          f"{m['tv_grid']:.3f} = {m['tv_grid'] / m['floor']['tv_grid']:.2f}x the floor")
+    assert abs(w[0] - 0.3) <= 0.02, w
+    assert m["tv_grid"] <= 2 * m["floor"]["tv_grid"], m

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from explorer import api
 from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 from explorer.core.models import ScoreModel
@@ -242,7 +243,13 @@ def test_recipe_defaults_are_derived_per_objective():
     assert (noisy.model["activation"], noisy.model["preconditioning"]) == ("silu", "edm")
     assert noisy.training["lr"] == 3e-3 and noisy.training["ema"] == 0.999
     assert noisy.training["lr_warmup"] == 15 and noisy.training["lr_schedule"] == "cosine"
+    assert noisy.model["hidden"] == [128, 128, 128]         # bench_defaults.py's A/B
     plain = P.parse({"density": MIXTURE, "objective": {"kind": "ssm_vr"}})
+    assert plain.model["hidden"] == [128, 128]
+    switched = api.edit(plain, {"objective.kind": "sde"})   # an objective switch derives it again
+    assert switched.model["hidden"] == [128, 128, 128]
+    kept = P.parse({"density": MIXTURE, "objective": {"kind": "ncsn"}, "model": {"hidden": [64]}})
+    assert kept.model["hidden"] == [64] and P.loads(kept.to_toml()).model["hidden"] == [64]
     assert (plain.model["activation"], plain.model["preconditioning"]) == ("softplus", "none")
     assert (plain.training["lr"], plain.training["ema"], plain.training["lr_warmup"]) == (1e-3, 0.0, 0)
     given = P.parse({"density": MIXTURE, "objective": {"kind": "sde"},

@@ -40,7 +40,11 @@ POS = dict(min=0.0, exclusive_min=True)
 FIXED_SECTIONS: dict[str, dict[str, Field]] = {
     "model": {
         "kind": Field("str", "score", choices=("score", "energy")),
-        "hidden": Field("ints", [128, 128], min=1, max=4096),
+        # derived: three layers for noise-conditional objectives (bench/bench_defaults.py,
+        # docs/recipe.md), two otherwise
+        "hidden": Field("ints", None, min=1, max=4096,
+                        help="widths of the hidden layers (derived: [128, 128, 128] for "
+                             "noise-conditional objectives, [128, 128] otherwise)"),
         # derived: the recipe's (core/training/recipe.py, docs/recipe.md) for noise-conditional
         # objectives (NCSN, DDPM, the SDEs, flow matching), softplus otherwise
         "activation": Field("str", None, choices=("softplus", "silu", "tanh", "elu"),
@@ -328,7 +332,7 @@ def _derive(p: Preset, dens) -> None:
     for section, key, value in derived_recipe(noisy, p.training["steps"]):
         table = getattr(p, section)
         if table[key] is None:
-            table[key] = value
+            table[key] = list(value) if isinstance(value, list) else value
     m = p.model
     if m["sigma_data"] is None and m["preconditioning"] == "edm":
         from ..training.recipe import estimate_sigma_data

@@ -1,6 +1,13 @@
 """Annealed Langevin (Song & Ermon 2019): for sigma_1 > ... > sigma_L, T steps each of
 Langevin on s(x, sigma_i) with alpha_i = eps * sigma_i^2 / sigma_L^2. The ladder is the
-preset's [objective] sigma_max, sigma_min, levels (NCSN's, or on the true score any)."""
+preset's [objective] sigma_max, sigma_min, levels (NCSN's, or on the true score any).
+
+`sampler.denoise` (NCSNv2, Song & Ermon 2020, ermongroup/ncsnv2 `anneal_Langevin_dynamics`
+with denoise=True) ends with one Tweedie step at the last level,
+    x <- x + sigma_L^2 s(x, sigma_L)  = E[x_0 | x_sigma_L] for the exact score,
+which removes the sigma_L^2 of blur the chain's target p_sigma_L adds to the data (at the
+price of the posterior's spread: on N(0, v) it maps N(0, v + sigma_L^2) to
+N(0, v^2 / (v + sigma_L^2))). It takes one more score evaluation in the last step."""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from functools import cached_property
 import torch
 
 from ..noise.schedules import ncsn_sigmas
+from ..presets.schema import Field
 from .base import Sampler
 
 
@@ -18,6 +26,12 @@ class AnnealedLangevin(Sampler):
     label = "annealed Langevin"
     default_step_size = 0.1
     order = 2
+    fields = {
+        "denoise": Field("bool", False,
+                         help="end with one denoising step x + sigma_min^2 s(x, sigma_min), the "
+                              "posterior mean E[x_0 | x] (NCSNv2's final step): removes the "
+                              "sigma_min^2 of blur of the last level"),
+    }
 
     @classmethod
     def default_steps(cls, preset) -> int:
@@ -57,4 +71,12 @@ class AnnealedLangevin(Sampler):
         # alpha_i = eps sigma_i^2 / sigma_L^2;  x <- x + (alpha_i/2) s(x, sigma_i) + sqrt(alpha_i) z
         alpha = self.eps * self.sigmas[i] ** 2 / self.sigmas[-1] ** 2
         s = self.score_of(self.score.at_sigma, x, self.sigmas[i])
-        return x + (alpha / 2) * s + math.sqrt(alpha) * self.noise()
+        x = x + (alpha / 2) * s + math.sqrt(alpha) * self.noise()
+        if self.params["denoise"] and self.done_steps == self.total - 1:
+            x = self.denoised(x)
+        return x
+
+    def denoised(self, x: torch.Tensor) -> torch.Tensor:
+        """x + sigma_L^2 s(x, sigma_L): Tweedie's E[x_0 | x] at the last level (module docstring)."""
+        small = self.sigmas[-1]
+        return x + small * small * self.score_of(self.score.at_sigma, x, small)

@@ -43,6 +43,8 @@ WARMUP = 200
 # The recipe's defaults, measured in bench/bench_recipe.py (docs/recipe.md): for objectives whose
 # model is conditioned on a noise level, and the plain defaults for the others.
 RECIPE = {("model", "activation"): ("silu", "softplus"),
+          # three hidden layers: the spirals A/B of bench/bench_defaults.py (docs/recipe.md)
+          ("model", "hidden"): ([128, 128, 128], [128, 128]),
           ("model", "preconditioning"): ("edm", "none"),
           ("training", "lr"): (3e-3, 1e-3),
           ("training", "ema"): (0.999, 0.0),
