@@ -38,9 +38,11 @@ def test_ncsn_and_annealed_langevin_recover_mixture_weights():
     p = P.parse({"density": {"kind": "mixture", "weights": [0.3, 0.7],
                              "means": [[-4.0, 3.0], [4.0, -2.0]], "stds": [0.8, 1.2]},
                  "objective": {"kind": "ncsn", "sigma_max": 20.0, "sigma_min": 1.0, "levels": 10},
-                 "training": {"steps": 10_000, "batch_size": 512, "seed": 2},
+                 "training": {"steps": 3000, "batch_size": 512, "seed": 2},
                  "sampler": {"kind": "annealed_langevin", "score": "learned", "particles": 2000,
                              "step_size": 0.1, "steps": 100, "init": "uniform"}})
+    # measured with the training recipe: 0.313 / 0.687 after 3,000 steps (12 s), 0.3025 after
+    # 10,000 (44 s); before the recipe 10,000 steps were needed
     m = train_and_sample(p).metrics
     for got, want in zip(m["mode_weights"], m["true_weights"]):
         assert abs(got - want) <= 0.06, m
