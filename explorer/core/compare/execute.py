@@ -202,6 +202,14 @@ def execute(runs: list[Run], out: Path, *, workers: int, client=None,
     outcome = Outcome()
 
     def take(run: Run, result: dict | None, error: BaseException | None) -> None:
+        # a Ctrl-C while a run's folder is written waits until it is written and counted: it
+        # came between writing the folder and counting it, and the summary missed a kept run
+        with shielded() as held:
+            record(run, result, error)
+        if held.interrupted:
+            raise KeyboardInterrupt
+
+    def record(run: Run, result: dict | None, error: BaseException | None) -> None:
         if error is not None:
             why = f"{type(error).__name__}: {error}"
             outcome.failed.append((run, why))
