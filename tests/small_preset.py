@@ -15,3 +15,15 @@ def small_preset(name="small", steps=150, particles=300, sampler_steps=50, grid=
         "sampler": {"particles": particles, "steps": sampler_steps, **sampler},
         "view": {"grid": grid},
     })
+
+
+def shipped(name: str, **sections):
+    """A shipped preset (explorer/presets/NAME.toml) with some keys of its sections replaced,
+    e.g. shipped("vp_sde_pc", sampler={"particles": 64}), parsed again so derived keys follow."""
+    from pathlib import Path
+    from explorer.core.presets import preset as P
+    p = P.load(Path(__file__).resolve().parents[1] / "explorer" / "presets" / f"{name}.toml")
+    d = p.to_dict()
+    for sec, values in sections.items():
+        d[sec].update(values)
+    return P.parse(d, p.base_dir, p.source)

@@ -9,6 +9,7 @@ from explorer.core.presets import preset as P
 from explorer.core.samplers import build_sampler
 from explorer.core.session.captions import (backdrop_name, field_caption, mode_readout,
                                             mode_weights_line, quality_lines, sampler_status)
+from small_preset import shipped
 
 
 def test_quality_readout_says_what_exact_is_and_when_the_cloud_blew_up():
@@ -29,17 +30,12 @@ def test_backdrop_is_named_for_the_sliders_noise_level():
     assert backdrop_name(("step", 10)).startswith("noised density p_t")
 
 
-def _shipped(name):
-    from importlib import resources
-    return P.load(resources.files("explorer") / "presets" / f"{name}.toml")
-
-
 def test_an_exported_particle_frame_reads_as_the_windows_status_line():
     """The slide's status names the sampler, its score, the step, the cost in score evaluations
     and t, σ_t on a continuous path, as the window's readout does."""
     from explorer.core.training.trainer import Trainer
     from explorer.export.frames import particle_snapshots
-    preset = _shipped("vp_sde_pc")
+    preset = shipped("vp_sde_pc")
     preset.sampler["particles"] = 64
     preset.sampler["score"] = "true"
     preset.sampler["steps"] = 50
@@ -60,7 +56,7 @@ def test_an_exported_particle_frame_reads_as_the_windows_status_line():
 
 
 def test_field_caption_names_the_level_and_on_a_frame_the_step_and_objective():
-    preset = _shipped("ncsn_noise_levels")
+    preset = shipped("ncsn_noise_levels")
     density = preset.build_density()
     s_min = preset.objective["sigma_min"]
     assert field_caption(preset, density) == (f"learned at σ_min = {s_min:.3g}; "
@@ -81,4 +77,4 @@ def test_mode_readout_measures_the_cloud_against_the_mixtures_weights():
     assert labels == ["(" + ", ".join(f"{v:g}" for v in np.atleast_1d(m)) + ")" for m in comps[1]]
     line = mode_weights_line((fractions, weights, labels))
     assert line.startswith("mode weights ") and f"(true {weights[0]:.2f} / {weights[1]:.2f})" in line
-    assert mode_readout(x, _shipped("ddpm_moons").build_density()) is None   # not a mixture
+    assert mode_readout(x, shipped("ddpm_moons").build_density()) is None   # not a mixture

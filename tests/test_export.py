@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.core.presets import preset as P
 from explorer.core.errors import SpecError
 from explorer.core.run.headless import train_and_sample
 from explorer.export import check_export_path, parse_export_arg
 from explorer.export.encode import (ExportCancelled, GifSink, Mp4Sink, write_frames)
+from small_preset import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "explorer" / "presets"
@@ -32,14 +32,6 @@ def _env():
 def _cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "explorer", "run", *map(str, args)],
                           capture_output=True, text=True, env=_env(), cwd=cwd, timeout=600)
-
-
-def _small(name: str, **sections) -> P.Preset:
-    p = P.load(PRESETS / f"{name}.toml")
-    d = p.to_dict()
-    for sec, values in sections.items():
-        d[sec].update(values)
-    return P.parse(d, p.base_dir, p.source)
 
 
 def _frames(n=30, w=480, h=270):
@@ -80,7 +72,7 @@ def _leftovers(folder: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def run2d():
     """A small trained 2-D run with a learned NCSN score and annealed Langevin (200 steps)."""
-    preset = _small("two_modes_annealed", training={"steps": 20}, sampler={"particles": 300, "steps": 20})
+    preset = shipped("two_modes_annealed", training={"steps": 20}, sampler={"particles": 300, "steps": 20})
     return preset, train_and_sample(preset)
 
 
@@ -223,7 +215,7 @@ def test_particle_animation_ends_on_the_run_samples(run2d, tmp_path):
 
 @pytest.mark.parametrize("name,dim", [("langevin_1d", 1), ("torus_3d", 3)])
 def test_one_and_three_dimensional_animations(name, dim, tmp_path):
-    preset = _small(name, training={"steps": 10}, sampler={"particles": 200, "steps": 60})
+    preset = shipped(name, training={"steps": 10}, sampler={"particles": 200, "steps": 60})
     result = train_and_sample(preset)
     path = check_export_path(f"@480x270:{tmp_path / 'a.gif'}")(result, preset)
     n, size, _ = _gif(path)
@@ -447,7 +439,7 @@ def test_close_mid_frame_of_a_long_export_takes_effect_within_a_second(qtbot, mo
     from explorer.gui.export_dialog import ExportDialog
     monkeypatch.setenv("SCORE_EXPLORER_SETTINGS",
                        str(tmp_path_factory.mktemp("settings") / "settings.ini"))
-    preset = _small("two_modes_annealed", training={"steps": 2_000_000},
+    preset = shipped("two_modes_annealed", training={"steps": 2_000_000},
                     sampler={"kind": "langevin", "score": "true", "particles": 5000,
                              "steps": 5_000_000})
     from explorer.core.training.trainer import Trainer

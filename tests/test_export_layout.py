@@ -4,26 +4,14 @@ a 1-D training frame, which has no particles, does not list them; tick labels st
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.core.presets import preset as P  # noqa: E402
 from explorer.core.run.headless import train_and_sample  # noqa: E402
 from explorer.views.style import BACKGROUND, LEARNED, SLIDE_720, TRUE  # noqa: E402
-
-PRESETS = Path(__file__).resolve().parents[1] / "explorer" / "presets"
-
-
-def _small(name: str, **sections) -> P.Preset:
-    p = P.load(PRESETS / f"{name}.toml")
-    d = p.to_dict()
-    for sec, values in sections.items():
-        d[sec].update(values)
-    return P.parse(d, p.base_dir, p.source)
+from small_preset import shipped  # noqa: E402
 
 
 def _drawn_columns(frame: np.ndarray) -> np.ndarray:
@@ -38,7 +26,7 @@ def _near(frame: np.ndarray, rgb, tol: int = 30) -> int:
 
 def test_a_particle_slide_is_centred(qapp):
     from explorer.export.frames import ParticleScene, mode_readout
-    preset = _small("two_modes_annealed", training={"steps": 5},
+    preset = shipped("two_modes_annealed", training={"steps": 5},
                     sampler={"particles": 300, "steps": 10})
     result = train_and_sample(preset)
     density = result.trainer.density
@@ -80,7 +68,7 @@ def test_learned_arrows_equal_to_the_true_ones_leave_the_true_ones_visible(qtbot
 def test_a_1d_training_frame_lists_no_particles(qapp):
     from explorer.export.frames import TrainingScene
     from explorer.views.legends import legend_names
-    preset = _small("langevin_1d", training={"steps": 5})
+    preset = shipped("langevin_1d", training={"steps": 5})
     density = preset.build_density()
     scene = TrainingScene(preset, density, (1280, 720), SLIDE_720, show="training")
     try:
@@ -112,7 +100,7 @@ def test_tick_labels_on_a_slide_stand_apart(qtbot):
 
 def test_a_1d_particle_slide_gives_the_curves_the_width(qapp):
     from explorer.export.frames import ParticleScene, mode_readout
-    preset = _small("langevin_1d", training={"steps": 5}, sampler={"particles": 300, "steps": 10})
+    preset = shipped("langevin_1d", training={"steps": 5}, sampler={"particles": 300, "steps": 10})
     result = train_and_sample(preset)
     density = result.trainer.density
     scene = ParticleScene(preset, density, (1280, 720), SLIDE_720)
