@@ -125,8 +125,7 @@ class LikelihoodProbesDialog(QDialog):
         self.status.setText(summary(result))
 
     def busy(self) -> bool:
-        t = self.worker._thread
-        return t is not None and t.is_alive()
+        return self.worker.running()
 
     def done(self, code: int) -> None:      # Escape and the buttons end here, not in closeEvent
         self.worker.join()

@@ -101,6 +101,10 @@ class ThrottledWorker(QObject):
         if self._again:
             self.request(now=True)
 
+    def running(self) -> bool:
+        """A computation is under way in the worker thread."""
+        return self._thread is not None and self._thread.is_alive()
+
     def join(self, timeout: float = 2.0) -> None:
         """Stop the timer, forget a remembered request, wait for the running computation."""
         self._timer.stop()
