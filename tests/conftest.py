@@ -91,6 +91,16 @@ def cli_here(capsys):
     return _run
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tests train as every trainer of the program does (core/training/threads.py): on one
+    torch thread unless OMP_NUM_THREADS says otherwise. Torch's default of one thread per
+    core, beside another test worker on a 2-core machine, trained 3-4x slower."""
+    from explorer.core.training import threads
+    threads.apply()
+    yield
+
+
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: one worker per core this process may use (not the host's count, which a
     container or taskset hides), at most eight: each worker holds torch and Qt (~0.5 GB)."""

@@ -211,14 +211,18 @@ class TrainingRun(RunThread):
 
     def _receive_until_stopped(self) -> None:
         deadline = None
+        answered = False   # the child's first message of a session follows its load
         while True:
             if self._stop.is_set() and deadline is None:
+                if not answered:
+                    return   # not loaded yet (the child is still starting): nothing trained
                 deadline = time.perf_counter() + STOP_WAIT
             if deadline is not None and time.perf_counter() > deadline:
                 return   # the child is busy with something it cannot interrupt; leave it
             message = self.process.receive(self.session, 0.1)
             if message is None:
                 continue
+            answered = True
             kind, _, *args = message
             if kind == "snapshot":
                 self._apply(args[0])

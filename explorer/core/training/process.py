@@ -109,6 +109,7 @@ class TrainingProcess:
         self._inboxes: dict[int, queue.SimpleQueue] = {}   # session -> its messages
         self._gone = False
         self._closed = False
+        self.answered = False   # set at the child's first message: it is up and serving
         self._sender = threading.Thread(target=self._send_loop, name="training-commands",
                                         daemon=True)
         self._sender.start()
@@ -150,6 +151,7 @@ class TrainingProcess:
         while True:
             try:
                 message = pickle.loads(self._conn.recv_bytes())
+                self.answered = True
             except (EOFError, OSError):
                 self._gone = True
                 for inbox in list(self._inboxes.values()):
@@ -202,14 +204,16 @@ class TrainingProcess:
     def close(self, timeout: float = 0.5) -> None:
         """Ask the child to quit and kill it if it has not within `timeout` seconds: it
         holds nothing the window lacks (the mirror has the weights), and one that is still
-        importing torch would otherwise keep a closing window waiting for seconds."""
+        importing torch would otherwise keep a closing window waiting for seconds. A child
+        that has never answered is still starting (its first message follows its first
+        `load`): it has trained nothing, and is killed at once."""
         if self._closed:
             return
         self._closed = True
         self._outbox.put(pickle.dumps(("quit",)))
         self._outbox.put(None)
         try:
-            self.process.wait(timeout)
+            self.process.wait(timeout if self.answered else 0.0)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
