@@ -307,6 +307,38 @@ def test_field_bad_inputs_do_not_raise(field):
     field.apply_style(S.SLIDE_1080)
 
 
+def test_contours_lie_on_their_levels_and_reach_the_box(qtbot):
+    """Each iso-line runs where the closed-form density equals its level (a Gaussian on a
+    grid that is neither square nor centred, so a swapped axis shows), every level is
+    drawn, and a level the box cuts runs to the box's edge."""
+    bounds = np.array([[-3.0, 3.0], [-1.0, 5.0]])
+    nx, ny = 90, 70
+    ax = [lo + (hi - lo) / n * (np.arange(n) + 0.5) for (lo, hi), n in zip(bounds, (nx, ny))]
+    X, Y = np.meshgrid(*ax, indexing="ij")
+    dens = lambda x, y: np.exp(-0.5 * ((x - 0.5) ** 2 / 1.0 + (y - 1.0) ** 2 / 4.0))  # noqa: E731
+    item = C.ContourItem()
+    item.set_contours(dens(X, Y), bounds)
+    x, y = item.getData()
+    assert len(item.levels) == 4 and np.isnan(x).sum() >= 4
+    ok = np.isfinite(x)
+    assert bounds[0, 0] <= x[ok].min() and x[ok].max() <= bounds[0, 1]
+    assert bounds[1, 0] <= y[ok].min() and y[ok].max() <= bounds[1, 1]
+    on = dens(x[ok], y[ok])
+    nearest = np.array(item.levels)[np.abs(on[:, None] - np.array(item.levels)).argmin(1)]
+    cell = (bounds[:, 1] - bounds[:, 0]) / (nx, ny)
+    inside = ((x[ok] > bounds[0, 0] + cell[0]) & (x[ok] < bounds[0, 1] - cell[0])
+              & (y[ok] > bounds[1, 0] + cell[1]) & (y[ok] < bounds[1, 1] - cell[1]))
+    assert inside.mean() > 0.9
+    assert np.abs(on - nearest)[inside].max() < 0.01, "a contour point off its level"
+    for level in item.levels:
+        assert (np.abs(on - level) < 0.01).sum() >= 20, f"level {level:.3g} not drawn"
+    # 0.02 of the top: the ellipse sqrt(-2 ln 0.02) = 2.8 wide in y crosses y = -1 and y = 5
+    low = np.abs(on - item.levels[0]) < 0.01
+    assert np.isclose(y[ok][low].min(), bounds[1, 0]) and np.isclose(y[ok][low].max(), bounds[1, 1])
+    item.set_contours(np.zeros((5, 5)), bounds)
+    assert item.getData()[0] is None or len(item.getData()[0]) == 0
+
+
 # ------------------------------------------------------------------ particles
 @pytest.fixture
 def particles_view(qtbot):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -208,22 +209,23 @@ class ContourItem(pg.PlotCurveItem):
             self.setData([], [])
             self.levels = []
             return
+        # contourpy (matplotlib's) traces all levels in C++, ~10x pyqtgraph's isocurve. The
+        # density is sampled at cell centres; padded with its edge values at the box's edges,
+        # a line that meets the border reaches the box rather than stopping half a cell short.
         nx, ny = d.shape
-        dx = (b[0, 1] - b[0, 0]) / nx
-        dy = (b[1, 1] - b[1, 0]) / ny
-        xs, ys = [], []
+        xs = np.concatenate([[b[0, 0]], b[0, 0] + (np.arange(nx) + 0.5) * (b[0, 1] - b[0, 0]) / nx,
+                             [b[0, 1]]])
+        ys = np.concatenate([[b[1, 0]], b[1, 0] + (np.arange(ny) + 0.5) * (b[1, 1] - b[1, 0]) / ny,
+                             [b[1, 1]]])
         self.levels = [f * top for f in fractions]
-        for level in self.levels:
-            for line in pg.functions.isocurve(d, level, connected=True, extendToEdge=True):
-                a = np.asarray(line, dtype=np.float64)
-                if len(a) < 2:
-                    continue
-                xs.append(b[0, 0] + (a[:, 0] + 0.5) * dx)
-                ys.append(b[1, 0] + (a[:, 1] + 0.5) * dy)
-                xs.append([np.nan])
-                ys.append([np.nan])
-        if xs:
-            self.setData(np.concatenate(xs), np.concatenate(ys))
+        gen = contourpy.contour_generator(xs, ys, np.pad(d, 1, mode="edge").T,
+                                          line_type=contourpy.LineType.ChunkCombinedNan)
+        lines = [chunk for (chunks,) in gen.multi_lines(self.levels) for chunk in chunks
+                 if chunk is not None and len(chunk)]
+        if lines:   # one NaN-separated curve: a NaN row between the levels' curves
+            sep = np.full((1, 2), np.nan)
+            a = np.concatenate([part for c in lines for part in (c, sep)])
+            self.setData(a[:, 0], a[:, 1])
         else:
             self.setData([], [])
 
