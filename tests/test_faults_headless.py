@@ -67,10 +67,10 @@ DIVERGING = {"density": {"kind": "mixture"},
              "sampler": {"particles": 50, "steps": 10}, "view": {"grid": 4}}
 
 
-def test_diverging_run_keeps_the_last_finite_weights_and_exits_3(tmp_path):
+def test_diverging_run_keeps_the_last_finite_weights_and_exits_3(tmp_path, cli_here):
     from safetensors.numpy import load_file
     out = tmp_path / "out"
-    r = cli(write(tmp_path / "div.toml", DIVERGING), "--out", out)
+    r = cli_here("run", write(tmp_path / "div.toml", DIVERGING), "--out", out)
     assert r.returncode == 3, r.stderr
     one_error_line(r, "diverged", "learning rate")
     m = strict_json(out / "metrics.json")
@@ -89,14 +89,14 @@ def test_diverging_run_keeps_the_last_finite_weights_and_exits_3(tmp_path):
 
 # --- 3. blow-ups that are not a NaN loss -----------------------------------------------------
 
-def test_sampler_blowup_is_detected_with_step_and_advice(tmp_path):
+def test_sampler_blowup_is_detected_with_step_and_advice(tmp_path, cli_here):
     # the banana has no certain bound (its curvature is not a Gaussian's), so a huge step
     # passes the load-time check (core/presets/step_rules.py) and blows up while sampling; on a
     # Gaussian the same step is refused before anything runs (tests/test_defaults.py)
     t = sampling_only(kind="banana")
     t["sampler"].update(step_size=1000.0, steps=200)
     out = tmp_path / "out"
-    r = cli(write(tmp_path / "blow.toml", t), "--out", out)
+    r = cli_here("run", write(tmp_path / "blow.toml", t), "--out", out)
     assert r.returncode == 3, r.stderr
     line = one_error_line(r, "sampler.step_size", "step")
     m = strict_json(out / "metrics.json")
@@ -129,13 +129,13 @@ def test_sampler_records_the_first_nonfinite_step_exactly():
     assert not torch.isfinite(s.x).all()
 
 
-def test_tiny_std_gives_valid_json_and_a_float32_warning(tmp_path):
+def test_tiny_std_gives_valid_json_and_a_float32_warning(tmp_path, cli_here):
     t = sampling_only(kind="gaussian", mean=[0.0, 0.0], std=1e-18)
     t["objective"] = {"kind": "esm"}
     t["training"] = {"steps": 3, "batch_size": 16}
     t["sampler"]["score"] = "learned"
     out = tmp_path / "out"
-    r = cli(write(tmp_path / "tiny.toml", t), "--out", out)
+    r = cli_here("run", write(tmp_path / "tiny.toml", t), "--out", out)
     assert r.returncode in (0, 3), r.stderr
     assert any(ln.startswith("warning:") and "float32" in ln and "density.std" in ln
                for ln in r.stderr.splitlines()), r.stderr
@@ -145,11 +145,11 @@ def test_tiny_std_gives_valid_json_and_a_float32_warning(tmp_path):
             assert f"{k}_note" in m
 
 
-def test_dsm_sigma_below_float32_resolution_warns(tmp_path):
+def test_dsm_sigma_below_float32_resolution_warns(tmp_path, cli_here):
     t = sampling_only()
     t["objective"] = {"kind": "dsm", "sigma": 1e-20}
     t["training"] = {"steps": 2, "batch_size": 8}
-    r = cli(write(tmp_path / "dsm.toml", t), "--out", tmp_path / "out")
+    r = cli_here("run", write(tmp_path / "dsm.toml", t), "--out", tmp_path / "out")
     assert r.returncode == 0, r.stderr
     warn = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warn) == 1 and "objective.sigma" in warn[0] and "float32" in warn[0], r.stderr
@@ -173,11 +173,11 @@ def test_json_safe_replaces_nonfinite_with_null_and_a_note():
 
 # --- 4. memory ---------------------------------------------------------------------------------
 
-def test_3d_grid_512_is_rejected_naming_the_key(tmp_path):
+def test_3d_grid_512_is_rejected_naming_the_key(tmp_path, cli_here):
     t = sampling_only(kind="gaussian", mean=[0.0, 0.0, 0.0], std=1.0)
     t["view"]["grid"] = 512
     t0 = time.monotonic()
-    r = cli(write(tmp_path / "g.toml", t), "--out", tmp_path / "out", timeout=30)
+    r = cli_here("run", write(tmp_path / "g.toml", t), "--out", tmp_path / "out")
     assert r.returncode == 2
     one_error_line(r, "view.grid", "at most")
     assert time.monotonic() - t0 < 15
@@ -194,12 +194,12 @@ def test_too_many_components_rejected_in_process():
 
 @pytest.mark.parametrize("hidden,key", [([4096] * 16, "model.hidden"),
                                         ([1024] * 4, "training.batch_size")])
-def test_huge_network_or_batch_is_rejected_naming_the_key(tmp_path, hidden, key):
+def test_huge_network_or_batch_is_rejected_naming_the_key(tmp_path, hidden, key, cli_here):
     t = sampling_only()
     t["model"] = {"hidden": hidden}
     t["training"] = {"steps": 10, "batch_size": 1_000_000}
     t0 = time.monotonic()
-    r = cli(write(tmp_path / "big.toml", t), "--out", tmp_path / "out", timeout=60)
+    r = cli_here("run", write(tmp_path / "big.toml", t), "--out", tmp_path / "out")
     assert r.returncode == 2
     one_error_line(r, key, "GB")
     assert time.monotonic() - t0 < 15
@@ -208,26 +208,15 @@ def test_huge_network_or_batch_is_rejected_naming_the_key(tmp_path, hidden, key)
 @pytest.mark.slow
 def test_memory_estimate_is_within_a_factor_of_two_of_torch():
     """The training estimate behind the refusal above, against a measured training step."""
+    from explorer.core.presets import budget
+    table = {"density": {"kind": "gaussian"}, "model": {"hidden": [1024, 1024]},
+             "objective": {"kind": "ssm_vr"}, "training": {"batch_size": 4096}, "view": {"grid": 4}}
+    estimate = sum(budget.training_bytes(P.parse(table))) >> 20
     base = ("from explorer.core.training.trainer import Trainer\n"
-            "from explorer.core.presets import budget\n"
-            "p = P.parse({'density': {'kind': 'gaussian'}, 'model': {'hidden': [1024, 1024]},"
-            " 'objective': {'kind': 'ssm_vr'}, 'training': {'batch_size': 4096}, 'view': {'grid': 4}})\n"
-            "t = Trainer(p); t.optimizer\n"
-            "print(sum(budget.training_bytes(p)) >> 20)")
-    r = subprocess.run([sys.executable, "-c", PEAK.format(root=str(ROOT), body=base)],
-                       capture_output=True, text=True, timeout=300, env=ENV)
-    estimate = int(r.stdout.split()[-2])
+            f"p = P.parse({table!r})\n"
+            "t = Trainer(p); t.optimizer")
     grow = peak_mb("t.step(1)", base)
     assert grow < 2 * estimate and estimate < 4 * max(grow, 1), (grow, estimate)
-
-
-PEAK = """
-import resource, sys, torch
-sys.path.insert(0, {root!r})
-from explorer.core.presets import preset as P
-{body}
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-"""
 
 
 GROWTH = """
@@ -328,12 +317,12 @@ def test_dev_zero_as_preset_is_rejected_at_once(tmp_path):
     _quick_error(r, t0, "not a regular file")
 
 
-def test_oversized_preset_is_rejected(tmp_path):
+def test_oversized_preset_is_rejected(tmp_path, cli_here):
     big = tmp_path / "big.toml"
     with open(big, "wb") as f:
         f.truncate(5 << 20)  # sparse: costs no disk
     t0 = time.monotonic()
-    r = cli(big, "--out", tmp_path / "out", timeout=20)
+    r = cli_here("run", big, "--out", tmp_path / "out")
     _quick_error(r, t0, "larger than")
 
 
@@ -365,18 +354,24 @@ def test_read_limited_refuses_more_than_the_limit(tmp_path):
 
 # --- 6. exceptions that escaped the loader --------------------------------------------------------
 
-def _load_error(tmp_path, text: str, *needles):
+def _load_error(cli_here, tmp_path, text: str, *needles):
+    """The run refused in this process with one error line and no warning of any kind
+    (numpy's included: recorded here, where a separate Python would print them)."""
+    import warnings
     f = tmp_path / "p.toml"
     f.write_text(text)
-    r = cli(f, "--out", tmp_path / "out", timeout=30)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = cli_here("run", f, "--out", tmp_path / "out")
     assert r.returncode == 2, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # no numpy warnings either
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not caught, [str(w.message) for w in caught]
     return one_error_line(r, *needles)
 
 
-def test_arrays_nested_500_deep(tmp_path):
-    _load_error(tmp_path, "[density]\nkind = \"mixture\"\nmeans = " + "[" * 500 + "]" * 500 + "\n",
-                "density.means")
+def test_arrays_nested_500_deep(tmp_path, cli_here):
+    _load_error(cli_here, tmp_path,
+                "[density]\nkind = \"mixture\"\nmeans = " + "[" * 500 + "]" * 500 + "\n", "density.means")
 
 
 def test_arrays_nested_500_deep_in_process():
@@ -387,17 +382,17 @@ def test_arrays_nested_500_deep_in_process():
         P.parse({"density": {"kind": "mixture", "means": deep}})
 
 
-def test_means_of_1e308(tmp_path):
-    _load_error(tmp_path, "[density]\nkind = \"mixture\"\nmeans = [[1e308, 0.0], [-1e308, 0.0]]\n",
-                "density.means")
+def test_means_of_1e308(tmp_path, cli_here):
+    _load_error(cli_here, tmp_path,
+                "[density]\nkind = \"mixture\"\nmeans = [[1e308, 0.0], [-1e308, 0.0]]\n", "density.means")
 
 
-def test_key_with_a_newline_gives_one_line(tmp_path):
-    _load_error(tmp_path, "[model]\n\"a\\nb\" = 1\n", "model.")
+def test_key_with_a_newline_gives_one_line(tmp_path, cli_here):
+    _load_error(cli_here, tmp_path, "[model]\n\"a\\nb\" = 1\n", "model.")
 
 
-def test_huge_stds_name_the_given_key_without_numpy_warnings(tmp_path):
-    _load_error(tmp_path, "[density]\nkind = \"mixture\"\nstds = [1e200, 1.0]\n", "density.stds[0]")
+def test_huge_stds_name_the_given_key_without_numpy_warnings(tmp_path, cli_here):
+    _load_error(cli_here, tmp_path, "[density]\nkind = \"mixture\"\nstds = [1e200, 1.0]\n", "density.stds[0]")
 
 
 def test_bom_preset_is_accepted(tmp_path):
@@ -426,7 +421,7 @@ def test_disk_full_names_the_file_and_exits_1(tmp_path, monkeypatch, capsys):
     assert not (out / "samples.npy").exists() and not list(out.glob(".*part*"))
 
 
-def test_a_planted_symlink_in_the_out_folder_is_never_written_through(tmp_path):
+def test_a_planted_symlink_in_the_out_folder_is_never_written_through(tmp_path, cli_here):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     os.chmod(victim, 0o600)
@@ -435,18 +430,18 @@ def test_a_planted_symlink_in_the_out_folder_is_never_written_through(tmp_path):
     for name in ("metrics.json", "samples.npy", "preset.toml"):
         os.symlink(victim, out / f".{name}.part")
     os.symlink(victim, out / f".score-explorer-probe-{os.getpid()}")
-    r = cli(write(tmp_path / "p.toml", sampling_only()), "--out", out)
+    r = cli_here("run", write(tmp_path / "p.toml", sampling_only()), "--out", out)
     assert r.returncode == 0, r.stderr
     assert victim.read_text() == "precious" and stat.S_IMODE(victim.stat().st_mode) == 0o600
     assert json.loads((out / "metrics.json").read_text())["steps"] == 0
 
 
-def test_unwritable_out_is_refused_before_training(tmp_path):
+def test_unwritable_out_is_refused_before_training(tmp_path, cli_here):
     ro = Path("/sys")  # an existing folder no one can write, even root
     t = sampling_only()
     t["training"] = {"steps": 100_000, "batch_size": 8}
     t0 = time.monotonic()
-    r = cli(write(tmp_path / "p.toml", t), "--out", ro, timeout=60)
+    r = cli_here("run", write(tmp_path / "p.toml", t), "--out", ro)
     assert r.returncode == 2, r.stderr
     one_error_line(r, "--out", "cannot write")
     assert time.monotonic() - t0 < 15
