@@ -56,11 +56,11 @@ def test_run_writes_every_file(small_run):
     assert float(rows[-1]["fisher"]) == pytest.approx(m["fisher_divergence"], rel=1e-5)
 
 
-def test_written_preset_is_resolved_and_reproduces_the_run(small_run, tmp_path):
+def test_written_preset_is_resolved_and_reproduces_the_run(small_run, tmp_path, cli_here):
     _, out = small_run
     resolved = P.load(out / "preset.toml")
     assert resolved.sampler["step_size"] > 0 and resolved.objective["sigma_max"] > 0
-    r = run(out / "preset.toml", "--out", tmp_path / "again")
+    r = cli_here("run", out / "preset.toml", "--out", tmp_path / "again")
     assert r.returncode == 0, r.stderr
     a = np.load(out / "samples.npy")
     b = np.load(tmp_path / "again" / "samples.npy")
@@ -83,11 +83,12 @@ def test_model_loads_without_pickle_into_a_fresh_model(small_run):
     assert np.allclose(s, f["learned"], atol=1e-5)
 
 
-def test_steps_zero_with_the_true_score_is_a_pure_sampling_run(tmp_path):
+def test_steps_zero_with_the_true_score_is_a_pure_sampling_run(tmp_path, cli_here):
     preset = tmp_path / "p.toml"
     text = small_preset(sampler_steps=1000, step_size=0.02, score="true")
     preset.write_text(text)
-    r = run(preset, "--out", tmp_path / "o", "--steps", "0", "--particles", "500", "--seed", "5")
+    r = cli_here("run", preset, "--out", tmp_path / "o", "--steps", "0", "--particles", "500",
+                 "--seed", "5")
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert m["steps"] == 0 and m["final_loss"] is None
@@ -133,30 +134,30 @@ def test_bad_command_line_values_exit_2(small_run, tmp_path, cli_here):
     assert r.returncode == 2 and r.stderr.startswith("error:") and "--steps" in r.stderr
 
 
-def test_absent_gpu_falls_back_to_cpu_with_a_note(small_run, tmp_path):
+def test_absent_gpu_falls_back_to_cpu_with_a_note(small_run, tmp_path, cli_here):
     import torch
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the fallback is not exercised")
     preset, _ = small_run
-    r = run(preset, "--out", tmp_path / "o", "--device", "cuda", "--steps", "5")
+    r = cli_here("run", preset, "--out", tmp_path / "o", "--device", "cuda", "--steps", "5")
     assert r.returncode == 0, r.stderr
     assert "using CPU" in r.stderr
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["device"] == "cpu"
 
 
-def test_export_into_the_results_folder_that_does_not_exist_yet(small_run, tmp_path):
+def test_export_into_the_results_folder_that_does_not_exist_yet(small_run, tmp_path, cli_here):
     preset, _ = small_run
     out = tmp_path / "fresh"
-    r = run(preset, "--out", out, "--steps", "5", "--export", out / "still.png")
+    r = cli_here("run", preset, "--out", out, "--steps", "5", "--export", out / "still.png")
     assert r.returncode == 0, r.stderr
     from PIL import Image
     assert Image.open(out / "still.png").size[0] >= 480
 
 
-def test_impossible_export_path_exits_2_and_leaves_nothing(small_run, tmp_path):
+def test_impossible_export_path_exits_2_and_leaves_nothing(small_run, tmp_path, cli_here):
     preset, _ = small_run
     out = tmp_path / "never"
-    r = run(preset, "--out", out, "--export", "/nonexistent/dir/a.mp4")
+    r = cli_here("run", preset, "--out", out, "--export", "/nonexistent/dir/a.mp4")
     assert r.returncode == 2 and r.stderr.startswith("error:") and "--export" in r.stderr
     assert not out.exists()
 
@@ -211,20 +212,20 @@ def test_version_and_help_list_every_command():
     assert rh.returncode == 0 and "training@1080:t.mp4" in rh.stdout   # the export syntax
 
 
-def test_run_accepts_a_shipped_preset_by_name(tmp_path):
-    r = run("langevin_1d", "--steps", "3", "--particles", "20", "--out", tmp_path / "o")
+def test_run_accepts_a_shipped_preset_by_name(tmp_path, cli_here):
+    r = cli_here("run", "langevin_1d", "--steps", "3", "--particles", "20", "--out", tmp_path / "o")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o" / "samples.npy").is_file()
-    bad = run("no_such_preset", "--out", tmp_path / "p")
+    bad = cli_here("run", "no_such_preset", "--out", tmp_path / "p")
     assert bad.returncode == 2 and "no_such_preset" in bad.stderr
 
 
-def test_several_exports_in_one_run_and_a_live_progress_line(small_run, tmp_path):
+def test_several_exports_in_one_run_and_a_live_progress_line(small_run, tmp_path, cli_here):
     """--export may be given several times; a terminal gets tqdm's progress lines (a pipe
     gets none)."""
     preset, _out = small_run
     out = tmp_path / "o"
-    r = run(preset, "--out", out, "--steps", "20", "--export", tmp_path / "a.png",
+    r = cli_here("run", preset, "--out", out, "--steps", "20", "--export", tmp_path / "a.png",
             "--export", f"loss:{tmp_path / 'b.svg'}", "--export", tmp_path / "c.npy")
     assert r.returncode == 0, r.stderr
     for name in ("a.png", "b.svg", "c.npy"):

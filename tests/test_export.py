@@ -139,10 +139,11 @@ def test_cli_impossible_export_exits_2_with_one_error_line(tmp_path, monkeypatch
 
 # ----------------------------------------------------------------- animations from the command line
 
-def test_cli_exports_an_h264_mp4(tmp_path):
+def test_cli_exports_an_h264_mp4(tmp_path, monkeypatch, cli_here):
+    monkeypatch.chdir(tmp_path)   # in process, where a run leaves its temporary files
     dest = tmp_path / "a.mp4"
-    r = _cli(PRESETS / "plain_langevin_weights.toml", "--steps", "30", "--particles", "200",
-             "--out", tmp_path / "out", "--export", f"particles@640x360:{dest}", cwd=tmp_path)
+    r = cli_here("run", PRESETS / "plain_langevin_weights.toml", "--steps", "30", "--particles",
+                 "200", "--out", tmp_path / "out", "--export", f"particles@640x360:{dest}")
     assert r.returncode == 0, r.stderr
     meta, frames = _mp4_meta(dest)
     assert meta["codec"] == "h264"
@@ -154,10 +155,11 @@ def test_cli_exports_an_h264_mp4(tmp_path):
     assert _leftovers(tmp_path) == ["a.mp4", "out"]
 
 
-def test_cli_exports_a_gif_at_12_to_15_fps(tmp_path):
+def test_cli_exports_a_gif_at_12_to_15_fps(tmp_path, monkeypatch, cli_here):
+    monkeypatch.chdir(tmp_path)   # in process, where a run leaves its temporary files
     dest = tmp_path / "a.gif"
-    r = _cli(PRESETS / "plain_langevin_weights.toml", "--steps", "30", "--particles", "200",
-             "--out", tmp_path / "out", "--export", f"@640x360:{dest}", cwd=tmp_path)
+    r = cli_here("run", PRESETS / "plain_langevin_weights.toml", "--steps", "30", "--particles",
+                 "200", "--out", tmp_path / "out", "--export", f"@640x360:{dest}")
     assert r.returncode == 0, r.stderr
     import imageio.v3 as iio
     frames = iio.imread(dest, index=None)
@@ -169,12 +171,14 @@ def test_cli_exports_a_gif_at_12_to_15_fps(tmp_path):
     assert _leftovers(tmp_path) == ["a.gif", "out"]
 
 
-def test_cli_export_is_byte_identical_when_run_twice(tmp_path):
+def test_cli_export_is_byte_identical_when_run_twice(tmp_path, monkeypatch, cli_here):
+    """Once by the console script, once in this process: two processes, one file."""
+    monkeypatch.chdir(tmp_path)
     digests = []
-    for i in range(2):
+    for i, run in enumerate((lambda *a: _cli(*a, cwd=tmp_path), lambda *a: cli_here("run", *a))):
         dest = tmp_path / f"a{i}.mp4"
-        r = _cli(PRESETS / "plain_langevin_weights.toml", "--steps", "0", "--particles", "100",
-                 "--out", tmp_path / f"out{i}", "--export", f"@480x270:{dest}", cwd=tmp_path)
+        r = run(PRESETS / "plain_langevin_weights.toml", "--steps", "0", "--particles", "100",
+                "--out", tmp_path / f"out{i}", "--export", f"@480x270:{dest}")
         assert r.returncode == 0, r.stderr
         digests.append(_md5(dest))
     assert digests[0] == digests[1]

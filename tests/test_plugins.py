@@ -59,7 +59,8 @@ def plugins(tmp_path, monkeypatch):
     yield install
     for p in added:
         sys.path.remove(p)
-    for mod in [m for m in sys.modules if m.startswith(("score_explorer_example", "broken_", "bad_"))]:
+    for mod in [m for m in sys.modules if m.startswith(("score_explorer_example", "broken_", "bad_",
+                                                         "flipped_"))]:
         del sys.modules[mod]
     registry.reload()
 
@@ -262,13 +263,10 @@ def test_diagnose_names_sign_and_scale_errors():
     assert "not the score" in diagnose(torch.randn(5000, 2), g)[2]
 
 
-def test_check_fails_a_dsm_with_its_target_sign_flipped(plugins, tmp_path):
-    site = plugins("flipped-plugin", {"score_explorer.objectives": {"dsm_flipped": "flipped_dsm:FlippedDSM"}},
-                   {"flipped_dsm.py": FLIPPED_DSM})
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]),
-           "SCORE_EXPLORER_LOG_DIR": str(tmp_path / "log")}
-    r = subprocess.run([sys.executable, "-m", "explorer", "check", "objective", "dsm_flipped",
-                        "--steps", "300"], capture_output=True, text=True, env=env, timeout=300)
+def test_check_fails_a_dsm_with_its_target_sign_flipped(plugins, cli_here):
+    plugins("flipped-plugin", {"score_explorer.objectives": {"dsm_flipped": "flipped_dsm:FlippedDSM"}},
+            {"flipped_dsm.py": FLIPPED_DSM})
+    r = cli_here("check", "objective", "dsm_flipped", "--steps", "300")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL  Gaussian 1-D" in r.stdout and "sign error" in r.stdout, r.stdout
 
