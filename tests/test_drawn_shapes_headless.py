@@ -1,6 +1,6 @@
 """Drawn densities end to end, headless: a painted shape and a point file made here (not from
 the repo), saved as presets the way the window saves them (PNG or CSV beside the TOML), run
-with `python -m explorer run` (NCSN, small MLP, annealed Langevin on the learned score):
+with `score-explorer run` (NCSN, small MLP, annealed Langevin on the learned score):
 at least 90% of the particles land on the shape.
 
 "On the shape": within 3 blur of a painted pixel (mass > 0.1 in the image the density reads),
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -49,12 +47,14 @@ def save_drawing(spec: dict, folder: Path, name: str) -> Path:
     return out
 
 
-def run_headless(toml: Path, out: Path) -> np.ndarray:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
-    env.setdefault("OMP_NUM_THREADS", "1")   # a 64-unit MLP: threads only contend on a busy box
-    r = subprocess.run([sys.executable, "-m", "explorer", "run", str(toml), "--out", str(out)],
-                       capture_output=True, text=True, env=env, timeout=300, cwd=toml.parent)
+def run_headless(cli_here, toml: Path, out: Path) -> np.ndarray:
+    """`score-explorer run TOML --out OUT` from the preset's folder (in this process)."""
+    here = os.getcwd()
+    os.chdir(toml.parent)
+    try:
+        r = cli_here("run", toml, "--out", out)
+    finally:
+        os.chdir(here)
     assert r.returncode == 0, r.stderr[-2000:]
     m = json.loads((out / "metrics.json").read_text())
     assert m["objective"] == "ncsn" and m["sampler"] == "annealed_langevin"
@@ -76,7 +76,7 @@ def report(name: str, frac: float) -> None:
     print(f"\n{name}: {100 * frac:.1f}% of the particles on the shape")
 
 
-def test_painted_letter_is_learned_and_sampled(qtbot, tmp_path):
+def test_painted_letter_is_learned_and_sampled(qtbot, tmp_path, cli_here):
     pytest.importorskip("pytestqt")
     from explorer.gui.drawing import DrawPanel
 
@@ -95,7 +95,7 @@ def test_painted_letter_is_learned_and_sampled(qtbot, tmp_path):
     png = tmp_path / "preset" / Path(spec["path"]).name
     assert png.is_file() and P.load(toml).density["path"] == png.name
 
-    x = run_headless(toml, tmp_path / "out")
+    x = run_headless(cli_here, toml, tmp_path / "out")
     mass = load_image_mass(png)
     H, W = mass.shape
     px = 8.0 / W
@@ -106,7 +106,7 @@ def test_painted_letter_is_learned_and_sampled(qtbot, tmp_path):
     assert frac >= ON_SHAPE
 
 
-def test_points_file_is_learned_and_sampled(tmp_path):
+def test_points_file_is_learned_and_sampled(tmp_path, cli_here):
     rng = np.random.default_rng(7)
     th = rng.uniform(0.0, 2 * np.pi, 600)
     ring = np.c_[1.5 + 1.2 * np.cos(th), -0.5 + 1.2 * np.sin(th)] + 0.05 * rng.standard_normal((600, 2))
@@ -120,7 +120,7 @@ def test_points_file_is_learned_and_sampled(tmp_path):
     toml = save_drawing(spec, tmp_path / "preset", "points")
     assert (tmp_path / "preset" / data.name).is_file()
 
-    x = run_headless(toml, tmp_path / "out")
+    x = run_headless(cli_here, toml, tmp_path / "out")
     frac = fraction_near(x, load_points(data), 3 * spec["bandwidth"])
     report("points file (ring + blob)", frac)
     assert frac >= ON_SHAPE
