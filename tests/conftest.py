@@ -36,11 +36,33 @@ def _settings(tmp_path, monkeypatch):
 def _garbage_in_the_gui_thread(request):
     """As in the app (gui/app.collect_garbage_in_gui_thread): once a Qt test runs, Python's
     cyclic garbage is collected only in the GUI thread, never in a worker thread where
-    freeing a Qt wrapper deadlocks against it; after each test what is due is collected."""
-    if "qtbot" in request.fixturenames and not _COLLECTOR:
-        from explorer.gui.app import collect_garbage_in_gui_thread
-        _COLLECTOR.append(collect_garbage_in_gui_thread())
+    freeing a Qt wrapper deadlocks against it; after each test what is due is collected.
+
+    The widgets a test gives qtbot are held until the test has ended and then deleted in
+    C++ (children by their parents, the wrappers told), not left to the collector: a
+    top-level widget whose last reference was the test's own variable became cyclic garbage
+    while still alive, and a collection that freed its wrappers in the wrong order freed a
+    child item twice (a segfault in the teardown's processEvents, twice in ten runs)."""
+    kept = []
+    if "qtbot" in request.fixturenames:
+        if not _COLLECTOR:
+            from explorer.gui.app import collect_garbage_in_gui_thread
+            _COLLECTOR.append(collect_garbage_in_gui_thread())
+        qtbot = request.getfixturevalue("qtbot")
+        add = qtbot.addWidget
+
+        def add_and_keep(widget, **kwargs):
+            kept.append(widget)
+            return add(widget, **kwargs)
+        qtbot.addWidget = add_and_keep
     yield
+    if kept:
+        import shiboken6
+        for widget in kept:
+            if shiboken6.isValid(widget):
+                widget.close()
+                shiboken6.delete(widget)
+        kept.clear()
     if _COLLECTOR:
         _COLLECTOR[-1].check()
 

@@ -339,6 +339,29 @@ def test_contours_lie_on_their_levels_and_reach_the_box(qtbot):
     assert item.getData()[0] is None or len(item.getData()[0]) == 0
 
 
+def test_items_taken_out_of_a_view_stay_in_its_scene_or_are_deleted(field, qtbot):
+    """What a view takes out of its layout stays in its scene (the arrow key, the side
+    legend in compact form) and a rebuilt legend's old entries are deleted with their text:
+    nothing is left to Python alone, whose collector could free a child item twice."""
+    import shiboken6
+    scene = field.side_widget.scene()
+    for mode in ("direction", "per_panel", "direction"):
+        field.set_arrow_mode(mode)
+        assert field.arrow_key.scene() is scene
+    assert field.arrow_key.isVisible()
+    field.set_arrow_mode("shared")
+    assert field.arrow_key.scene() is scene and not field.arrow_key.isVisible()
+    for compact in (True, False, True):
+        field.set_compact(compact)
+        assert field.side_legend.scene() is scene
+    assert not field.side_legend.isVisible()
+    legend = Lg.make_legend()
+    legend.addItem(Lg.swatch((255, 0, 0)), "a")
+    old = [(sample, label, label.item) for sample, label in legend.items]
+    Lg.clear_legend(legend)
+    assert legend.items == [] and not any(shiboken6.isValid(x) for entry in old for x in entry)
+
+
 # ------------------------------------------------------------------ particles
 @pytest.fixture
 def particles_view(qtbot):

@@ -422,7 +422,8 @@ class TrainingScene(Scene):
                 xs, p = density_curve(density, b)
                 self.field.set_density(xs, p)
                 # no particles in a training frame: neither in the legend nor the title
-                self.field.top_legend.removeItem(self.field.hist_item)
+                from ..views.legends import remove_legend_entry
+                remove_legend_entry(self.field.top_legend, self.field.hist_item)
                 self.field.top.title_text = "Density p(x)"
             else:
                 self.field = _view("FieldView")()

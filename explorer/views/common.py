@@ -238,6 +238,18 @@ def make_layout_widget() -> pg.GraphicsLayoutWidget:
     return w
 
 
+def park(widget: pg.GraphicsLayoutWidget, item) -> None:
+    """Take `item` out of `widget`'s layout, hidden but still in its scene (addItem puts
+    it back). Taken out of the scene, an item and its children would belong to Python
+    alone, and a collection of the view's cyclic garbage that freed them in the wrong
+    order would free a child twice (a segfault)."""
+    if item in widget.ci.items:
+        widget.ci.removeItem(item)
+    item.setParentItem(None)
+    widget.scene().addItem(item)
+    item.hide()
+
+
 def set_title(plot: pg.PlotItem, text: str, style: ViewStyle = SCREEN) -> None:
     """Title in the foreground colour; the plain text is kept on the plot (`title_text`)."""
     plot.title_text = text

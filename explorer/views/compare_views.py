@@ -162,7 +162,7 @@ class CurvesView(QtWidgets.QWidget):
         for item in self._items:
             self.plot.removeItem(item)
         self._items, self._items_of = [], []
-        self.legend.clear()
+        Lg.clear_legend(self.legend)
         w = self.style.line_width
         for c in curves:
             pen = pg.mkPen(*c.colour, width=w * (0.8 if c.dashed else 1.3))

@@ -188,7 +188,7 @@ class Curve1DView(QtWidgets.QWidget):
         if len(x) and not shown:
             self.top_legend.addItem(self.learned_density_item, label)
         elif not len(x) and shown:
-            self.top_legend.removeItem(self.learned_density_item)
+            Lg.remove_legend_entry(self.top_legend, self.learned_density_item)
         for sample, text in self.top_legend.items:
             if sample.item is self.learned_density_item:
                 text.setText(label, size=f"{self.style.font_pt}pt")
@@ -210,7 +210,7 @@ class Curve1DView(QtWidgets.QWidget):
         if len(x) and not shown:
             self.top_legend.addItem(self.ode_density_item, label)
         elif not len(x) and shown:
-            self.top_legend.removeItem(self.ode_density_item)
+            Lg.remove_legend_entry(self.top_legend, self.ode_density_item)
         if len(x):
             self.top_legend.items[-1][1].setText(label, size=f"{self.style.font_pt}pt")
         self.ode_readout = label if len(x) else ""

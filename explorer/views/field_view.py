@@ -159,6 +159,7 @@ class FieldView(QtWidgets.QWidget):
         self.arrow_key = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(MAGNITUDE_CMAP),
                                          interactive=False, width=14, colorMapMenu=False,
                                          label="|s(x)|")
+        C.park(w, self.arrow_key)      # in the scene from the start, shown in direction mode
         self.arrow_key_shown = False
         for plot in (self.learned_plot,):
             plot.getViewBox().sigResized.connect(self._on_resized)
@@ -349,8 +350,9 @@ class FieldView(QtWidgets.QWidget):
             self.arrow_key_shown = mode == "direction"
             if self.arrow_key_shown:
                 self.side_widget.addItem(self.arrow_key, 0, 2)
+                self.arrow_key.show()
             else:
-                self.side_widget.removeItem(self.arrow_key)
+                C.park(self.side_widget, self.arrow_key)
         self._refresh()
 
     def set_error_weighted(self, weighted: bool) -> None:
@@ -420,9 +422,7 @@ class FieldView(QtWidgets.QWidget):
         self.true_plot.title_color = TRUE if self.compact else FOREGROUND
         ci = self.side_widget.ci
         if self.compact and self.side_legend in ci.items:
-            ci.removeItem(self.side_legend)
-            self.side_legend.setParentItem(None)
-            self.side_legend.setVisible(False)
+            C.park(self.side_widget, self.side_legend)
         elif not self.compact and self.side_legend not in ci.items:
             self.side_widget.addItem(self.side_legend, 1, 0, 1, 2)
             self.side_legend.setVisible(True)

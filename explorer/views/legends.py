@@ -4,6 +4,7 @@ measured; and the swatches their entries use."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+import shiboken6
 
 from .common import PANEL_FILL
 from .style import FOREGROUND, SCREEN, ViewStyle
@@ -15,6 +16,25 @@ def make_legend(style: ViewStyle = SCREEN, columns: int = 1, framed: bool = True
         pen=pg.mkPen(90, 90, 100) if framed else None,
         brush=pg.mkBrush(*PANEL_FILL) if framed else None, horSpacing=18)
     return legend
+
+
+def clear_legend(legend: pg.LegendItem) -> None:
+    """`legend.clear()`, its entries deleted now. pyqtgraph takes them out of the scene,
+    which leaves each label and its text item to Python: freed by the cyclic collector in
+    the wrong order, the text item would be freed twice (a segfault); deleted here, Qt
+    deletes the text item with its label and the wrappers are told."""
+    entries = [item for pair in legend.items for item in pair]
+    legend.clear()
+    for item in entries:
+        shiboken6.delete(item)
+
+
+def remove_legend_entry(legend: pg.LegendItem, item) -> None:
+    """`legend.removeItem(item)`, the entry deleted now (see `clear_legend`)."""
+    entry = [x for pair in legend.items if pair[0].item is item for x in pair]
+    legend.removeItem(item)
+    for x in entry:
+        shiboken6.delete(x)
 
 
 def style_legend(legend: pg.LegendItem, style: ViewStyle) -> None:

@@ -295,7 +295,7 @@ class LossView(QtWidgets.QWidget):
         if key == self._legend_key:
             return
         self._legend_key = key
-        self.legend.clear()
+        Lg.clear_legend(self.legend)
         # Filled row by row: in two columns the loss curves stand on the left and the two
         # that should meet (the shifted loss, Fisher) on the right, which also keeps the
         # two long labels in one column so that two columns fit a narrow view.

@@ -68,7 +68,7 @@ class ProbesView(QtWidgets.QWidget):
             self.hint.setPos(0.5, 0.5)     # the middle of an empty view (log coordinates)
 
     def _rebuild_legend(self) -> None:
-        self.legend.clear()
+        Lg.clear_legend(self.legend)
         if self.metrics is not None:
             self.legend.addItem(self.predicted, "predicted  Σᵢ vᵢ / (k n² d²), vᵢ the spread at point i")
             self.legend.addItem(self.observed, "observed between disjoint groups of k probes")

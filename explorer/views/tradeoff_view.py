@@ -131,7 +131,7 @@ class TradeoffView(QtWidgets.QWidget):
         self._rebuild_legend()
 
     def _rebuild_legend(self) -> None:
-        self.legend.clear()
+        Lg.clear_legend(self.legend)
         if self.result is not None:
             self.legend.addItem(self.bias, "bias: relative F of DSM's optimum ∇log p_σ (left)")
             self.legend.addItem(self.loss_var, "Var ℓ(x, z) (right)")
