@@ -17,6 +17,7 @@ import math
 import contourpy
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .colour import dark_lut
@@ -236,6 +237,15 @@ def make_layout_widget() -> pg.GraphicsLayoutWidget:
     w.setBackground(BACKGROUND)
     w.ci.setContentsMargins(6, 6, 6, 6)
     return w
+
+
+def delete_items(items) -> None:
+    """Delete graphics items a view has taken out of its scene and drops, now, in C++: Qt
+    deletes their children with them and the wrappers are told. Left to Python, the cyclic
+    collector could free a parent before its child and the child twice (a segfault)."""
+    for item in items:
+        if shiboken6.isValid(item):
+            shiboken6.delete(item)
 
 
 def park(widget: pg.GraphicsLayoutWidget, item) -> None:

@@ -159,10 +159,11 @@ class CurvesView(QtWidgets.QWidget):
             b.setData(x[ok], hi)
 
     def _rebuild(self, curves: list[Curve]) -> None:
+        Lg.clear_legend(self.legend)   # its entries point at the old curves
         for item in self._items:
             self.plot.removeItem(item)
+        C.delete_items(self._items)
         self._items, self._items_of = [], []
-        Lg.clear_legend(self.legend)
         w = self.style.line_width
         for c in curves:
             pen = pg.mkPen(*c.colour, width=w * (0.8 if c.dashed else 1.3))
@@ -227,6 +228,7 @@ class FieldGrid(QtWidgets.QWidget):
         self.levels = (0.0, 1.0)
         self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(ERROR_CMAP),
                                         label="|sθ − ∇log p|", interactive=False, width=14)
+        C.park(self.widget, self.colorbar)   # in the scene until the first variants replace it
         self._names: list[str] = []
         self._colours: list[tuple] = []
 
@@ -240,7 +242,9 @@ class FieldGrid(QtWidgets.QWidget):
         if names == self._names and len(self.plots) == len(names):
             return
         self._names, self._colours = list(names), list(colours)
+        old = [*self.widget.ci.items, self.colorbar]
         self.widget.clear()
+        C.delete_items(old)   # taken out of the scene: deleted now, not by the collector
         self._cols = grid_columns(max(len(names), 1), self.width(), self.height())
         self.plots, self.images, self.scatters = [], [], []
         n = max(len(names), 1)

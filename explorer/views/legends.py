@@ -4,9 +4,8 @@ measured; and the swatches their entries use."""
 from __future__ import annotations
 
 import pyqtgraph as pg
-import shiboken6
 
-from .common import PANEL_FILL
+from .common import PANEL_FILL, delete_items
 from .style import FOREGROUND, SCREEN, ViewStyle
 
 
@@ -25,16 +24,14 @@ def clear_legend(legend: pg.LegendItem) -> None:
     deletes the text item with its label and the wrappers are told."""
     entries = [item for pair in legend.items for item in pair]
     legend.clear()
-    for item in entries:
-        shiboken6.delete(item)
+    delete_items(entries)
 
 
 def remove_legend_entry(legend: pg.LegendItem, item) -> None:
     """`legend.removeItem(item)`, the entry deleted now (see `clear_legend`)."""
     entry = [x for pair in legend.items if pair[0].item is item for x in pair]
     legend.removeItem(item)
-    for x in entry:
-        shiboken6.delete(x)
+    delete_items(entry)
 
 
 def style_legend(legend: pg.LegendItem, style: ViewStyle) -> None:

@@ -118,8 +118,10 @@ class TradeoffView(QtWidgets.QWidget):
         if points == self.trained:
             return
         self.trained = points
+        Lg.clear_legend(self.legend)   # its entries point at the old points
         for item in self._points:
             self.plot.removeItem(item)
+        C.delete_items(self._points)
         self._points = []
         for name, colour, sigma, rel in points:
             item = pg.PlotDataItem([sigma], [rel], pen=None, symbol="d", symbolSize=14,

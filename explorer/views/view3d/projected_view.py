@@ -323,6 +323,7 @@ class Projected3DView(QtWidgets.QWidget, AutoRotate):
     def _draw_labels(self) -> None:
         for it in self.label_items:
             self.plot.removeItem(it)
+        C.delete_items(self.label_items)
         self.label_items = []
         font, bold = fonts_for(self.style)
         # layout in a y-down pixel-like frame: v flipped; 1 unit = 1 data unit scaled to px
