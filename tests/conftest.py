@@ -42,7 +42,7 @@ def _garbage_in_the_gui_thread(request):
     C++ (children by their parents, the wrappers told), not left to the collector: a
     top-level widget whose last reference was the test's own variable became cyclic garbage
     while still alive, and a collection that freed its wrappers in the wrong order freed a
-    child item twice (a segfault in the teardown's processEvents, twice in ten runs)."""
+    child item twice (a segfault in the teardown's processEvents, twice in eight runs)."""
     kept = []
     if "qtbot" in request.fixturenames:
         if not _COLLECTOR:
